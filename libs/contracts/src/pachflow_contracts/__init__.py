@@ -1,0 +1,1 @@
+"""Versioned Parquet schemas passed between pipeline stages, and the check consumers run"""

@@ -1,0 +1,1 @@
+"""The one SparkSession builder shared by the Spark stages"""

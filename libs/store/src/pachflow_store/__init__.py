@@ -1,0 +1,1 @@
+"""The local pachflow store (SQLite metadata + content-addressed files)."""

@@ -1,0 +1,1 @@
+"""pachflow control CLI."""

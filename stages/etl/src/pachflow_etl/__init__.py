@@ -1,0 +1,1 @@
+"""Pipeline stage: per-customer fraud features with PySpark"""

@@ -1,0 +1,1 @@
+"""Pipeline stage: stream raw PaySim CSV into customer-stable Parquet shards"""

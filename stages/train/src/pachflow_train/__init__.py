@@ -1,0 +1,1 @@
+"""Pipeline stage: Spark MLlib fraud model, evaluated and tracked in MLflow"""
