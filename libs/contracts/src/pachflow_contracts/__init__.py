@@ -1,1 +1,19 @@
-"""Versioned Parquet schemas passed between pipeline stages, and the check consumers run"""
+"""Versioned Parquet schemas passed between pipeline stages, and the check consumers run.
+
+Each contract is owned by the stage that produces it (documented in that stage's README)
+and checked by the stage that consumes it; it lives here so both use the same definition.
+"""
+
+from pachflow_contracts.contract import Contract, ContractError
+from pachflow_contracts.features import FEATURES, LABEL_COLUMN, MODEL_INPUTS
+from pachflow_contracts.transactions import SHARD_DIR_FORMAT, TRANSACTIONS
+
+__all__ = [
+    "FEATURES",
+    "LABEL_COLUMN",
+    "MODEL_INPUTS",
+    "SHARD_DIR_FORMAT",
+    "TRANSACTIONS",
+    "Contract",
+    "ContractError",
+]

@@ -1,1 +1,7 @@
-"""The one SparkSession builder shared by the Spark stages"""
+"""The one SparkSession builder shared by the Spark stages (etl, train)."""
+
+from pachflow_spark.java import JavaMissing, require_java
+from pachflow_spark.options import spark_options
+from pachflow_spark.session import SparkSettings, build_session
+
+__all__ = ["JavaMissing", "SparkSettings", "build_session", "require_java", "spark_options"]

@@ -1,1 +1,1 @@
-"""Lineage both ways between Pachyderm commits and MLflow runs; the Pachyderm-context-to-MLflow-tags helper"""
+"""Lineage both ways between Pachyderm commits and MLflow runs."""

@@ -1,0 +1,74 @@
+"""A versioned Parquet schema, and the check a consuming stage runs on every file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+#: Parquet key-value metadata keys stamped by the producer.
+NAME_KEY = b"pachflow.contract"
+VERSION_KEY = b"pachflow.contract_version"
+
+
+class ContractError(ValueError):
+    """A file does not match the contract it is supposed to follow."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The columns (names, order, Arrow types) one stage promises the next."""
+
+    name: str
+    version: int
+    schema: pa.Schema
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+    def stamped_schema(self) -> pa.Schema:
+        """The schema with the contract name and version in its metadata, for writers."""
+        return self.schema.with_metadata(
+            {NAME_KEY: self.name.encode(), VERSION_KEY: str(self.version).encode()}
+        )
+
+    def check_schema(self, found: pa.Schema, where: str) -> None:
+        """Raise ContractError naming `where`, the column, expected and found."""
+        problems = []
+        for field in self.schema:
+            idx = found.get_field_index(field.name)
+            if idx < 0:
+                problems.append(f"missing column {field.name!r} (expected {field.type})")
+                continue
+            got = found.field(idx).type
+            if not got.equals(field.type):
+                problems.append(f"column {field.name!r}: expected {field.type}, found {got}")
+        meta = found.metadata or {}
+        version = meta.get(VERSION_KEY)
+        if meta.get(NAME_KEY) == self.name.encode() and version != str(self.version).encode():
+            problems.append(
+                f"contract {self.name} version {version.decode() if version else '?'}, "
+                f"expected version {self.version}"
+            )
+        if problems:
+            raise ContractError(
+                f"{where}: does not match contract {self.name} v{self.version}: "
+                + "; ".join(problems)
+            )
+
+    def check_file(self, path: str | Path) -> pa.Schema:
+        """Check one Parquet file's footer (cheap: no data is read)."""
+        try:
+            found = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ContractError(f"{path}: not a readable Parquet file ({exc})") from exc
+        self.check_schema(found, str(path))
+        return found
+
+    def check_files(self, paths: Iterable[str | Path]) -> None:
+        for path in paths:
+            self.check_file(path)

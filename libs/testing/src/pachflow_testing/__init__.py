@@ -1,0 +1,1 @@
+"""Test fixtures shared by the packages test suites, as a pytest plugin."""

@@ -1,0 +1,1 @@
+"""pytest plugin: fixtures registered for every test suite in the workspace."""
