@@ -1,0 +1,68 @@
+import click
+import pytest
+from click.testing import CliRunner
+
+from pachflow_stagekit import BadInput, atomic_output, find_files
+
+
+def test_find_files_sorted_recursive_and_skips_hidden(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "x.csv").write_text("")
+    (tmp_path / "a.csv.gz").write_text("")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "y.csv").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    found = find_files(tmp_path, (".csv", ".csv.gz"), "PaySim CSV files")
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.csv.gz", "b/x.csv"]
+
+
+def test_find_files_missing_dir_and_no_match_are_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="does not exist"):
+        find_files(tmp_path / "nope", (".csv",), "CSV files")
+    with pytest.raises(BadInput, match=r"no CSV files \(\.csv\) under"):
+        find_files(tmp_path, (".csv",), "CSV files")
+
+
+def test_bad_input_exits_2_with_one_line():
+    @click.command()
+    def cmd() -> None:
+        raise BadInput("data.csv line 3, column amount: '-1' is negative")
+
+    result = CliRunner().invoke(cmd)
+    assert result.exit_code == 2
+    assert "data.csv line 3, column amount" in result.output
+
+
+def test_atomic_output_publishes_on_success(tmp_path):
+    out = tmp_path / "out"
+    with atomic_output(out) as staging:
+        (staging / "shard=01").mkdir()
+        (staging / "shard=01" / "a.parquet").write_text("x")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "shard=01",
+        "shard=01/a.parquet",
+    ]
+
+
+def test_atomic_output_leaves_nothing_on_failure(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError), atomic_output(out) as staging:
+        (staging / "half.parquet").write_text("x")
+        raise RuntimeError("boom")
+    assert list(out.iterdir()) == []
+
+
+def test_atomic_output_merges_directories_but_never_overwrites(tmp_path):
+    out = tmp_path / "out"
+    (out / "shard=01").mkdir(parents=True)
+    (out / "shard=01" / "a.parquet").write_text("first")
+    with atomic_output(out) as staging:
+        (staging / "shard=01").mkdir()
+        (staging / "shard=01" / "b.parquet").write_text("second")
+    assert (out / "shard=01" / "b.parquet").read_text() == "second"
+    with pytest.raises(FileExistsError, match=r"a\.parquet"), atomic_output(out) as staging:
+        (staging / "shard=01").mkdir()
+        (staging / "shard=01" / "a.parquet").write_text("clobber")
+        (staging / "new.txt").write_text("n")
+    assert (out / "shard=01" / "a.parquet").read_text() == "first"
+    assert not (out / "new.txt").exists()
