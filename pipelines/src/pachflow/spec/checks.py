@@ -1,0 +1,97 @@
+"""Checks on one spec beyond its field types: what pachd (or a sane deploy) needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pachflow.spec.globs import glob_problem
+from pachflow.spec.model import collect_pfs_inputs
+from pachflow.spec.schema import Problem
+
+_INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
+
+
+def check_semantics(spec: dict[str, Any]) -> list[Problem]:
+    """Problems in a type-checked, snake_case spec: name, transform, input tree, globs."""
+    problems: list[Problem] = []
+    pipeline = spec.get("pipeline") or {}
+    if not pipeline.get("name"):
+        problems.append(Problem("pipeline.name", "missing: every pipeline needs a name"))
+    transform = spec.get("transform")
+    if not transform:
+        problems.append(Problem("transform", "missing: a pipeline needs transform.image and .cmd"))
+    else:
+        if not transform.get("image"):
+            problems.append(Problem("transform.image", "missing: the container image to run"))
+        if not transform.get("cmd"):
+            problems.append(
+                Problem(
+                    "transform.cmd",
+                    "missing: pachd ignores the image ENTRYPOINT, so cmd must give the argv",
+                )
+            )
+        for index, secret in enumerate(transform.get("secrets") or []):
+            where = f"transform.secrets[{index}]"
+            if not secret.get("name"):
+                problems.append(Problem(f"{where}.name", "missing: the Kubernetes secret name"))
+            if bool(secret.get("env_var")) == bool(secret.get("mount_path")):
+                problems.append(Problem(where, "give exactly one of envVar or mountPath"))
+            if secret.get("env_var") and not secret.get("key"):
+                problems.append(Problem(f"{where}.key", "missing: the key to put in envVar"))
+    if not spec.get("spout"):
+        if not spec.get("input"):
+            problems.append(Problem("input", "missing: a pipeline needs an input (or a spout)"))
+        else:
+            problems.extend(check_input(spec["input"], "input"))
+            problems.extend(_duplicate_names(spec["input"]))
+    return problems
+
+
+def check_input(node: dict[str, Any], path: str) -> list[Problem]:
+    """Exactly one input kind per node; pfs inputs name a repo and have a valid glob."""
+    problems: list[Problem] = []
+    kinds = [kind for kind in _INPUT_KINDS if node.get(kind)]
+    if len(kinds) != 1:
+        found = ", ".join(kinds) if kinds else "none"
+        problems.append(
+            Problem(path, f"exactly one of {', '.join(_INPUT_KINDS)} must be set (found {found})")
+        )
+    pfs = node.get("pfs")
+    if pfs:
+        where = f"{path}.pfs"
+        if not pfs.get("repo"):
+            problems.append(Problem(f"{where}.repo", "missing: the repo this input reads"))
+        glob = pfs.get("glob") or ""
+        issue = glob_problem(glob)
+        if issue:
+            problems.append(Problem(f"{where}.glob", issue))
+    for kind in ("cross", "union", "join", "group"):
+        children = node.get(kind)
+        if children is None:
+            continue
+        if len(children) < 1:
+            problems.append(Problem(f"{path}.{kind}", f"{kind} needs at least one input"))
+        for index, child in enumerate(children):
+            problems.extend(check_input(child, f"{path}.{kind}[{index}]"))
+    cron = node.get("cron")
+    if cron and not cron.get("name"):
+        problems.append(Problem(f"{path}.cron.name", "missing: a cron input needs a name"))
+    return problems
+
+
+def _duplicate_names(node: dict[str, Any]) -> list[Problem]:
+    # pachd rejects two inputs with the same name: both would be mounted at /pfs/<name>.
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for pfs in collect_pfs_inputs(node):
+        if pfs.name in seen:
+            problems.append(
+                Problem(
+                    pfs.path,
+                    f"input name {pfs.name!r} is also used by {seen[pfs.name]}: "
+                    "give one of them a distinct name",
+                )
+            )
+        else:
+            seen[pfs.name] = pfs.path
+    return problems
