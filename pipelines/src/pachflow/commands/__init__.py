@@ -5,3 +5,7 @@ from __future__ import annotations
 import click
 
 COMMANDS: list[click.Command] = []
+
+from pachflow.commands import specs  # noqa: E402
+
+COMMANDS += [specs.validate, specs.pin]

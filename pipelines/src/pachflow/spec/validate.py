@@ -1,0 +1,127 @@
+"""`pachflow validate`: every check, over a set of spec files, as rendered problem lines."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pachflow.spec.dag import find_cycle
+from pachflow.spec.loader import check_spec_file
+from pachflow.spec.model import PipelineSpec
+from pachflow.spec.stages import StageVersionError, find_stages_dir, parse_image, stage_version
+
+DEFAULT_INPUT_REPOS = ("raw_data",)
+INPUT_REPOS_ENV = "PACHFLOW_INPUT_REPOS"
+
+
+def input_repos_from_env() -> tuple[str, ...]:
+    """Input repos users put data in (not made by a pipeline): $PACHFLOW_INPUT_REPOS, comma
+    separated, default raw_data."""
+    value = os.environ.get(INPUT_REPOS_ENV, "")
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    return names or DEFAULT_INPUT_REPOS
+
+
+@dataclass
+class Report:
+    specs: list[PipelineSpec] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_files(
+    files: Sequence[Path],
+    *,
+    input_repos: Iterable[str] = DEFAULT_INPUT_REPOS,
+    stages_dir: Path | None = None,
+    check_pins: bool = True,
+) -> Report:
+    """Check each file, then the set: names, inputs, cycles, image tags vs stage versions.
+
+    `stages_dir` defaults to the nearest stages/ above the first file.
+    """
+    report = Report()
+    for path in files:
+        spec, problems = check_spec_file(path)
+        report.problems.extend(p.render(str(path)) for p in problems)
+        if spec is not None:
+            report.specs.append(spec)
+    report.problems.extend(check_names(report.specs))
+    report.problems.extend(check_inputs(report.specs, set(input_repos)))
+    cycle = find_cycle(report.specs)
+    if cycle is not None:
+        first = next(s for s in report.specs if s.name == cycle[0])
+        report.problems.append(f"{first.path}: input: pipelines form a cycle: {' -> '.join(cycle)}")
+    if check_pins and report.specs:
+        if stages_dir is None:
+            stages_dir = find_stages_dir(report.specs[0].path.parent)
+        report.problems.extend(check_image_pins(report.specs, stages_dir))
+    return report
+
+
+def check_names(specs: Sequence[PipelineSpec]) -> list[str]:
+    seen: dict[str, PipelineSpec] = {}
+    problems: list[str] = []
+    for spec in specs:
+        if spec.name in seen:
+            problems.append(
+                f"{spec.path}: pipeline.name: pipeline {spec.name!r} is also defined in "
+                f"{seen[spec.name].path}"
+            )
+        else:
+            seen[spec.name] = spec
+    return problems
+
+
+def check_inputs(specs: Sequence[PipelineSpec], input_repos: set[str]) -> list[str]:
+    """Every pfs input must read a pipeline in the set or a known input repo."""
+    pipelines = {spec.name for spec in specs}
+    problems: list[str] = []
+    for spec in specs:
+        for pfs in spec.inputs:
+            if pfs.repo in pipelines or pfs.repo in input_repos:
+                continue
+            known = ", ".join(sorted(pipelines)) or "none"
+            repos = ", ".join(sorted(input_repos)) or "none"
+            problems.append(
+                f"{spec.path}: {pfs.path}.repo: {pfs.repo!r} is neither a pipeline in these "
+                f"specs ({known}) nor a known input repo ({repos}; add one with --input-repo "
+                f"or ${INPUT_REPOS_ENV})"
+            )
+    return problems
+
+
+def check_image_pins(specs: Sequence[PipelineSpec], stages_dir: Path | None) -> list[str]:
+    """Images named pachflow-<stage> must carry that stage's pyproject version as their tag."""
+    problems: list[str] = []
+    for spec in specs:
+        image = parse_image(spec.image)
+        stage = image.stage
+        if stage is None:
+            continue  # not one of our stage images: nothing to pin it to
+        where = f"{spec.path}: transform.image"
+        if stages_dir is None:
+            problems.append(f"{where}: cannot check the tag of {spec.image}: no stages/ directory")
+            continue
+        try:
+            version = stage_version(stages_dir, stage)
+        except StageVersionError as err:
+            problems.append(f"{where}: {err}")
+            continue
+        if image.digest:
+            problems.append(
+                f"{where}: {spec.image} is pinned by digest; use the tag {version} "
+                "(stage version) so `make pin` can keep it current"
+            )
+        elif image.tag != version:
+            found = f"tag {image.tag!r}" if image.tag else "no tag"
+            problems.append(
+                f"{where}: {spec.image} has {found} but stage {stage} is version {version} "
+                f"({stages_dir / stage / 'pyproject.toml'}): run `make pin`"
+            )
+    return problems
