@@ -1,1 +1,33 @@
-"""pytest plugin: fixtures registered for every test suite in the workspace."""
+"""pytest plugin: fixtures registered for every test suite in the workspace.
+
+- `mlflow_server` (session): a real `mlflow server` on a free loopback port (SQLite backend,
+  proxied artifacts); yields an `MlflowServer` (`.uri`, `.root`, ...). Started once per
+  pytest session, on first use, and shared by every suite (train, provenance, integration).
+- `mlflow_tracking_uri` (session): just that server's URI.
+- `dead_tracking_uri`: an http URI on a loopback port that refuses connections, for the
+  "MLflow unreachable" paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    with run_mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mlflow_tracking_uri(mlflow_server: MlflowServer) -> str:
+    return mlflow_server.uri
+
+
+@pytest.fixture
+def dead_tracking_uri() -> str:
+    return dead_uri()

@@ -1,0 +1,39 @@
+"""The shared MLflow server fixture: real server, proxied artifacts, clean stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from pachflow_testing.mlflow_server import MlflowServer, port_open, run_mlflow_server
+
+
+def test_mlflow_server_stores_runs_and_proxied_artifacts(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    client = MlflowClient(tracking_uri=mlflow_server.uri)
+    exp_id = client.create_experiment("testing-fixture")
+    run = client.create_run(exp_id)
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
+    client.log_artifact(run.info.run_id, str(note))
+    # Proxied: the artifact lands in the server's --artifacts-destination, not a client path.
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:")
+    stored = list((mlflow_server.root / "artifacts").rglob("note.txt"))
+    assert [p.read_text() for p in stored] == ["hello"]
+
+
+def test_dead_tracking_uri_refuses(dead_tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    with pytest.raises(MlflowException):
+        MlflowClient(tracking_uri=dead_tracking_uri).search_experiments()
+
+
+def test_run_mlflow_server_closes_its_port_on_exit(tmp_path: Path) -> None:
+    with run_mlflow_server(tmp_path / "srv") as server:
+        assert port_open(server.port)
+    assert not port_open(server.port)
