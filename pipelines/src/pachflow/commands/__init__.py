@@ -9,3 +9,7 @@ COMMANDS: list[click.Command] = []
 from pachflow.commands import specs  # noqa: E402
 
 COMMANDS += [specs.validate, specs.pin]
+
+from pachflow.commands import cluster  # noqa: E402
+
+COMMANDS += [cluster.deploy, cluster.undeploy, cluster.cluster]

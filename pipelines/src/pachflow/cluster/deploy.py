@@ -1,0 +1,147 @@
+"""Deploy, undeploy and put data on a Pachyderm cluster through pachyderm_sdk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import grpc
+from pachyderm_sdk import Client
+from pachyderm_sdk.api import pfs
+
+from pachflow.cluster.connect import ClusterError
+from pachflow.cluster.requests import (
+    branch_for_put,
+    input_repos,
+    pipeline_ref,
+    pipeline_request_json,
+    projects,
+)
+from pachflow.spec.dag import dag_order
+from pachflow.spec.model import PipelineSpec
+
+Echo = Callable[[str], None]
+
+
+class DeployError(Exception):
+    """pachd refused an operation: the message names what and why."""
+
+
+def _details(err: grpc.RpcError) -> str:
+    if isinstance(err, grpc.Call):
+        return f"{err.code().name}: {err.details()}"
+    return str(err)
+
+
+def deploy(
+    client: Client,
+    specs: Sequence[PipelineSpec],
+    echo: Echo,
+    *,
+    dry_run: bool = False,
+    reprocess: bool = False,
+) -> None:
+    """Create missing projects and input repos, then create or update every pipeline in DAG
+    order (create_pipeline_v2, as pachctl does, so pachd applies its cluster defaults)."""
+    prefix = "[dry run] " if dry_run else ""
+    try:
+        for name in projects(specs):
+            project = pfs.Project(name=name)
+            if not client.pfs.project_exists(project):
+                if not dry_run:
+                    client.pfs.create_project(project=project)
+                echo(f"{prefix}created project {name}")
+        for repo in input_repos(specs):
+            if client.pfs.repo_exists(repo.repo):
+                echo(f"input repo {repo.name} exists")
+                continue
+            if not dry_run:
+                client.pfs.create_repo(repo=repo.repo, description="pachflow input repo")
+            echo(f"{prefix}created input repo {repo.name}")
+    except grpc.RpcError as err:
+        raise DeployError(f"creating projects and input repos failed: {_details(err)}") from None
+    for spec in dag_order(specs):
+        try:
+            exists = client.pps.pipeline_exists(pipeline_ref(spec))
+            # update=True only for an existing pipeline: pachd refuses to create one that
+            # exists unless asked to update it, and this works on every 2.x version.
+            client.pps.create_pipeline_v2(
+                create_pipeline_request_json=pipeline_request_json(spec),
+                update=exists,
+                reprocess=reprocess and exists,
+                dry_run=dry_run,
+            )
+        except grpc.RpcError as err:
+            raise DeployError(f"{spec.path}: pipeline {spec.name}: {_details(err)}") from None
+        verb = "updated" if exists else "created"
+        echo(f"{prefix}{verb} pipeline {spec.name} ({spec.image})")
+
+
+def undeploy(
+    client: Client,
+    specs: Sequence[PipelineSpec],
+    echo: Echo,
+    *,
+    delete_input_repos: bool = False,
+) -> None:
+    """Delete the pipelines (and their output repos) downstream first; input repos only
+    when asked, since they hold the user's data."""
+    for spec in reversed(dag_order(specs)):
+        ref = pipeline_ref(spec)
+        try:
+            if not client.pps.pipeline_exists(ref):
+                echo(f"pipeline {spec.name} not deployed")
+                continue
+            client.pps.delete_pipeline(pipeline=ref, force=True)
+        except grpc.RpcError as err:
+            raise DeployError(f"deleting pipeline {spec.name}: {_details(err)}") from None
+        echo(f"deleted pipeline {spec.name} and its output repo")
+    if not delete_input_repos:
+        return
+    for repo in input_repos(specs):
+        try:
+            if client.pfs.repo_exists(repo.repo):
+                client.pfs.delete_repo(repo=repo.repo, force=True)
+                echo(f"deleted input repo {repo.name}")
+        except grpc.RpcError as err:
+            raise DeployError(f"deleting input repo {repo.name}: {_details(err)}") from None
+
+
+def put_files(
+    client: Client,
+    repo: str,
+    files: Sequence[Path],
+    echo: Echo,
+    *,
+    branch: str = "master",
+    project: str = "default",
+    wait: bool = False,
+) -> str:
+    """Upload `files` (at /<file name>) to repo@branch in one commit, creating the repo if
+    needed; returns the commit id. With `wait`, block until every downstream job finished."""
+    target = branch_for_put(repo, project, branch)
+    names = [path.name for path in files]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ClusterError(
+            f"two files would land at the same path: {', '.join(sorted(duplicates))}"
+        )
+    try:
+        if not client.pfs.repo_exists(target.repo):
+            client.pfs.create_repo(repo=target.repo, description="pachflow input repo")
+            echo(f"created repo {repo}")
+        with client.pfs.commit(branch=target) as commit:
+            for path in files:
+                with path.open("rb") as handle:
+                    commit.put_file_from_file(path=f"/{path.name}", file=handle)
+                echo(f"put {path} -> {repo}@{branch}:/{path.name}")
+        commit_id = commit.id
+        echo(f"committed {repo}@{commit_id}")
+        if wait:
+            infos = commit.wait_all()
+            for info in infos:
+                state = "failed: " + info.error if info.error else "done"
+                echo(f"  {info.commit.repo.name}@{info.commit.id}: {state}")
+    except grpc.RpcError as err:
+        raise DeployError(f"putting files into {repo}@{branch}: {_details(err)}") from None
+    return commit_id
