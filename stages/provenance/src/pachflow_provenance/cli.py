@@ -1,0 +1,165 @@
+"""`pachflow-provenance`: lineage questions (run, commit, model) and the `link` stage.
+
+The three questions are also the `pachflow lineage` group of the control CLI: the same
+click commands, registered there (pachflow.commands).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pachflow_provenance import render
+from pachflow_provenance.backends import open_backend
+from pachflow_provenance.link import link_cmd
+from pachflow_provenance.model import Lineage, parse_commit_ref
+from pachflow_provenance.options import CONTEXT, one_line_errors, output_options, source_options
+from pachflow_provenance.resolve import Resolver
+from pachflow_provenance.tracking import Tracking, quiet_http_retries
+from pachflow_stagekit import BadInput
+
+# A lineage question should fail in seconds when MLflow is down, not after minutes.
+CLI_HTTP_RETRIES = 1
+CLI_HTTP_TIMEOUT_S = 10
+
+
+def _resolver(opts: dict[str, Any]) -> Resolver:
+    quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
+    tracking = Tracking(opts["tracking_uri"])
+    tracking.check()
+    backend = open_backend(
+        opts["backend"],
+        home=opts["home"],
+        pachd_address=opts["pachd_address"],
+        console_url=opts["console_url"],
+    )
+    return Resolver(backend=backend, tracking=tracking)
+
+
+def _emit(lineage: Lineage, fmt: str, png: Path | None) -> None:
+    text = {
+        "json": render.to_json,
+        "mermaid": render.to_mermaid,
+        "dot": render.to_dot,
+        "table": render.to_table,
+    }[fmt](lineage)
+    click.echo(text, nl=False)
+    if png is not None:
+        render.write_png(lineage, png)
+        click.echo(f"wrote {png}", err=True)
+
+
+def _check_png(png: Path | None) -> None:
+    if png is not None and not render.graphviz_available():
+        raise BadInput(
+            "--png needs graphviz, which is not installed here (no `dot` on PATH; Debian: "
+            "apt-get install graphviz); use --dot or --mermaid instead"
+        )
+
+
+@click.command("run", context_settings=CONTEXT)
+@click.argument("run_id")
+@source_options
+@output_options
+@one_line_errors
+def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
+    """Everything upstream of MLflow run RUN_ID.
+
+    The job and commit set, the train output commit, every upstream commit down to
+    raw_data (repo, id, files, sizes), the pipeline spec versions, the registered model
+    versions, and links (MLflow UI; Pachyderm console when --console-url is set).
+    """
+    _check_png(png)
+    resolver = _resolver(opts)
+    try:
+        _emit(resolver.upstream_of_run(run_id), fmt, png)
+    finally:
+        resolver.backend.close()
+
+
+@click.command("commit", context_settings=CONTEXT)
+@click.argument("commit")
+@source_options
+@output_options
+@one_line_errors
+def commit_cmd(commit: str, fmt: str, png: Path | None, **opts: Any) -> None:
+    """Everything downstream of COMMIT (REPO@ID, ID = 32 hex digits).
+
+    The jobs and output commits made from it, and the MLflow runs and registered model
+    versions that came from this data.
+    """
+    try:
+        ref = parse_commit_ref(commit)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    _check_png(png)
+    resolver = _resolver(opts)
+    try:
+        _emit(resolver.downstream_of_commit(ref), fmt, png)
+    finally:
+        resolver.backend.close()
+
+
+@click.command("model", context_settings=CONTEXT)
+@click.argument("model")
+@source_options
+@output_options
+@one_line_errors
+def model_cmd(model: str, fmt: str, png: Path | None, **opts: Any) -> None:
+    """The lineage of registered model version MODEL (NAME/VERSION or NAME/ALIAS).
+
+    The run that produced it and everything upstream of that run, as for `run`.
+    """
+    name, sep, version = model.rpartition("/")
+    if not sep or not name or not version:
+        raise BadInput(
+            f"malformed model version {model!r}: expected NAME/VERSION (e.g. "
+            "pachflow-fraud-detector/3) or NAME/ALIAS (e.g. pachflow-fraud-detector/candidate)"
+        )
+    _check_png(png)
+    resolver = _resolver(opts)
+    try:
+        _emit(resolver.upstream_of_model(name, version), fmt, png)
+    finally:
+        resolver.backend.close()
+
+
+LINEAGE_COMMANDS: list[click.Command] = [run_cmd, commit_cmd, model_cmd]
+
+
+def lineage_group(name: str = "lineage") -> click.Group:
+    """The lineage questions as a group, for `pachflow lineage ...` (same commands)."""
+    group = click.Group(
+        name,
+        context_settings=CONTEXT,
+        help="Lineage both ways between Pachyderm (or local) commits and MLflow runs and "
+        "model versions: `run RUN_ID`, `commit REPO@ID`, `model NAME/VERSION`.",
+    )
+    for command in LINEAGE_COMMANDS:
+        group.add_command(command)
+    return group
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="pachflow-provenance")
+def main() -> None:
+    """Lineage both ways between versioned data and MLflow.
+
+    \b
+    run RUN_ID        upstream of an MLflow run, down to raw_data
+    commit REPO@ID    downstream of a commit: jobs, commits, runs, model versions
+    model NAME/VER    upstream of a registered model version
+    link IN OUT       the pipeline stage after train (reads run.json, writes lineage files)
+    """
+
+
+for _command in LINEAGE_COMMANDS:
+    main.add_command(_command)
+main.add_command(link_cmd)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""`pachflow-provenance link INPUT_DIR OUTPUT_DIR`: the pipeline stage after train.
+
+Reads train's run.json, resolves the run's whole upstream chain through the backend, then
+links both ways:
+- OUTPUT_DIR: lineage.json and lineage.mmd (all or nothing);
+- MLflow: the same files (and lineage.png when graphviz is installed) as artifacts of the
+  run under `lineage/`, and `pachyderm.upstream.<repo>.commit` tags on the run and on its
+  registered model versions;
+- the train output commit: metadata `mlflow.run_id`, `mlflow.model_version`
+  (`name/version`, comma-separated when several) and `mlflow.tracking_uri` (Pachyderm
+  2.10+ and the local store; on an older pachd the stage logs that it skipped this).
+Every write is an upsert (same artifact path, same tag keys, edit-key metadata), so a
+retried datum ends in the same state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pachflow_provenance import render
+from pachflow_provenance.backends import choose_backend, open_backend
+from pachflow_provenance.model import CommitRef, Lineage
+from pachflow_provenance.options import CONTEXT, one_line_errors, source_options
+from pachflow_provenance.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
+from pachflow_provenance.runtags import upstream_tag
+from pachflow_provenance.tracking import Tracking, quiet_http_retries
+from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+
+STAGE = "provenance"
+RUN_MANIFEST = "run.json"
+ARTIFACT_DIR = "lineage"
+META_TRACKING_URI = "mlflow.tracking_uri"
+# The stage may wait out a short MLflow hiccup; the datum is retried by Pachyderm anyway.
+STAGE_HTTP_RETRIES = 5
+STAGE_HTTP_TIMEOUT_S = 60
+
+
+def read_manifest(input_dir: Path) -> tuple[Path, dict[str, Any]]:
+    """train's run.json (exactly one under INPUT_DIR) and its content."""
+    found = find_files(input_dir, [RUN_MANIFEST], "train's run manifest")
+    found = [p for p in found if p.name == RUN_MANIFEST]
+    if len(found) != 1:
+        where = ", ".join(str(p) for p in found) or str(input_dir)
+        raise BadInput(f"expected exactly one {RUN_MANIFEST} under {input_dir}, found: {where}")
+    path = found[0]
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise BadInput(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("run_id"), str):
+        raise BadInput(f"{path}: expected a JSON object with a string 'run_id'")
+    return path, manifest
+
+
+def upstream_tags(lineage: Lineage) -> dict[str, str]:
+    """`pachyderm.upstream.<repo>.commit` -> id for every commit in the lineage (ids joined
+    by ',' in the odd case of two commits of one repo, e.g. a self-join)."""
+    by_tag: dict[str, list[str]] = {}
+    for commit in lineage.commits.values():
+        by_tag.setdefault(upstream_tag(commit.ref), []).append(commit.ref.id)
+    return {tag: ",".join(sorted(set(ids))) for tag, ids in sorted(by_tag.items())}
+
+
+def train_output_commit(lineage: Lineage, input_dir: Path) -> CommitRef | None:
+    """The commit that holds run.json: the run's tagged output commit, else the commit of
+    our input as the worker env names it (`<input>_COMMIT`)."""
+    run = next(iter(lineage.runs.values()), None)
+    if run is not None:
+        from pachflow_provenance.runtags import run_context
+
+        ctx = run_context(run.tags, run.datasets)
+        if ctx.output_commit is not None:
+            return ctx.output_commit
+    name = input_dir.name
+    commit_id = os.environ.get(f"{name}_COMMIT")
+    return CommitRef(repo=name, id=commit_id) if commit_id else None
+
+
+@click.command("link", context_settings=CONTEXT)
+@click.argument("input_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@source_options
+@one_line_errors
+def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
+    """Link train's MLflow run and its data both ways (the pipeline stage after train).
+
+    Reads INPUT_DIR/run.json (train's output), resolves every upstream commit down to
+    raw_data, writes OUTPUT_DIR/lineage.json and OUTPUT_DIR/lineage.mmd, logs them (and a
+    PNG when graphviz is installed) to the MLflow run under lineage/, tags the run and its
+    model versions with pachyderm.upstream.<repo>.commit, and records mlflow.run_id and
+    mlflow.model_version as metadata on the train output commit (Pachyderm 2.10+, local
+    store). Backend: local store when PACHFLOW_HOME is set (the local runner), else
+    Pachyderm. Safe to retry.
+    """
+    path, manifest = read_manifest(input_dir)
+    run_id = manifest["run_id"]
+    quiet_http_retries(STAGE_HTTP_RETRIES, STAGE_HTTP_TIMEOUT_S)
+    tracking_uri = opts["tracking_uri"] or manifest.get("tracking_uri") or None
+    tracking = Tracking(tracking_uri)
+    tracking.check()
+    kind = choose_backend(opts["backend"], opts["home"])
+    progress(STAGE, f"run {run_id} from {path}; MLflow {tracking.tracking_uri}; backend {kind}")
+    backend = open_backend(
+        kind,
+        home=opts["home"],
+        pachd_address=opts["pachd_address"],
+        console_url=opts["console_url"],
+    )
+    try:
+        lineage = Resolver(backend=backend, tracking=tracking).upstream_of_run(run_id)
+        progress(
+            STAGE,
+            f"resolved {len(lineage.commits)} commits, {len(lineage.jobs)} jobs, "
+            f"{len(lineage.model_versions)} model versions",
+        )
+        _write_outputs(lineage, output_dir)
+        _annotate_mlflow(lineage, tracking, run_id)
+        _annotate_commit(lineage, backend, tracking, input_dir)
+    finally:
+        backend.close()
+    progress(STAGE, "done")
+
+
+def _write_outputs(lineage: Lineage, output_dir: Path) -> None:
+    with atomic_output(output_dir) as staging:
+        (staging / "lineage.json").write_text(render.to_json(lineage))
+        (staging / "lineage.mmd").write_text(render.to_mermaid(lineage))
+    progress(STAGE, f"wrote {output_dir}/lineage.json, lineage.mmd")
+
+
+def _annotate_mlflow(lineage: Lineage, tracking: Tracking, run_id: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="pachflow-lineage-") as tmp:
+        files = [Path(tmp, "lineage.json"), Path(tmp, "lineage.mmd")]
+        files[0].write_text(render.to_json(lineage))
+        files[1].write_text(render.to_mermaid(lineage))
+        if render.graphviz_available():
+            files.append(render.write_png(lineage, Path(tmp, "lineage.png")))
+        else:
+            progress(STAGE, "graphviz is not installed (no `dot`): no lineage.png logged")
+        for f in files:
+            tracking.log_artifact(run_id, str(f), ARTIFACT_DIR)
+    tags = upstream_tags(lineage)
+    tracking.set_run_tags(run_id, tags)
+    for mv in lineage.model_versions.values():
+        tracking.set_model_version_tags(mv.name, mv.version, tags)
+    progress(
+        STAGE,
+        f"logged {len(files)} artifacts under {ARTIFACT_DIR}/ and {len(tags)} "
+        f"upstream tags on the run and {len(lineage.model_versions)} model versions",
+    )
+
+
+def _annotate_commit(lineage: Lineage, backend: Any, tracking: Tracking, input_dir: Path) -> None:
+    target = train_output_commit(lineage, input_dir)
+    if target is None:
+        progress(
+            STAGE,
+            "no train output commit known (run made outside a pipeline): commit metadata skipped",
+        )
+        return
+    run = next(iter(lineage.runs.values()))
+    items = {META_RUN_ID: run.run_id, META_TRACKING_URI: tracking.tracking_uri}
+    versions = [f"{m.name}/{m.version}" for m in lineage.model_versions.values()]
+    if versions:
+        items[META_MODEL_VERSION] = ",".join(versions)
+    if backend.set_commit_metadata(target, items):
+        progress(
+            STAGE,
+            f"metadata on {target.label}: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(items.items())),
+        )
+    else:
+        progress(
+            STAGE,
+            f"pachd has no commit metadata API (older than 2.10): skipped "
+            f"metadata on {target.label}",
+        )

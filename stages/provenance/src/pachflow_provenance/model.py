@@ -1,0 +1,249 @@
+"""The lineage model: commits, jobs, datums, MLflow runs and model versions, and the edges
+between them, as small dataclasses a backend fills and a renderer prints.
+
+Edges follow the data: input commit -> job -> output commit -> run -> model version. Every
+node has a `key` (unique across kinds) that edges refer to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Pachyderm commit ids (and pachflow's local ones) are 32 lowercase hex digits.
+COMMIT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+# A repo name as Pachyderm allows it (letters, digits, '_' and '-'); optional "project/".
+_REPO_RE = re.compile(r"^(?:(?P<project>[A-Za-z0-9_-]+)/)?(?P<repo>[A-Za-z0-9_-]+)$")
+
+USER = "user"
+SPEC = "spec"
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    """A commit by repo and id (project 'default'; type 'user' for data, 'spec' for specs)."""
+
+    repo: str
+    id: str
+    project: str = "default"
+    type: str = USER
+
+    @property
+    def key(self) -> str:
+        return f"commit:{self.label}"
+
+    @property
+    def label(self) -> str:
+        """`repo@id`, `repo.spec@id` for spec commits, `project/...` outside 'default'."""
+        name = self.repo if self.type == USER else f"{self.repo}.{self.type}"
+        if self.project != "default":
+            name = f"{self.project}/{name}"
+        return f"{name}@{self.id}"
+
+
+def parse_commit_ref(text: str) -> CommitRef:
+    """Parse `[project/]repo@<32-hex id>`; raise ValueError saying what was expected."""
+    repo_part, sep, commit_id = text.partition("@")
+    match = _REPO_RE.match(repo_part)
+    if not sep or match is None or not COMMIT_ID_RE.match(commit_id):
+        raise ValueError(
+            f"malformed commit {text!r}: expected [project/]REPO@ID with a 32-hex commit id"
+        )
+    return CommitRef(repo=match["repo"], id=commit_id, project=match["project"] or "default")
+
+
+@dataclass
+class FileEntry:
+    path: str
+    size: int
+
+
+@dataclass
+class Commit:
+    """A commit with what a person needs to find it again: origin, size, time, files."""
+
+    ref: CommitRef
+    origin: str = ""  # USER (put by a person), AUTO (made by a pipeline), ...
+    size: int | None = None  # bytes
+    created: str | None = None  # ISO 8601, UTC
+    files: list[FileEntry] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.ref.key
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repo": self.ref.repo,
+            "id": self.ref.id,
+            "project": self.ref.project,
+            "type": self.ref.type,
+            "origin": self.origin,
+            "size": self.size,
+            "created": self.created,
+            "files": [asdict(f) for f in self.files],
+            "metadata": dict(self.metadata),
+            "error": self.error,
+        }
+
+
+@dataclass
+class Job:
+    """One pipeline run: Pachyderm's job (pipeline@id; id == its output commit id)."""
+
+    pipeline: str
+    id: str
+    project: str = "default"
+    state: str = ""
+    created: str | None = None
+    finished: str | None = None
+    data_processed: int | None = None
+    data_skipped: int | None = None
+    data_failed: int | None = None
+    data_total: int | None = None
+    reason: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"job:{self.label}"
+
+    @property
+    def label(self) -> str:
+        name = self.pipeline if self.project == "default" else f"{self.project}/{self.pipeline}"
+        return f"{name}@{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Datum:
+    """One datum of a job (the unit a stage process ran on)."""
+
+    pipeline: str
+    job_id: str
+    id: str
+    state: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"datum:{self.pipeline}@{self.job_id}/{self.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Run:
+    """An MLflow run and the `pachyderm.*` tags / dataset inputs that tie it to commits."""
+
+    run_id: str
+    experiment_id: str = ""
+    name: str = ""
+    status: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    datasets: list[dict[str, str]] = field(default_factory=list)
+    url: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"run:{self.run_id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ModelVersion:
+    """A registered model version and the run it came from."""
+
+    name: str
+    version: str
+    run_id: str = ""
+    aliases: list[str] = field(default_factory=list)
+    status: str = ""
+    url: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"model:{self.name}/{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """`src` feeds `dst`. kind: input (commit -> job), spec (spec commit -> job), output
+    (job -> commit), provenance (commit -> commit, no job known), datum (job -> datum),
+    tracked (commit or datum -> run), dataset (commit -> run, MLflow dataset input),
+    registered (run -> model version)."""
+
+    src: str
+    dst: str
+    kind: str
+
+
+@dataclass
+class Lineage:
+    """A resolved lineage graph around one subject (a run, a commit or a model version)."""
+
+    subject: str
+    direction: str  # "upstream" or "downstream"
+    commits: dict[str, Commit] = field(default_factory=dict)
+    jobs: dict[str, Job] = field(default_factory=dict)
+    datums: dict[str, Datum] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    model_versions: dict[str, ModelVersion] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    links: dict[str, str] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)  # job, commit set, spec versions...
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, node: Commit | Job | Datum | Run | ModelVersion) -> None:
+        table: dict[str, Any] = {
+            Commit: self.commits,
+            Job: self.jobs,
+            Datum: self.datums,
+            Run: self.runs,
+            ModelVersion: self.model_versions,
+        }[type(node)]
+        table.setdefault(node.key, node)
+
+    def connect(self, src: str, dst: str, kind: str) -> None:
+        edge = Edge(src, dst, kind)
+        if edge not in self.edges:
+            self.edges.append(edge)
+
+    def node_label(self, key: str) -> str:
+        """A short human label for a node key (what diagrams print)."""
+        kind, _, rest = key.partition(":")
+        if kind == "run":
+            run = self.runs.get(key)
+            return f"run {run.name or rest}" if run else f"run {rest}"
+        if kind == "model":
+            return f"model {rest}"
+        if kind == "job":
+            return f"job {rest}"
+        if kind == "datum":
+            return f"datum {rest.rsplit('/', 1)[-1]}"
+        return rest
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: commits as objects with `repo` and `id`; edges by node key."""
+        return {
+            "subject": self.subject,
+            "direction": self.direction,
+            "commits": [c.to_dict() | {"key": c.key} for c in self.commits.values()],
+            "jobs": [j.to_dict() | {"key": j.key} for j in self.jobs.values()],
+            "datums": [d.to_dict() | {"key": d.key} for d in self.datums.values()],
+            "runs": [r.to_dict() | {"key": r.key} for r in self.runs.values()],
+            "model_versions": [m.to_dict() | {"key": m.key} for m in self.model_versions.values()],
+            "edges": [asdict(e) for e in self.edges],
+            "links": dict(self.links),
+            "info": dict(self.info),
+            "notes": list(self.notes),
+        }
