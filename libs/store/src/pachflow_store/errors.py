@@ -1,0 +1,15 @@
+"""Errors of the local store. `NotFound` names what does not exist (the CLI exits 2)."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Anything wrong with the local store."""
+
+
+class NotFound(StoreError):
+    """A repo, branch, commit, file, job or pipeline that does not exist."""
+
+
+class StoreBusy(StoreError):
+    """Another pachflow command holds the lock this one needs (the message names it)."""

@@ -1,0 +1,89 @@
+"""File locks between `pachflow` commands sharing one store.
+
+- `run.lock` (exclusive): one `pachflow run` at a time; a second one fails at once with a
+  message naming the holder (pid, command, since when), written into the lock file.
+- `blobs.lock`: every command that writes blobs holds it shared; recovery (removing blobs
+  that no commit references) needs it exclusive, so it never deletes the blob of a `put`
+  that is about to commit.
+flock locks die with their process, so a kill -9 never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pachflow_store.errors import StoreBusy
+
+
+def _describe_holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        info = {}
+    if not info:
+        return "another pachflow command"
+    since = time.strftime("%H:%M:%S", time.localtime(info.get("since", 0)))
+    return f"pid {info.get('pid')} (`{info.get('command')}`, since {since})"
+
+
+@contextmanager
+def exclusive(path: Path, what: str) -> Iterator[None]:
+    """Hold `path` exclusively or raise StoreBusy naming who holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreBusy(
+                f"{what}: the store {path.parent} is in use by {_describe_holder(path)}; "
+                "wait for it to finish (or stop that process) and try again"
+            ) from None
+        holder = {"pid": os.getpid(), "command": " ".join(_command()), "since": time.time()}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+@contextmanager
+def shared(path: Path) -> Iterator[None]:
+    """Hold `path` shared (waits while an exclusive holder, a short recovery, runs)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def try_exclusive(path: Path) -> Iterator[bool]:
+    """Yield True while holding `path` exclusively, False (at once) if anyone holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _command() -> list[str]:
+    argv = list(sys.argv)
+    if argv:
+        argv[0] = Path(argv[0]).name
+    return argv
