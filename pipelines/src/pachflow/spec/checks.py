@@ -61,10 +61,19 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
         where = f"{path}.pfs"
         if not pfs.get("repo"):
             problems.append(Problem(f"{where}.repo", "missing: the repo this input reads"))
+        if (pfs.get("name") or pfs.get("repo")) == "out":
+            problems.append(
+                Problem(where, 'an input cannot be named "out": /pfs/out is the output; set name')
+            )
         glob = pfs.get("glob") or ""
-        issue = glob_problem(glob)
-        if issue:
-            problems.append(Problem(f"{where}.glob", issue))
+        if pfs.get("s3"):
+            # s3 inputs are served whole by the S3 gateway: pachd requires glob "/".
+            if glob not in ("", "/"):
+                problems.append(Problem(f"{where}.glob", 's3 inputs must use glob "/"'))
+        else:
+            issue = glob_problem(glob)
+            if issue:
+                problems.append(Problem(f"{where}.glob", issue))
     for kind in ("cross", "union", "join", "group"):
         children = node.get(kind)
         if children is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pachflow.spec.dag import find_cycle
-from pachflow.spec.loader import check_spec_file
+from pachflow.spec.loader import check_spec_file, read_json
 from pachflow.spec.model import PipelineSpec
 from pachflow.spec.stages import StageVersionError, find_stages_dir, parse_image, stage_version
 
@@ -46,13 +46,18 @@ def validate_files(
     `stages_dir` defaults to the nearest stages/ above the first file.
     """
     report = Report()
+    # Names of pipelines in files that fail other checks still count as pipelines, so one
+    # bad file does not also make every downstream input look dangling.
+    declared: set[str] = set()
     for path in files:
         spec, problems = check_spec_file(path)
         report.problems.extend(p.render(str(path)) for p in problems)
         if spec is not None:
             report.specs.append(spec)
+        else:
+            declared.update(_declared_name(path))
     report.problems.extend(check_names(report.specs))
-    report.problems.extend(check_inputs(report.specs, set(input_repos)))
+    report.problems.extend(check_inputs(report.specs, set(input_repos), declared))
     cycle = find_cycle(report.specs)
     if cycle is not None:
         first = next(s for s in report.specs if s.name == cycle[0])
@@ -78,9 +83,18 @@ def check_names(specs: Sequence[PipelineSpec]) -> list[str]:
     return problems
 
 
-def check_inputs(specs: Sequence[PipelineSpec], input_repos: set[str]) -> list[str]:
+def _declared_name(path: Path) -> list[str]:
+    raw, _ = read_json(path)
+    pipeline = raw.get("pipeline") if raw else None
+    name = pipeline.get("name") if isinstance(pipeline, dict) else None
+    return [name] if isinstance(name, str) and name else []
+
+
+def check_inputs(
+    specs: Sequence[PipelineSpec], input_repos: set[str], declared: Iterable[str] = ()
+) -> list[str]:
     """Every pfs input must read a pipeline in the set or a known input repo."""
-    pipelines = {spec.name for spec in specs}
+    pipelines = {spec.name for spec in specs} | set(declared)
     problems: list[str] = []
     for spec in specs:
         for pfs in spec.inputs:
