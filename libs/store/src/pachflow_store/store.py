@@ -503,7 +503,7 @@ class Store:
         """The latest job where a datum with this hash succeeded (or was reused), and the
         outputs it wrote: what reprocess_spec until_success skips."""
         row = self.conn.execute(
-            "SELECT job_id, id FROM datums d JOIN jobs j ON j.pipeline = d.pipeline AND"
+            "SELECT d.job_id, d.id FROM datums d JOIN jobs j ON j.pipeline = d.pipeline AND"
             " j.id = d.job_id WHERE d.pipeline = ? AND d.hash = ? AND d.state IN (?, ?)"
             " ORDER BY j.created DESC LIMIT 1",
             (pipeline, datum_hash, *DATUM_DONE),

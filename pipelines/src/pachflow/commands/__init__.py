@@ -13,3 +13,8 @@ COMMANDS += [specs.validate, specs.pin]
 from pachflow.commands import cluster  # noqa: E402
 
 COMMANDS += [cluster.deploy, cluster.undeploy, cluster.cluster]
+
+from pachflow.commands import local_run, local_store  # noqa: E402
+
+COMMANDS += [local_store.put, local_store.ls, local_store.get, local_store.list_group]
+COMMANDS += [local_store.inspect_group, local_run.run, local_run.jobs, local_run.logs]

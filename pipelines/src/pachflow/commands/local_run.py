@@ -1,0 +1,139 @@
+"""`pachflow run/jobs/logs`: run the specs on this machine over the local store."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from pachflow.commands.local_store import emit_json, open_store, table, when
+from pachflow.local.progress import Progress
+from pachflow.local.runner import Runner, RunSummary, summary_lines
+from pachflow.local.runtime import RUNTIMES, get_runtime
+from pachflow.local.specs import SpecError, find_spec, load_specs
+from pachflow_stagekit import BadInput
+
+specs_option = click.option(
+    "--specs",
+    "specs_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Directory of pipeline specs (*.json). Default: $PACHFLOW_SPECS_DIR, else the "
+    "nearest pipelines/ directory.",
+)
+
+
+def run_pipelines(
+    specs_dir: Path | None,
+    runtime: str = "local",
+    reprocess: tuple[str, ...] = (),
+    quiet: bool = False,
+) -> RunSummary:
+    """Load the specs and bring every pipeline up to date; prints progress and the summary."""
+    try:
+        specs = load_specs(specs_dir)
+    except SpecError as exc:
+        raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
+    progress = Progress(quiet=quiet)
+    with open_store() as store:
+        for name in reprocess:
+            find_spec(specs, name)
+        summary = Runner(
+            store, specs, get_runtime(runtime), progress, reprocess=frozenset(reprocess)
+        ).run()
+    for line in summary_lines(summary):
+        click.echo(line, err=True)
+    return summary
+
+
+@click.command(name="run")
+@specs_option
+@click.option(
+    "--runtime",
+    type=click.Choice(sorted(RUNTIMES)),
+    default="local",
+    show_default=True,
+    help="Where datums run: `local` runs the spec's argv from the installed packages.",
+)
+@click.option(
+    "--reprocess",
+    multiple=True,
+    metavar="PIPELINE",
+    help="Run this pipeline again and process every datum (e.g. after changing stage code).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
+def run(specs_dir: Path | None, runtime: str, reprocess: tuple[str, ...], quiet: bool) -> None:
+    """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
+    date. One run = one commit set: its jobs and output commits share one new id.
+
+    Exit 0 when every job succeeded (or nothing had to run), 1 when a job failed (its
+    datums' logs: `pachflow logs PIPELINE`).
+    """
+    summary = run_pipelines(specs_dir, runtime, reprocess, quiet)
+    if summary.failed:
+        sys.exit(1)
+
+
+@click.command(name="jobs")
+@click.argument("pipeline", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def jobs(pipeline: str | None, as_json: bool) -> None:
+    """The jobs of every pipeline (or of PIPELINE), newest first."""
+    with open_store() as store:
+        infos = store.list_jobs(pipeline)
+    if as_json:
+        emit_json([{**j.to_dict(), "inputs": [str(i) for i in j.inputs]} for j in infos])
+        return
+    table(
+        [
+            [
+                j.pipeline,
+                j.id,
+                j.state,
+                when(j.created),
+                f"{(j.finished or time.time()) - j.created:.1f}s",
+                f"{j.processed}+{j.skipped} skipped/{j.total}"
+                + (f" ({j.failed} failed)" if j.failed else ""),
+                j.reason[:80],
+            ]
+            for j in infos
+        ],
+        ["PIPELINE", "ID", "STATE", "CREATED", "DURATION", "DATUMS", "REASON"],
+    )
+
+
+@click.command(name="logs")
+@click.argument("pipeline")
+@click.option("--job", "job_id", help="Job id (default: the pipeline's latest job).")
+@click.option("--datum", "datum_id", help="Only this datum (its id, or a unique prefix).")
+def logs(pipeline: str, job_id: str | None, datum_id: str | None) -> None:
+    """Print the logs of a pipeline's job, datum by datum (every try is kept)."""
+    with open_store() as store:
+        job = store.inspect_job(pipeline, job_id)
+        datums = store.list_datums(pipeline, job.id)
+    if datum_id is not None:
+        datums = [d for d in datums if d.id.startswith(datum_id)]
+        if len(datums) != 1:
+            raise BadInput(
+                f"datum {datum_id} "
+                + ("does not exist" if not datums else "is ambiguous")
+                + f" in job {pipeline}@{job.id}"
+            )
+    for d in datums:
+        click.echo(
+            f"=== datum {d.id} {d.state} ({', '.join(d.files[:3])}"
+            + (" ..." if len(d.files) > 3 else "")
+            + ")"
+        )
+        if d.reused_from:
+            click.echo(
+                f"(skipped: unchanged since job {d.reused_from}; its logs: "
+                f"pachflow logs {pipeline} --job {d.reused_from} --datum {d.id[:12]})"
+            )
+            continue
+        path = Path(d.log_path) if d.log_path else None
+        if path is not None and path.is_file():
+            sys.stdout.write(path.read_text(errors="replace"))
+        else:
+            click.echo("(no log)")

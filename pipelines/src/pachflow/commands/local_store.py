@@ -1,0 +1,243 @@
+"""`pachflow put/ls/get/list/inspect`: the local store (under $PACHFLOW_HOME), with
+pachctl-like arguments: `REPO[@COMMIT|@BRANCH][:PATH]`, a spec repo as `<pipeline>.spec`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pachflow_stagekit import BadInput
+from pachflow_store import CommitInfo, NotFound, Store, StoreBusy, StoreError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@contextmanager
+def open_store() -> Iterator[Store]:
+    """The store, with its errors turned into clear one-line CLI errors: something that
+    does not exist -> exit 2 naming it; the store busy -> exit 1 naming who holds it."""
+    try:
+        with Store() as store:
+            yield store
+    except NotFound as exc:
+        raise BadInput(str(exc)) from None
+    except StoreBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    except StoreError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@click.command()
+@click.argument("repo")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--branch", default="master", show_default=True)
+@click.option(
+    "--path",
+    "dest",
+    default="/",
+    show_default=True,
+    help="Directory in the repo to put the files under.",
+)
+@click.option("--message", "-m", default="", help="Commit description.")
+def put(repo: str, files: tuple[Path, ...], branch: str, dest: str, message: str) -> None:
+    """Put FILES (files or directories, recursively) into REPO as one new commit on
+    BRANCH; creates the repo if needed. Prints the commit (REPO@ID)."""
+    pairs: list[tuple[str, Path]] = []
+    for f in files:
+        if f.is_dir():
+            pairs += [
+                (f"{dest}/{p.relative_to(f).as_posix()}", p)
+                for p in sorted(f.rglob("*"))
+                if p.is_file()
+            ]
+        else:
+            pairs.append((f"{dest}/{f.name}", f))
+    with open_store() as store:
+        store.recover()
+        ref = store.put_files(repo, pairs, branch=branch, description=message)
+    click.echo(str(ref))
+
+
+@click.command(name="ls")
+@click.argument("uri")
+@json_option
+def ls(uri: str, as_json: bool) -> None:
+    """List files: URI is REPO[@COMMIT|@BRANCH][:PATH] (default master, /)."""
+    with open_store() as store:
+        ref, path = store.resolve_uri(uri)
+        entries = store.list_files(ref, path)
+    if as_json:
+        emit_json([{**e.to_dict(), "commit": str(ref)} for e in entries])
+        return
+    table([[e.path, e.type, human(e.size)] for e in entries], ["NAME", "TYPE", "SIZE"])
+
+
+@click.command(name="get")
+@click.argument("uri")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
+def get(uri: str, output: Path | None) -> None:
+    """Print (or save with -o) one file: URI is REPO@COMMIT:PATH."""
+    with open_store() as store:
+        ref, path = store.resolve_uri(uri)
+        blob = store.file_blob(ref, path)
+        if output is not None:
+            shutil.copyfile(blob, output)
+            return
+        with blob.open("rb") as fh:
+            shutil.copyfileobj(fh, sys.stdout.buffer)
+
+
+def commit_dict(info: CommitInfo) -> dict[str, Any]:
+    data = info.to_dict()
+    data["commit"] = str(info.commit)
+    data["provenance"] = [str(p) for p in info.provenance]
+    data["subvenance"] = [str(s) for s in info.subvenance]
+    return data
+
+
+def commit_rows(infos: list[CommitInfo]) -> list[list[str]]:
+    return [
+        [
+            i.commit.repo_label,
+            i.commit.id,
+            i.origin,
+            when(i.created),
+            human(i.size),
+            ", ".join(str(p) for p in i.provenance) or "-",
+        ]
+        for i in infos
+    ]
+
+
+COMMIT_HEADER = ["REPO", "ID", "ORIGIN", "CREATED", "SIZE", "PROVENANCE"]
+
+
+@click.group(name="list")
+def list_group() -> None:
+    """List repos, commits or commit sets of the local store."""
+
+
+@list_group.command(name="repo")
+@json_option
+def list_repo(as_json: bool) -> None:
+    """Every repo (user repos, pipeline output repos, spec repos)."""
+    with open_store() as store:
+        repos = store.list_repos()
+    if as_json:
+        emit_json([r.to_dict() for r in repos])
+        return
+    table(
+        [
+            [
+                r.name if r.type == "user" else f"{r.name}.{r.type}",
+                when(r.created),
+                str(r.commits),
+                human(r.size),
+                r.head or "-",
+            ]
+            for r in repos
+        ],
+        ["NAME", "CREATED", "COMMITS", "SIZE", "HEAD"],
+    )
+
+
+@list_group.command(name="commit")
+@click.argument("target", required=False)
+@click.option("--repo", "repo", help="Only the commits of this repo.")
+@json_option
+def list_commit(target: str | None, repo: str | None, as_json: bool) -> None:
+    """Without TARGET: every commit set (global id). With a 32-hex TARGET: the commits of
+    that commit set. With a repo name as TARGET (or --repo): that repo's commits."""
+    from pachflow_store import is_commit_id
+
+    with open_store() as store:
+        if target is None and repo is None:
+            sets = store.list_commit_sets()
+            if as_json:
+                emit_json(
+                    [
+                        {"id": i, "created": c, "commits": [str(r) for r in refs]}
+                        for i, c, refs in sets
+                    ]
+                )
+                return
+            table(
+                [[i, when(c), ", ".join(r.repo_label for r in refs)] for i, c, refs in sets],
+                ["ID", "CREATED", "COMMITS"],
+            )
+            return
+        if target is not None and is_commit_id(target):
+            infos = store.inspect_commit_set(target)
+        else:
+            infos = store.list_commits(repo or target)
+    if as_json:
+        emit_json([commit_dict(i) for i in infos])
+        return
+    table(commit_rows(infos), COMMIT_HEADER)
+
+
+@click.group(name="inspect")
+def inspect_group() -> None:
+    """Show one object of the local store in detail."""
+
+
+@inspect_group.command(name="commit")
+@click.argument("uri")
+@json_option
+def inspect_commit(uri: str, as_json: bool) -> None:
+    """REPO@ID (or REPO@BRANCH): origin, parent, times, size, direct provenance and
+    subvenance, metadata."""
+    with open_store() as store:
+        label, _, ref = uri.partition("@")
+        info = store.inspect_commit(store.resolve(label, ref or None))
+    if as_json:
+        emit_json(commit_dict(info))
+        return
+    rows = [
+        ("Commit", str(info.commit)),
+        ("Branch", info.branch),
+        ("Origin", info.origin),
+        ("Parent", info.parent or "-"),
+        ("Created", when(info.created)),
+        ("Finished", when(info.finished)),
+        ("Size", human(info.size)),
+        ("Description", info.description or "-"),
+        ("Provenance", ", ".join(str(p) for p in info.provenance) or "-"),
+        ("Subvenance", ", ".join(str(s) for s in info.subvenance) or "-"),
+    ]
+    rows += [(f"Metadata {k}", v) for k, v in info.metadata.items()]
+    for key, value in rows:
+        click.echo(f"{key + ':':<14}{value}")

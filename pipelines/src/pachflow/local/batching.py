@@ -1,0 +1,299 @@
+"""Datum batching (`transform.datumBatching: true`): Pachyderm's worker NextDatum API on
+loopback, so stage code written with `pachyderm_sdk.batch_all_datums` runs unchanged.
+
+Per worker (parallelism_spec, capped at the cores): one gRPC server on 127.0.0.1 and one
+user process started with PPS_WORKER_GRPC_PORT. Each NextDatum call reports the previous
+datum (empty error = success: its /pfs/out is collected) and gets the next one: its files
+appear at the same /pfs/<input> paths (remapped), /pfs/out is empty again, and the reply's
+`env` lists the datum's variables (also written to /pfs/.env, where pachyderm_sdk's
+batch_datum() loads them; that path is only real in a container: with the local runtime
+code that needs per-datum variables applies `NextDatumResponse.env` itself). When no datum
+is left the call is held and the process stopped, as Pachyderm's worker does. A process
+that dies mid-datum fails that try and is restarted for the rest; a failed datum is retried
+up to datum_tries.
+"""
+
+from __future__ import annotations
+
+import collections
+import queue
+import shlex
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+from pachyderm_sdk.api.worker import NextDatumRequest, NextDatumResponse
+
+from pachflow.local.datums import Datum
+from pachflow.local.env import datum_env
+from pachflow.local.executor import (
+    ENV_FILE,
+    DatumResult,
+    JobContext,
+    clear_inputs,
+    collect_outputs,
+    materialize,
+    stop_group,
+)
+from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
+
+SERVICE = "pachyderm.worker.Worker"
+WORKER_PORT_ENV = "PPS_WORKER_GRPC_PORT"
+POLL_S = 0.05
+_DONE = None  # reply meaning "no datum left"
+
+
+class _Servicer:
+    """NextDatum: hand the call to the worker loop and wait for its answer."""
+
+    def __init__(self) -> None:
+        self.calls: queue.Queue[str] = queue.Queue()
+        self.replies: queue.Queue[list[str] | None] = queue.Queue()
+        self.stopping = threading.Event()
+
+    def next_datum(self, request: NextDatumRequest, context: grpc.ServicerContext) -> Any:
+        self.calls.put(request.error)
+        env = self.replies.get()
+        if env is _DONE:
+            # Pachyderm's worker never answers the last call: it ends the process.
+            while context.is_active() and not self.stopping.wait(POLL_S):
+                pass
+            context.abort(grpc.StatusCode.CANCELLED, "no datum left")
+        return NextDatumResponse(env=env)
+
+
+def _serve(servicer: _Servicer) -> tuple[grpc.Server, int]:
+    server = grpc.server(ThreadPoolExecutor(max_workers=2, thread_name_prefix="next-datum"))
+    handler = grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "NextDatum": grpc.unary_unary_rpc_method_handler(
+                servicer.next_datum,
+                request_deserializer=NextDatumRequest.FromString,
+                response_serializer=bytes,
+            )
+        },
+    )
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+class _Queue:
+    """Datums still to run, shared by the workers: (datum, tries so far)."""
+
+    def __init__(self, datums: list[Datum]) -> None:
+        self._items = collections.deque((d, 0) for d in datums)
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[Datum, int] | None:
+        with self._lock:
+            return self._items.popleft() if self._items else None
+
+    def retry(self, datum: Datum, tries: int) -> None:
+        with self._lock:
+            self._items.appendleft((datum, tries))
+
+    def empty(self) -> bool:
+        with self._lock:
+            return not self._items
+
+
+class _LogRouter:
+    """Copies the process output into the current datum's log (or the worker's log)."""
+
+    def __init__(self, worker_log: Path) -> None:
+        self._lock = threading.Lock()
+        self._worker_log = worker_log.open("ab")
+        self._current: IO[bytes] | None = None
+
+    def switch(self, path: Path | None, header: str = "") -> None:
+        with self._lock:
+            if self._current is not None:
+                self._current.close()
+            self._current = path.open("ab") if path is not None else None
+            if self._current is not None and header:
+                self._current.write(header.encode())
+                self._current.flush()
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            sink = self._current or self._worker_log
+            sink.write(data)
+            sink.flush()
+
+    def pump(self, stream: IO[bytes]) -> None:
+        for line in iter(stream.readline, b""):
+            self.write(line)
+
+    def close(self) -> None:
+        self.switch(None)
+        self._worker_log.close()
+
+
+class _Worker:
+    def __init__(
+        self, ctx: JobContext, number: int, todo: _Queue, results: queue.Queue[DatumResult]
+    ) -> None:
+        self.ctx = ctx
+        self.todo = todo
+        self.results = results
+        self.work = ctx.new_workdir(f"worker{number}")
+        self.pfs_dir = self.work / "pfs"
+        (self.pfs_dir / "out").mkdir()
+        ctx.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log = _LogRouter(ctx.log_dir / f"worker{number}.log")
+        self.current: tuple[Datum, int] | None = None
+
+    def visible(self, path: str) -> str:
+        return self.ctx.runtime.visible(path, self.pfs_dir)
+
+    def run(self) -> None:
+        servicer = _Servicer()
+        server, port = _serve(servicer)
+        env = dict(self.ctx.base_env)
+        env.update({k: self.visible(v) for k, v in self.ctx.spec.env.items()})
+        env[WORKER_PORT_ENV] = str(port)
+        argv = [self.visible(a) for a in self.ctx.spec.cmd]
+        try:
+            while not self.todo.empty() or self.current is not None:
+                if self._one_process(servicer, argv, env):
+                    break
+        finally:
+            if self.current is not None:  # an unexpected error in this loop
+                self._fail(self.current, "the runner's worker failed", final=True)
+            servicer.stopping.set()
+            server.stop(grace=None)
+            self.log.close()
+            shutil.rmtree(self.work, ignore_errors=True)
+
+    def _one_process(self, servicer: _Servicer, argv: list[str], env: dict[str, str]) -> bool:
+        """Run the user process until it is out of datums (True) or dies (False)."""
+        proc = self.ctx.runtime.start(
+            image=self.ctx.spec.image,
+            argv=argv,
+            env=env,
+            pfs_dir=self.pfs_dir,
+            cwd=self.ctx.store.home,
+            output=subprocess.PIPE,
+        )
+        assert proc.stdout is not None
+        pump = threading.Thread(target=self.log.pump, args=(proc.stdout,), daemon=True)
+        pump.start()
+        asked = False
+        try:
+            while True:
+                try:
+                    error = servicer.calls.get(timeout=POLL_S)
+                except queue.Empty:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                asked = True
+                self._report(error)
+                nxt = self.todo.take()
+                if nxt is None:
+                    servicer.replies.put(_DONE)
+                    stop_group(proc)
+                    return True
+                servicer.replies.put(self._prepare(nxt))
+        finally:
+            if proc.poll() is None:
+                stop_group(proc)
+            pump.join(timeout=5)
+        code = proc.returncode
+        if self.current is not None:
+            self._report(f"the process exited with code {code} during the datum")
+        elif not asked:
+            # never asked for a datum: the first datum waiting fails this try
+            nxt = self.todo.take()
+            if nxt is not None:
+                self.current = nxt
+                self._prepare(nxt)
+                self._report(
+                    f"the process exited with code {code} without calling NextDatum "
+                    "(datumBatching needs code that loops with batch_all_datums)"
+                )
+        return False
+
+    def _prepare(self, item: tuple[Datum, int]) -> list[str]:
+        datum, tries = item
+        self.current = item
+        materialize(self.ctx.store, datum, self.pfs_dir)
+        variables = datum_env(datum, self.visible)
+        (self.pfs_dir / ENV_FILE).write_text(
+            "".join(f"{k}={shlex.quote(v)}\n" for k, v in variables.items())
+        )
+        self.log.switch(
+            self.ctx.log_path(datum),
+            f"--- try {tries + 1}/{self.ctx.spec.datum_tries} (datum batching)\n",
+        )
+        return [f"{k}={v}" for k, v in variables.items()]
+
+    def _report(self, error: str) -> None:
+        """The current datum finished (error '' = success)."""
+        if self.current is None:
+            return
+        item = self.current
+        self.current = None
+        datum, _ = item
+        self.log.switch(None)
+        if error:
+            with self.ctx.log_path(datum).open("ab") as log:
+                log.write(f"--- failed: {error}\n".encode())
+            self._fail(item, error, final=False)
+        else:
+            outputs = collect_outputs(self.ctx.store, self.pfs_dir / "out")
+            self.results.put(
+                DatumResult(
+                    datum, DATUM_SUCCESS, item[1] + 1, "", outputs, str(self.ctx.log_path(datum))
+                )
+            )
+        clear_inputs(datum, self.pfs_dir)
+        shutil.rmtree(self.pfs_dir / "out", ignore_errors=True)
+        (self.pfs_dir / "out").mkdir()
+
+    def _fail(self, item: tuple[Datum, int], error: str, final: bool) -> None:
+        datum, tries = item
+        tries += 1
+        if not final and tries < self.ctx.spec.datum_tries:
+            self.todo.retry(datum, tries)
+            return
+        self.results.put(
+            DatumResult(datum, DATUM_FAILED, tries, error, {}, str(self.ctx.log_path(datum)))
+        )
+
+
+def run_batched(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
+    if not datums:
+        return
+    todo = _Queue(datums)
+    results: queue.Queue[DatumResult] = queue.Queue()
+    threads = []
+    for number in range(min(ctx.workers, len(datums))):
+        worker = _Worker(ctx, number, todo, results)
+        thread = threading.Thread(target=worker.run, name=f"batch-worker{number}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    received = 0
+    while received < len(datums):
+        try:
+            result = results.get(timeout=0.2)
+        except queue.Empty:
+            if not any(t.is_alive() for t in threads) and results.empty():
+                break
+            continue
+        received += 1
+        yield result
+    for thread in threads:
+        thread.join()
+    # a datum no worker could finish (all workers gone): fail it rather than hang
+    while (item := todo.take()) is not None:
+        received += 1
+        yield DatumResult(item[0], DATUM_FAILED, item[1], "no worker left to run it", {}, "")

@@ -1,0 +1,190 @@
+"""Running datums: materialize a datum's files in a scratch /pfs, start the spec's argv
+through a Runtime, retry up to datum_tries, collect /pfs/out into the blob store.
+
+Input files are hard links to the read-only blobs (no copy). Each try starts from an
+empty /pfs/out, like a Pachyderm worker. The log of every try is appended to the datum's
+log file, which is kept whatever happens.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pachflow.local.datums import Datum
+from pachflow.local.env import datum_env
+from pachflow.local.runtime import Runtime
+from pachflow.local.specs import LocalSpec
+from pachflow_store import DATUM_FAILED, DATUM_SUCCESS, Manifest, Store
+
+ENV_FILE = ".env"  # /pfs/.env: where pachyderm_sdk's batch_datum() loads a datum's env
+
+
+@dataclass
+class JobContext:
+    store: Store
+    spec: LocalSpec
+    runtime: Runtime
+    job_id: str
+    base_env: dict[str, str]
+    workers: int
+
+    @property
+    def log_dir(self) -> Path:
+        return self.store.logs_dir / self.spec.name / self.job_id
+
+    @property
+    def scratch(self) -> Path:
+        return self.store.scratch_dir / self.job_id / self.spec.name
+
+    def log_path(self, datum: Datum) -> Path:
+        return self.log_dir / f"{datum.id}.log"
+
+    def new_workdir(self, label: str) -> Path:
+        path = self.scratch / f"{label[:16]}-{uuid.uuid4().hex[:8]}"
+        (path / "pfs").mkdir(parents=True)
+        return path
+
+
+@dataclass
+class DatumResult:
+    datum: Datum
+    state: str
+    tries: int
+    error: str = ""
+    outputs: Manifest = field(default_factory=dict)
+    log_path: str = ""
+
+
+def materialize(store: Store, datum: Datum, pfs_dir: Path) -> None:
+    """/pfs/<input>/<path> for every file of the datum, and an empty /pfs/out."""
+    for i in datum.inputs:
+        (pfs_dir / i.name).mkdir(parents=True, exist_ok=True)
+        for path, blob, _ in i.files:
+            store.blobs.link_to(blob, pfs_dir / i.name / path.lstrip("/"))
+    (pfs_dir / "out").mkdir(exist_ok=True)
+
+
+def clear_inputs(datum: Datum, pfs_dir: Path) -> None:
+    for i in datum.inputs:
+        shutil.rmtree(pfs_dir / i.name, ignore_errors=True)
+
+
+def collect_outputs(store: Store, out_dir: Path) -> Manifest:
+    """Move every file under /pfs/out into the blob store: path in the commit -> blob.
+    Empty directories vanish, as in Pachyderm."""
+    outputs: Manifest = {}
+    for root, _dirs, files in os.walk(out_dir):
+        for name in files:
+            local = Path(root) / name
+            path = "/" + local.relative_to(out_dir).as_posix()
+            if local.is_symlink():
+                outputs[path] = store.blobs.put_file(local.resolve())
+                local.unlink()
+            else:
+                outputs[path] = store.blobs.adopt_file(local)
+    return outputs
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a datum's process and its children (it leads its own process group)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=5)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def datum_process_env(ctx: JobContext, datum: Datum, pfs_dir: Path) -> dict[str, str]:
+    def visible(path: str) -> str:
+        return ctx.runtime.visible(path, pfs_dir)
+
+    env = dict(ctx.base_env)
+    env.update({k: visible(v) for k, v in ctx.spec.env.items()})
+    env.update(datum_env(datum, visible))
+    return env
+
+
+def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
+    """One datum, up to datum_tries times; returns its outputs (already blobs) on success."""
+    log_path = ctx.log_path(datum)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    work = ctx.new_workdir(datum.id)
+    pfs_dir = work / "pfs"
+    error = ""
+    tries = 0
+    try:
+        materialize(ctx.store, datum, pfs_dir)
+        env = datum_process_env(ctx, datum, pfs_dir)
+        argv = [ctx.runtime.visible(a, pfs_dir) for a in ctx.spec.cmd]
+        for tries in range(1, ctx.spec.datum_tries + 1):
+            out_dir = pfs_dir / "out"
+            shutil.rmtree(out_dir, ignore_errors=True)
+            out_dir.mkdir()
+            with log_path.open("ab") as log:
+                log.write(f"--- try {tries}/{ctx.spec.datum_tries}: {' '.join(argv)}\n".encode())
+                log.flush()
+                error = _run_once(ctx, argv, env, pfs_dir, log)
+                if error:
+                    log.write(f"--- try {tries} failed: {error}\n".encode())
+            if not error:
+                outputs = collect_outputs(ctx.store, out_dir)
+                return DatumResult(datum, DATUM_SUCCESS, tries, "", outputs, str(log_path))
+    except OSError as exc:  # e.g. the command does not exist
+        error = f"{type(exc).__name__}: {exc}"
+        with log_path.open("ab") as log:
+            log.write(f"--- could not run the datum: {error}\n".encode())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return DatumResult(datum, DATUM_FAILED, tries, error, {}, str(log_path))
+
+
+def _run_once(
+    ctx: JobContext, argv: list[str], env: dict[str, str], pfs_dir: Path, log: object
+) -> str:
+    """Run the process once; '' on success, else why it failed."""
+    proc = ctx.runtime.start(
+        image=ctx.spec.image,
+        argv=argv,
+        env=env,
+        pfs_dir=pfs_dir,
+        cwd=ctx.store.home,
+        output=log,  # type: ignore[arg-type]
+    )
+    try:
+        code = proc.wait(timeout=ctx.spec.datum_timeout_s)
+    except subprocess.TimeoutExpired:
+        stop_group(proc)
+        return f"datum timeout ({ctx.spec.datum_timeout_s:g}s)"
+    except BaseException:
+        stop_group(proc)
+        raise
+    return "" if code == 0 else f"exit code {code}"
+
+
+def run_datums(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
+    """Every datum through a pool of `ctx.workers` (parallelism_spec, capped at the cores);
+    results come back as datums finish."""
+    if not datums:
+        return
+    with ThreadPoolExecutor(max_workers=ctx.workers, thread_name_prefix="datum") as pool:
+        futures = [pool.submit(run_datum, ctx, d) for d in datums]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def elapsed_since(start: float) -> float:
+    return time.monotonic() - start

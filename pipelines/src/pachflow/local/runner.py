@@ -1,0 +1,358 @@
+"""`pachflow run`: bring every pipeline up to date with its inputs, in DAG order.
+
+One pass = one commit set: the jobs and output commits it creates share one new 32-hex
+id, while inputs that did not change keep their ids. A pipeline runs when its output
+head's direct provenance (input commits + spec commit) differs from the current inputs'
+heads and spec; its datums whose hash (inputs' content + spec) already succeeded are
+skipped and their earlier output is reused. A failed job commits nothing and keeps every
+datum's log; the next `pachflow run` retries it (skipping the datums that succeeded).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from pachflow.local import batching
+from pachflow.local.datums import Datum, InputCommits, build_datums, input_name
+from pachflow.local.env import job_env
+from pachflow.local.executor import DatumResult, JobContext, run_datums
+from pachflow.local.progress import PipelineProgress, Progress
+from pachflow.local.runtime import LocalRuntime, Runtime
+from pachflow.local.specs import LocalSpec, pfs_inputs
+from pachflow_store import (
+    DATUM_FAILED,
+    DATUM_SKIPPED,
+    DATUM_SUCCESS,
+    JOB_FAILURE,
+    JOB_KILLED,
+    JOB_SUCCESS,
+    ORIGIN_AUTO,
+    ORIGIN_USER,
+    SPEC,
+    CommitRef,
+    DatumInfo,
+    Manifest,
+    Store,
+    new_id,
+)
+
+SPEC_FILE = "/spec.json"
+MAX_PASSES = 10
+
+UP_TO_DATE = "up to date"
+WAITING = "waiting"
+SUCCESS = "success"
+FAILURE = "failure"
+
+
+@dataclass
+class Outcome:
+    pipeline: str
+    status: str
+    job_id: str | None = None
+    total: int = 0
+    processed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    elapsed: float = 0.0
+    reason: str = ""
+    output_commit: str | None = None
+
+
+@dataclass
+class RunSummary:
+    outcomes: list[Outcome] = field(default_factory=list)
+    commit_sets: list[str] = field(default_factory=list)
+
+    @property
+    def did_work(self) -> bool:
+        return any(o.job_id for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == FAILURE]
+
+
+class DuplicateOutput(Exception):
+    pass
+
+
+def merge_outputs(results: list[tuple[str, Manifest]]) -> Manifest:
+    """All datums' outputs in one manifest; two datums writing one path fail the job with
+    Pachyderm's message (src/internal/storage/fileset/validator.go)."""
+    merged: Manifest = {}
+    owner: dict[str, str] = {}
+    for datum_id, outputs in sorted(results):
+        for path, entry in outputs.items():
+            if path in merged:
+                raise DuplicateOutput(
+                    f"duplicate path output by different datums: {path} "
+                    f"(datums {owner[path][:12]} and {datum_id[:12]})"
+                )
+            merged[path] = entry
+            owner[path] = datum_id
+    return merged
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        specs: list[LocalSpec],
+        runtime: Runtime | None = None,
+        progress: Progress | None = None,
+        reprocess: frozenset[str] = frozenset(),
+        cores: int | None = None,
+    ) -> None:
+        self.store = store
+        self.specs = specs  # in DAG order (load_specs)
+        self.runtime = runtime or LocalRuntime()
+        self.progress = progress or Progress()
+        self.reprocess = set(reprocess)
+        self.cores = cores or os.cpu_count() or 1
+        self._failed: set[tuple[str, frozenset[CommitRef]]] = set()
+
+    def run(self) -> RunSummary:
+        with self.store.run_lock():
+            recovered = self.store.recover(runner=True)
+            shutil.rmtree(self.store.scratch_dir, ignore_errors=True)
+            if recovered.killed_jobs or recovered.orphan_blobs:
+                self.progress.say(
+                    f"recovered from an interrupted command: {recovered.killed_jobs} job(s) "
+                    f"marked killed, {recovered.orphan_blobs} orphan blob(s) removed"
+                )
+            summary = RunSummary()
+            with self.store.writing_blobs():
+                for _ in range(MAX_PASSES):
+                    run_id = new_id()
+                    outcomes = [self._pipeline(spec, run_id) for spec in self.specs]
+                    worked = any(o.job_id for o in outcomes)
+                    if worked:
+                        summary.commit_sets.append(run_id)
+                    # keep the last word on each pipeline
+                    by_name = {o.pipeline: o for o in summary.outcomes}
+                    for o in outcomes:
+                        if o.job_id or o.pipeline not in by_name:
+                            by_name[o.pipeline] = o
+                    summary.outcomes = [by_name[s.name] for s in self.specs]
+                    if not worked:
+                        break
+            return summary
+
+    # ------------------------------------------------------------------ one pipeline
+
+    def _spec_commit(self, spec: LocalSpec, run_id: str) -> CommitRef:
+        """The pipeline's current spec version: a new commit in its spec repo when the spec
+        content changed (like `pachctl update pipeline`)."""
+        content = spec.content()
+        head = self.store.head(spec.name, SPEC)
+        if head is not None:
+            ref = CommitRef(spec.name, head, SPEC)
+            current = self.store.manifest(ref).get(SPEC_FILE)
+            if current is not None and self.store.blobs.path(current[0]).read_bytes() == content:
+                return ref
+        blob = self.store.blobs.put_bytes(content)
+        with self.store.transaction() as tx:
+            return self.store.insert_commit(
+                tx, CommitRef(spec.name, run_id, SPEC), {SPEC_FILE: blob}, [], ORIGIN_USER
+            )
+
+    def _inputs(self, spec: LocalSpec) -> tuple[InputCommits, str]:
+        commits: InputCommits = {}
+        for pfs in pfs_inputs(spec.input):
+            repo, branch = pfs["repo"], pfs.get("branch") or "master"
+            head = self.store.head(repo, branch=branch)
+            if head is None:
+                return {}, f"{repo}@{branch} has no commit yet"
+            ref = CommitRef(repo, head)
+            commits[input_name(pfs)] = (ref, self.store.manifest(ref))
+        return commits, ""
+
+    def _pipeline(self, spec: LocalSpec, run_id: str) -> Outcome:
+        spec_ref = self._spec_commit(spec, run_id)
+        commits, waiting = self._inputs(spec)
+        if waiting:
+            return Outcome(spec.name, WAITING, reason=waiting)
+        expected = frozenset([spec_ref, *(ref for ref, _ in commits.values())])
+        forced = spec.name in self.reprocess
+        out_head = self.store.head(spec.name)
+        if out_head is not None and not forced:
+            provenance = self.store.inspect_commit(CommitRef(spec.name, out_head)).provenance
+            if frozenset(provenance) == expected:
+                return Outcome(spec.name, UP_TO_DATE, output_commit=out_head)
+        if (spec.name, expected) in self._failed:
+            return Outcome(spec.name, FAILURE, reason="failed earlier in this run")
+        self.reprocess.discard(spec.name)
+        try:
+            outcome = self._job(spec, run_id, spec_ref, commits, expected, forced)
+        except BaseException as exc:
+            # the runner itself failed (or was interrupted): the job must not stay RUNNING
+            with self.store.transaction() as tx:
+                self.store.finish_job(
+                    tx, spec.name, run_id, JOB_KILLED, f"runner error: {exc!r}", (0, 0, 0), None
+                )
+            raise
+        if outcome.status == FAILURE:
+            self._failed.add((spec.name, expected))
+        return outcome
+
+    def _job(
+        self,
+        spec: LocalSpec,
+        run_id: str,
+        spec_ref: CommitRef,
+        commits: InputCommits,
+        provenance: frozenset[CommitRef],
+        forced: bool,
+    ) -> Outcome:
+        datums = build_datums(spec.input, commits, spec.salt())
+        inputs = [ref for ref, _ in commits.values()]
+        self.store.start_job(spec.name, run_id, spec_ref.id, inputs, len(datums))
+        progress = PipelineProgress(spec.name, run_id, len(datums))
+        ctx = JobContext(
+            store=self.store,
+            spec=spec,
+            runtime=self.runtime,
+            job_id=run_id,
+            base_env=job_env(spec, job_id=run_id, spec_commit=spec_ref.id, home=self.store.home),
+            workers=max(1, min(spec.parallelism, self.cores)),
+        )
+        produced: list[tuple[str, Manifest]] = []
+        to_run = self._skip_done(spec, run_id, datums, produced, progress, forced)
+        self.progress.start(progress)
+        errors: list[str] = []
+        for result in self._execute(ctx, to_run):
+            self._record(spec, run_id, result)
+            if result.state == DATUM_SUCCESS:
+                progress.done += 1
+                produced.append((result.datum.id, result.outputs))
+            else:
+                progress.failed += 1
+                errors.append(f"datum {result.datum.id[:12]} failed: {result.error}")
+            self.progress.update(progress)
+        counts = (progress.done, progress.skipped, progress.failed)
+        reason = ""
+        manifest: Manifest = {}
+        if errors:
+            reason = f"{len(errors)} datum(s) failed; first: {errors[0]}"
+        else:
+            try:
+                manifest = merge_outputs(produced)
+            except DuplicateOutput as exc:
+                reason = str(exc)
+        with self.store.transaction() as tx:
+            if reason:
+                self.store.finish_job(tx, spec.name, run_id, JOB_FAILURE, reason, counts, None)
+            else:
+                ref = CommitRef(spec.name, run_id)
+                self.store.insert_commit(tx, ref, manifest, sorted(provenance), ORIGIN_AUTO)
+                self.store.finish_job(tx, spec.name, run_id, JOB_SUCCESS, "", counts, run_id)
+        shutil.rmtree(ctx.scratch.parent, ignore_errors=True)
+        self.progress.finish(progress, FAILURE + ": " + reason if reason else SUCCESS)
+        return Outcome(
+            spec.name,
+            FAILURE if reason else SUCCESS,
+            job_id=run_id,
+            total=len(datums),
+            processed=progress.done,
+            skipped=progress.skipped,
+            failed=progress.failed,
+            elapsed=progress.elapsed,
+            reason=reason,
+            output_commit=None if reason else run_id,
+        )
+
+    def _skip_done(
+        self,
+        spec: LocalSpec,
+        run_id: str,
+        datums: list[Datum],
+        produced: list[tuple[str, Manifest]],
+        progress: PipelineProgress,
+        forced: bool,
+    ) -> list[Datum]:
+        """Datums that already succeeded with the same hash are recorded SKIPPED and their
+        earlier outputs reused; the rest is returned to run."""
+        to_run = []
+        with self.store.transaction() as tx:
+            for datum in datums:
+                done = None if forced else self.store.done_datum(spec.name, datum.hash)
+                if done is None:
+                    to_run.append(datum)
+                    continue
+                source_job, outputs = done
+                info = self._info(spec, run_id, datum, DATUM_SKIPPED, 0, "", "", source_job)
+                self.store.record_datum(tx, spec.name, run_id, info, outputs)
+                produced.append((datum.id, outputs))
+                progress.skipped += 1
+        return to_run
+
+    def _execute(self, ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
+        if ctx.spec.datum_batching:
+            return batching.run_batched(ctx, datums)
+        return run_datums(ctx, datums)
+
+    def _record(self, spec: LocalSpec, run_id: str, result: DatumResult) -> None:
+        info = self._info(
+            spec,
+            run_id,
+            result.datum,
+            result.state,
+            result.tries,
+            result.error,
+            result.log_path,
+            None,
+        )
+        with self.store.transaction() as tx:
+            self.store.record_datum(
+                tx, spec.name, run_id, info, result.outputs if result.state != DATUM_FAILED else {}
+            )
+
+    @staticmethod
+    def _info(
+        spec: LocalSpec,
+        run_id: str,
+        datum: Datum,
+        state: str,
+        tries: int,
+        error: str,
+        log_path: str,
+        reused_from: str | None,
+    ) -> DatumInfo:
+        return DatumInfo(
+            pipeline=spec.name,
+            job_id=run_id,
+            id=datum.id,
+            state=state,
+            hash=datum.hash,
+            files=datum.file_labels(),
+            log_path=log_path,
+            tries=tries,
+            error=error,
+            reused_from=reused_from,
+        )
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    lines = []
+    for o in summary.outcomes:
+        if o.status in (SUCCESS, FAILURE) and o.job_id:
+            lines.append(
+                f"{o.pipeline:<12} {o.status:<8} job {o.job_id}  {o.processed} processed,"
+                f" {o.skipped} skipped, {o.failed} failed of {o.total}  {o.elapsed:.1f}s"
+                + (f"\n{'':<13}{o.reason}" if o.reason else "")
+            )
+        else:
+            detail = f" ({o.reason})" if o.reason else ""
+            lines.append(f"{o.pipeline:<12} {o.status}{detail}")
+    if not summary.did_work:
+        lines.append("nothing to do: every pipeline is up to date with its inputs")
+    return lines
+
+
+def elapsed(start: float) -> float:
+    return time.monotonic() - start
