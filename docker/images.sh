@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Builds, checks, pushes and loads the pachflow stage images. mk/images.mk calls this;
+# run it directly as: docker/images.sh build|push|minikube|sizes|tags|content-hash [STAGE...]
+#
+# Env: CONTAINER_ENGINE (docker|podman, auto), REGISTRY (default pachflow), BASE_IMAGE
+# (default python:3.11-slim-bookworm), CA_BUNDLE (host CA bundle handed to builds as a
+# secret, never stored in a layer), OVERWRITE=1 (allow replacing a tag whose content
+# differs: for throwaway local registries only), SOURCE/REVISION (OCI labels), UV.
+#
+# Tags are <registry>/pachflow-<stage>:<version from stages/<stage>/pyproject.toml>.
+# Pachyderm workers do not re-pull a tag they already have (pull policy IfNotPresent), so
+# a tag must never change meaning: each image carries io.pachflow.content = a hash of
+# everything that determines it (its Dockerfiles, its uv.lock slice, the source files of
+# its workspace packages), and `build` refuses to overwrite a tag with different content.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REGISTRY=${REGISTRY:-pachflow}
+PUBLIC_BASE=python:3.11-slim-bookworm
+LOCAL_BASE=localhost/pachflow-base:bookworm
+BASE_IMAGE=${BASE_IMAGE:-$PUBLIC_BASE}
+CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+UV=${UV:-uv}
+SOURCE=${SOURCE:-$(git remote get-url origin 2>/dev/null || echo unknown)}
+REVISION=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+
+die() { echo "images: $*" >&2; exit 2; }
+say() { echo "images: $*" >&2; }
+
+engine() {
+  if [ -n "${CONTAINER_ENGINE:-}" ]; then echo "$CONTAINER_ENGINE"; return; fi
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then echo docker
+  elif command -v podman >/dev/null 2>&1; then echo podman
+  else die "no container engine: install docker or podman (or set CONTAINER_ENGINE)"; fi
+}
+ENGINE=$(engine)
+# Docker needs BuildKit for RUN --mount (secrets, caches); podman supports it natively.
+export DOCKER_BUILDKIT=1
+
+all_stages() { for d in stages/*/Dockerfile; do basename "$(dirname "$d")"; done; }
+version_of() {
+  sed -nE 's/^version *= *"([^"]+)".*/\1/p' "stages/$1/pyproject.toml" | head -1
+}
+tag_of() { echo "$REGISTRY/pachflow-$1:$(version_of "$1")"; }
+# shellcheck disable=SC2016  # a literal ${SPARK_RUNTIME} in the Dockerfile
+uses_spark_runtime() { grep -q '^FROM \${SPARK_RUNTIME}' "stages/$1/Dockerfile"; }
+exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
+label_of() {
+  "$ENGINE" image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
+}
+
+lock_slice() {
+  "$UV" export --frozen --package "$1" --no-dev --no-hashes --no-editable --no-header \
+    --no-annotate
+}
+hash_files() {
+  # Source files as they reach the image: .dockerignore drops tests and caches; docs
+  # (*.md) do not change the image, so editing a README needs no new version.
+  find "$@" -type f ! -path '*/tests/*' ! -path '*/__pycache__/*' ! -name '*.pyc' \
+    ! -name '*.md' | LC_ALL=C sort | while IFS= read -r f; do
+    printf '%s %s\n' "$(sha256sum <"$f" | cut -c1-64)" "$f"
+  done
+}
+content_hash() {
+  local stage=$1 slice
+  slice=$(lock_slice "pachflow-$stage") || die "uv export failed for pachflow-$stage"
+  {
+    echo "$slice"
+    # shellcheck disable=SC2046  # word splitting intended: one path per workspace package
+    hash_files .dockerignore "stages/$stage/Dockerfile" $(grep '^\./' <<<"$slice")
+    if uses_spark_runtime "$stage"; then spark_runtime_inputs; fi
+  } | sha256sum | cut -c1-64
+}
+spark_runtime_inputs() {
+  lock_slice pachflow-spark | grep -v '^\./'
+  hash_files docker/spark-runtime/Dockerfile
+}
+spark_runtime_tag() {
+  echo "$REGISTRY/pachflow-spark-runtime:$({ spark_runtime_inputs; echo "$BASE_IMAGE"; } \
+    | sha256sum | cut -c1-16)"
+}
+
+secret_args() {
+  if [ -f "$CA_BUNDLE" ]; then echo "--secret id=ca,src=$CA_BUNDLE"; fi
+}
+
+resolve_base() {
+  # The public base by default; the registry-free local base when asked for, or when the
+  # public one can be neither found locally nor pulled (air-gapped machines).
+  if [ "$BASE_IMAGE" = "$LOCAL_BASE" ]; then
+    exists "$LOCAL_BASE" || CONTAINER_ENGINE=$ENGINE docker/base/build-base.sh "$LOCAL_BASE" >&2
+    return
+  fi
+  exists "$BASE_IMAGE" && return
+  if timeout "${PULL_TIMEOUT:-120}" "$ENGINE" pull -q "$BASE_IMAGE" >/dev/null 2>&1; then
+    return
+  fi
+  say "cannot pull $BASE_IMAGE: building on the local base $LOCAL_BASE instead"
+  BASE_IMAGE=$LOCAL_BASE
+  exists "$LOCAL_BASE" || CONTAINER_ENGINE=$ENGINE docker/base/build-base.sh "$LOCAL_BASE" >&2
+}
+
+build_spark_runtime() {
+  local tag
+  tag=$(spark_runtime_tag)
+  if exists "$tag"; then echo "$tag"; return; fi
+  say "building $tag (Java 17 + PySpark, shared by the Spark stages)"
+  # shellcheck disable=SC2046
+  "$ENGINE" build $(secret_args) -f docker/spark-runtime/Dockerfile \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg SOURCE="$SOURCE" \
+    --build-arg REVISION="$REVISION" -t "$tag" . >&2
+  echo "$tag"
+}
+
+check_tag() {
+  # Prints nothing when the stage must be built, "same" when its tag is up to date;
+  # fails when the tag exists with other content (unless OVERWRITE=1).
+  local stage=$1 tag hash current
+  tag=$(tag_of "$stage")
+  hash=$(content_hash "$stage")
+  exists "$tag" || return 0
+  current=$(label_of "$tag" io.pachflow.content)
+  if [ "$current" = "$hash" ]; then echo same; return 0; fi
+  if [ "${OVERWRITE:-}" = 1 ]; then say "$tag: content changed, overwriting (OVERWRITE=1)"; return 0; fi
+  say "$tag already exists with different content (its sources, libs, Dockerfile or lock \
+slice changed since it was built). Pachyderm will not re-pull a reused tag: bump the \
+version in stages/$stage/pyproject.toml (then 'make pin'), or set OVERWRITE=1 for a \
+throwaway local tag."
+  return 1
+}
+
+build_stage() {
+  local stage=$1 tag runtime_args=()
+  tag=$(tag_of "$stage")
+  if uses_spark_runtime "$stage"; then
+    runtime_args=(--build-arg "SPARK_RUNTIME=$(build_spark_runtime)")
+  fi
+  say "building $tag"
+  # shellcheck disable=SC2046
+  "$ENGINE" build $(secret_args) -f "stages/$stage/Dockerfile" \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" "${runtime_args[@]}" \
+    --build-arg VERSION="$(version_of "$stage")" --build-arg SOURCE="$SOURCE" \
+    --build-arg REVISION="$REVISION" --build-arg CONTENT_HASH="$(content_hash "$stage")" \
+    -t "$tag" . >&2
+}
+
+size_of() { "$ENGINE" image inspect --format '{{ .Size }}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'; }
+
+cmd=${1:-build}; shift || true
+stages=("$@"); [ ${#stages[@]} -gt 0 ] || mapfile -t stages < <(all_stages)
+for s in "${stages[@]}"; do [ -f "stages/$s/Dockerfile" ] || die "no stages/$s/Dockerfile"; done
+
+case "$cmd" in
+  build)
+    # Check every tag before building anything: all conflicts reported, none half-done.
+    todo=() failed=0
+    for s in "${stages[@]}"; do
+      if state=$(check_tag "$s"); then
+        if [ "$state" = same ]; then say "$(tag_of "$s") is up to date"; else todo+=("$s"); fi
+      else failed=1; fi
+    done
+    [ "$failed" = 0 ] || exit 2
+    if [ ${#todo[@]} -gt 0 ]; then
+      resolve_base
+      for s in "${todo[@]}"; do build_stage "$s"; done
+    fi
+    for s in "${stages[@]}"; do echo "$(tag_of "$s")  $(size_of "$(tag_of "$s")")"; done ;;
+  push)
+    for s in "${stages[@]}"; do
+      exists "$(tag_of "$s")" || die "$(tag_of "$s") not built: run 'make images' first"
+      "$ENGINE" push "$(tag_of "$s")"
+    done ;;
+  minikube)
+    command -v minikube >/dev/null 2>&1 || die "minikube not found"
+    for s in "${stages[@]}"; do
+      say "loading $(tag_of "$s") into minikube"
+      minikube image load "$(tag_of "$s")"
+    done ;;
+  sizes) for s in "${stages[@]}"; do echo "$(tag_of "$s")  $(size_of "$(tag_of "$s")")"; done ;;
+  tags) for s in "${stages[@]}"; do tag_of "$s"; done ;;
+  content-hash) for s in "${stages[@]}"; do echo "$s $(content_hash "$s")"; done ;;
+  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash [STAGE...]" ;;
+esac
