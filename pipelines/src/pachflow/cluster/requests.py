@@ -18,7 +18,7 @@ from pachflow.spec.schema import to_camel
 def pipeline_request_json(spec: PipelineSpec) -> str:
     """The CreatePipelineRequest JSON for create_pipeline_v2: the spec as written, in the
     canonical camelCase spelling (pachd applies its cluster defaults to what is missing)."""
-    return json.dumps(to_camel(spec.spec, CreatePipelineRequest), sort_keys=True)
+    return json.dumps(to_camel(spec.spec, CreatePipelineRequest))
 
 
 def pipeline_ref(spec: PipelineSpec) -> pps.Pipeline:

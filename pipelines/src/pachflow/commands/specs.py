@@ -40,9 +40,12 @@ def _short(path: Path) -> Path:
 def resolve_stages_dir(stages_dir: Path | None, files: list[Path]) -> Path:
     if stages_dir is not None:
         return stages_dir
-    found = find_stages_dir(files[0].parent)
+    # The stages next to the specs, else the checkout we are run from.
+    found = find_stages_dir(files[0].parent) or find_stages_dir(Path.cwd())
     if found is None:
-        raise click.UsageError(f"no stages/ directory above {files[0].parent}: pass --stages-dir")
+        raise click.UsageError(
+            f"no stages/ directory above {files[0].parent} or {Path.cwd()}: pass --stages-dir"
+        )
     return found
 
 

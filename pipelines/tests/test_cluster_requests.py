@@ -1,0 +1,242 @@
+"""The cluster path without a cluster: what `pachflow deploy` sends, built and parsed with
+pachyderm_sdk's real message types, and how it finds (or fails to find) pachd."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from pachyderm_sdk.api import pfs
+from pachyderm_sdk.api.pps import CreatePipelineRequest
+
+from pachflow.cli import main
+from pachflow.cluster.connect import (
+    ClusterError,
+    PachdAddress,
+    connect,
+    parse_pachd_address,
+    resolve_target,
+)
+from pachflow.cluster.requests import (
+    branch_for_put,
+    input_repos,
+    pipeline_ref,
+    pipeline_request_json,
+    projects,
+)
+from pachflow.spec import load_spec_file, load_specs
+
+PIPELINES = Path(__file__).resolve().parents[1]
+REPO_ROOT = PIPELINES.parent
+
+
+def _paths(value: Any, prefix: str = "") -> set[str]:
+    """Every key path in a JSON value (map values included)."""
+    if isinstance(value, dict):
+        found = set()
+        for key, item in value.items():
+            found |= {f"{prefix}.{key}"} | _paths(item, f"{prefix}.{key}")
+        return found
+    if isinstance(value, list):
+        return set().union(*(_paths(item, f"{prefix}[]") for item in value)) if value else set()
+    return set()
+
+
+@pytest.mark.parametrize("path", sorted(PIPELINES.glob("*.json")), ids=lambda p: p.name)
+def test_request_json_round_trips_through_the_sdk_message(path: Path) -> None:
+    """Every field we send is one CreatePipelineRequest knows: none silently dropped."""
+    spec = load_spec_file(path)
+    sent = json.loads(pipeline_request_json(spec))
+    message = CreatePipelineRequest().from_json(pipeline_request_json(spec))
+    assert _paths(message.to_dict()) == _paths(sent)
+    assert message.pipeline.name == spec.name
+    assert message.transform.image == spec.image
+    assert tuple(message.transform.cmd) == spec.cmd
+    assert message.datum_tries == spec.datum_tries
+    assert message.parallelism_spec.constant == spec.parallelism
+    assert message.datum_timeout == timedelta(seconds=float(sent["datumTimeout"][:-1]))
+    # the committed specs are camelCase already: the request is the file's content
+    assert sent == spec.raw
+
+
+def test_etl_request_carries_batching_and_one_datum_set_per_worker() -> None:
+    message = CreatePipelineRequest().from_json(
+        pipeline_request_json(load_spec_file(PIPELINES / "etl.json"))
+    )
+    assert message.transform.datum_batching is True
+    assert message.datum_set_spec.per_worker == 1
+    assert message.autoscaling is True
+    assert message.sidecar_resource_requests.memory == "256Mi"
+
+
+def test_train_request_carries_secret_references_not_values() -> None:
+    message = CreatePipelineRequest().from_json(
+        pipeline_request_json(load_spec_file(PIPELINES / "train.json"))
+    )
+    secrets = {(s.name, s.key, s.env_var) for s in message.transform.secrets}
+    assert secrets == {
+        ("mlflow-credentials", "username", "MLFLOW_TRACKING_USERNAME"),
+        ("mlflow-credentials", "password", "MLFLOW_TRACKING_PASSWORD"),
+    }
+
+
+def test_snake_case_spec_is_sent_in_camel_case(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(
+        json.dumps(
+            {
+                "pipeline": {"name": "p"},
+                "transform": {
+                    "image": "python:3.11-slim",
+                    "cmd": ["true"],
+                    "datum_batching": True,
+                    "env": {"keep_this_key": "v"},
+                },
+                "input": {"pfs": {"repo": "raw_data", "glob": "/*", "empty_files": True}},
+                "datum_timeout": "60s",
+            }
+        )
+    )
+    sent = json.loads(pipeline_request_json(load_spec_file(path)))
+    assert sent["transform"]["datumBatching"] is True
+    assert sent["transform"]["env"] == {"keep_this_key": "v"}
+    assert sent["input"]["pfs"]["emptyFiles"] is True
+    assert sent["datumTimeout"] == "60s"
+    message = CreatePipelineRequest().from_json(json.dumps(sent))
+    assert message.input.pfs.empty_files is True
+    assert message.datum_timeout == timedelta(seconds=60)
+
+
+def test_input_repos_are_the_repos_no_pipeline_produces() -> None:
+    specs = load_specs(PIPELINES)
+    [raw] = input_repos(specs)
+    assert (raw.name, raw.project, raw.branch) == ("raw_data", "default", "master")
+    assert raw.repo == pfs.Repo(name="raw_data", type="user", project=pfs.Project(name="default"))
+    assert raw.branch_ref.as_uri() == "default/raw_data@master"
+    assert projects(specs) == ["default"]
+
+
+def test_pipeline_ref_and_put_branch_are_sdk_messages() -> None:
+    spec = load_spec_file(PIPELINES / "train.json")
+    ref = pipeline_ref(spec)
+    assert (ref.name, ref.project.name) == ("train", "default")
+    assert bytes(ref)  # serialises as a real protobuf message
+    branch = branch_for_put("raw_data")
+    assert branch == pfs.Branch.from_uri("default/raw_data@master")
+    assert branch.repo.type == "user"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("grpc://localhost:30650", PachdAddress("localhost", 30650, tls=False)),
+        ("grpcs://pachd.example.com:443", PachdAddress("pachd.example.com", 443, tls=True)),
+        ("https://pachd.example.com", PachdAddress("pachd.example.com", 30650, tls=True)),
+        ("127.0.0.1:80", PachdAddress("127.0.0.1", 80, tls=False)),
+        (
+            "pachd.pachyderm.svc.cluster.local",
+            PachdAddress("pachd.pachyderm.svc.cluster.local", 30650, tls=False),
+        ),
+        ("grpc://[::1]:30650", PachdAddress("::1", 30650, tls=False)),
+    ],
+)
+def test_parse_pachd_address(text: str, expected: PachdAddress) -> None:
+    assert parse_pachd_address(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("ftp://host:1", "scheme 'ftp'"),
+        ("grpc://host:99999", "port"),
+        ("grpc://host:30650/path", "expected [grpc[s]://]host[:port]"),
+        ("", "empty"),
+        ("grpc://:30650", "no host"),
+    ],
+)
+def test_bad_pachd_addresses(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why.replace("[", r"\[").replace("]", r"\]")):
+        parse_pachd_address(text)
+
+
+def test_target_from_env_takes_token_from_pach_token() -> None:
+    target = resolve_target({"PACHD_ADDRESS": "grpcs://h:1", "PACH_TOKEN": "t0k"})
+    assert target.address == PachdAddress("h", 1, tls=True)
+    assert (target.source, target.auth_token) == ("$PACHD_ADDRESS", "t0k")
+
+
+def test_target_from_pachctl_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "user_id": "u",
+                "v2": {
+                    "active_context": "mk",
+                    "contexts": {
+                        "mk": {"pachd_address": "grpc://192.168.49.2:30650", "session_token": "s"}
+                    },
+                },
+            }
+        )
+    )
+    target = resolve_target({"PACH_CONFIG": str(config)})
+    assert target.address == PachdAddress("192.168.49.2", 30650, tls=False)
+    assert (target.source, target.auth_token) == (str(config), "s")
+    # PACH_TOKEN wins over the context's session token
+    assert resolve_target({"PACH_CONFIG": str(config), "PACH_TOKEN": "x"}).auth_token == "x"
+
+
+def test_no_cluster_configured(tmp_path: Path) -> None:
+    with pytest.raises(ClusterError, match=r"set \$PACHD_ADDRESS .*pachctl connect"):
+        resolve_target({"PACH_CONFIG": str(tmp_path / "none.json")})
+    with pytest.raises(ClusterError, match=r"^\$PACHD_ADDRESS: bad pachd address"):
+        resolve_target({"PACHD_ADDRESS": "ftp://x"})
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_pachd_is_one_clear_error() -> None:
+    port = _closed_port()
+    target = resolve_target({"PACHD_ADDRESS": f"127.0.0.1:{port}"})
+    with pytest.raises(ClusterError, match=rf"cannot reach pachd at grpc://127.0.0.1:{port}"):
+        connect(target, timeout=0.3)
+
+
+@pytest.mark.parametrize("command", ["deploy", "undeploy"])
+def test_cli_unreachable_pachd_exits_2_naming_the_address(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = _closed_port()
+    monkeypatch.chdir(REPO_ROOT)
+    monkeypatch.setenv("PACHD_ADDRESS", f"127.0.0.1:{port}")
+    result = CliRunner().invoke(main, [command, "--timeout", "0.3"])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"pachflow: cannot reach pachd at grpc://127.0.0.1:{port} ")
+    assert "$PACHD_ADDRESS" in lines[0]
+
+
+def test_cli_deploy_refuses_invalid_specs_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "bad.json"
+    spec = json.loads((PIPELINES / "split.json").read_text())
+    spec["transform"]["imagee"] = spec["transform"].pop("image")
+    bad.write_text(json.dumps(spec))
+    monkeypatch.setenv("PACHD_ADDRESS", "127.0.0.1:1")  # never contacted
+    monkeypatch.chdir(REPO_ROOT)
+    result = CliRunner().invoke(main, ["deploy", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}: transform.imagee: unknown field (did you mean image?)" in result.stderr
+    assert "cannot reach" not in result.stderr
