@@ -345,3 +345,29 @@ def test_dag_order_is_topological_and_stable(project: Path) -> None:
     write(project, "c", _spec("c", "raw_data", "split"))
     order = [s.name for s in dag_order(load_specs(project / "pipelines"))]
     assert order == ["a", "c", "b", "z_first_file"]
+
+
+@pytest.mark.parametrize("memory", ["4GB", "1 Gi", "512mi", "lots"])
+def test_bad_memory_quantity(project: Path, memory: str) -> None:
+    path = edit(project, "a", lambda s: s.update(resourceRequests={"cpu": 1, "memory": memory}))
+    assert problems(project) == [
+        f"{path}: resourceRequests.memory: bad quantity {memory!r}: expected a Kubernetes "
+        "quantity like 512Mi or 2Gi"
+    ]
+
+
+def test_bad_pipeline_and_repo_names(project: Path) -> None:
+    path = edit(project, "a", lambda s: s["pipeline"].update(name="my pipeline"))
+    edit(project, "b", lambda s: s["input"]["pfs"].update(repo="raw.data"))
+    found = problems(project)
+    assert (
+        f"{path}: pipeline.name: 'my pipeline': names may only contain letters, digits, "
+        "'_' and '-'" in found
+    )
+    assert any("input.pfs.repo: 'raw.data': names may only contain" in p for p in found)
+
+
+def test_negative_duration_is_refused(project: Path) -> None:
+    path = edit(project, "a", lambda s: s.update(datumTimeout="-5s"))
+    [problem] = problems(project)
+    assert problem.startswith(f"{path}: datumTimeout: bad duration '-5s'")

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from betterproto.casing import camel_case
 
 from pachflow.spec.globs import glob_problem
 from pachflow.spec.model import collect_pfs_inputs
 from pachflow.spec.schema import Problem
 
 _INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
+# pachd's rule for repo (and so pipeline) names.
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+_NAME_MAX = 63  # a pipeline name becomes part of Kubernetes object names
+# Kubernetes resource.Quantity, e.g. 512Mi, 1.5Gi, 100M, 1e9.
+_QUANTITY_RE = re.compile(
+    r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$"
+)
+_RESOURCE_FIELDS = (
+    "resource_requests",
+    "resource_limits",
+    "sidecar_resource_requests",
+    "sidecar_resource_limits",
+)
+
+
+def _name_problem(name: str) -> str | None:
+    if not _NAME_RE.match(name):
+        return f"{name!r}: names may only contain letters, digits, '_' and '-'"
+    if len(name) > _NAME_MAX:
+        return f"{name!r} is {len(name)} characters long; at most {_NAME_MAX}"
+    return None
 
 
 def check_semantics(spec: dict[str, Any]) -> list[Problem]:
@@ -17,6 +41,9 @@ def check_semantics(spec: dict[str, Any]) -> list[Problem]:
     pipeline = spec.get("pipeline") or {}
     if not pipeline.get("name"):
         problems.append(Problem("pipeline.name", "missing: every pipeline needs a name"))
+    elif issue := _name_problem(pipeline["name"]):
+        problems.append(Problem("pipeline.name", issue))
+    problems.extend(_check_resources(spec))
     transform = spec.get("transform")
     if not transform:
         problems.append(Problem("transform", "missing: a pipeline needs transform.image and .cmd"))
@@ -61,6 +88,8 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
         where = f"{path}.pfs"
         if not pfs.get("repo"):
             problems.append(Problem(f"{where}.repo", "missing: the repo this input reads"))
+        elif issue := _name_problem(pfs["repo"]):
+            problems.append(Problem(f"{where}.repo", issue))
         if (pfs.get("name") or pfs.get("repo")) == "out":
             problems.append(
                 Problem(where, 'an input cannot be named "out": /pfs/out is the output; set name')
@@ -85,6 +114,25 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
     cron = node.get("cron")
     if cron and not cron.get("name"):
         problems.append(Problem(f"{path}.cron.name", "missing: a cron input needs a name"))
+    return problems
+
+
+def _check_resources(spec: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    for field in _RESOURCE_FIELDS:
+        resources = spec.get(field) or {}
+        json_field = camel_case(field)
+        for key in ("memory", "disk"):
+            value = resources.get(key)
+            if value and not _QUANTITY_RE.match(value):
+                problems.append(
+                    Problem(
+                        f"{json_field}.{key}",
+                        f"bad quantity {value!r}: expected a Kubernetes quantity like 512Mi or 2Gi",
+                    )
+                )
+        if (resources.get("cpu") or 0) < 0:
+            problems.append(Problem(f"{json_field}.cpu", "must not be negative"))
     return problems
 
 

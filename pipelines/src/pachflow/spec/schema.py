@@ -22,9 +22,9 @@ import betterproto
 from betterproto.casing import camel_case
 from betterproto.casing import snake_case as _snake
 
-# protojson Duration: decimal seconds with an "s" suffix ("600s", "1.5s"); same as the
-# pattern in Pachyderm's official JSON schema.
-DURATION_RE = re.compile(r"^-?([0-9]+\.?[0-9]*|\.[0-9]+)s$")
+# protojson Duration: decimal seconds with an "s" suffix ("600s", "1.5s"); the pattern of
+# Pachyderm's official JSON schema (no negative timeouts).
+DURATION_RE = re.compile(r"^([0-9]+\.?[0-9]*|\.[0-9]+)s$")
 _INT_TYPES = {
     "int32": (-(2**31), 2**31 - 1),
     "sint32": (-(2**31), 2**31 - 1),
