@@ -18,3 +18,7 @@ from pachflow.commands import local_run, local_store  # noqa: E402
 
 COMMANDS += [local_store.put, local_store.ls, local_store.get, local_store.list_group]
 COMMANDS += [local_store.inspect_group, local_run.run, local_run.jobs, local_run.logs]
+
+from pachflow.commands import gen_paysim  # noqa: E402
+
+COMMANDS.append(gen_paysim.gen_paysim)
