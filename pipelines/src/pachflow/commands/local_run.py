@@ -54,7 +54,8 @@ def run_pipelines(
     type=click.Choice(sorted(RUNTIMES)),
     default="local",
     show_default=True,
-    help="Where datums run: `local` runs the spec's argv from the installed packages.",
+    help="Where datums run: `local` runs the spec's argv from the installed packages; "
+    "`podman`/`docker` run it in the spec's image (build them with `make images`).",
 )
 @click.option(
     "--reprocess",

@@ -1,0 +1,171 @@
+"""Container runtimes (`pachflow run --runtime podman|docker`): each datum's process runs in
+the stage's image (the spec's transform.image, built by `make images`), on the same code
+path as the local runtime: the runner materializes /pfs in a scratch directory, and this
+runtime bind-mounts that directory at /pfs, so argv and env keep their /pfs paths as on a
+Pachyderm worker.
+
+What differs from a worker, and why:
+- The store home ($PACHFLOW_HOME) is mounted at the same path and is the working
+  directory, so the local MLflow default (sqlite:///$PACHFLOW_HOME/mlflow.db, artifacts in
+  ./mlruns) and the local store behave exactly as with the local runtime.
+- The process runs as the host user (root-in-container for rootless podman, which maps to
+  the host user), not as the image's user: outputs and MLflow files land in host-owned
+  directories the runner can collect and clean up. The image's own non-root user is what
+  tests/containers checks, as Pachyderm runs it.
+- Host networking, so a tracking server on loopback and the runner's NextDatum server
+  (datum batching) are reachable as on the host.
+- Only the variables the runner sets (spec env, Pachyderm's worker variables, datum paths)
+  and the stage settings (PACHFLOW_*, MLFLOW_*, AWS_*) go in; host-only variables such as
+  PATH or JAVA_HOME would break the image's own setup.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO
+
+from pachflow.local.runtime import Runtime
+from pachflow_store import HOME_ENV
+
+#: Extra `run` flags, e.g. "--runtime runc --ulimit nofile=4096:4096" (whitespace-split).
+FLAGS_ENV = "PACHFLOW_CONTAINER_FLAGS"
+PASS_PREFIXES = ("PACH_", "PPS_", "PACHFLOW_", "MLFLOW_", "AWS_")
+#: Set by the runner from the host's values, meaningless inside an image.
+HOST_ONLY = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "_",
+        "HOSTNAME",
+        "TERM",
+        "TMPDIR",
+        "VIRTUAL_ENV",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "JAVA_HOME",
+        "SPARK_HOME",
+        "LD_LIBRARY_PATH",
+    }
+)
+
+
+class ImageMissing(OSError):
+    """The spec's image is not in the engine's local store (OSError: the runner reports it
+    as the datum's failure, like a missing command with the local runtime)."""
+
+
+def container_env(env: Mapping[str, str], host_env: Mapping[str, str]) -> dict[str, str]:
+    """The variables to pass into the container: those the runner set or changed (spec env,
+    worker variables, datum paths) plus the stage settings; never host-only ones."""
+    return {
+        k: v
+        for k, v in env.items()
+        if k not in HOST_ONLY and (k.startswith(PASS_PREFIXES) or host_env.get(k) != v)
+    }
+
+
+class ContainerRuntime(Runtime):
+    engine: str
+
+    def __init__(self) -> None:
+        self._checked: set[str] = set()
+
+    def visible(self, pfs_path: str, pfs_dir: Path) -> str:
+        return pfs_path  # /pfs is the bind-mounted scratch directory
+
+    def user(self) -> str:
+        if self.engine == "podman" and os.getuid() != 0:
+            return "0:0"  # rootless podman: container root is the host user
+        return f"{os.getuid()}:{os.getgid()}"
+
+    def require_image(self, image: str) -> None:
+        if image in self._checked:
+            return
+        if shutil.which(self.engine) is None:
+            raise FileNotFoundError(f"{self.engine} not found: install it or use --runtime local")
+        found = subprocess.run(
+            [self.engine, "image", "inspect", image],
+            capture_output=True,
+            check=False,
+        )
+        if found.returncode != 0:
+            raise ImageMissing(
+                f"image {image} not found in {self.engine}'s local images: "
+                "build the stage images first (make images)"
+            )
+        self._checked.add(image)
+
+    def command(
+        self, *, image: str, argv: list[str], env: Mapping[str, str], pfs_dir: Path, cwd: Path
+    ) -> list[str]:
+        mounts = ["-v", f"{pfs_dir}:/pfs"]
+        home = env.get(HOME_ENV)
+        if home:
+            mounts += ["-v", f"{home}:{home}"]
+        if cwd.resolve() != Path(home or "/nonexistent").resolve():
+            mounts += ["-v", f"{cwd}:{cwd}"]
+        flags = shlex.split(os.environ.get(FLAGS_ENV, ""))
+        env_flags: list[str] = []
+        for key, value in sorted(container_env(env, os.environ).items()):
+            env_flags += ["-e", f"{key}={value}"]
+        return [
+            self.engine,
+            "run",
+            "--rm",
+            "--name",
+            f"pachflow-{uuid.uuid4().hex[:12]}",
+            "--network",
+            "host",
+            "--user",
+            self.user(),
+            "-w",
+            str(cwd),
+            *mounts,
+            *env_flags,
+            *flags,
+            image,
+            *argv,
+        ]
+
+    def start(
+        self,
+        *,
+        image: str,
+        argv: list[str],
+        env: dict[str, str],
+        pfs_dir: Path,
+        cwd: Path,
+        output: IO[bytes] | int,
+    ) -> subprocess.Popen[bytes]:
+        self.require_image(image)
+        return subprocess.Popen(
+            self.command(image=image, argv=argv, env=env, pfs_dir=pfs_dir, cwd=cwd),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # the engine client forwards SIGTERM to the container (sig-proxy), so stopping
+            # this process group stops the datum as with the local runtime
+            start_new_session=True,
+        )
+
+
+class PodmanRuntime(ContainerRuntime):
+    name = "podman"
+    engine = "podman"
+
+
+class DockerRuntime(ContainerRuntime):
+    name = "docker"
+    engine = "docker"
+
+
+CONTAINER_RUNTIMES: dict[str, type[Runtime]] = {"podman": PodmanRuntime, "docker": DockerRuntime}
