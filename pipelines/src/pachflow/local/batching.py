@@ -158,7 +158,7 @@ class _Worker:
         servicer = _Servicer()
         server, port = _serve(servicer)
         env = dict(self.ctx.base_env)
-        env.update({k: self.visible(v) for k, v in self.ctx.spec.env.items()})
+        env.update({k: self.visible(v) for k, v in self.ctx.spec.env.items() if env.get(k) == v})
         env[WORKER_PORT_ENV] = str(port)
         argv = [self.visible(a) for a in self.ctx.spec.cmd]
         try:

@@ -51,7 +51,7 @@ def _pfs_datums(pfs: dict[str, Any], commits: InputCommits) -> list[tuple[DatumI
     try:
         matches = globbing.match(str(pfs.get("glob", "/")), list(manifest))
     except globbing.GlobError as exc:
-        raise SpecError(f"input {name}: {exc}") from exc
+        raise SpecError([f"input {name}: {exc}"]) from exc
     return [
         (DatumInput(name, commit, entry, tuple((p, *manifest[p]) for p in files)),)
         for entry, files in matches
@@ -67,7 +67,9 @@ def _tree_datums(node: dict[str, Any], commits: InputCommits) -> list[tuple[Datu
     if "union" in node:
         return [d for child in node["union"] for d in _tree_datums(child, commits)]
     kinds = ", ".join(sorted(node)) or "(empty)"
-    raise SpecError(f"input kind {kinds} is not supported by the local runner (pfs, cross, union)")
+    raise SpecError(
+        [f"input kind {kinds} is not supported by the local runner (pfs, cross, union)"]
+    )
 
 
 def datum_id(inputs: tuple[DatumInput, ...]) -> str:

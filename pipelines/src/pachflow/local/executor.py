@@ -113,7 +113,8 @@ def datum_process_env(ctx: JobContext, datum: Datum, pfs_dir: Path) -> dict[str,
         return ctx.runtime.visible(path, pfs_dir)
 
     env = dict(ctx.base_env)
-    env.update({k: visible(v) for k, v in ctx.spec.env.items()})
+    # spec values pointing into /pfs, unless the local rules replaced them (MLflow, secrets)
+    env.update({k: visible(v) for k, v in ctx.spec.env.items() if env.get(k) == v})
     env.update(datum_env(datum, visible))
     return env
 
@@ -137,8 +138,10 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
             with log_path.open("ab") as log:
                 log.write(f"--- try {tries}/{ctx.spec.datum_tries}: {' '.join(argv)}\n".encode())
                 log.flush()
+                start = log.tell()
                 error = _run_once(ctx, argv, env, pfs_dir, log)
                 if error:
+                    error = _with_last_line(error, log_path, start)
                     log.write(f"--- try {tries} failed: {error}\n".encode())
             if not error:
                 outputs = collect_outputs(ctx.store, out_dir)
@@ -150,6 +153,15 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return DatumResult(datum, DATUM_FAILED, tries, error, {}, str(log_path))
+
+
+def _with_last_line(error: str, log_path: Path, start: int) -> str:
+    """`exit code 1: <the try's last output line>`, so the job's reason says why."""
+    with log_path.open("rb") as fh:
+        fh.seek(start)
+        lines = [ln.strip() for ln in fh.read().decode(errors="replace").splitlines()]
+    last = next((ln for ln in reversed(lines) if ln), "")
+    return f"{error}: {last[:300]}" if last else error
 
 
 def _run_once(

@@ -1,0 +1,93 @@
+"""The `pachflow` local commands end to end through click: put/run/ls/get/list/inspect/jobs/
+logs, `--json`, and exit 2 naming whatever does not exist."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pachflow.cli import main
+
+
+def cli(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+@pytest.fixture
+def ran(home, tmp_path, write_spec, copy_stage, specs_dir):
+    write_spec("a", [*copy_stage, "/pfs/raw", "/pfs/out"], "raw")
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "one.txt").write_text("1")
+    (data / "sub" / "two.txt").write_text("22")
+    raw = cli("put", "raw", str(data / "one.txt"), str(data / "sub")).strip()
+    cli("run", "--specs", str(specs_dir), "-q")
+    return raw
+
+
+def test_put_run_ls_get(ran, tmp_path):
+    assert ran.startswith("raw@") and len(ran.split("@")[1]) == 32
+    listing = json.loads(cli("ls", "raw", "--json"))
+    assert [(e["path"], e["type"]) for e in listing] == [("/one.txt", "file"), ("/two.txt", "file")]
+    assert "/one.txt.out" in cli("ls", "a@master:/")
+    assert cli("get", f"{ran}:/two.txt") == "22"
+    cli("get", "a:/one.txt.out", "-o", str(tmp_path / "got"))
+    assert (tmp_path / "got").read_text() == "1"
+
+
+def test_list_and_inspect_commits(ran):
+    sets = json.loads(cli("list", "commit", "--json"))
+    run_set = next(s for s in sets if "a@" + s["id"] in s["commits"])
+    commits = json.loads(cli("list", "commit", run_set["id"], "--json"))
+    assert {c["commit"] for c in commits} == {f"a@{run_set['id']}", f"a.spec@{run_set['id']}"}
+    info = json.loads(cli("inspect", "commit", f"a@{run_set['id']}", "--json"))
+    assert set(info["provenance"]) == {ran, f"a.spec@{run_set['id']}"}
+    assert "Provenance:" in cli("inspect", "commit", "a@master")
+    repos = {r["name"] + "." + r["type"] for r in json.loads(cli("list", "repo", "--json"))}
+    assert repos == {"raw.user", "a.user", "a.spec"}
+    jobs = json.loads(cli("jobs", "--json"))
+    assert [(j["pipeline"], j["state"], j["processed"]) for j in jobs] == [("a", "JOB_SUCCESS", 2)]
+    assert "--- try 1/3" in cli("logs", "a")
+
+
+def test_running_again_says_nothing_to_do(ran, specs_dir):
+    result = CliRunner().invoke(main, ["run", "--specs", str(specs_dir)])
+    assert result.exit_code == 0
+    assert "nothing to do" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["ls", "nope"], "repo nope does not exist"),
+        (["ls", "raw@" + "0" * 32], f"commit raw@{'0' * 32} does not exist"),
+        (["ls", "raw@dev"], "raw@dev has no commit"),
+        (["get", "raw:/missing.txt"], "/missing.txt does not exist"),
+        (["inspect", "commit", "a@" + "f" * 32], f"commit a@{'f' * 32} does not exist"),
+        (["list", "commit", "e" * 32], f"commit set {'e' * 32} does not exist"),
+        (["jobs", "ghost"], "pipeline ghost does not exist"),
+        (["logs", "ghost"], "pipeline ghost does not exist"),
+        (["logs", "a", "--datum", "zzz"], "datum zzz does not exist"),
+    ],
+)
+def test_things_that_do_not_exist_exit_2_naming_them(ran, args, named):
+    assert named in cli(*args, code=2)
+
+
+def test_an_invalid_spec_exits_2_naming_file_and_field(home, specs_dir):
+    (specs_dir / "bad.json").write_text(
+        json.dumps(
+            {
+                "pipeline": {"name": "bad"},
+                "transform": {"image": "x:1", "cmd": ["x"]},
+                "input": {"pfs": {"repo": "r", "glob": "/*"}},
+                "parallelismSpek": {},
+            }
+        )
+    )
+    out = cli("run", "--specs", str(specs_dir), code=2)
+    assert "bad.json" in out and "parallelismSpek" in out

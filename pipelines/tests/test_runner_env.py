@@ -1,0 +1,102 @@
+"""The worker env vars a datum's process sees, transform.env/secrets, and MLflow's URI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pachflow_store import SPEC, CommitRef
+
+DUMP_ENV = """
+env = {k: v for k, v in os.environ.items()}
+env["_cwd"] = os.getcwd()
+env["_argv"] = sys.argv[1:]
+env["_input_exists"] = pathlib.Path(env["raw"]).exists()
+(out / (env["PACH_DATUM_ID"] + ".json")).write_text(json.dumps(env))
+"""
+
+
+@pytest.fixture
+def envs(store, put, run, write_spec, script, monkeypatch):
+    """Run one pipeline whose datums dump their env; returns (env per datum id, run id)."""
+
+    def go(**transform):
+        write_spec(
+            "p", [*script("dump", DUMP_ENV), "/pfs/raw", "/pfs/out"], "raw", transform=transform
+        )
+        raw = put("raw", {"/x.txt": "x", "/sub/y.txt": "y"})
+        run_id = run().commit_sets[0]
+        ref = CommitRef("p", run_id)
+        dumped = {
+            f.path.strip("/").removesuffix(".json"): json.loads(
+                store.file_blob(ref, f.path).read_text()
+            )
+            for f in store.walk_files(ref)
+        }
+        return dumped, run_id, raw
+
+    return go
+
+
+def test_pachyderm_worker_env_vars(store, envs, home):
+    dumped, run_id, raw = envs()
+    datums = {d.id: d for d in store.list_datums("p", run_id)}
+    assert set(dumped) == set(datums)
+    by_file = {datums[i].files[0]: env for i, env in dumped.items()}
+    env = by_file["raw:/x.txt"]
+    assert env["PACH_JOB_ID"] == run_id
+    assert env["PACH_OUTPUT_COMMIT_ID"] == run_id
+    assert env["PPS_PIPELINE_NAME"] == "p"
+    assert env["PPS_PROJECT_NAME"] == "default"
+    assert env["PPS_SPEC_COMMIT"] == store.head("p", SPEC)
+    assert env["raw_COMMIT"] == raw.id
+    # <input> is this datum's path under /pfs/raw (remapped), and it exists
+    assert env["raw"].endswith("/pfs/raw/x.txt") and env["_input_exists"]
+    assert by_file["raw:/sub/y.txt"]["raw"].endswith("/pfs/raw/sub")
+    # argv: /pfs/... remapped to the datum's scratch directory
+    assert env["_argv"][0] == env["raw"].removesuffix("/x.txt")
+    assert env["_argv"][1].endswith("/pfs/out") and not env["_argv"][1].startswith("/pfs")
+    assert env["PACHFLOW_HOME"] == str(home)
+    assert env["_cwd"] == str(home)
+
+
+def test_transform_env_and_local_mlflow_default(envs, home):
+    dumped, _, _ = envs(env={"PACHFLOW_X": "1", "MLFLOW_TRACKING_URI": "http://cluster:80"})
+    env = next(iter(dumped.values()))
+    assert env["PACHFLOW_X"] == "1"
+    # the spec's cluster URL is replaced by the local SQLite store under $PACHFLOW_HOME
+    assert env["MLFLOW_TRACKING_URI"] == f"sqlite:///{home / 'mlflow.db'}"
+
+
+def test_host_tracking_uri_and_secrets_come_from_the_host(envs, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "alice")
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
+    secrets = [
+        {"name": "mlflow-credentials", "key": "username", "envVar": "MLFLOW_TRACKING_USERNAME"},
+        {"name": "mlflow-credentials", "key": "password", "envVar": "MLFLOW_TRACKING_PASSWORD"},
+    ]
+    dumped, _, _ = envs(env={"MLFLOW_TRACKING_URI": "http://cluster:80"}, secrets=secrets)
+    env = next(iter(dumped.values()))
+    assert env["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5999"
+    assert env["MLFLOW_TRACKING_USERNAME"] == "alice"
+    assert "MLFLOW_TRACKING_PASSWORD" not in env
+
+
+def test_leftover_pachyderm_vars_of_the_host_do_not_leak(envs, monkeypatch):
+    monkeypatch.setenv("PACH_DATUM_ID", "stale")
+    monkeypatch.setenv("PPS_WORKER_GRPC_PORT", "1")
+    dumped, _, _ = envs()
+    for datum_id, env in dumped.items():
+        assert env["PACH_DATUM_ID"] == datum_id
+        assert "PPS_WORKER_GRPC_PORT" not in env
+
+
+def test_commands_resolve_from_the_running_interpreter_venv(envs):
+    dumped, _, _ = envs()
+    import sys
+
+    env = next(iter(dumped.values()))
+    assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
