@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pachflow.cluster.connect import ClusterError, connect, resolve_target
-from pachflow.cluster.deploy import DeployError, put_files
-from pachflow.cluster.deploy import deploy as deploy_specs
-from pachflow.cluster.deploy import undeploy as undeploy_specs
 from pachflow.commands.specs import resolve_spec_files, resolve_stages_dir
-from pachflow.spec.model import PipelineSpec
-from pachflow.spec.validate import input_repos_from_env, validate_files
+from pachflow.spec.locate import input_repos_from_env
+
+if TYPE_CHECKING:
+    from pachyderm_sdk import Client
+
+    from pachflow.spec.model import PipelineSpec
+
+# pachyderm_sdk and grpc are imported inside the commands: other pachflow commands should
+# not pay for them at start-up.
 
 _files_argument = click.argument(
     "files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -37,6 +41,8 @@ def _fail(message: str, code: int) -> None:
 
 def _checked_specs(files: tuple[Path, ...]) -> list[PipelineSpec]:
     """The specs, fully validated (pins included): a cluster only gets what validate passes."""
+    from pachflow.spec.validate import validate_files
+
     paths = resolve_spec_files(files)
     report = validate_files(
         paths,
@@ -50,7 +56,9 @@ def _checked_specs(files: tuple[Path, ...]) -> list[PipelineSpec]:
     return report.specs
 
 
-def _client(timeout: float):  # -> pachyderm_sdk.Client
+def _client(timeout: float) -> Client:
+    from pachflow.cluster.connect import ClusterError, connect, resolve_target
+
     try:
         target = resolve_target()
         client = connect(target, timeout=timeout)
@@ -76,6 +84,9 @@ def deploy(files: tuple[Path, ...], dry_run: bool, reprocess: bool, timeout: flo
     ($PACH_CONFIG or ~/.pachyderm/config.json); the auth token is $PACH_TOKEN if set.
     Exit 2 when the specs are invalid or pachd cannot be reached, 1 when pachd refuses.
     """
+    from pachflow.cluster.deploy import DeployError
+    from pachflow.cluster.deploy import deploy as deploy_specs
+
     specs = _checked_specs(files)
     client = _client(timeout)
     try:
@@ -96,6 +107,9 @@ def deploy(files: tuple[Path, ...], dry_run: bool, reprocess: bool, timeout: flo
 def undeploy(files: tuple[Path, ...], delete_inputs: bool, timeout: float) -> None:
     """Delete the pipelines of FILES (default pipelines/*.json) and their output repos from
     the cluster, downstream first. Input repos are kept unless --input-repos is given."""
+    from pachflow.cluster.deploy import DeployError
+    from pachflow.cluster.deploy import undeploy as undeploy_specs
+
     specs = _checked_specs(files)
     client = _client(timeout)
     try:
@@ -123,6 +137,9 @@ def put(
 ) -> None:
     """Put FILES into REPO@BRANCH on the cluster in one commit (each at /<file name>),
     creating REPO if needed; prints the commit id."""
+    from pachflow.cluster.connect import ClusterError
+    from pachflow.cluster.deploy import DeployError, put_files
+
     client = _client(timeout)
     try:
         put_files(client, repo, list(files), _echo, branch=branch, project=project, wait=wait)

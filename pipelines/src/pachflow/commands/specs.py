@@ -6,11 +6,17 @@ from pathlib import Path
 
 import click
 
+# Only light modules at import time: validation imports pachyderm_sdk (~1 s), which every
+# other pachflow command would otherwise pay for at start-up.
 from pachflow.spec.errors import SpecError
-from pachflow.spec.locate import SPECS_DIR_ENV, default_specs_dir
+from pachflow.spec.locate import (
+    INPUT_REPOS_ENV,
+    SPECS_DIR_ENV,
+    default_specs_dir,
+    input_repos_from_env,
+)
 from pachflow.spec.pin import pin_file, plan_pin
 from pachflow.spec.stages import find_stages_dir
-from pachflow.spec.validate import INPUT_REPOS_ENV, input_repos_from_env, validate_files
 
 
 def resolve_spec_files(files: tuple[Path, ...]) -> list[Path]:
@@ -79,6 +85,9 @@ def validate(
     pipeline or input repo, cycles, and image tags against each stage's pyproject version.
     Prints one line per problem (file: field: message) and exits 2 if there is any.
     """
+    from pachflow.spec.dag import dag_order
+    from pachflow.spec.validate import validate_files
+
     paths = resolve_spec_files(files)
     report = validate_files(
         paths,
@@ -89,8 +98,6 @@ def validate(
         for line in report.problems:
             click.echo(line, err=True)
         raise SystemExit(2)
-    from pachflow.spec.dag import dag_order
-
     order = " -> ".join(spec.name for spec in dag_order(report.specs))
     click.echo(f"ok: {len(report.specs)} specs valid; DAG order: {order}")
 

@@ -1,8 +1,21 @@
-"""SpecError: one or more problems with pipeline specs, each line naming file and field."""
+"""Problem and SpecError: what is wrong with pipeline specs, naming file and field."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a spec: `path` is the JSON field path (`transform.cmd[0]`)."""
+
+    path: str
+    message: str
+
+    def render(self, file: str) -> str:
+        where = f"{file}: {self.path}" if self.path else file
+        return f"{where}: {self.message}"
 
 
 class SpecError(ValueError):

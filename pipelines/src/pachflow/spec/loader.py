@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from pachyderm_sdk.api.pps import CreatePipelineRequest
 
 from pachflow.spec.checks import check_semantics
-from pachflow.spec.errors import SpecError
+from pachflow.spec.errors import Problem, SpecError
+from pachflow.spec.jsonfile import read_json
 from pachflow.spec.model import PipelineSpec, from_snake
-from pachflow.spec.schema import Problem, check_message, to_snake
+from pachflow.spec.schema import check_message, to_snake
 
 
 def spec_files(directory: Path | str) -> list[Path]:
     """The spec files of a directory: *.json, sorted by name."""
     return sorted(Path(directory).glob("*.json"))
-
-
-def read_json(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The file's JSON object, or the problem that stops it being one."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        return None, [Problem("", f"cannot read: {err.strerror or err}")]
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        return None, [
-            Problem("", f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}")
-        ]
-    if not isinstance(raw, dict):
-        return None, [Problem("", "expected a JSON object (one pipeline spec per file)")]
-    return raw, []
 
 
 def check_spec_file(path: Path) -> tuple[PipelineSpec | None, list[Problem]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pachflow.spec.errors import SpecError
-from pachflow.spec.loader import read_json
+from pachflow.spec.jsonfile import read_json
 from pachflow.spec.stages import StageVersionError, parse_image, stage_version
 
 

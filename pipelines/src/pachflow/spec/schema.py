@@ -22,6 +22,8 @@ import betterproto
 from betterproto.casing import camel_case
 from betterproto.casing import snake_case as _snake
 
+from pachflow.spec.errors import Problem
+
 # protojson Duration: decimal seconds with an "s" suffix ("600s", "1.5s"); the pattern of
 # Pachyderm's official JSON schema (no negative timeouts).
 DURATION_RE = re.compile(r"^([0-9]+\.?[0-9]*|\.[0-9]+)s$")
@@ -38,18 +40,6 @@ _INT_TYPES = {
     "fixed64": (0, 2**64 - 1),
 }
 _INT_RE = re.compile(r"^-?[0-9]+$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a spec: `path` is the JSON field path (`transform.cmd[0]`)."""
-
-    path: str
-    message: str
-
-    def render(self, file: str) -> str:
-        where = f"{file}: {self.path}" if self.path else file
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True)

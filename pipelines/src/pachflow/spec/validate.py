@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pachflow.spec.dag import find_cycle
-from pachflow.spec.loader import check_spec_file, read_json
+from pachflow.spec.jsonfile import read_json
+from pachflow.spec.loader import check_spec_file
+from pachflow.spec.locate import DEFAULT_INPUT_REPOS, INPUT_REPOS_ENV
 from pachflow.spec.model import PipelineSpec
 from pachflow.spec.stages import StageVersionError, find_stages_dir, parse_image, stage_version
-
-DEFAULT_INPUT_REPOS = ("raw_data",)
-INPUT_REPOS_ENV = "PACHFLOW_INPUT_REPOS"
-
-
-def input_repos_from_env() -> tuple[str, ...]:
-    """Input repos users put data in (not made by a pipeline): $PACHFLOW_INPUT_REPOS, comma
-    separated, default raw_data."""
-    value = os.environ.get(INPUT_REPOS_ENV, "")
-    names = tuple(n.strip() for n in value.split(",") if n.strip())
-    return names or DEFAULT_INPUT_REPOS
 
 
 @dataclass
