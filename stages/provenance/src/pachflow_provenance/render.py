@@ -88,7 +88,10 @@ def to_table(lineage: Lineage) -> str:
     lines += [f"  {name}: {value}" for name, value in lineage.info.items()]
     lines.append("")
     if lineage.commits:
-        commits = sorted(lineage.commits.values(), key=lambda c: order[c.key])
+        # data first (upstream to downstream), then the spec versions
+        commits = sorted(
+            lineage.commits.values(), key=lambda c: (c.ref.type != "user", order[c.key])
+        )
         lines += [
             "commits",
             *_table(["repo", "id", "origin", "size", "created"], _commit_rows(commits)),

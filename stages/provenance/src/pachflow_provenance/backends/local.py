@@ -16,7 +16,7 @@ MAX_FILES = 1000  # per commit, as for Pachyderm
 def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _to_store(ref: CommitRef) -> ps.CommitRef:

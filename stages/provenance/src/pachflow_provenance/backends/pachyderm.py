@@ -26,7 +26,7 @@ HIDDEN_REPO_TYPES = {"meta"}  # a pipeline's meta repo (datum bookkeeping), not 
 def iso(ts: datetime | None) -> str | None:
     if ts is None or ts <= _EPOCH:
         return None
-    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def ref_from_commit(commit: pfs.Commit) -> CommitRef:
@@ -110,7 +110,14 @@ def files_from_infos(infos: Any) -> list[FileEntry]:
 
 
 def _is(exc: grpc.RpcError, *codes: grpc.StatusCode) -> bool:
-    return isinstance(exc, grpc.Call) and exc.code() in codes
+    """The status of a failed call (grpc's errors carry `code()`; plain RpcError has none)."""
+    code = getattr(exc, "code", None)
+    return callable(code) and code() in codes
+
+
+def _details(exc: grpc.RpcError) -> str:
+    details = getattr(exc, "details", None)
+    return str(details() if callable(details) else exc)
 
 
 class PachydermBackend:
@@ -131,7 +138,7 @@ class PachydermBackend:
             return fn(**kwargs)
         except grpc.RpcError as exc:
             if _is(exc, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise Unreachable(f"pachd is unreachable while {what}: {exc.details()}") from exc
+                raise Unreachable(f"pachd is unreachable while {what}: {_details(exc)}") from exc
             raise
 
     def inspect_commit(self, ref: CommitRef, *, files: bool = True) -> CommitRecord:
@@ -148,7 +155,7 @@ class PachydermBackend:
                 grpc.StatusCode.INVALID_ARGUMENT,
             ):
                 raise UnknownCommit(
-                    f"no commit {ref.label} in Pachyderm ({exc.details()})"
+                    f"no commit {ref.label} in Pachyderm ({_details(exc)})"
                 ) from exc
             raise
         entries: list[FileEntry] = []
