@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pachflow.local import batching
 from pachflow.local.datums import Datum, InputCommits, build_datums, input_name
 from pachflow.local.env import job_env
 from pachflow.local.executor import DatumResult, JobContext, run_datums
@@ -293,6 +292,9 @@ class Runner:
 
     def _execute(self, ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
         if ctx.spec.datum_batching:
+            # imported here: grpc + pachyderm_sdk cost a second at start-up for every command
+            from pachflow.local import batching
+
             return batching.run_batched(ctx, datums)
         return run_datums(ctx, datums)
 

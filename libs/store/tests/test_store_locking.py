@@ -1,0 +1,83 @@
+"""Two commands at once: one runner at a time (the error names the holder), concurrent
+puts and readers stay correct."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pachflow_store import Store, StoreBusy
+
+HOLD_RUN_LOCK = """
+import sys
+from pachflow_store import Store
+store = Store(sys.argv[1])
+with store.run_lock():
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+PUT_MANY = """
+import sys
+from pathlib import Path
+from pachflow_store import Store
+store = Store(sys.argv[1])
+src = Path(sys.argv[2])
+for n in range(int(sys.argv[3])):
+    src.write_text(f"{src.name} {n}")
+    store.put_files("raw", [(f"/{src.name}/{n}", src)])
+"""
+
+
+def test_a_second_runner_is_refused_naming_the_holder(tmp_path: Path):
+    home = tmp_path / "home"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_RUN_LOCK, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdin is not None and holder.stdout is not None
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with Store(home) as store, pytest.raises(StoreBusy) as busy, store.run_lock():
+            pass
+        message = str(busy.value)
+        assert f"pid {holder.pid}" in message and str(home) in message
+        assert "wait for it to finish" in message
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    with Store(home) as store, store.run_lock():  # released when the holder ended
+        pass
+
+
+def test_concurrent_puts_and_reads_stay_consistent(tmp_path: Path):
+    home = tmp_path / "home"
+    Store(home).close()
+    n = 15
+    writers = [
+        subprocess.Popen([sys.executable, "-c", PUT_MANY, str(home), str(tmp_path / w), str(n)])
+        for w in ("w1", "w2")
+    ]
+    with Store(home) as reader:
+        while any(w.poll() is None for w in writers):
+            # whatever a reader sees is a complete commit with complete files
+            head = reader.head("raw")
+            if head is not None:
+                ref = reader.resolve("raw", head)
+                for f in reader.walk_files(ref):
+                    assert (
+                        reader.file_blob(ref, f.path).read_text().startswith(f.path.split("/")[1])
+                    )
+        assert [w.wait() for w in writers] == [0, 0]
+        commits = reader.list_commits("raw")
+        assert len(commits) == 2 * n
+        parents = [c.parent for c in commits]
+        assert len(set(parents)) == len(parents)  # a line, never a fork
+        assert len(reader.manifest(reader.resolve("raw"))) == 2 * n
+        assert os.listdir(home / "inflight") == []

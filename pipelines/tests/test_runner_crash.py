@@ -1,0 +1,120 @@
+"""`pachflow run` killed with -9 mid-job, and two commands at once: nothing half-made is
+visible, a second runner is refused naming the first, puts and reads still work, and the
+next run recovers and finishes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pachflow_store import JOB_KILLED, JOB_RUNNING, JOB_SUCCESS, Store
+
+PACHFLOW = str(Path(sys.executable).parent / "pachflow")
+
+GATED = """
+gate = pathlib.Path(os.environ["GATE"])
+(gate.parent / ("started-" + os.environ["PACH_DATUM_ID"])).touch()
+deadline = time.time() + 120
+while not gate.exists() and time.time() < deadline:
+    time.sleep(0.02)
+for f in src.rglob("*"):
+    if f.is_file():
+        (out / f.name).write_text(f.read_text())
+"""
+
+
+def wait_for(predicate, what: str, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + 90
+    while not predicate():
+        assert proc is None or proc.poll() is None, f"runner exited early while waiting: {what}"
+        assert time.monotonic() < deadline, f"timed out waiting: {what}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    monkeypatch.setenv("GATE", str(gates / "open"))
+    write_spec("p", [*script("gated", GATED), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
+    data = tmp_path / "x.txt"
+    data.write_text("x")
+    subprocess.run([PACHFLOW, "put", "raw", str(data)], check=True, capture_output=True)
+    procs: list[subprocess.Popen] = []
+
+    def start_run() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [PACHFLOW, "run", "--specs", str(specs_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(proc)
+        wait_for(lambda: any(gates.glob("started-*")), "the datum to start", proc)
+        return proc
+
+    yield start_run, gates
+    (gates / "open").touch()  # lets any datum process left behind by a kill finish
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def test_kill_9_mid_job_leaves_nothing_half_made_and_the_next_run_recovers(gated, home, specs_dir):
+    start_run, gates = gated
+    runner = start_run()
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+
+    with Store(home) as store:
+        (job,) = store.list_jobs("p")
+        assert job.state == JOB_RUNNING  # what the killed runner left
+        assert store.head("p") is None  # but no output commit is visible
+    (gates / "open").touch()
+
+    again = subprocess.run(
+        [PACHFLOW, "run", "--specs", str(specs_dir)], capture_output=True, text=True
+    )
+
+    assert again.returncode == 0, again.stderr
+    assert "1 job(s) marked killed" in again.stderr
+    with Store(home) as store:
+        jobs = {j.id: j.state for j in store.list_jobs("p")}
+        assert jobs[job.id] == JOB_KILLED
+        assert sorted(jobs.values()) == [JOB_KILLED, JOB_SUCCESS]
+        assert [f.path for f in store.walk_files(store.resolve("p"))] == ["/x.txt"]
+        assert not (home / "scratch").exists() or not any((home / "scratch").iterdir())
+
+
+def test_a_second_run_is_refused_while_puts_and_reads_go_on(gated, home, specs_dir, tmp_path):
+    start_run, gates = gated
+    first = start_run()
+
+    second = subprocess.run(
+        [PACHFLOW, "run", "--specs", str(specs_dir)], capture_output=True, text=True
+    )
+    assert second.returncode == 1
+    assert f"pid {first.pid}" in second.stderr and "pachflow run" in second.stderr
+
+    more = tmp_path / "y.txt"
+    more.write_text("y")
+    put = subprocess.run([PACHFLOW, "put", "raw", str(more)], capture_output=True, text=True)
+    assert put.returncode == 0, put.stderr
+    ls = subprocess.run([PACHFLOW, "ls", "raw"], capture_output=True, text=True)
+    assert "/y.txt" in ls.stdout
+
+    (gates / "open").touch()
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    with Store(home) as store:
+        # the first run saw the put made while it ran and brought p up to date with it
+        assert [f.path for f in store.walk_files(store.resolve("p"))] == ["/x.txt", "/y.txt"]
+        provenance = store.inspect_commit(store.resolve("p")).provenance
+        assert store.resolve("raw") in provenance
