@@ -28,6 +28,7 @@ from pachflow.cluster.requests import (
     pipeline_ref,
     pipeline_request_json,
     projects,
+    put_paths,
 )
 from pachflow.spec import load_spec_file, load_specs
 
@@ -239,4 +240,31 @@ def test_cli_deploy_refuses_invalid_specs_before_connecting(
     result = CliRunner().invoke(main, ["deploy", str(bad)])
     assert result.exit_code == 2
     assert f"{bad}: transform.imagee: unknown field (did you mean image?)" in result.stderr
+    assert "cannot reach" not in result.stderr
+
+
+def test_put_paths_puts_each_file_at_its_name_and_refuses_clashes(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    one, two = tmp_path / "a" / "x.csv", tmp_path / "b" / "x.csv"
+    assert put_paths([one, tmp_path / "y.csv.gz"]) == [
+        (one, "/x.csv"),
+        (tmp_path / "y.csv.gz", "/y.csv.gz"),
+    ]
+    with pytest.raises(ValueError, match=r"would both be put at /x.csv"):
+        put_paths([one, two])
+
+
+def test_cli_put_refuses_clashing_names_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "x.csv").write_text("step\n1\n")
+    monkeypatch.setenv("PACHD_ADDRESS", f"127.0.0.1:{_closed_port()}")
+    result = CliRunner().invoke(
+        main, ["cluster", "put", "raw_data", str(tmp_path / "a/x.csv"), str(tmp_path / "b/x.csv")]
+    )
+    assert result.exit_code == 2
+    assert "would both be put at /x.csv" in result.stderr
     assert "cannot reach" not in result.stderr

@@ -16,6 +16,7 @@ from pachflow.cluster.requests import (
     pipeline_ref,
     pipeline_request_json,
     projects,
+    put_paths,
 )
 from pachflow.spec.dag import dag_order
 from pachflow.spec.model import PipelineSpec
@@ -120,21 +121,19 @@ def put_files(
     """Upload `files` (at /<file name>) to repo@branch in one commit, creating the repo if
     needed; returns the commit id. With `wait`, block until every downstream job finished."""
     target = branch_for_put(repo, project, branch)
-    names = [path.name for path in files]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise ClusterError(
-            f"two files would land at the same path: {', '.join(sorted(duplicates))}"
-        )
+    try:
+        uploads = put_paths(files)
+    except ValueError as err:
+        raise ClusterError(str(err)) from None
     try:
         if not client.pfs.repo_exists(target.repo):
             client.pfs.create_repo(repo=target.repo, description="pachflow input repo")
             echo(f"created repo {repo}")
         with client.pfs.commit(branch=target) as commit:
-            for path in files:
+            for path, repo_path in uploads:
                 with path.open("rb") as handle:
-                    commit.put_file_from_file(path=f"/{path.name}", file=handle)
-                echo(f"put {path} -> {repo}@{branch}:/{path.name}")
+                    commit.put_file_from_file(path=repo_path, file=handle)
+                echo(f"put {path} -> {repo}@{branch}:{repo_path}")
         commit_id = commit.id
         echo(f"committed {repo}@{commit_id}")
         if wait:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from pachyderm_sdk.api import pfs, pps
 from pachyderm_sdk.api.pps import CreatePipelineRequest
@@ -73,3 +74,15 @@ def branch_for_put(
     return pfs.Branch(
         repo=pfs.Repo(name=repo, type="user", project=pfs.Project(name=project)), name=branch
     )
+
+
+def put_paths(files: Sequence[Path]) -> list[tuple[Path, str]]:
+    """(local file, repo path) for `cluster put`: each file at /<its name>. Two files with
+    the same name would overwrite each other in one commit: ValueError naming them."""
+    targets = [(path, f"/{path.name}") for path in files]
+    seen: dict[str, Path] = {}
+    for path, target in targets:
+        if target in seen:
+            raise ValueError(f"{seen[target]} and {path} would both be put at {target}")
+        seen[target] = path
+    return targets

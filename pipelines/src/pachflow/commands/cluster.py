@@ -139,7 +139,12 @@ def put(
     creating REPO if needed; prints the commit id."""
     from pachflow.cluster.connect import ClusterError
     from pachflow.cluster.deploy import DeployError, put_files
+    from pachflow.cluster.requests import put_paths
 
+    try:
+        put_paths(files)  # refuse clashing names before touching the cluster
+    except ValueError as err:
+        _fail(str(err), 2)
     client = _client(timeout)
     try:
         put_files(client, repo, list(files), _echo, branch=branch, project=project, wait=wait)
