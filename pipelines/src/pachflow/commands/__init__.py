@@ -22,3 +22,7 @@ COMMANDS += [local_store.inspect_group, local_run.run, local_run.jobs, local_run
 from pachflow.commands import gen_paysim  # noqa: E402
 
 COMMANDS.append(gen_paysim.gen_paysim)
+
+from pachflow.commands import lineage  # noqa: E402
+
+COMMANDS.append(lineage.lineage)
