@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds, checks, pushes and loads the pachflow stage images. mk/images.mk calls this;
-# run it directly as: docker/images.sh build|push|minikube|sizes|tags|content-hash [STAGE...]
+# run it directly as: docker/images.sh build|push|minikube|sizes|tags|content-hash|spark-runtime-tag [STAGE...]
 #
 # Env: CONTAINER_ENGINE (docker|podman, auto), REGISTRY (default pachflow), BASE_IMAGE
 # (default python:3.11-slim-bookworm), CA_BUNDLE (host CA bundle handed to builds as a
@@ -108,7 +108,8 @@ build_spark_runtime() {
   # shellcheck disable=SC2046
   "$ENGINE" build $(secret_args) -f docker/spark-runtime/Dockerfile \
     --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg SOURCE="$SOURCE" \
-    --build-arg REVISION="$REVISION" -t "$tag" . >&2
+    --build-arg REVISION="$REVISION" --label "org.opencontainers.image.source=$SOURCE" \
+    --label "org.opencontainers.image.revision=$REVISION" -t "$tag" . >&2
   echo "$tag"
 }
 
@@ -130,8 +131,15 @@ throwaway local tag."
 }
 
 build_stage() {
-  local stage=$1 tag runtime_args=()
+  local stage=$1 tag hash runtime_args=() labels=()
   tag=$(tag_of "$stage")
+  hash=$(content_hash "$stage")
+  # Labels as --label too: podman reuses a cached LABEL step even when the build args in
+  # it changed, which would leave a stale version or content hash on the image.
+  labels=(--label "org.opencontainers.image.version=$(version_of "$stage")"
+    --label "org.opencontainers.image.source=$SOURCE"
+    --label "org.opencontainers.image.revision=$REVISION"
+    --label "io.pachflow.content=$hash")
   if uses_spark_runtime "$stage"; then
     runtime_args=(--build-arg "SPARK_RUNTIME=$(build_spark_runtime)")
   fi
@@ -140,8 +148,8 @@ build_stage() {
   "$ENGINE" build $(secret_args) -f "stages/$stage/Dockerfile" \
     --build-arg BASE_IMAGE="$BASE_IMAGE" "${runtime_args[@]}" \
     --build-arg VERSION="$(version_of "$stage")" --build-arg SOURCE="$SOURCE" \
-    --build-arg REVISION="$REVISION" --build-arg CONTENT_HASH="$(content_hash "$stage")" \
-    -t "$tag" . >&2
+    --build-arg REVISION="$REVISION" --build-arg CONTENT_HASH="$hash" \
+    "${labels[@]}" -t "$tag" . >&2
 }
 
 size_of() { "$ENGINE" image inspect --format '{{ .Size }}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'; }
@@ -179,5 +187,6 @@ case "$cmd" in
   sizes) for s in "${stages[@]}"; do echo "$(tag_of "$s")  $(size_of "$(tag_of "$s")")"; done ;;
   tags) for s in "${stages[@]}"; do tag_of "$s"; done ;;
   content-hash) for s in "${stages[@]}"; do echo "$s $(content_hash "$s")"; done ;;
-  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash [STAGE...]" ;;
+  spark-runtime-tag) spark_runtime_tag ;;
+  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash|spark-runtime-tag [STAGE...]" ;;
 esac

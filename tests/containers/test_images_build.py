@@ -1,0 +1,84 @@
+"""What `make images` promises about every image: tag = the stage's version, OCI labels,
+a content label that makes a changed stage refuse to reuse its tag, a non-root user, no
+build tools or tests inside, Spark stages sharing one runtime."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+pytestmark = pytest.mark.containers
+
+STAGES = ("split", "etl", "train", "provenance")
+
+
+def run_in(images, ref: str, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [images.engine, "run", "--rm", "--entrypoint", "", ref, "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_image_labels_and_user(images, stage):
+    info = images.inspect(images.tag(stage))
+    labels = info["Config"]["Labels"]
+    assert labels["org.opencontainers.image.version"] == images.version(stage)
+    assert labels["org.opencontainers.image.title"] == f"pachflow-{stage}"
+    assert labels["org.opencontainers.image.revision"]
+    assert labels["org.opencontainers.image.source"]
+    hashes = images.images_sh("content-hash", stage).stdout.split()
+    assert labels["io.pachflow.content"] == hashes[1]
+    assert info["Config"]["User"] == f"{images.uid}:{images.uid}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_image_holds_the_stage_and_nothing_of_the_build(images, stage):
+    script = (
+        f"command -v pachflow-{stage} >/dev/null || echo 'no console script'; "
+        "test -e /opt/uv && echo 'uv left in the image'; "
+        "test -e /root/.cache && echo 'a cache left in the image'; "
+        "test -e /run/secrets/ca && echo 'the CA secret left in the image'; "
+        "find /opt/venv -type d -name tests | head -3; "
+        "python3 -c 'import sys; print(sys.version_info[:2])'"
+    )
+    result = run_in(images, images.tag(stage), script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines() == ["(3, 11)"], result.stdout
+
+
+def test_spark_stages_share_one_runtime_stack(images):
+    """etl and train are the Spark runtime's layers (Java + PySpark, stored once) plus
+    small layers of their own."""
+    runtime_tag = images.images_sh("spark-runtime-tag").stdout.strip()
+    runtime = images.inspect(runtime_tag)
+    layers = runtime["RootFS"]["Layers"]
+    for stage in ("etl", "train"):
+        info = images.inspect(images.tag(stage))
+        assert info["RootFS"]["Layers"][: len(layers)] == layers, stage
+        assert info["Size"] - runtime["Size"] < 0.25 * runtime["Size"], stage
+    result = run_in(images, images.tag("etl"), "java -version 2>&1 | head -1")
+    assert '"17.' in result.stdout, result.stdout
+
+
+def test_changed_content_refuses_to_reuse_the_tag(images):
+    """A tag whose image was built from other content (here: another stage's image under
+    split's tag) must not be overwritten silently: Pachyderm would keep the old one."""
+    split = images.tag("split")
+    original = images.inspect(split)["Id"]
+    try:
+        subprocess.run([images.engine, "tag", images.tag("provenance"), split], check=True)
+        refused = images.images_sh("build", "split", OVERWRITE="")
+        assert refused.returncode == 2
+        assert f"{split} already exists with different content" in refused.stderr
+        assert "bump the version" in refused.stderr
+        assert images.inspect(split)["Id"] != original, "nothing may be built after a refusal"
+    finally:
+        subprocess.run([images.engine, "tag", original, split], check=True)
+    same = images.images_sh("build", "split", OVERWRITE="")
+    assert same.returncode == 0, same.stderr
+    assert "is up to date" in same.stderr
+    assert images.inspect(split)["Id"] == original
