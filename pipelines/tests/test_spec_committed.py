@@ -78,3 +78,18 @@ def test_train_gets_mlflow_settings_from_env_and_credentials_from_the_secret() -
         "MLFLOW_TRACKING_USERNAME": ("mlflow-credentials", "username"),
         "MLFLOW_TRACKING_PASSWORD": ("mlflow-credentials", "password"),
     }
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in load_specs(PIPELINES) if "PACHFLOW_SPARK_DRIVER_MEMORY" in s.env],
+    ids=lambda s: s.name,
+)
+def test_spark_driver_heap_fits_the_memory_request(spec: PipelineSpec) -> None:
+    """The JVM heap plus ~25% off-heap overhead must stay under the pod's memory request, or
+    the worker is the first thing Kubernetes kills when the node is short of memory."""
+    heap = spec.env["PACHFLOW_SPARK_DRIVER_MEMORY"]
+    match = re.fullmatch(r"(\d+)([mg])", heap.lower())
+    assert match, heap
+    heap_bytes = int(match.group(1)) * (2**30 if match.group(2) == "g" else 2**20)
+    assert heap_bytes * 1.25 <= _bytes(spec.spec["resource_requests"]["memory"])
