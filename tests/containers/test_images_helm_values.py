@@ -1,0 +1,71 @@
+"""Our Helm values only use keys the pinned charts define (a misspelt key is silently
+ignored by Helm: the cluster would come up without the setting), and the pinned versions
+agree with each other. Checked against committed copies of the charts' own values
+(infra/helm/upstream/, see its README)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HELM = REPO / "infra" / "helm"
+UP = REPO / "infra" / "minikube" / "up.sh"
+
+#: Maps the chart leaves empty ({}) for Kubernetes objects (resource requirements):
+#: below these, keys are Kubernetes' own, not the chart's.
+FREE_FORM = {
+    ("pachyderm", "pachd", "resources"),
+    ("mlflow", "resources"),
+}
+
+
+def unknown_keys(ours: object, theirs: object, path: tuple[str, ...]) -> list[str]:
+    if path in FREE_FORM or not isinstance(ours, dict):
+        return []
+    if not isinstance(theirs, dict):
+        return [".".join(path[1:]) + " (not a map in the chart)"]
+    problems = []
+    for key, value in ours.items():
+        if key not in theirs:
+            problems.append(".".join((*path[1:], key)))
+        else:
+            problems += unknown_keys(value, theirs[key], (*path, key))
+    return problems
+
+
+@pytest.mark.parametrize("chart", ["pachyderm", "mlflow"])
+def test_every_values_key_exists_in_the_chart(chart):
+    ours = yaml.safe_load((HELM / f"{chart}-values.yaml").read_text())
+    theirs = yaml.safe_load((HELM / "upstream" / chart / "values.yaml").read_text())
+    assert unknown_keys(ours, theirs, (chart,)) == []
+
+
+def test_the_check_catches_a_misspelt_key():
+    theirs = {"pachd": {"metrics": {"enabled": True}}}
+    assert unknown_keys({"pachd": {"metric": {"enabled": False}}}, theirs, ("x",)) == [
+        "pachd.metric"
+    ]
+
+
+def test_pachyderm_chart_matches_the_sdk_pins():
+    chart = re.search(r"^PACHYDERM_CHART_VERSION=(\S+)", UP.read_text(), re.M)
+    assert chart, "up.sh must pin the Pachyderm chart"
+    pins = set()
+    for pyproject in REPO.glob("*/*/pyproject.toml"):
+        pins |= set(re.findall(r'"pachyderm-sdk==([^"]+)"', pyproject.read_text()))
+    assert pins == {chart.group(1)}
+
+
+def test_mlflow_allows_the_host_the_train_spec_uses():
+    import json
+
+    uri = json.loads((REPO / "pipelines" / "train.json").read_text())["transform"]["env"][
+        "MLFLOW_TRACKING_URI"
+    ]
+    host = re.match(r"https?://([^/:]+)", uri).group(1)
+    values = yaml.safe_load((HELM / "mlflow-values.yaml").read_text())
+    assert host in values["serverAllowedHosts"]
