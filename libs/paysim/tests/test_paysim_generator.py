@@ -213,9 +213,12 @@ def test_output_is_streamed_in_bounded_chunks(tmp_path: Path) -> None:
     )
     assert summary.chunks == 11
     assert seen == [*range(1_000, 10_001, 1_000), 10_500]
-    # The file is exactly the chunks rendered one after the other.
+    # The file is exactly the chunks rendered one after the other, and the chunk size
+    # does not change the bytes.
     text = b"".join(c.to_csv().to_pybytes() for c in chunks)
     assert (tmp_path / "s.csv").read_bytes() == (HEADER + "\n").encode() + text
+    write_paysim(tmp_path / "default.csv", 10_500, 2)
+    assert (tmp_path / "default.csv").read_bytes() == (tmp_path / "s.csv").read_bytes()
 
 
 def test_chunk_columns_hold_the_printed_values(tmp_path: Path) -> None:
