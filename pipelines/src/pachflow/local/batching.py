@@ -110,8 +110,21 @@ class _LogRouter:
 
     def __init__(self, worker_log: Path) -> None:
         self._lock = threading.Lock()
+        self.worker_log = worker_log
         self._worker_log = worker_log.open("ab")
         self._current: IO[bytes] | None = None
+
+    def worker_log_size(self) -> int:
+        with self._lock:
+            self._worker_log.flush()
+            return self.worker_log.stat().st_size
+
+    def worker_output_since(self, offset: int) -> bytes:
+        with self._lock:
+            self._worker_log.flush()
+            with self.worker_log.open("rb") as fh:
+                fh.seek(offset)
+                return fh.read()
 
     def switch(self, path: Path | None, header: str = "") -> None:
         with self._lock:
@@ -184,6 +197,7 @@ class _Worker:
             output=subprocess.PIPE,
         )
         assert proc.stdout is not None
+        log_start = self.log.worker_log_size()
         pump = threading.Thread(target=self.log.pump, args=(proc.stdout,), daemon=True)
         pump.start()
         asked = False
@@ -216,9 +230,14 @@ class _Worker:
             if nxt is not None:
                 self.current = nxt
                 self._prepare(nxt)
+                # what the process printed (outside any datum) explains why it died
+                printed = self.log.worker_output_since(log_start)
+                self.log.write(printed)
+                lines = [ln for ln in printed.decode(errors="replace").splitlines() if ln.strip()]
                 self._report(
                     f"the process exited with code {code} without calling NextDatum "
                     "(datumBatching needs code that loops with batch_all_datums)"
+                    + (f": {lines[-1].strip()[:300]}" if lines else "")
                 )
         return False
 
