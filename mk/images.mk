@@ -44,4 +44,4 @@ undeploy: ## delete the pipelines (keeps the input repo and its data)
 
 put-data: ## put a raw PaySim file into the input repo: make put-data FILE=paysim.csv.gz
 	@[ -n "$(FILE)" ] || { echo "usage: make put-data FILE=<PaySim CSV, plain or .gz>"; exit 2; }
-	$(PACHFLOW) put-data $(FILE)
+	$(PACHFLOW) cluster put raw_data $(FILE)
