@@ -205,10 +205,10 @@ def test_backend_unknown_commit_is_a_clear_error() -> None:
 
 def test_commit_metadata_edits_are_upserts_on_the_commit_by_id() -> None:
     client = FakeClient()
-    ok = PachydermBackend(client).set_commit_metadata(
+    skipped = PachydermBackend(client).set_commit_metadata(
         CommitRef("split", SPLIT), {"mlflow.run_id": "r1", "mlflow.model_version": "m/1"}
     )
-    assert ok
+    assert skipped is None
     assert [
         (e.commit.id.id, e.commit.id.repo.name.name, e.edit_key.key, e.edit_key.value)
         for e in client.edits
@@ -220,7 +220,12 @@ def test_commit_metadata_edits_are_upserts_on_the_commit_by_id() -> None:
 
 def test_commit_metadata_on_a_pachd_without_the_api_is_skipped_not_failed() -> None:
     backend = PachydermBackend(FakeClient(metadata_error=grpc.StatusCode.UNIMPLEMENTED))
-    assert backend.set_commit_metadata(CommitRef("split", SPLIT), {"k": "v"}) is False
+    skipped = backend.set_commit_metadata(CommitRef("split", SPLIT), {"k": "v"})
+    assert skipped == "pachd has no commit metadata API (older than 2.10)"
+    denied = PachydermBackend(FakeClient(metadata_error=grpc.StatusCode.PERMISSION_DENIED))
+    assert "grant this pipeline repoWriter on split" in str(
+        denied.set_commit_metadata(CommitRef("split", SPLIT), {"k": "v"})
+    )
     failing = PachydermBackend(FakeClient(metadata_error=grpc.StatusCode.UNAVAILABLE))
     with pytest.raises(Unreachable):
         failing.set_commit_metadata(CommitRef("split", SPLIT), {"k": "v"})

@@ -299,9 +299,10 @@ class PfsDatasetSource(DatasetSource):
     """A commit (and path) in a Pachyderm repo, as an MLflow dataset source.
 
     URI `pfs://<project>/<repo>@<commit>/<path>`; source type `pfs`. MLflow refuses a
-    `pfs://` source unless a DatasetSource for it is registered: `register_pfs_source()`
-    does that (and the `mlflow.dataset_source` entry point of this package, so any process
-    with pachflow-provenance installed can read such sources back).
+    `pfs://` source unless a DatasetSource for it is registered: importing this module
+    does that (`register_pfs_source()`), so any process that imports it can also read such
+    sources back. (Not an `mlflow.dataset_source` entry point: MLflow loads those while
+    this module is still importing mlflow.data, a circular import.)
     """
 
     def __init__(self, project: str, repo: str, commit: str, path: str = "") -> None:
@@ -364,3 +365,6 @@ def register_pfs_source() -> None:
 
     if PfsDatasetSource not in get_registered_sources():
         register_dataset_source(PfsDatasetSource)
+
+
+register_pfs_source()

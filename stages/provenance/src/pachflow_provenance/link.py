@@ -169,15 +169,12 @@ def _annotate_commit(lineage: Lineage, backend: Any, tracking: Tracking, input_d
     versions = [f"{m.name}/{m.version}" for m in lineage.model_versions.values()]
     if versions:
         items[META_MODEL_VERSION] = ",".join(versions)
-    if backend.set_commit_metadata(target, items):
+    skipped = backend.set_commit_metadata(target, items)
+    if skipped is None:
         progress(
             STAGE,
             f"metadata on {target.label}: "
             + ", ".join(f"{k}={v}" for k, v in sorted(items.items())),
         )
     else:
-        progress(
-            STAGE,
-            f"pachd has no commit metadata API (older than 2.10): skipped "
-            f"metadata on {target.label}",
-        )
+        progress(STAGE, f"commit metadata on {target.label} skipped: {skipped}")

@@ -40,9 +40,9 @@ class Backend(Protocol):
         """The datums of a job (may be empty when the backend does not record them)."""
         ...
 
-    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> bool:
-        """Add or replace metadata keys on a commit. False when the backend cannot
-        (Pachyderm older than 2.10); idempotent."""
+    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
+        """Add or replace metadata keys on a commit (idempotent). None when written, else
+        why it was skipped (Pachyderm older than 2.10, no permission)."""
         ...
 
     def commit_url(self, ref: CommitRef) -> str | None:

@@ -108,13 +108,13 @@ class LocalBackend:
             for d in self.store.list_datums(job.pipeline, job.id)
         ]
 
-    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> bool:
+    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
         try:
             for key, value in sorted(items.items()):
                 self.store.set_metadata(_to_store(ref), key, value)
         except ps.NotFound as exc:
             raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
-        return True
+        return None
 
     def commit_url(self, ref: CommitRef) -> str | None:
         return None

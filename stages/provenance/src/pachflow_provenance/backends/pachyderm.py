@@ -215,9 +215,11 @@ class PachydermBackend:
         )
         return [datum_from_info(i) for i in infos]
 
-    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> bool:
+    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
         """edit_key upserts, so a retry writes the same values again. pachd older than
-        2.10 has no metadata API: UNIMPLEMENTED -> False (the caller logs the skip)."""
+        2.10 has no metadata API (UNIMPLEMENTED); with auth on, the caller may lack the
+        right on that repo (PERMISSION_DENIED): both are reported as skipped, not failed,
+        because the lineage itself is already in MLflow and in the output."""
         picker = pfs.CommitPicker(
             id=pfs.CommitPickerCommitByGlobalId(
                 repo=pfs.Repo(
@@ -232,13 +234,20 @@ class PachydermBackend:
         ]
         try:
             self._call(
-                f"editing metadata of {ref.label}", self.client.metadata.edit_metadata, edits=edits
+                f"editing metadata of {ref.label}",
+                self.client.metadata.edit_metadata,
+                edits=edits,
             )
         except grpc.RpcError as exc:
             if _is(exc, grpc.StatusCode.UNIMPLEMENTED):
-                return False
+                return "pachd has no commit metadata API (older than 2.10)"
+            if _is(exc, grpc.StatusCode.PERMISSION_DENIED):
+                return (
+                    f"no permission to edit metadata of {ref.label} ({_details(exc)}); grant "
+                    f"this pipeline repoWriter on {ref.repo}"
+                )
             raise
-        return True
+        return None
 
     def commit_url(self, ref: CommitRef) -> str | None:
         if not self.console_url or ref.type != "user":
