@@ -52,6 +52,12 @@ def _in_project(spec: PipelineSpec, project: str) -> PipelineSpec:
     return dataclasses.replace(spec, spec=body, project=project)
 
 
+def _described(spec: PipelineSpec, description: str) -> PipelineSpec:
+    body = copy.deepcopy(spec.spec)
+    body["description"] = description
+    return dataclasses.replace(spec, spec=body, description=description)
+
+
 def test_deploy_then_redeploy_then_undeploy(client: Client, project: str) -> None:
     specs = [_in_project(s, project) for s in load_specs(PIPELINES)]
     lines: list[str] = []
@@ -63,9 +69,19 @@ def test_deploy_then_redeploy_then_undeploy(client: Client, project: str) -> Non
         info = client.pps.inspect_pipeline(pipeline=pipeline_ref(spec), details=True)
         assert info.details.transform.image == spec.image
         assert list(info.details.transform.cmd) == list(spec.cmd)
-    deploy(client, specs, lines.append, dry_run=True)  # pachd checks each update
-    deploy(client, specs, lines.append)  # second time: every pipeline is updated
+    lines.clear()
+    deploy(client, specs, lines.append)  # the same specs again: nothing to do
+    assert lines[-len(specs) :] == [f"pipeline {s.name} unchanged (version 1)" for s in specs], (
+        "pachd's user_spec_json should equal the request pachflow sent"
+    )
+    changed = [_described(s, "changed") for s in specs]
+    deploy(client, changed, lines.append, dry_run=True)  # pachd checks each update
+    deploy(client, changed, lines.append)
     assert sum(line.startswith("updated pipeline") for line in lines) == len(specs)
+    for spec in changed:
+        info = client.pps.inspect_pipeline(pipeline=pipeline_ref(spec), details=True)
+        assert info.version == 2
+        assert info.details.description == "changed"
     undeploy(client, specs, lines.append, delete_input_repos=True)
     for spec in specs:
         assert not client.pps.pipeline_exists(pipeline_ref(spec))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from pachyderm_sdk.api import pfs
-from pachyderm_sdk.api.pps import CreatePipelineRequest
+from pachyderm_sdk.api.pps import CreatePipelineRequest, PipelineInfo
 
 from pachflow.cli import main
 from pachflow.cluster.connect import (
@@ -29,6 +29,7 @@ from pachflow.cluster.requests import (
     pipeline_request_json,
     projects,
     put_paths,
+    same_spec,
 )
 from pachflow.spec import load_spec_file, load_specs
 
@@ -268,3 +269,14 @@ def test_cli_put_refuses_clashing_names_before_connecting(
     assert result.exit_code == 2
     assert "would both be put at /x.csv" in result.stderr
     assert "cannot reach" not in result.stderr
+
+
+def test_same_spec_compares_pachds_copy_of_the_request() -> None:
+    request = pipeline_request_json(load_spec_file(PIPELINES / "etl.json"))
+    reordered = json.dumps(dict(reversed(list(json.loads(request).items()))))
+    assert same_spec(PipelineInfo(user_spec_json=reordered), request)
+    changed = json.loads(request)
+    changed["parallelismSpec"]["constant"] = 2
+    assert not same_spec(PipelineInfo(user_spec_json=json.dumps(changed)), request)
+    assert not same_spec(PipelineInfo(user_spec_json=""), request)
+    assert not same_spec(PipelineInfo(user_spec_json="{not json"), request)

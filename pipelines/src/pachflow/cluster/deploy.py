@@ -7,7 +7,7 @@ from pathlib import Path
 
 import grpc
 from pachyderm_sdk import Client
-from pachyderm_sdk.api import pfs
+from pachyderm_sdk.api import pfs, pps
 
 from pachflow.cluster.connect import ClusterError
 from pachflow.cluster.requests import (
@@ -17,6 +17,7 @@ from pachflow.cluster.requests import (
     pipeline_request_json,
     projects,
     put_paths,
+    same_spec,
 )
 from pachflow.spec.dag import dag_order
 from pachflow.spec.model import PipelineSpec
@@ -62,20 +63,35 @@ def deploy(
     except grpc.RpcError as err:
         raise DeployError(f"creating projects and input repos failed: {_details(err)}") from None
     for spec in dag_order(specs):
+        request = pipeline_request_json(spec)
         try:
-            exists = client.pps.pipeline_exists(pipeline_ref(spec))
+            info = _deployed(client, spec)
+            if info is not None and same_spec(info, request) and not reprocess:
+                # An update makes a new spec commit and so a new job: skip a no-op.
+                echo(f"pipeline {spec.name} unchanged (version {info.version})")
+                continue
             # update=True only for an existing pipeline: pachd refuses to create one that
             # exists unless asked to update it, and this works on every 2.x version.
             client.pps.create_pipeline_v2(
-                create_pipeline_request_json=pipeline_request_json(spec),
-                update=exists,
-                reprocess=reprocess and exists,
+                create_pipeline_request_json=request,
+                update=info is not None,
+                reprocess=reprocess and info is not None,
                 dry_run=dry_run,
             )
         except grpc.RpcError as err:
             raise DeployError(f"{spec.path}: pipeline {spec.name}: {_details(err)}") from None
-        verb = "updated" if exists else "created"
+        verb = "updated" if info is not None else "created"
         echo(f"{prefix}{verb} pipeline {spec.name} ({spec.image})")
+
+
+def _deployed(client: Client, spec: PipelineSpec) -> pps.PipelineInfo | None:
+    """The deployed pipeline's info, or None when it does not exist."""
+    try:
+        return client.pps.inspect_pipeline(pipeline=pipeline_ref(spec), details=False)
+    except grpc.RpcError as err:
+        if isinstance(err, grpc.Call) and err.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
 
 
 def undeploy(

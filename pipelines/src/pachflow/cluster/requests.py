@@ -22,6 +22,17 @@ def pipeline_request_json(spec: PipelineSpec) -> str:
     return json.dumps(to_camel(spec.spec, CreatePipelineRequest))
 
 
+def same_spec(info: pps.PipelineInfo, request_json: str) -> bool:
+    """Whether a deployed pipeline was created from exactly this request: pachd keeps the
+    JSON it was given as `user_spec_json`. Unparseable or absent -> not the same."""
+    try:
+        return bool(info.user_spec_json) and json.loads(info.user_spec_json) == json.loads(
+            request_json
+        )
+    except json.JSONDecodeError:
+        return False
+
+
 def pipeline_ref(spec: PipelineSpec) -> pps.Pipeline:
     return pps.Pipeline(name=spec.name, project=pfs.Project(name=spec.project))
 
