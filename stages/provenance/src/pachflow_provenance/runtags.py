@@ -5,11 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Load MLflow's dataset-source registry first: it imports this package's `pfs` entry point
-# (pachflow_provenance.context), which would otherwise be imported half-initialised from
-# inside context's own `import mlflow.data...` (a circular import warning on every run).
-import mlflow.data.dataset_source_registry  # noqa: F401
-
 from pachflow_provenance import context as ctxmod
 from pachflow_provenance.model import COMMIT_ID_RE, CommitRef
 
