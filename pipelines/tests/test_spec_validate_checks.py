@@ -371,3 +371,20 @@ def test_negative_duration_is_refused(project: Path) -> None:
     path = edit(project, "a", lambda s: s.update(datumTimeout="-5s"))
     [problem] = problems(project)
     assert problem.startswith(f"{path}: datumTimeout: bad duration '-5s'")
+
+
+def test_two_members_of_a_oneof(project: Path) -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["egress"] = {"objectStorage": {"url": "s3://b/x"}, "sqlDatabase": {"url": "pg://"}}
+
+    path = edit(project, "a", change)
+    assert problems(project) == [
+        f"{path}: egress.sqlDatabase: only one of a oneof may be set (also 'objectStorage')"
+    ]
+
+
+def test_egress_url_is_spelled_URL_as_in_the_proto(project: Path) -> None:
+    edit(project, "a", lambda s: s.update(egress={"URL": "s3://bucket/dir"}))
+    assert problems(project) == []
+    path = edit(project, "a", lambda s: s.update(egress={"url": "s3://bucket/dir"}))
+    assert problems(project) == [f"{path}: egress.url: unknown field (did you mean URL?)"]

@@ -54,6 +54,7 @@ class FieldInfo:
     scalar: type | None  # timedelta/datetime for well-known types, enum class for "enum"
     map_value: FieldInfo | None  # the value's FieldInfo for "map" (keys are strings)
     wraps: str | None  # google.protobuf wrapper type (e.g. Int64Value) -> its proto type
+    group: str | None = None  # the oneof this field belongs to: at most one may be set
 
 
 # Proto fields whose JSON name is not lowerCamelCase of the snake_case name betterproto gives:
@@ -121,6 +122,7 @@ def message_fields(cls: type[betterproto.Message]) -> dict[str, FieldInfo]:
             scalar=scalar,
             map_value=map_value,
             wraps=fm.wraps,
+            group=fm.group,
         )
     return out
 
@@ -168,6 +170,7 @@ def check_message(value: Any, cls: type[betterproto.Message], path: str = "") ->
     keys = _lookup(cls)
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    oneofs: dict[str, str] = {}
     for key, item in value.items():
         info = keys.get(key)
         where = _join(path, key)
@@ -185,6 +188,12 @@ def check_message(value: Any, cls: type[betterproto.Message], path: str = "") ->
         seen[info.name] = key
         if item is None:
             continue  # protojson: null means "not set" for every field kind
+        if info.group:
+            if info.group in oneofs:
+                problems.append(
+                    Problem(where, f"only one of a oneof may be set (also {oneofs[info.group]!r})")
+                )
+            oneofs[info.group] = key
         problems.extend(check_field(item, info, where))
     return problems
 
