@@ -70,7 +70,11 @@ def _client(timeout: float) -> Client:
 
 @click.command("deploy")
 @_files_argument
-@click.option("--dry-run", is_flag=True, help="Have pachd check every request; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Have pachd check every request; change nothing (input repos must already exist).",
+)
 @click.option(
     "--reprocess", is_flag=True, help="Reprocess all datums of updated pipelines (new code)."
 )
