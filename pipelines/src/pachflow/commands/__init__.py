@@ -26,3 +26,7 @@ COMMANDS.append(gen_paysim.gen_paysim)
 from pachflow.commands import lineage  # noqa: E402
 
 COMMANDS.append(lineage.lineage)
+
+from pachflow.commands import local_demo  # noqa: E402
+
+COMMANDS += [local_demo.demo]
