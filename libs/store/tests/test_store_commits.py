@@ -15,6 +15,7 @@ from pachflow_store import (
     CommitRef,
     NotFound,
     Store,
+    StoreError,
     is_commit_id,
     new_id,
 )
@@ -111,3 +112,8 @@ def test_uris(store: Store, local_file):
     assert store.resolve_uri("raw") == (ref, "/")
     assert store.resolve_uri(f"raw@{ref.id}:/d/a") == (ref, "/d/a")
     assert store.resolve_uri("raw@master:d") == (ref, "/d")
+
+
+def test_repo_names_follow_pachyderm_rules(store: Store, local_file):
+    with pytest.raises(StoreError, match="not valid"):
+        store.put_files("raw.data", [("/a", local_file("a", "A"))])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 import uuid
@@ -51,6 +52,17 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     """`home`, else $PACHFLOW_HOME, else ./.pachflow; always absolute."""
     chosen = home if home is not None else os.environ.get(HOME_ENV) or DEFAULT_HOME
     return Path(chosen).expanduser().resolve()
+
+
+REPO_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")  # Pachyderm's rule for repo names
+
+
+def check_repo_name(name: str) -> str:
+    if not REPO_NAME_RE.match(name):
+        raise StoreError(
+            f"repo name {name!r} is not valid: use letters, digits, '_' and '-' (as Pachyderm)"
+        )
+    return name
 
 
 def parse_repo(label: str) -> tuple[str, str]:
@@ -185,6 +197,7 @@ class Store:
     ) -> CommitRef:
         """One new USER commit on `repo@branch`: its parent's files plus `files`
         (path in the repo, local file); the repo is created if needed."""
+        check_repo_name(repo)
         added: Manifest = {}
         with self.writing_blobs():
             for path, local in files:
