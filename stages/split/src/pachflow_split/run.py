@@ -1,0 +1,161 @@
+"""Splitting one source file: read, check, (sample), write a layout, quarantine, summarise."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from pachflow_split.rules import Checked, Problem, check_batch
+from pachflow_split.sampling import CustomerSampler, Sample
+from pachflow_split.source import read_batches, source_stem
+from pachflow_split.writers import CustomerWriter, RejectWriter, ShardWriter
+from pachflow_stagekit import BadInput, progress
+
+STAGE = "split"
+#: How many bad values an error message lists.
+SHOW_PROBLEMS = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    shards: int = 16
+    per_customer: bool = False
+    sample: int | None = None
+    seed: int = 0
+    max_reject_ratio: float | None = None
+    block_bytes: int = 8 << 20
+
+
+@dataclass
+class _Counts:
+    rows_read: int = 0
+    rows_rejected: int = 0
+    blank_lines: int = 0
+
+
+def _checked_batches(path: Path, settings: Settings, counts: _Counts) -> Iterator[Checked]:
+    """Valid rows batch by batch; in strict mode the first bad row stops everything."""
+    for raw in read_batches(path, settings.block_bytes):
+        checked = check_batch(raw.table, raw.lines, None if raw.malformed else raw.text)
+        rejected = [
+            (m.line, [Problem(m.line, "*", m.text, "11 comma-separated fields")], m.text)
+            for m in raw.malformed
+        ]
+        rejected = sorted(rejected + checked.rejected, key=lambda r: r[0])
+        counts.blank_lines += checked.blank_lines
+        counts.rows_read += raw.table.num_rows - checked.blank_lines + len(raw.malformed)
+        if rejected and settings.max_reject_ratio is None:
+            problems = [p for _, probs, _ in rejected for p in probs]
+            shown = "; ".join(p.describe() for p in problems[:SHOW_PROBLEMS])
+            more = len(problems) - SHOW_PROBLEMS
+            raise BadInput(
+                f"{path}: bad value at {shown}"
+                + (f" (and {more} more in this block)" if more > 0 else "")
+                + " (use --max-reject-ratio to quarantine bad rows instead)"
+            )
+        checked.rejected = rejected
+        yield checked
+
+
+def split_source(path: Path, staging: Path, settings: Settings) -> dict:
+    """Write every output of one source into `staging`; return its summary."""
+    started = time.monotonic()
+    stem = source_stem(path)
+    sample: Sample | None = None
+    if settings.sample is not None:
+        sampler = CustomerSampler(settings.sample, settings.seed)
+        for checked in _checked_batches(path, settings, _Counts()):
+            sampler.observe(checked.typed)
+        sample = sampler.result()
+        progress(
+            STAGE,
+            f"{path.name}: sample of {len(sample.customers)} customers "
+            f"({sample.fraud_customers} with fraud, all kept)",
+        )
+
+    layout = (
+        CustomerWriter(staging, stem)
+        if settings.per_customer
+        else ShardWriter(staging, stem, settings.shards)
+    )
+    rejects = RejectWriter(staging / "_rejects" / f"{stem}.csv")
+    counts = _Counts()
+    written = 0
+    first_problems: list[Problem] = []
+    for checked in _checked_batches(path, settings, counts):
+        for line, problems, row in checked.rejected:
+            rejects.add_problems(line, problems, row)
+            if len(first_problems) < SHOW_PROBLEMS:
+                first_problems.extend(problems[: SHOW_PROBLEMS - len(first_problems)])
+        typed, strings = checked.typed, checked.good_strings
+        if sample is not None and typed.num_rows:
+            keep = pc.is_in(typed.column("nameOrig"), value_set=sample.customers)
+            typed, strings = typed.filter(keep), strings.filter(keep)
+        layout.write(typed, strings)
+        written += typed.num_rows
+    files = layout.close()
+    rejects.close()
+    counts.rows_rejected = rejects.count
+
+    if counts.rows_rejected:
+        ratio = counts.rows_rejected / counts.rows_read
+        limit = settings.max_reject_ratio
+        if limit is not None and ratio > limit:
+            shown = "; ".join(p.describe() for p in first_problems)
+            raise BadInput(
+                f"{path}: {counts.rows_rejected} of {counts.rows_read} rows rejected "
+                f"({ratio:.2%}), above --max-reject-ratio {limit}: {shown}"
+            )
+
+    seconds = time.monotonic() - started
+    summary = {
+        "source": str(path),
+        "layout": "per-customer" if settings.per_customer else "shards",
+        "shards": None if settings.per_customer else settings.shards,
+        "rows_read": counts.rows_read,
+        "rows_written": written,
+        "rows_rejected": counts.rows_rejected,
+        "blank_lines": counts.blank_lines,
+        "files_written": len(files),
+        "rejects_file": f"_rejects/{stem}.csv" if counts.rows_rejected else None,
+        "sample": None
+        if sample is None
+        else {
+            "customers": settings.sample,
+            "seed": settings.seed,
+            "customers_kept": len(sample.customers),
+            "fraud_customers_kept": sample.fraud_customers,
+            "other_customers_kept": sample.other_customers,
+        },
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(counts.rows_read / seconds) if seconds > 0 else None,
+    }
+    out = staging / "_summary" / f"{stem}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    progress(STAGE, describe(summary))
+    return summary
+
+
+def describe(summary: dict) -> str:
+    layout = (
+        f"{summary['shards']} shards" if summary["layout"] == "shards" else "one CSV per customer"
+    )
+    text = (
+        f"{Path(summary['source']).name}: read {summary['rows_read']} rows, wrote "
+        f"{summary['rows_written']}, rejected {summary['rows_rejected']} ({layout}, "
+        f"{summary['files_written']} files) in {summary['seconds']:.1f} s "
+        f"({summary['rows_per_s'] or 0:,} rows/s)"
+    )
+    if summary["sample"]:
+        s = summary["sample"]
+        text += (
+            f"; sample seed {s['seed']}: {s['customers_kept']} customers kept, "
+            f"{s['fraud_customers_kept']} of them with fraud"
+        )
+    return text
