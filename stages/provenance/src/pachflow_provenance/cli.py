@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
+import pachflow_store as ps
 from pachflow_provenance import render
-from pachflow_provenance.backends import open_backend
+from pachflow_provenance.backends import choose_backend, open_backend
 from pachflow_provenance.link import link_cmd
 from pachflow_provenance.model import Lineage, parse_commit_ref
 from pachflow_provenance.options import CONTEXT, one_line_errors, output_options, source_options
@@ -26,12 +27,22 @@ CLI_HTTP_RETRIES = 1
 CLI_HTTP_TIMEOUT_S = 10
 
 
+def default_tracking_uri(backend: str, home: str | None) -> str | None:
+    """With the local store and no tracking URI given: the store's own MLflow database
+    (`pachflow run` tracks to sqlite:///$PACHFLOW_HOME/mlflow.db), when it exists."""
+    if backend != "local":
+        return None
+    db = ps.resolve_home(home) / "mlflow.db"
+    return f"sqlite:///{db}" if db.is_file() else None
+
+
 def _resolver(opts: dict[str, Any]) -> Resolver:
     quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
-    tracking = Tracking(opts["tracking_uri"])
+    backend_kind = choose_backend(opts["backend"], opts["home"])
+    tracking = Tracking(opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]))
     tracking.check()
     backend = open_backend(
-        opts["backend"],
+        backend_kind,
         home=opts["home"],
         pachd_address=opts["pachd_address"],
         console_url=opts["console_url"],

@@ -228,8 +228,9 @@ class Lineage:
             return f"model {rest}"
         if kind == "job":
             return f"job {rest}"
-        if kind == "datum":
-            return f"datum {rest.rsplit('/', 1)[-1]}"
+        if kind == "datum":  # local datum ids are 64-hex hashes: 12 digits identify one
+            datum_id = rest.rsplit("/", 1)[-1]
+            return f"datum {datum_id[:12]}" if len(datum_id) > 16 else f"datum {datum_id}"
         return rest
 
     def to_dict(self) -> dict[str, Any]:

@@ -51,7 +51,8 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--tracking-uri",
             envvar="MLFLOW_TRACKING_URI",
             default=None,
-            help="MLflow tracking URI [env MLFLOW_TRACKING_URI; MLflow's default when unset].",
+            help="MLflow tracking URI [env MLFLOW_TRACKING_URI; unset: with the local store, its "
+            "mlflow.db (what `pachflow run` tracks to), else MLflow's default].",
         ),
     ]
     for option in reversed(options):
