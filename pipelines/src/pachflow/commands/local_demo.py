@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from pachflow.commands.local_run import run_pipelines, specs_option
-from pachflow.commands.local_store import open_store
+from pachflow.commands.local_store import BadInput, open_store
 from pachflow.local import demo as d
 from pachflow.local.env import local_tracking_uri
-from pachflow_stagekit import BadInput
 
 DEFAULT_ROWS = 50_000
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import click
 
-from pachflow.commands.local_store import emit_json, open_store, table, when
+from pachflow.commands.local_store import BadInput, emit_json, open_store, table, when
 from pachflow.local.progress import Progress
 from pachflow.local.runner import Runner, RunSummary, summary_lines
 from pachflow.local.runtime import RUNTIMES, get_runtime
 from pachflow.local.specs import SpecError, find_spec, load_specs
-from pachflow_stagekit import BadInput
 
 specs_option = click.option(
     "--specs",

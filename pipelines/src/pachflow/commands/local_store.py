@@ -7,17 +7,21 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from pachflow_stagekit import BadInput
-from pachflow_store import CommitInfo, NotFound, Store, StoreBusy, StoreError
+from pachflow_store import CommitInfo, NotFound, Store, StoreBusy, StoreError, is_commit_id
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+class BadInput(click.ClickException):
+    """Something named on the command line does not exist or is invalid: exit 2."""
+
+    exit_code = 2
+
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -181,8 +185,6 @@ def list_repo(as_json: bool) -> None:
 def list_commit(target: str | None, repo: str | None, as_json: bool) -> None:
     """Without TARGET: every commit set (global id). With a 32-hex TARGET: the commits of
     that commit set. With a repo name as TARGET (or --repo): that repo's commits."""
-    from pachflow_store import is_commit_id
-
     with open_store() as store:
         if target is None and repo is None:
             sets = store.list_commit_sets()
