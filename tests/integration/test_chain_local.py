@@ -33,6 +33,7 @@ class Commit:
     id: str
     provenance: tuple[tuple[str, str], ...]  # (repo, id) of the data inputs (no spec repos)
     spec: str | None  # the spec commit id (pipelines only)
+    metadata: dict[str, str]
 
 
 class ChainBackend(Protocol):
@@ -75,7 +76,7 @@ class LocalBackend:
         info = self.store.inspect_commit(ref)
         data = tuple((p.repo, p.id) for p in info.provenance if p.repo_type == "user")
         spec = next((p.id for p in info.provenance if p.repo_type == "spec"), None)
-        return Commit(ref.repo, ref.id, data, spec)
+        return Commit(ref.repo, ref.id, data, spec, dict(info.metadata))
 
     def head(self, repo: str) -> Commit:
         return self._commit(self.store.resolve(repo))
@@ -118,7 +119,7 @@ class ClusterBackend:
         )
         data = tuple((c.repo.name, c.id) for c in info.direct_provenance if c.repo.type != "spec")
         spec = next((c.id for c in info.direct_provenance if c.repo.type == "spec"), None)
-        return Commit(info.commit.repo.name, info.commit.id, data, spec)
+        return Commit(info.commit.repo.name, info.commit.id, data, spec, dict(info.metadata))
 
     def head(self, repo: str) -> Commit:
         return self._commit(f"{repo}@master")
@@ -197,6 +198,11 @@ def test_chain_links_runs_and_commits_both_ways(backend: ChainBackend, tmp_path:
         filter_string=f"tags.`pachyderm.output_commit` = '{train.id}'",
     )
     assert [r.info.run_id for r in found] == [run_id]
+
+    # the provenance pipeline records the run on train's output commit (commit metadata)
+    if (SPECS / "provenance.json").exists():
+        assert backend.head("provenance").provenance == (("train", train.id),)
+        assert backend.inspect("train", train.id).metadata.get("mlflow.run_id") == run_id
 
     # the registered model version comes from that run
     registered = manifest["registered_model"]
