@@ -62,7 +62,8 @@ class Problem:
     expected: str
 
     def describe(self) -> str:
-        return f"line {self.line} column {self.column}: {self.value!r} (expected {self.expected})"
+        where = f"line {self.line} column {self.column}" if self.column else f"line {self.line}"
+        return f"{where}: {self.value!r} (expected {self.expected})"
 
 
 @dataclass

@@ -43,7 +43,7 @@ def _checked_batches(path: Path, settings: Settings, counts: _Counts) -> Iterato
     for raw in read_batches(path, settings.block_bytes):
         checked = check_batch(raw.table, raw.lines, None if raw.malformed else raw.text)
         rejected = [
-            (m.line, [Problem(m.line, "*", m.text, "11 comma-separated fields")], m.text)
+            (m.line, [Problem(m.line, "", m.text, f"11 fields, found {m.fields}")], m.text)
             for m in raw.malformed
         ]
         rejected = sorted(rejected + checked.rejected, key=lambda r: r[0])

@@ -139,8 +139,8 @@ class RejectWriter:
     def add_problems(self, line: int, problems: list[Problem], row: str) -> None:
         self.add(
             line,
-            ";".join(p.column for p in problems),
-            "; ".join(f"{p.column}: {p.value!r}, expected {p.expected}" for p in problems),
+            ";".join(p.column or "(row)" for p in problems),
+            "; ".join(f"{p.column or 'row'}: {p.value!r}, expected {p.expected}" for p in problems),
             row,
         )
 

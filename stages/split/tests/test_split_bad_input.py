@@ -1,0 +1,207 @@
+"""Bad input: exit 2 with one clear line naming file, line, column and value; the
+quarantine mode; and no partial output after any failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pachflow_paysim.format import HEADER
+
+BAD_VALUES = [
+    # (column index, bad value, column name, what the message must say was expected)
+    (0, "1.5", "step", "whole number"),
+    (0, "1234567890", "step", "whole number"),
+    (1, "WIRE", "type", "CASH_OUT"),
+    (2, "-5.0", "amount", "non-negative number"),
+    (2, "1,5", None, "11 fields, found"),
+    (2, "", "amount", "non-negative number"),
+    (2, "1e999", "amount", "fits a 64-bit float"),
+    (2, ".5", "amount", "non-negative number"),
+    (3, "X123", "nameOrig", "C<digits>"),
+    (3, "../../x", "nameOrig", "C<digits>"),
+    (4, "NaN", "oldbalanceOrg", "non-negative number"),
+    (6, "C1979787155", "nameDest", "M<digits> for PAYMENT"),  # row 0 is a PAYMENT
+    (9, "2", "isFraud", "0 or 1"),
+    (10, "yes", "isFlaggedFraud", "0 or 1"),
+]
+
+
+def _with_value(row: str, index: int, value: str) -> str:
+    fields = row.split(",")
+    fields[index] = value
+    return ",".join(fields)
+
+
+def _assert_nothing_published(out: Path) -> None:
+    leftovers = [p for p in out.rglob("*")] if out.exists() else []
+    assert leftovers == [], leftovers
+
+
+@pytest.mark.parametrize(("index", "value", "column", "expected"), BAD_VALUES)
+def test_split_bad_value_exits_2_naming_file_line_column_value(
+    split, kit, tmp_path: Path, index: int, value: str, column: str | None, expected: str
+) -> None:
+    rows = list(kit.ROWS)
+    rows[0] = _with_value(rows[0], index, value)
+    rows[3], rows[0] = rows[0], rows[3]  # the bad row is line 5 (header is line 1)
+    if index == 6:  # keep the PAYMENT rule the thing under test
+        rows[3] = _with_value(kit.ROWS[0], 6, value)
+    write_source = kit.write_source(tmp_path / "in", "bad.csv", rows)
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    message = run.stderr.strip().splitlines()[-1]
+    assert str(write_source) in message
+    assert "line 5" in message
+    if column is not None:
+        assert f"column {column}: {value!r}" in message
+    assert expected in message
+    _assert_nothing_published(run.out)
+
+
+def test_split_lists_the_first_five_bad_values(split, kit, tmp_path: Path) -> None:
+    rows = [_with_value(r, 9, "7") for r in kit.ROWS]  # every row bad
+    kit.write_source(tmp_path / "in", "bad.csv", rows)
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    message = run.stderr.strip().splitlines()[-1]
+    for line in range(2, 7):
+        assert f"line {line} column isFraud: '7'" in message
+    assert "line 7 column" not in message
+    assert "and 6 more" in message
+
+
+def test_split_bad_value_line_number_across_blocks(split, kit, tmp_path: Path) -> None:
+    rows = kit.many_rows(30_000, customers=100)
+    rows[25_000] = _with_value(rows[25_000], 2, "abc")
+    kit.write_source(tmp_path / "in", "big.csv", rows)
+    run = split(tmp_path / "in", "--block-mb", "1")
+    assert run.exit_code == 2
+    assert "line 25002 column amount: 'abc'" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("header", "found"),
+    [
+        (HEADER.replace("oldbalanceOrg", "oldbalanceOrig"), "unexpected 'oldbalanceOrig'"),
+        (HEADER.rsplit(",", 1)[0], "missing isFlaggedFraud"),
+        (HEADER.replace("step,type", "type,step"), "wrong order"),
+    ],
+)
+def test_split_wrong_header_exits_2_naming_expected_and_found(
+    split, kit, tmp_path: Path, header: str, found: str
+) -> None:
+    kit.write_source(tmp_path / "in", "h.csv", kit.ROWS, header=header)
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    message = run.stderr.strip().splitlines()[-1]
+    assert found in message
+    assert f"expected columns {HEADER}" in message
+    assert f"found {header}" in message
+    _assert_nothing_published(run.out)
+
+
+def test_split_missing_header_exits_2(split, kit, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "noheader.csv").write_text("\n".join(kit.ROWS) + "\n")
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    assert f"expected columns {HEADER} found {kit.ROWS[0]}" in run.stderr
+
+
+def test_split_empty_file_exits_2(split, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.csv").write_bytes(b"")
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    assert "empty file, missing header" in run.stderr
+
+
+def test_split_no_input_dir_or_no_csv_exits_2(split, tmp_path: Path) -> None:
+    run = split(tmp_path / "nowhere")
+    assert run.exit_code == 2
+    assert "does not exist" in run.stderr
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "readme.txt").write_text("no csv here")
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    assert "no PaySim CSV files" in run.stderr
+
+
+def test_split_same_stem_in_two_files_exits_2(split, kit, tmp_path: Path) -> None:
+    kit.write_source(tmp_path / "in", "a.csv", kit.ROWS)
+    kit.write_source(tmp_path / "in", "a.csv.gz", kit.ROWS)
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    assert "a.csv, a.csv.gz" in run.stderr and "share the name 'a'" in run.stderr
+    _assert_nothing_published(run.out)
+
+
+def test_split_corrupt_gzip_exits_2(split, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.csv.gz").write_bytes(b"\x1f\x8b\x08\x00not really gzip")
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    assert "x.csv.gz" in run.stderr
+
+
+def test_split_failure_in_a_later_file_publishes_nothing(split, kit, tmp_path: Path) -> None:
+    """a.csv is fine and fully processed; b.csv then fails: OUTPUT_DIR keeps only what was
+    there before the run."""
+    kit.write_source(tmp_path / "in", "a.csv", kit.ROWS)
+    kit.write_source(tmp_path / "in", "b.csv", [*kit.ROWS, _with_value(kit.ROWS[0], 0, "x")])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("from before")
+    run = split(tmp_path / "in", out=out)
+    assert run.exit_code == 2
+    assert run.files() == ["keep.txt"]
+
+
+def test_split_existing_output_is_not_overwritten(split, kit, tmp_path: Path) -> None:
+    kit.write_source(tmp_path / "in", "a.csv", kit.ROWS)
+    assert split(tmp_path / "in", "--shards", "2").exit_code == 0
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    run = split(tmp_path / "in", "--shards", "2")
+    assert run.exit_code == 2
+    assert "would overwrite" in run.stderr
+    after = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_split_quarantine_keeps_good_rows_and_lists_bad_ones(split, kit, tmp_path: Path) -> None:
+    rows = list(kit.ROWS)
+    rows[1] = _with_value(rows[1], 2, "-1")  # line 3
+    rows[4] = "1,PAYMENT,5"  # line 6: wrong number of fields
+    kit.write_source(tmp_path / "in", "q.csv", rows)
+    run = split(tmp_path / "in", "--max-reject-ratio", "0.2")
+    assert run.exit_code == 0, run.stderr
+    assert run.table().num_rows == len(rows) - 2
+    lines = (run.out / "_rejects" / "q.csv").read_text().splitlines()
+    assert lines[0] == "line,columns,reason,row"
+    assert lines[1].startswith("3,amount,")
+    assert "expected a non-negative number" in lines[1]
+    assert lines[1].endswith(rows[1] + '"') or rows[1] in lines[1]
+    assert lines[2].startswith("6,")
+    assert "11 fields, found" in lines[2]
+    summary = run.summary("q")
+    assert (summary["rows_read"], summary["rows_written"], summary["rows_rejected"]) == (
+        len(rows),
+        len(rows) - 2,
+        2,
+    )
+    assert summary["rejects_file"] == "_rejects/q.csv"
+
+
+def test_split_quarantine_fails_above_the_ratio(split, kit, tmp_path: Path) -> None:
+    rows = list(kit.ROWS)
+    rows[1] = _with_value(rows[1], 2, "-1")
+    rows[4] = _with_value(rows[4], 1, "WIRE")
+    kit.write_source(tmp_path / "in", "q.csv", rows)
+    run = split(tmp_path / "in", "--max-reject-ratio", "0.1")  # 2/11 = 18 % > 10 %
+    assert run.exit_code == 2
+    message = run.stderr.strip().splitlines()[-1]
+    assert "2 of 11 rows rejected" in message and "0.1" in message
+    assert "line 3 column amount: '-1'" in message
+    _assert_nothing_published(run.out)
