@@ -240,6 +240,6 @@ def inspect_commit(uri: str, as_json: bool) -> None:
         ("Provenance", ", ".join(str(p) for p in info.provenance) or "-"),
         ("Subvenance", ", ".join(str(s) for s in info.subvenance) or "-"),
     ]
-    rows += [(f"Metadata {k}", v) for k, v in info.metadata.items()]
+    rows += [("Metadata", f"{k}={v}") for k, v in info.metadata.items()]
     for key, value in rows:
         click.echo(f"{key + ':':<14}{value}")
