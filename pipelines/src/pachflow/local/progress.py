@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+CLEAR_EOL = "\033[K"  # erase what a longer previous line left
+
 
 @dataclass
 class PipelineProgress:
@@ -50,7 +52,7 @@ class Progress:
             return
         finished = p.done + p.skipped + p.failed
         if self.tty:
-            print("\r" + p.line(), end="", file=self.stream, flush=True)
+            print("\r" + p.line() + CLEAR_EOL, end="", file=self.stream, flush=True)
             return
         tenth = (10 * finished) // p.total if p.total else 10
         if tenth != self._last_tenth and finished < p.total:
@@ -60,5 +62,7 @@ class Progress:
     def finish(self, p: PipelineProgress, state: str) -> None:
         if self.quiet:
             return
-        prefix = "\r" if self.tty else ""
-        print(f"{prefix}{p.line()}  {state}", file=self.stream, flush=True)
+        if self.tty:
+            print(f"\r{p.line()}  {state}{CLEAR_EOL}", file=self.stream, flush=True)
+        else:
+            print(f"{p.line()}  {state}", file=self.stream, flush=True)
