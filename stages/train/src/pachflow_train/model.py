@@ -1,0 +1,119 @@
+"""The Spark ML pipeline: VectorAssembler(MODEL_INPUTS) -> a tree classifier."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pachflow_contracts import MODEL_INPUTS
+from pachflow_train.data import IS_TEST, LABEL, WEIGHT
+from pachflow_train.evaluate import SCORE_DECIMALS, Evaluation, evaluate_counts
+
+if TYPE_CHECKING:
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import DataFrame
+
+CLASSIFIERS = ("decision_tree", "random_forest", "gbt")
+IMPURITIES = ("gini", "entropy")
+FEATURES_VECTOR = "features"
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """What the CLI options set; logged as MLflow params."""
+
+    classifier: str = "decision_tree"
+    max_depth: int = 5
+    max_bins: int = 32
+    min_instances_per_node: int = 1
+    impurity: str = "gini"
+    num_trees: int = 20
+    max_iter: int = 20
+    seed: int = 42
+    test_fraction: float = 0.2
+    class_weight: str = "none"
+
+    def params(self) -> dict[str, Any]:
+        params = asdict(self)
+        if self.classifier != "random_forest":
+            params.pop("num_trees")
+        if self.classifier != "gbt":
+            params.pop("max_iter")
+        else:
+            params.pop("impurity")  # GBT fits regression trees: impurity is fixed
+        return params
+
+
+def build_classifier(s: ModelSettings, weighted: bool) -> Any:
+    from pyspark.ml.classification import (
+        DecisionTreeClassifier,
+        GBTClassifier,
+        RandomForestClassifier,
+    )
+
+    common: dict[str, Any] = {
+        "featuresCol": FEATURES_VECTOR,
+        "labelCol": LABEL,
+        "maxDepth": s.max_depth,
+        "maxBins": s.max_bins,
+        "minInstancesPerNode": s.min_instances_per_node,
+        "seed": s.seed,
+    }
+    if weighted:
+        common["weightCol"] = WEIGHT
+    if s.classifier == "decision_tree":
+        return DecisionTreeClassifier(impurity=s.impurity, **common)
+    if s.classifier == "random_forest":
+        return RandomForestClassifier(impurity=s.impurity, numTrees=s.num_trees, **common)
+    return GBTClassifier(maxIter=s.max_iter, **common)
+
+
+def fit(train: DataFrame, s: ModelSettings, weighted: bool) -> PipelineModel:
+    """Fit VectorAssembler -> classifier as one Spark ML Pipeline."""
+    from pyspark.ml import Pipeline
+    from pyspark.ml.feature import VectorAssembler
+
+    assembler = VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol=FEATURES_VECTOR)
+    return Pipeline(stages=[assembler, build_classifier(s, weighted)]).fit(train)
+
+
+def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]:
+    """Score every row once; {"test": ..., "train": ...} from (part, score, label) groups."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.sql import functions as F
+
+    score = F.round(vector_to_array("probability")[1], SCORE_DECIMALS).alias("score")
+    rows = (
+        model.transform(df)
+        .select(IS_TEST, score, LABEL)
+        .groupBy(IS_TEST, "score", LABEL)
+        .count()
+        .collect()
+    )
+    result = {}
+    for part, is_test in (("test", True), ("train", False)):
+        mine = [r for r in rows if r[IS_TEST] == is_test]
+        result[part] = evaluate_counts(
+            np.array([r["score"] for r in mine]),
+            np.array([int(r[LABEL]) for r in mine]),
+            np.array([r["count"] for r in mine]),
+        )
+    return result
+
+
+def feature_importances(model: PipelineModel) -> dict[str, float]:
+    """{model input: importance}, highest first."""
+    values = model.stages[-1].featureImportances.toArray()
+    pairs = sorted(zip(MODEL_INPUTS, values, strict=True), key=lambda kv: -kv[1])
+    return {name: float(v) for name, v in pairs}
+
+
+def tree_text(model: PipelineModel) -> str:
+    """The fitted tree(s) with feature names instead of `feature 7`."""
+    text = model.stages[-1].toDebugString
+    # Replace longest indices first so "feature 1" does not clobber "feature 12".
+    for i in sorted(range(len(MODEL_INPUTS)), reverse=True):
+        text = text.replace(f"feature {i} ", f"{MODEL_INPUTS[i]} ")
+    return text

@@ -1,0 +1,241 @@
+"""Everything train does in MLflow: one run per Pachyderm job + datum (retry-safe), params,
+metrics, tags, dataset inputs, artifacts, the Spark model and its registered version.
+
+HTTP failures: MLflow's own client retries with backoff (urllib3) are configured through
+its env vars (MLFLOW_HTTP_REQUEST_MAX_RETRIES / _BACKOFF_FACTOR / _TIMEOUT) from train's
+options, instead of a second retry loop here. When they are exhausted the stage exits 1
+with a message naming the tracking URI (TrackingUnavailable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pachflow_provenance.context import PachydermContext
+from pachflow_stagekit import EXIT_FAILURE
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+MODEL_ARTIFACT = "model"
+SPARK_MODEL_SUBDIR = "sparkml"  # where mlflow.spark puts the PipelineModel inside the model
+CANDIDATE_ALIAS = "candidate"
+
+
+class TrackingUnavailable(click.ClickException):
+    """MLflow could not be reached, or refused a request, after the configured retries."""
+
+    exit_code = EXIT_FAILURE
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    retries: int
+    backoff: int
+    timeout: int
+
+    def apply(self) -> None:
+        """Hand the settings to MLflow's HTTP client (read on every request)."""
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(self.retries)
+        os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(self.backoff)
+        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(self.timeout)
+
+
+@contextmanager
+def tracking_errors(uri: str, http: HttpSettings) -> Iterator[None]:
+    """Turn MLflow/HTTP failures into one clear line naming the tracking URI (exit 1)."""
+    import requests
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield
+    except (MlflowException, requests.RequestException, ConnectionError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrackingUnavailable(
+            f"MLflow tracking server {uri} unreachable or refusing requests "
+            f"(after {http.retries} retries, backoff factor {http.backoff}s): {first[:300]}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    name: str
+    version: str
+    alias: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+class Tracker:
+    """The MLflow side of one train attempt."""
+
+    def __init__(self, uri: str, experiment: str, ctx: PachydermContext) -> None:
+        import mlflow
+        from mlflow.tracking import MlflowClient
+
+        mlflow.set_tracking_uri(uri)
+        self.uri = uri
+        self.ctx = ctx
+        self.client: MlflowClient = MlflowClient(tracking_uri=uri)
+        self.experiment_id = self._experiment(experiment)
+        self.run_id: str | None = None
+
+    def _experiment(self, name: str) -> str:
+        from mlflow.exceptions import MlflowException
+
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                self.client.restore_experiment(found.experiment_id)
+            return found.experiment_id
+        try:
+            return self.client.create_experiment(name)
+        except MlflowException:  # created concurrently by another datum/attempt
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    def previous_run(self) -> Run | None:
+        """This job + datum's run from an earlier attempt: the FINISHED one if any, else the
+        newest unfinished one (RUNNING after a kill, FAILED after an error)."""
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=self.ctx.run_filter(),
+            order_by=["attributes.start_time DESC"],
+            max_results=20,
+        )
+        finished = [r for r in runs if r.info.status == "FINISHED"]
+        return (finished or runs or [None])[0]
+
+    def start(self, previous: Run | None, params: dict[str, Any]) -> str:
+        """Resume `previous` (same run id) unless it was made with other params, in which
+        case it is deleted and replaced: the job + datum keeps exactly one live run."""
+        import mlflow
+
+        str_params = {k: str(v) for k, v in params.items()}
+        if previous is not None:
+            clash = {
+                k: (previous.data.params[k], v)
+                for k, v in str_params.items()
+                if k in previous.data.params and previous.data.params[k] != v
+            }
+            if clash:
+                self.client.delete_run(previous.info.run_id)
+                previous = None
+        if previous is not None:
+            run = mlflow.start_run(run_id=previous.info.run_id)
+            str_params = {k: v for k, v in str_params.items() if k not in previous.data.params}
+        else:
+            run = mlflow.start_run(
+                experiment_id=self.experiment_id, run_name=self.ctx.run_name, tags=self.ctx.tags()
+            )
+        self.run_id = run.info.run_id
+        mlflow.set_tags(self.ctx.tags())
+        if str_params:
+            mlflow.log_params(str_params)
+        return self.run_id
+
+    def log_inputs(self, schema: Any = None) -> None:
+        self.client.log_inputs(self._run(), datasets=self.ctx.dataset_inputs(schema=schema))
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        import mlflow
+
+        mlflow.log_metrics(metrics)
+
+    def log_artifacts(self, folder: Path) -> None:
+        import mlflow
+
+        mlflow.log_artifacts(str(folder))
+
+    def log_model(self, model: Any, input_example: Any, signature: Any) -> str:
+        """mlflow.spark.log_model with explicit pip requirements (inferring them takes
+        ~12 s); returns the model URI."""
+        import mlflow
+        import pandas
+        import pyarrow
+        import pyspark
+
+        mlflow.spark.log_model(
+            model,
+            MODEL_ARTIFACT,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=[
+                f"mlflow-skinny=={mlflow.__version__}",
+                f"pyspark=={pyspark.__version__}",
+                f"pandas=={pandas.__version__}",
+                f"pyarrow=={pyarrow.__version__}",
+            ],
+        )
+        return f"runs:/{self._run()}/{MODEL_ARTIFACT}"
+
+    def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> RegisteredVersion:
+        """One model version per run (a retry finds the one it made), with the pachyderm
+        tags and `alias` pointing at it."""
+        run_id = self._run()
+        # register_model creates the registered model even when the artifact is missing,
+        # then fails: check first so a half-logged run leaves no empty registered model.
+        if not self.client.list_artifacts(run_id, MODEL_ARTIFACT):
+            raise RuntimeError(f"run {run_id} has no {MODEL_ARTIFACT!r} artifact to register")
+        existing = self.client.search_model_versions(f"name = '{name}' AND run_id = '{run_id}'")
+        if existing:
+            version = str(max(int(v.version) for v in existing))
+            for key, value in self.ctx.tags().items():
+                self.client.set_model_version_tag(name, version, key, value)
+        else:
+            import mlflow
+
+            mv = mlflow.register_model(
+                f"runs:/{run_id}/{MODEL_ARTIFACT}", name, tags=self.ctx.tags()
+            )
+            version = str(mv.version)
+        self.client.set_registered_model_alias(name, alias, version)
+        return RegisteredVersion(name, version, alias)
+
+    def download_spark_model(self, run_id: str, dest: Path) -> None:
+        """The fitted PipelineModel of a finished run, into `dest` (for a reused run)."""
+        from mlflow.artifacts import download_artifacts
+
+        tmp = dest.parent / f".{dest.name}-download"
+        got = download_artifacts(
+            run_id=run_id,
+            artifact_path=f"{MODEL_ARTIFACT}/{SPARK_MODEL_SUBDIR}",
+            dst_path=str(tmp),
+            tracking_uri=self.uri,
+        )
+        Path(got).rename(dest)
+        if tmp.exists():
+            import shutil
+
+            shutil.rmtree(tmp)
+
+    def download_text(self, run_id: str, artifact: str) -> str:
+        from mlflow.artifacts import load_text
+
+        return load_text(f"runs:/{run_id}/{artifact}")
+
+    def end(self, status: str) -> None:
+        """End the active run with `status` (FINISHED or FAILED). Best effort for FAILED:
+        when MLflow itself is what failed, the run cannot be updated."""
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        mlflow.end_run(status=status)
+
+    def _run(self) -> str:
+        if self.run_id is None:
+            raise RuntimeError("no active run")
+        return self.run_id

@@ -1,0 +1,247 @@
+"""The stage end to end against a real MLflow server: what a user finds in MLflow and in
+OUTPUT_DIR, and the exit codes for bad input and an unreachable server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from mlflow.data.dataset_source_registry import get_dataset_source_from_json
+from mlflow.tracking import MlflowClient
+from pyspark.ml import PipelineModel
+
+from pachflow_contracts import MODEL_INPUTS
+from pachflow_testing.features import features_table, write_features
+
+EXPERIMENT = "train-cli-tests"
+MODEL = "train-cli-detector"
+
+
+@pytest.fixture(scope="module")
+def trained(
+    spark: Any,
+    features_dir: Path,
+    mlflow_tracking_uri: str,
+    tmp_path_factory: Any,
+    run_train: Any,
+    worker_env: Any,
+    commit_id: Any,
+) -> dict[str, Any]:
+    """One successful run, as a Pachyderm worker would make it."""
+    job, etl_commit = commit_id(), commit_id()
+    out = tmp_path_factory.mktemp("train-out")
+    inv = run_train(
+        features_dir,
+        out,
+        mlflow_tracking_uri,
+        worker_env(job, etl_commit),
+        "--experiment",
+        EXPERIMENT,
+        "--registered-model",
+        MODEL,
+        "--class-weight",
+        "balanced",
+    )
+    assert inv.exit_code == 0, inv.result.output + repr(inv.result.exception)
+    manifest = json.loads((out / "run.json").read_text())
+    client = MlflowClient(tracking_uri=mlflow_tracking_uri)
+    return {
+        "job": job,
+        "etl_commit": etl_commit,
+        "out": out,
+        "manifest": manifest,
+        "client": client,
+        "run": client.get_run(manifest["run_id"]),
+    }
+
+
+def test_run_has_name_params_metrics_and_pachyderm_tags(trained: dict[str, Any]) -> None:
+    run, job, etl = trained["run"], trained["job"], trained["etl_commit"]
+    assert run.info.status == "FINISHED"
+    assert run.info.run_name == f"train@{job}"
+    assert run.data.params["classifier"] == "decision_tree"
+    assert run.data.params["max_depth"] == "4"
+    assert run.data.params["class_weight"] == "balanced"
+    m = run.data.metrics
+    for key in (
+        "test_areaUnderPR",
+        "test_areaUnderROC",
+        "train_areaUnderPR",
+        "test_f1_at_0.5",
+        "test_f1_at_best",
+        "test_best_f1_threshold",
+        "test_tp_at_0.5",
+    ):
+        assert key in m, key
+    assert 0.5 < m["test_areaUnderROC"] <= 1.0
+    assert m["test_rows"] + m["train_rows"] == 3000
+    assert m["positive_weight"] > 1  # balanced weights on ~5% fraud
+    tags = run.data.tags
+    assert tags["pachyderm.job_id"] == job
+    assert tags["pachyderm.output_commit"] == job
+    assert tags["pachyderm.pipeline"] == "train"
+    assert tags["pachyderm.datum_id"] == "datum-0"
+    assert tags["pachyderm.spec_commit"] == "5" * 32
+    assert tags["pachyderm.input.etl.repo"] == "etl"
+    assert tags["pachyderm.input.etl.commit"] == etl
+
+
+def test_run_has_one_pfs_dataset_input_per_input_commit(trained: dict[str, Any]) -> None:
+    (ds,) = trained["run"].inputs.dataset_inputs
+    etl = trained["etl_commit"]
+    assert (ds.dataset.name, ds.dataset.digest) == (f"etl@{etl}", etl)
+    source = get_dataset_source_from_json(ds.dataset.source, ds.dataset.source_type)
+    assert source.uri == f"pfs://default/etl@{etl}/"
+    assert "drain_share" in ds.dataset.schema
+    assert {t.key: t.value for t in ds.tags}["mlflow.data.context"] == "training"
+
+
+def test_run_has_artifacts_a_person_looks_at(trained: dict[str, Any]) -> None:
+    client, run_id = trained["client"], trained["manifest"]["run_id"]
+    names = {a.path for a in client.list_artifacts(run_id)}
+    assert {
+        "confusion_matrix.png",
+        "feature_importance.png",
+        "tree.txt",
+        "metrics.json",
+        "model",
+    } <= names
+    local = Path(client.download_artifacts(run_id, "confusion_matrix.png"))
+    assert local.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads(Path(client.download_artifacts(run_id, "metrics.json")).read_text())
+    assert set(metrics) >= {"test", "train", "feature_importances"}
+    assert metrics["test"]["at_default"]["tp"] == trained["run"].data.metrics["test_tp_at_0.5"]
+    tree = Path(client.download_artifacts(run_id, "tree.txt")).read_text()
+    assert "If (" in tree
+    mlmodel = Path(client.download_artifacts(run_id, "model/MLmodel")).read_text()
+    assert "signature" in mlmodel and "spark" in mlmodel
+    reqs = Path(client.download_artifacts(run_id, "model/requirements.txt")).read_text()
+    assert "pyspark==" in reqs
+
+
+def test_registered_version_has_tags_and_candidate_alias(trained: dict[str, Any]) -> None:
+    client, manifest = trained["client"], trained["manifest"]
+    mv = client.get_model_version_by_alias(MODEL, "candidate")
+    assert mv.run_id == manifest["run_id"]
+    assert mv.version == manifest["registered_model"]["version"]
+    assert mv.tags["pachyderm.job_id"] == trained["job"]
+    assert mv.tags["pachyderm.input.etl.commit"] == trained["etl_commit"]
+
+
+def test_registered_model_loads_back_and_scores_like_output_model(
+    trained: dict[str, Any], spark: Any, features_dir: Path, mlflow_tracking_uri: str
+) -> None:
+    mlflow.set_tracking_uri(mlflow_tracking_uri)
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL}@candidate")
+    sample = pq.read_table(next(features_dir.rglob("*.parquet"))).slice(0, 200).to_pandas()
+    from_registry = pyfunc.predict(sample[list(MODEL_INPUTS)])
+    local = PipelineModel.load(str(trained["out"] / "model"))
+    from_output = local.transform(spark.createDataFrame(sample)).select("prediction").toPandas()
+    assert list(pd.Series(from_registry).astype(float)) == list(from_output["prediction"])
+    assert set(from_output["prediction"]) <= {0.0, 1.0}
+
+
+def test_output_dir_links_back_to_mlflow(trained: dict[str, Any], mlflow_tracking_uri: str) -> None:
+    out, manifest = trained["out"], trained["manifest"]
+    run_id = manifest["run_id"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([run_id, "model", "run.json"])
+    assert (out / run_id).stat().st_size == 0
+    assert manifest["tracking_uri"] == mlflow_tracking_uri
+    assert manifest["experiment_id"] == trained["run"].info.experiment_id
+    assert manifest["model_uri"] == f"runs:/{run_id}/model"
+    assert manifest["registered_model"]["name"] == MODEL
+    assert (
+        manifest["metrics"]["test_areaUnderPR"] == trained["run"].data.metrics["test_areaUnderPR"]
+    )
+    assert manifest["input_commits"] == [
+        {"name": "etl", "repo": "etl", "commit": trained["etl_commit"], "path": "/pfs/etl"}
+    ]
+    assert manifest["reused_run"] is False
+
+
+def _features(tmp_path: Path, table: pa.Table) -> Path:
+    write_features(tmp_path / "etl", 0, table=table)
+    return tmp_path / "etl"
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing_column", "missing column 'drain_share'"),
+        ("wrong_type", "column 'n_tx': expected int64, found double"),
+        ("no_files", "no features Parquet files"),
+        ("no_rows", "no rows"),
+        ("one_class", "have is_fraud = non-fraud"),
+        ("too_few_positives", "too few fraud rows"),
+    ],
+)
+def test_bad_input_exits_2_with_specifics_and_no_run(
+    case: str,
+    message: str,
+    spark: Any,
+    tmp_path: Path,
+    mlflow_tracking_uri: str,
+    run_train: Any,
+    worker_env: Any,
+    commit_id: Any,
+) -> None:
+    table = features_table(400, fraud_rate=0.05)
+    label = table.schema.get_field_index("is_fraud")
+    if case == "missing_column":
+        etl = _features(tmp_path, table.drop_columns(["drain_share"]))
+    elif case == "wrong_type":
+        i = table.schema.get_field_index("n_tx")
+        etl = _features(tmp_path, table.set_column(i, "n_tx", table["n_tx"].cast(pa.float64())))
+    elif case == "no_files":
+        etl = tmp_path / "etl"
+        etl.mkdir()
+    elif case == "no_rows":
+        etl = _features(tmp_path, table.slice(0, 0))
+    elif case == "one_class":
+        zeros = pa.array([0] * table.num_rows, pa.int32())
+        etl = _features(tmp_path, table.set_column(label, "is_fraud", zeros))
+    else:
+        one = pa.array([1] + [0] * (table.num_rows - 1), pa.int32())
+        etl = _features(tmp_path, table.set_column(label, "is_fraud", one))
+    job = commit_id()
+    inv = run_train(
+        etl,
+        tmp_path / "out",
+        mlflow_tracking_uri,
+        worker_env(job, commit_id()),
+        "--experiment",
+        "train-bad-input",
+    )
+    assert inv.exit_code == 2, inv.result.output
+    errors = [line for line in inv.result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and message in errors[0], inv.result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    mlflow.set_tracking_uri(mlflow_tracking_uri)
+    runs = mlflow.search_runs(
+        search_all_experiments=True,
+        output_format="list",
+        filter_string=f"tags.`pachyderm.job_id` = '{job}'",
+    )
+    assert runs == []
+
+
+def test_unreachable_mlflow_exits_1_naming_uri_and_leaves_output_empty(
+    features_dir: Path,
+    dead_tracking_uri: str,
+    tmp_path: Path,
+    run_train: Any,
+    worker_env: Any,
+    commit_id: Any,
+) -> None:
+    out = tmp_path / "out"
+    inv = run_train(features_dir, out, dead_tracking_uri, worker_env(commit_id(), commit_id()))
+    assert inv.exit_code == 1
+    (error,) = [line for line in inv.result.stderr.splitlines() if line.startswith("Error:")]
+    assert dead_tracking_uri in error and "unreachable" in error
+    assert not out.exists() or not any(out.iterdir())
