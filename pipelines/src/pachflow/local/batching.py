@@ -9,18 +9,20 @@ appear at the same /pfs/<input> paths (remapped), /pfs/out is empty again, and t
 batch_datum() loads them; that path is only real in a container: with the local runtime
 code that needs per-datum variables applies `NextDatumResponse.env` itself). When no datum
 is left the call is held and the process stopped, as Pachyderm's worker does. A process
-that dies mid-datum fails that try and is restarted for the rest; a failed datum is retried
-up to datum_tries.
+that reports a datum error or dies mid-datum is restarted (as Pachyderm does) for the rest;
+a failed datum is retried up to datum_tries.
 """
 
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import shlex
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -45,6 +47,7 @@ from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
 SERVICE = "pachyderm.worker.Worker"
 WORKER_PORT_ENV = "PPS_WORKER_GRPC_PORT"
 POLL_S = 0.05
+EOF_WAIT_S = 5.0
 _DONE = None  # reply meaning "no datum left"
 
 
@@ -68,7 +71,7 @@ class _Servicer:
 
 
 def _serve(servicer: _Servicer) -> tuple[grpc.Server, int]:
-    server = grpc.server(ThreadPoolExecutor(max_workers=2, thread_name_prefix="next-datum"))
+    server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="next-datum"))
     handler = grpc.method_handlers_generic_handler(
         SERVICE,
         {
@@ -141,10 +144,6 @@ class _LogRouter:
             sink.write(data)
             sink.flush()
 
-    def pump(self, stream: IO[bytes]) -> None:
-        for line in iter(stream.readline, b""):
-            self.write(line)
-
     def close(self) -> None:
         self.switch(None)
         self._worker_log.close()
@@ -173,6 +172,8 @@ class _Worker:
         env = dict(self.ctx.base_env)
         env.update({k: self.visible(v) for k, v in self.ctx.spec.env.items() if env.get(k) == v})
         env[WORKER_PORT_ENV] = str(port)
+        # Python output reaches the pipe at once, so each line lands in its datum's log
+        env.setdefault("PYTHONUNBUFFERED", "1")
         argv = [self.visible(a) for a in self.ctx.spec.cmd]
         try:
             while not self.todo.empty() or self.current is not None:
@@ -198,19 +199,27 @@ class _Worker:
         )
         assert proc.stdout is not None
         log_start = self.log.worker_log_size()
-        pump = threading.Thread(target=self.log.pump, args=(proc.stdout,), daemon=True)
-        pump.start()
+        out_fd = proc.stdout.fileno()
+        os.set_blocking(out_fd, False)
         asked = False
         try:
             while True:
                 try:
                     error = servicer.calls.get(timeout=POLL_S)
                 except queue.Empty:
+                    self._drain(out_fd)
                     if proc.poll() is not None:
                         break
                     continue
+                # the process waits in NextDatum: all it printed for the datum is in the pipe
+                self._drain(out_fd)
                 asked = True
                 self._report(error)
+                if error:
+                    # as Pachyderm's worker: after a datum error the process is restarted
+                    servicer.replies.put(_DONE)
+                    stop_group(proc)
+                    return self.todo.empty()
                 nxt = self.todo.take()
                 if nxt is None:
                     servicer.replies.put(_DONE)
@@ -220,7 +229,8 @@ class _Worker:
         finally:
             if proc.poll() is None:
                 stop_group(proc)
-            pump.join(timeout=5)
+            self._drain(out_fd, until_eof=True)
+            proc.stdout.close()
         code = proc.returncode
         if self.current is not None:
             self._report(f"the process exited with code {code} during the datum")
@@ -240,6 +250,26 @@ class _Worker:
                     + (f": {lines[-1].strip()[:300]}" if lines else "")
                 )
         return False
+
+    def _drain(self, fd: int, until_eof: bool = False) -> None:
+        """Copy what the process printed so far into the current log (no thread: the
+        switch between datums happens exactly between two drains). `until_eof`: the
+        process is gone; read what is left (a few seconds at most, in case a stray child
+        keeps the pipe open)."""
+        deadline = time.monotonic() + EOF_WAIT_S
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                if not until_eof or time.monotonic() > deadline:
+                    return
+                time.sleep(POLL_S / 5)
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.log.write(chunk)
 
     def _prepare(self, item: tuple[Datum, int]) -> list[str]:
         datum, tries = item
