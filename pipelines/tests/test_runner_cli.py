@@ -91,3 +91,17 @@ def test_an_invalid_spec_exits_2_naming_file_and_field(home, specs_dir):
     )
     out = cli("run", "--specs", str(specs_dir), code=2)
     assert "bad.json" in out and "parallelismSpek" in out
+
+
+def test_run_shows_progress_per_pipeline_and_a_summary(home, tmp_path, write_spec, copy_stage):
+    specs = tmp_path / "specs"
+    write_spec("a", [*copy_stage, "/pfs/raw", "/pfs/out"], "raw")
+    (tmp_path / "one.txt").write_text("1")
+    (tmp_path / "two.txt").write_text("2")
+    cli("put", "raw", str(tmp_path / "one.txt"), str(tmp_path / "two.txt"))
+
+    out = cli("run", "--specs", str(specs))
+
+    assert "2 done, 0 skipped, 0 failed of 2 datums" in out  # progress line
+    assert "success" in out
+    assert "a            success  job " in out and "2 processed, 0 skipped, 0 failed of 2" in out

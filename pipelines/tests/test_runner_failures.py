@@ -145,3 +145,13 @@ while len(list(b.iterdir())) < 2:
     put("raw", {"/x": "x", "/y": "y"})
 
     assert run(cores=2).outcomes[0].status == SUCCESS
+
+
+def test_datum_timeout_stops_the_datum(store, put, run, write_spec, script):
+    cmd = [*script("slow", "time.sleep(60)\n"), "/pfs/raw", "/pfs/out"]
+    write_spec("p", cmd, "raw", datumTries=1, datumTimeout="1s")
+    put("raw", {"/x": "x"})
+
+    outcome = run().outcomes[0]
+
+    assert outcome.status == FAILURE and "datum timeout (1s)" in outcome.reason
