@@ -19,6 +19,8 @@ from pachflow_stagekit import BadInput, progress
 STAGE = "split"
 #: How many bad values an error message lists.
 SHOW_PROBLEMS = 5
+#: A progress line on stderr every this many rows (Pachyderm shows them as datum logs).
+REPORT_EVERY = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
     )
     rejects = RejectWriter(staging / "_rejects" / f"{stem}.csv")
     counts = _Counts()
-    written = 0
+    written, next_report = 0, REPORT_EVERY
     first_problems: list[Problem] = []
     for checked in _checked_batches(path, settings, counts):
         for line, problems, row in checked.rejected:
@@ -98,6 +100,9 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
             typed, strings = typed.filter(keep), strings.filter(keep)
         layout.write(typed, strings)
         written += typed.num_rows
+        if counts.rows_read >= next_report:
+            progress(STAGE, f"{path.name}: {counts.rows_read:,} rows read")
+            next_report += REPORT_EVERY
     files = layout.close()
     rejects.close()
     counts.rows_rejected = rejects.count

@@ -67,8 +67,16 @@ class CustomerSampler:
         if pc.any(fraud_rows).as_py():
             self.fraud.update(names.filter(fraud_rows).to_pylist())
         ranks = customer_ranks(names, self.seed)
+        keep = None
         if self._threshold is not None:
             keep = ranks <= np.uint64(self._threshold[0])
+        distinct = np.unique(ranks if keep is None else ranks[keep])
+        if distinct.size > self.size:
+            # `size` customers of this batch alone rank at or below `cut` (distinct ranks
+            # are distinct names), so no row ranked above it can make the final sample.
+            below = ranks <= distinct[self.size - 1]
+            keep = below if keep is None else keep & below
+        if keep is not None:
             names, ranks = names.filter(pa.array(keep)), ranks[keep]
         for name, rank in zip(names.to_pylist(), ranks.tolist(), strict=True):
             if name not in self._best and (
