@@ -1,0 +1,21 @@
+"""etl's per-customer feature definitions, for the benchmarks that compute the same
+features outside the pipeline (monolithic.py, seed_design.py).
+
+Imported from the etl package, never re-implemented here: a change to etl's features
+changes what these benchmarks compute too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+def customer_features(transactions: DataFrame) -> DataFrame:
+    """One row per customer (contract `features` v1) from a DataFrame of transactions
+    (contract `transactions` v1 columns)."""
+    from pachflow_etl.features import customer_features as etl_features
+
+    return etl_features(transactions)
