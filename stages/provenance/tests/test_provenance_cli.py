@@ -38,16 +38,16 @@ def test_malformed_model_is_exit_2() -> None:
     assert "expected NAME/VERSION" in one_line(result)
 
 
-def test_unknown_run_is_exit_2(mlflow_tracking_uri: str, tmp_path: Path) -> None:
+def test_unknown_run_is_exit_2(local_dag: Any) -> None:
     result = run(
         "run",
         GOOD_ID,
         "--tracking-uri",
-        mlflow_tracking_uri,
+        local_dag.tracking_uri,
         "--backend",
         "local",
         "--home",
-        str(tmp_path),
+        str(local_dag.home),
     )
     assert result.exit_code == 2
     assert f"no MLflow run '{GOOD_ID}'" in one_line(result)

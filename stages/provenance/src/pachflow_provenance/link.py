@@ -15,6 +15,7 @@ retried datum ends in the same state.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
@@ -23,6 +24,7 @@ from typing import Any
 
 import click
 
+from pachflow_provenance import context as ctxmod
 from pachflow_provenance import render
 from pachflow_provenance.backends import choose_backend, open_backend
 from pachflow_provenance.model import CommitRef, Lineage
@@ -65,6 +67,19 @@ def upstream_tags(lineage: Lineage) -> dict[str, str]:
     for commit in lineage.commits.values():
         by_tag.setdefault(upstream_tag(commit.ref), []).append(commit.ref.id)
     return {tag: ",".join(sorted(set(ids))) for tag, ids in sorted(by_tag.items())}
+
+
+def without_own_annotations(lineage: Lineage) -> Lineage:
+    """The lineage as it was before any link attempt: no commit metadata or run tags this
+    stage writes. A retried datum then writes byte-identical lineage files."""
+    own_meta = {META_RUN_ID, META_MODEL_VERSION, META_TRACKING_URI}
+    upstream_prefix = ctxmod.TAG_UPSTREAM_COMMIT.partition("{repo}")[0]
+    clean = copy.deepcopy(lineage)
+    for commit in clean.commits.values():
+        commit.metadata = {k: v for k, v in commit.metadata.items() if k not in own_meta}
+    for run in clean.runs.values():
+        run.tags = {k: v for k, v in run.tags.items() if not k.startswith(upstream_prefix)}
+    return clean
 
 
 def train_output_commit(lineage: Lineage, input_dir: Path) -> CommitRef | None:
@@ -114,13 +129,14 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     )
     try:
         lineage = Resolver(backend=backend, tracking=tracking).upstream_of_run(run_id)
+        snapshot = without_own_annotations(lineage)
         progress(
             STAGE,
             f"resolved {len(lineage.commits)} commits, {len(lineage.jobs)} jobs, "
             f"{len(lineage.model_versions)} model versions",
         )
-        _write_outputs(lineage, output_dir)
-        _annotate_mlflow(lineage, tracking, run_id)
+        _write_outputs(snapshot, output_dir)
+        _annotate_mlflow(snapshot, tracking, run_id)
         _annotate_commit(lineage, backend, tracking, input_dir)
     finally:
         backend.close()
