@@ -110,30 +110,29 @@ class _SkippedRows:
         return "skip"
 
 
-def _chunks(path: Path, block_bytes: int) -> Iterator[tuple[int, pa.Buffer]]:
-    """(line number of the first line, bytes) pieces of the data after the header, each
-    ending at a newline, about `block_bytes` long (the only raw text held in memory)."""
+def _chunks(path: Path, block_bytes: int) -> Iterator[pa.Buffer]:
+    """Pieces of the data after the header, each ending at a newline (but maybe the last),
+    about `block_bytes` long (the only raw text held in memory)."""
     with _open_stream(path) as stream:
         data = stream.read_buffer(block_bytes)
         cut = _find_newline(data, last=False)
         if cut < 0:  # only a header (checked before), without a newline: no rows
             return
-        rest, line = data.slice(cut + 1), 2
+        rest = data.slice(cut + 1)
         while True:
             more = stream.read_buffer(block_bytes)
             # Arrow buffers, not Python bytes: zero-copy slices, one copy per block at most.
             data = _concat(rest, more) if rest.size else more
             if not more.size:
                 if data.size:
-                    yield line, data
+                    yield data
                 return
             end = _find_newline(data, last=True)
             if end < 0:
                 rest = data
                 continue
             piece, rest = data.slice(0, end + 1), data.slice(end + 1)
-            yield line, piece
-            line += int(np.count_nonzero(np.frombuffer(piece, dtype=np.uint8) == _NL))
+            yield piece
 
 
 _NL = ord("\n")
@@ -199,8 +198,10 @@ def read_batches(path: Path, block_bytes: int) -> Iterator[RawBatch]:
 
     def produce() -> None:
         try:
-            for first_line, data in _chunks(path, block_bytes):
-                item = _parse(path, first_line, data)
+            line = 2  # the header is line 1
+            for data in _chunks(path, block_bytes):
+                item = _parse(path, line, data)
+                line += len(item.text)  # the physical lines of this piece
                 while not stop.is_set():
                     try:
                         queue.put(item, timeout=0.1)
