@@ -58,6 +58,13 @@ def test_json_lists_commits_as_objects_with_repo_and_id() -> None:
     assert len(payload["edges"]) == 4
 
 
+def test_json_reads_back_into_the_same_lineage() -> None:
+    lin = graph()
+    again = Lineage.from_dict(json.loads(render.to_json(lin)))
+    assert again.to_dict() == lin.to_dict()
+    assert render.to_table(again) == render.to_table(lin)
+
+
 def test_order_is_upstream_first_whatever_the_insertion_order() -> None:
     order = render.ordered_keys(graph())
     assert order.index(f"commit:raw_data@{RAW}") < order.index(f"job:train@{OUT}")

@@ -14,7 +14,9 @@ from pachflow_store import USER, CommitRef, NotFound, Store
 
 RAW_REPO = "raw_data"
 TRAIN_PIPELINE = "train"
+PROVENANCE_PIPELINE = "provenance"
 RUN_JSON = "/run.json"
+LINEAGE_JSON = "/lineage.json"
 
 
 def demo_file(store: Store, rows: int, seed: int) -> Path:
@@ -88,6 +90,22 @@ def lineage(store: Store, start: CommitRef) -> Iterator[tuple[int, CommitRef, st
     yield from walk(start, 0)
 
 
+def provenance_table(store: Store, result: TrainResult) -> str | None:
+    """The provenance pipeline's lineage of this train commit, as its readable table, when
+    that pipeline ran on it (same commit set); None otherwise."""
+    head = store.head(PROVENANCE_PIPELINE)
+    if head is None or head != result.commit.id:
+        return None
+    try:
+        blob = store.file_blob(CommitRef(PROVENANCE_PIPELINE, head), LINEAGE_JSON)
+    except NotFound:
+        return None
+    from pachflow_provenance.model import Lineage  # MLflow imports: only when needed
+    from pachflow_provenance.render import to_table
+
+    return to_table(Lineage.from_dict(json.loads(blob.read_text())))
+
+
 def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[str]:
     m = result.manifest
     registered = m.get("registered_model") or {}
@@ -102,8 +120,14 @@ def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[s
         + f"  {registered.get('uri') or m.get('model_uri', '')}",
         "metrics         " + ", ".join(f"{k}={v:.4f}" for k, v in (m.get("metrics") or {}).items()),
         f"model files     pachflow ls {result.commit}:/{m.get('spark_model_dir', 'model')}",
-        "lineage (model -> raw data, via each commit's direct provenance):",
     ]
+    table = provenance_table(store, result)
+    if table is not None:
+        lines.append(
+            f"lineage (the provenance pipeline's; again: pachflow lineage run {m.get('run_id')}):"
+        )
+        return lines + ["  " + line if line else "" for line in table.splitlines()]
+    lines.append("lineage (model -> raw data, via each commit's direct provenance):")
     for depth, ref, spec in lineage(store, result.commit):
         lines.append(f"  {'  ' * depth}{ref}" + (f"   [spec {spec}]" if spec else ""))
     return lines

@@ -233,6 +233,38 @@ class Lineage:
             return f"datum {datum_id[:12]}" if len(datum_id) > 16 else f"datum {datum_id}"
         return rest
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Lineage:
+        """Read back what `to_dict` wrote (e.g. the link stage's lineage.json)."""
+
+        def fields(item: dict[str, Any], *drop: str) -> dict[str, Any]:
+            return {k: v for k, v in item.items() if k not in {"key", *drop}}
+
+        lineage = cls(subject=data["subject"], direction=data["direction"])
+        for c in data.get("commits", []):
+            ref = CommitRef(
+                repo=c["repo"],
+                id=c["id"],
+                project=c.get("project", "default"),
+                type=c.get("type", USER),
+            )
+            rest = fields(c, "repo", "id", "project", "type", "files")
+            files = [FileEntry(**f) for f in c.get("files", [])]
+            lineage.add(Commit(ref=ref, files=files, **rest))
+        for j in data.get("jobs", []):
+            lineage.add(Job(**fields(j)))
+        for d in data.get("datums", []):
+            lineage.add(Datum(**fields(d)))
+        for r in data.get("runs", []):
+            lineage.add(Run(**fields(r)))
+        for m in data.get("model_versions", []):
+            lineage.add(ModelVersion(**fields(m)))
+        lineage.edges = [Edge(**e) for e in data.get("edges", [])]
+        lineage.links = dict(data.get("links", {}))
+        lineage.info = dict(data.get("info", {}))
+        lineage.notes = list(data.get("notes", []))
+        return lineage
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: commits as objects with `repo` and `id`; edges by node key."""
         return {
