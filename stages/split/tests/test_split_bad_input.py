@@ -205,3 +205,31 @@ def test_split_quarantine_fails_above_the_ratio(split, kit, tmp_path: Path) -> N
     assert "2 of 11 rows rejected" in message and "0.1" in message
     assert "line 3 column amount: '-1'" in message
     _assert_nothing_published(run.out)
+
+
+def test_split_invalid_utf8_exits_2_with_the_line(split, kit, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    data = kit.csv_text(kit.ROWS).replace(b"C840083671", b"C84008\xff671")
+    (tmp_path / "in" / "u.csv").write_bytes(data)
+    run = split(tmp_path / "in")
+    assert run.exit_code == 2
+    assert "u.csv: cannot parse as CSV at line 5" in run.stderr and "UTF8" in run.stderr
+    _assert_nothing_published(run.out)
+
+
+def test_split_help_says_what_it_reads_and_writes(split, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pachflow_split.cli import main
+
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for words in [".csv.gz", "shard=NN/<stem>.parquet", "_summary/<stem>.json", "--sample"]:
+        assert words in result.output
+
+
+def test_split_usage_errors_exit_2(split, kit, tmp_path: Path) -> None:
+    kit.write_source(tmp_path / "in", "a.csv", kit.ROWS)
+    assert split(tmp_path / "in", "--shards", "0").exit_code == 2
+    assert split(tmp_path / "in", "--max-reject-ratio", "1.5").exit_code == 2
+    assert split(tmp_path / "in", "--sample", "0").exit_code == 2

@@ -13,6 +13,7 @@ fields are skipped by the parser and reported as Malformed.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -175,7 +176,11 @@ def _parse(path: Path, first_line: int, data: pa.Buffer) -> RawBatch:
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(COLUMNS, pa.string())),
         )
     except pa.ArrowInvalid as exc:
-        raise BadInput(f"{path}: cannot parse as CSV near line {first_line} ({exc})") from exc
+        # Arrow numbers rows within the piece ("Row #3"): say the line in the file instead.
+        found = re.search(r"Row #(\d+)", str(exc))
+        row = int(found.group(1)) if found else None
+        where = f"line {first_line + row - 1}" if row else f"near line {first_line}"
+        raise BadInput(f"{path}: cannot parse as CSV at {where} ({exc})") from exc
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else _empty_strings()
     offset = first_line - 1
     malformed = [Malformed(offset + n, text, fields) for n, text, fields in skipped.rows]
