@@ -233,3 +233,13 @@ def test_split_usage_errors_exit_2(split, kit, tmp_path: Path) -> None:
     assert split(tmp_path / "in", "--shards", "0").exit_code == 2
     assert split(tmp_path / "in", "--max-reject-ratio", "1.5").exit_code == 2
     assert split(tmp_path / "in", "--sample", "0").exit_code == 2
+
+
+def test_split_file_without_line_breaks_exits_2(split, kit, tmp_path: Path) -> None:
+    """Carriage-return-only line endings are refused instead of buffered whole."""
+    (tmp_path / "in").mkdir()
+    data = kit.csv_text(kit.many_rows(20_000, customers=50)).replace(b"\n", b"\r")
+    (tmp_path / "in" / "mac.csv").write_bytes(data.replace(b"\r", b"\n", 1))
+    run = split(tmp_path / "in", "--block-mb", "1")
+    assert run.exit_code == 2
+    assert "no line break" in run.stderr and "mac.csv" in run.stderr

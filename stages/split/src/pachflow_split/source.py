@@ -130,6 +130,11 @@ def _chunks(path: Path, block_bytes: int) -> Iterator[pa.Buffer]:
                 return
             end = _find_newline(data, last=True)
             if end < 0:
+                if data.size >= block_bytes:  # e.g. old-Mac CR-only endings: never buffer it all
+                    raise BadInput(
+                        f"{path}: no line break in {data.size:,} bytes (expected lines "
+                        "ending in \\n or \\r\\n)"
+                    )
                 rest = data
                 continue
             piece, rest = data.slice(0, end + 1), data.slice(end + 1)
