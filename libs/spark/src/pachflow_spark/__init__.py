@@ -2,6 +2,13 @@
 
 from pachflow_spark.java import JavaMissing, require_java
 from pachflow_spark.options import spark_options
-from pachflow_spark.session import SparkSettings, build_session
+from pachflow_spark.session import SparkSettings, build_session, shuffle_partitions_for
 
-__all__ = ["JavaMissing", "SparkSettings", "build_session", "require_java", "spark_options"]
+__all__ = [
+    "JavaMissing",
+    "SparkSettings",
+    "build_session",
+    "require_java",
+    "shuffle_partitions_for",
+    "spark_options",
+]

@@ -25,13 +25,24 @@ def java_executable() -> str | None:
     return shutil.which("java")
 
 
-def java_major_version(java: str) -> int:
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+def parse_java_version(text: str) -> int | None:
+    """The major version in `java -version` output (`"17.0.15"` -> 17, `"1.8.0_392"` -> 8)."""
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', text)
     if not match:
-        raise JavaMissing(f"could not read the version of {java}; {INSTALL_HINT}")
+        return None
     major = int(match.group(1))
     return int(match.group(2)) if major == 1 and match.group(2) else major  # "1.8" -> 8
+
+
+def java_major_version(java: str) -> int:
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise JavaMissing(f"could not run {java} ({exc}); {INSTALL_HINT}") from exc
+    version = parse_java_version(out.stderr + out.stdout)
+    if version is None:
+        raise JavaMissing(f"could not read the version of {java}; {INSTALL_HINT}")
+    return version
 
 
 def require_java(minimum: int = MIN_JAVA) -> int:

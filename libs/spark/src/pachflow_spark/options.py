@@ -33,7 +33,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
             envvar="PACHFLOW_SPARK_SHUFFLE_PARTITIONS",
             type=click.IntRange(min=1),
             default=None,
-            help="spark.sql.shuffle.partitions [default: one per local core].",
+            help="spark.sql.shuffle.partitions [default: sized for the data, >= local cores].",
         ),
     ]
 

@@ -25,13 +25,34 @@ class SparkSettings:
     shuffle_partitions: int | None = None  # None: one per core
 
 
+#: Input bytes per shuffle partition when sizing from the data (Parquet on disk).
+TARGET_PARTITION_BYTES = 64 * 1024 * 1024
+MAX_SIZED_PARTITIONS = 200
+
+
+def local_cores(master: str) -> int | None:
+    """Cores used by a `local`, `local[N]`, `local[*]` or `local[N,F]` master; None if not local."""
+    if not master.startswith("local"):
+        return None
+    if "[" not in master:
+        return 1
+    inside = master[master.find("[") + 1 : master.find("]")].split(",")[0].strip()
+    if inside in ("*", ""):
+        return os.cpu_count() or 2
+    return int(inside) if inside.isdigit() else (os.cpu_count() or 2)
+
+
 def default_shuffle_partitions(master: str) -> int:
     """One partition per local core (at least 2); for a cluster master Spark's 200."""
-    if master.startswith("local"):
-        inside = master[master.find("[") + 1 : master.find("]")] if "[" in master else "1"
-        cores = (os.cpu_count() or 2) if inside in ("*", "") else int(inside.split(",")[0])
-        return max(2, cores)
-    return 200
+    cores = local_cores(master)
+    return 200 if cores is None else max(2, cores)
+
+
+def shuffle_partitions_for(input_bytes: int, master: str) -> int:
+    """Shuffle partitions sized for the data: one per 64 MiB of input, at least one per core
+    (so every core works), at most 200 (Spark's default, right for big cluster jobs)."""
+    by_size = -(-max(input_bytes, 0) // TARGET_PARTITION_BYTES)
+    return min(MAX_SIZED_PARTITIONS, max(default_shuffle_partitions(master), by_size))
 
 
 def build_session(app_name: str, settings: SparkSettings | None = None):

@@ -1,0 +1,140 @@
+"""One etl run, input dir -> output dir: the same function serves a plain run (one datum or
+a whole repo) and each datum of a datum-batching loop.
+
+All shards found are processed in ONE Spark job (one read, one groupBy, one write
+partitioned by shard), so per-shard cost is a few files, not a Spark job each.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from pachflow_contracts import FEATURES, TRANSACTIONS, ContractError
+from pachflow_etl.features import customer_features
+from pachflow_etl.inputs import Shard, discover
+from pachflow_spark import shuffle_partitions_for
+from pachflow_stagekit import atomic_output, progress
+
+STAGE = "etl"
+#: The Spark type of each TRANSACTIONS column: Spark reads only these, no schema inference.
+_SPARK_INPUT_TYPES = {
+    "int32": T.IntegerType(),
+    "int8": T.ByteType(),
+    "string": T.StringType(),
+    "double": T.DoubleType(),
+}
+SPARK_INPUT_SCHEMA = T.StructType(
+    [T.StructField(f.name, _SPARK_INPUT_TYPES[str(f.type)]) for f in TRANSACTIONS.schema]
+)
+
+SessionFactory = Callable[[], SparkSession]
+
+
+def run(
+    input_dir: str | Path,
+    output_dir: str | Path,
+    get_spark: SessionFactory,
+    shuffle_partitions: int | None = None,
+) -> list[Shard]:
+    """Read every TRANSACTIONS file under `input_dir`, write `shard=<value>/part-*.parquet`
+    (FEATURES) under `output_dir`, complete or not at all. Returns the shards processed.
+
+    `get_spark` is only called when some shard has rows, so an empty datum needs no JVM.
+    `shuffle_partitions` None: sized from the input (pachflow_spark.shuffle_partitions_for).
+    """
+    shards = discover(input_dir)
+    if not shards:
+        progress(STAGE, f"no {TRANSACTIONS.name} Parquet files under {input_dir}: nothing to do")
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        return shards
+    rows = sum(s.rows for s in shards)
+    progress(
+        STAGE,
+        f"{len(shards)} shard(s), {sum(len(s.files) for s in shards)} file(s), "
+        f"{rows:,} rows under {input_dir}",
+    )
+    with atomic_output(output_dir) as staging:
+        full = [s for s in shards if s.rows]
+        if full:
+            spark = get_spark()
+            partitions = shuffle_partitions or shuffle_partitions_for(
+                sum(s.size for s in full), spark.sparkContext.master
+            )
+            _write_with_spark(spark, full, staging, partitions)
+        for shard in shards:
+            if not shard.rows:
+                _write_empty(staging / f"shard={shard.value}")
+        _check_output(staging)
+    progress(STAGE, f"wrote features of {len(shards)} shard(s) to {output_dir}")
+    return shards
+
+
+def read_transactions(spark: SparkSession, shards: list[Shard]) -> DataFrame:
+    """All rows of `shards`, with their shard value as column `shard`."""
+    frames = [
+        spark.read.schema(SPARK_INPUT_SCHEMA)
+        .parquet(*[str(p) for p in shard.files])
+        .withColumn("shard", F.lit(shard.value))
+        for shard in shards
+    ]
+    df = frames[0]
+    for frame in frames[1:]:
+        df = df.unionByName(frame)
+    return df
+
+
+def _write_with_spark(
+    spark: SparkSession, shards: list[Shard], staging: Path, partitions: int
+) -> None:
+    # Each reduce task writes one file per shard it holds: `partitions` files per shard.
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    # Keep one open writer per shard instead of sorting all rows by shard before writing.
+    spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "1000")
+    spark.sparkContext._jsc.hadoopConfiguration().set(
+        "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
+    )
+    spark_dir = staging / "_spark"
+    progress(STAGE, f"Spark: {len(shards)} shard(s), {partitions} shuffle partitions")
+    (
+        customer_features(read_transactions(spark, shards), keys=("shard",))
+        .write.partitionBy("shard")
+        # Feature values are nearly unique per customer: dictionaries only cost time.
+        .option("parquet.enable.dictionary", "false")
+        .parquet(str(spark_dir))
+    )
+    # Keep the Parquet files only (no _SUCCESS, no .crc checksums) under staging/shard=*/.
+    for shard in shards:
+        name = f"shard={shard.value}"
+        dest = staging / name
+        dest.mkdir()
+        for part in sorted((spark_dir / name).glob("part-*.parquet")):
+            part.rename(dest / part.name)
+    shutil.rmtree(spark_dir)
+
+
+def _write_empty(shard_dir: Path) -> None:
+    """An empty shard still gets a file, so train (and people) see the shard and the schema.
+    The name is unique, like Spark's, so no two datums write the same path."""
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        pa.Table.from_batches([], schema=FEATURES.stamped_schema()),
+        shard_dir / f"part-00000-{uuid.uuid4()}-empty.parquet",
+    )
+
+
+def _check_output(staging: Path) -> None:
+    """Every file we publish must pass the check train will run on it."""
+    for path in sorted(staging.rglob("*.parquet")):
+        try:
+            FEATURES.check_file(path)
+        except ContractError as exc:
+            raise RuntimeError(f"etl wrote a file that breaks its own contract: {exc}") from exc

@@ -1,0 +1,117 @@
+"""Feature values: etl's Spark output against an independent pandas computation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from pachflow_contracts import FEATURES
+from pachflow_etl.job import run
+
+pytestmark = pytest.mark.spark
+
+
+def read_output(out: Path) -> dict[str, pd.DataFrame]:
+    """Output shard dir name -> its rows (all files of the shard), indexed by nameOrig."""
+    shards = {}
+    for shard_dir in sorted(out.iterdir()):
+        files = sorted(shard_dir.glob("part-*.parquet"))
+        assert files, f"{shard_dir} holds no part-*.parquet file"
+        frames = [pq.read_table(f).to_pandas() for f in files]
+        shards[shard_dir.name] = pd.concat(frames).set_index("nameOrig").sort_index()
+    return shards
+
+
+@pytest.fixture(scope="module")
+def fixture_tx(tmp_path_factory, random_tx, write_tx) -> tuple[Path, dict[str, pd.DataFrame]]:
+    """Three shards: 00 with a customer spread over two source files, 01 with extreme
+    values, 02 empty; rows of each shard as written."""
+    root = tmp_path_factory.mktemp("split")
+    a = random_tx(120, [f"C1{i:03d}" for i in range(25)], seed=1)
+    b = random_tx(80, [f"C1{i:03d}" for i in range(10, 40)], seed=2)  # overlaps a's customers
+    extreme = pd.DataFrame(
+        {
+            "step": np.array([1, 743, 5, 5, 9, 9], np.int32),
+            "type": ["TRANSFER", "CASH_OUT", "PAYMENT", "CASH_IN", "DEBIT", "TRANSFER"],
+            "amount": [1e8, 92_445_516.64, 0.0, 1e8, 0.01, 10_000_000.0],
+            "nameOrig": ["C900", "C900", "C901", "C901", "C902", "C902"],
+            "oldbalanceOrg": [1e8, 0.0, 0.0, 0.0, 0.0, 10_000_000.0],
+            "newbalanceOrig": [0.0, 0.0, 0.0, 1e8, 0.0, 0.0],
+            "nameDest": ["C1", "C2", "M3", "C4", "C5", "C6"],
+            "oldbalanceDest": [0.0, 0.0, 0.0, 1e8, 0.0, 0.0],
+            "newbalanceDest": [0.0, 92_445_516.64, 0.0, 0.0, 0.0, 0.0],
+            "isFraud": np.array([1, 1, 0, 0, 0, 1], np.int8),
+            "isFlaggedFraud": np.array([1, 0, 0, 0, 0, 0], np.int8),
+        }
+    )
+    write_tx(root / "shard=00" / "raw-a.parquet", a)
+    write_tx(root / "shard=00" / "raw-b.parquet", b)
+    write_tx(root / "shard=01" / "raw-a.parquet", extreme)
+    write_tx(root / "shard=02" / "raw-a.parquet", extreme.iloc[0:0])
+    return root, {"shard=00": pd.concat([a, b]), "shard=01": extreme, "shard=02": extreme[:0]}
+
+
+@pytest.fixture(scope="module")
+def features_out(fixture_tx, spark, tmp_path_factory) -> dict[str, pd.DataFrame]:
+    root, _ = fixture_tx
+    out = tmp_path_factory.mktemp("etl") / "out"
+    run(root, out, lambda: spark, shuffle_partitions=2)
+    return read_output(out)
+
+
+def test_one_output_dir_per_input_shard(features_out):
+    assert sorted(features_out) == ["shard=00", "shard=01", "shard=02"]
+
+
+@pytest.mark.parametrize("shard", ["shard=00", "shard=01"])
+def test_features_match_pandas(fixture_tx, features_out, expected, shard):
+    want = expected(fixture_tx[1][shard])
+    got = features_out[shard]
+    assert list(got.columns) == FEATURES.columns[1:]
+    assert list(got.index) == list(want.index)  # one row per customer, no more, no less
+    pd.testing.assert_frame_equal(
+        got, want, check_dtype=False, check_exact=False, rtol=1e-12, atol=1e-6
+    )
+
+
+def test_customer_spread_over_two_files_is_one_row(fixture_tx, features_out):
+    tx = fixture_tx[1]["shard=00"]
+    counts = tx.groupby("nameOrig").size()
+    spread = [
+        c
+        for c in counts.index
+        if c in set(tx.iloc[:120].nameOrig) and c in set(tx.iloc[120:].nameOrig)
+    ]
+    assert spread, "fixture must have customers in both source files"
+    for customer in spread:
+        assert features_out["shard=00"].loc[customer, "n_tx"] == counts[customer]
+
+
+def test_extreme_values(features_out):
+    got = features_out["shard=01"]
+    assert got.loc["C900", "amount_total"] == 1e8 + 92_445_516.64
+    assert got.loc["C900", "drain_share"] == 0.5  # 1e8 drained; the 0-balance cash-out not
+    assert got.loc["C900", "is_fraud"] == 1 and got.loc["C900", "is_flagged"] == 1
+    assert got.loc["C901", "dest_zero_share"] == 0.5
+    assert got.loc["C901", "error_balance_orig_max"] == 2e8  # CASH_IN: 1e8 + 1e8 - 0
+    assert (got.loc["C900", "first_step"], got.loc["C900", "last_step"]) == (1, 743)
+
+
+def test_empty_shard_gives_empty_file_with_the_schema(features_out):
+    assert len(features_out["shard=02"]) == 0
+
+
+def test_every_output_file_has_the_contract_types(fixture_tx, spark, tmp_path):
+    root, _ = fixture_tx
+    run(root, tmp_path / "out", lambda: spark, shuffle_partitions=2)
+    files = sorted((tmp_path / "out").rglob("*.parquet"))
+    assert len(files) >= 3
+    for path in files:
+        FEATURES.check_file(path)
+        found = pq.read_schema(path)
+        assert [(f.name, f.type) for f in found] == [(f.name, f.type) for f in FEATURES.schema]
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith((".", "_"))]
