@@ -80,6 +80,23 @@ def test_model_version_and_alias_resolve_upstream(local_dag: Any) -> None:
         assert ("raw_data", v1.raw.id) in commits(payload)
 
 
+def test_commit_upstream_and_model_downstream(local_dag: Any) -> None:
+    v1, v2 = local_dag.versions
+    up = json.loads(
+        invoke(local_dag, "commit", f"train@{v2.job_id}", "--upstream", "--json").stdout
+    )
+    assert ("raw_data", v2.raw.id) in commits(up) and ("raw_data", v1.raw.id) not in commits(up)
+    assert up["runs"] == []
+    down = json.loads(
+        invoke(
+            local_dag, "model", f"{local_dag.model}/{v2.model_version}", "--downstream", "--json"
+        ).stdout
+    )
+    assert down["subject"] == f"model:{local_dag.model}/{v2.model_version}"
+    assert commits(down) == {("train", v2.job_id)}
+    assert [r["run_id"] for r in down["runs"]] == [v2.run_id]
+
+
 def test_table_mermaid_and_the_pachflow_lineage_group(local_dag: Any) -> None:
     v1, _ = local_dag.versions
     table = invoke(local_dag, "run", v1.run_id).stdout

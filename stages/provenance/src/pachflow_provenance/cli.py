@@ -93,14 +93,15 @@ def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
 
 @click.command("commit", context_settings=CONTEXT)
 @click.argument("commit")
+@click.option("--upstream", is_flag=True, help="Instead: every commit and job COMMIT came from.")
 @source_options
 @output_options
 @one_line_errors
-def commit_cmd(commit: str, fmt: str, png: Path | None, **opts: Any) -> None:
+def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
     """Everything downstream of COMMIT (REPO@ID, ID = 32 hex digits).
 
     The jobs and output commits made from it, and the MLflow runs and registered model
-    versions that came from this data.
+    versions that came from this data. With --upstream: where COMMIT came from.
     """
     try:
         ref = parse_commit_ref(commit)
@@ -109,20 +110,27 @@ def commit_cmd(commit: str, fmt: str, png: Path | None, **opts: Any) -> None:
     _check_png(png)
     resolver = _resolver(opts)
     try:
-        _emit(resolver.downstream_of_commit(ref), fmt, png)
+        walk = resolver.upstream_of_commit if upstream else resolver.downstream_of_commit
+        _emit(walk(ref), fmt, png)
     finally:
         resolver.backend.close()
 
 
 @click.command("model", context_settings=CONTEXT)
 @click.argument("model")
+@click.option(
+    "--downstream",
+    is_flag=True,
+    help="Instead: what came from the version's train output commit (later pipelines).",
+)
 @source_options
 @output_options
 @one_line_errors
-def model_cmd(model: str, fmt: str, png: Path | None, **opts: Any) -> None:
+def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
     """The lineage of registered model version MODEL (NAME/VERSION or NAME/ALIAS).
 
-    The run that produced it and everything upstream of that run, as for `run`.
+    The run that produced it and everything upstream of that run, as for `run`. With
+    --downstream: the jobs, commits and runs that came from its train output commit.
     """
     name, sep, version = model.rpartition("/")
     if not sep or not name or not version:
@@ -133,7 +141,8 @@ def model_cmd(model: str, fmt: str, png: Path | None, **opts: Any) -> None:
     _check_png(png)
     resolver = _resolver(opts)
     try:
-        _emit(resolver.upstream_of_model(name, version), fmt, png)
+        walk = resolver.downstream_of_model if downstream else resolver.upstream_of_model
+        _emit(walk(name, version), fmt, png)
     finally:
         resolver.backend.close()
 

@@ -143,9 +143,30 @@ class Resolver:
         lineage.connect(f"run:{mv.run_id}", mv.key, "registered")
         return lineage
 
+    def upstream_of_commit(self, ref: CommitRef) -> Lineage:
+        """Every commit (and job) a commit came from; no MLflow needed."""
+        lineage = Lineage(subject=ref.key, direction="upstream")
+        self._walk_up(lineage, ref)
+        return lineage
+
     # --- downstream ------------------------------------------------------------------
-    def downstream_of_commit(self, ref: CommitRef) -> Lineage:
-        lineage = Lineage(subject=ref.key, direction="downstream")
+    def downstream_of_model(self, name: str, version: str) -> Lineage:
+        """What came from a model version's train output commit (e.g. a scoring pipeline
+        or the provenance pipeline), and the version itself."""
+        mv = self.tracking.get_model_version(name, version)
+        run = self.tracking.get_run(mv.run_id) if mv.run_id else None
+        ctx = run_context(run.data.tags) if run else RunContext()
+        if ctx.output_commit is None:
+            raise UnknownRun(
+                f"model version {name}/{mv.version}: its run names no pipeline output commit"
+            )
+        lineage = self.downstream_of_commit(ctx.output_commit, subject=mv.key)
+        lineage.add(mv)
+        lineage.connect(f"run:{mv.run_id}", mv.key, "registered")
+        return lineage
+
+    def downstream_of_commit(self, ref: CommitRef, subject: str | None = None) -> Lineage:
+        lineage = Lineage(subject=subject or ref.key, direction="downstream")
         start = self.record(ref)
         self._add_commit(lineage, start)
         queue = deque([start])
