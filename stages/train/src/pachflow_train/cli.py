@@ -138,7 +138,7 @@ reuses or resumes its run. Exit 0 ok, 2 bad input (schema, unlearnable data, usa
     type=click.IntRange(1),
     default=None,
     envvar="PACHFLOW_TRAIN_PARTITIONS",
-    help="Partitions of the cached training data [default: shuffle partitions].",
+    help="Repartition the cached data to N partitions [default: as read, one per Parquet split].",
 )
 @click.option(
     "--tracking-uri",
@@ -218,8 +218,7 @@ def main(
         spark = build_session("pachflow-train", spark_settings)
     except JavaMissing as exc:
         raise click.ClickException(str(exc)) from exc
-    n_parts = partitions or int(spark.conf.get("spark.sql.shuffle.partitions") or 2)
-    df = data.load_split(spark, files, settings.test_fraction, settings.seed, n_parts)
+    df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
     try:
         counts = data.class_counts(df)
         progress(

@@ -48,14 +48,18 @@ def feature_files(input_dir: str | Path) -> list[Path]:
 
 
 def load_split(
-    spark: SparkSession, files: list[Path], test_fraction: float, seed: int, partitions: int
+    spark: SparkSession,
+    files: list[Path],
+    test_fraction: float,
+    seed: int,
+    partitions: int | None = None,
 ) -> DataFrame:
     """The model inputs, the label as double and a seeded `is_test` flag, cached.
 
     The flag is a Bernoulli draw per row with the same probability in both classes, i.e.
     a stratified split in expectation (like DataFrame.sampleBy), deterministic for a given
-    seed and input. Only the model inputs are cached (columnar, compressed): training and
-    scoring then never read Parquet again.
+    seed and input (files and `partitions`). Only the model inputs are cached (columnar,
+    compressed): training and scoring then never read Parquet again.
     """
     from pyspark.sql import functions as F
 
@@ -64,7 +68,11 @@ def load_split(
         F.col(LABEL_COLUMN).cast("double").alias(LABEL),
         (F.rand(seed) < F.lit(test_fraction)).alias(IS_TEST),
     )
-    return df.repartition(partitions).cache()
+    # Parquet splits (128 MB) already give every core work on full-size data; a repartition
+    # would shuffle every row once more, so it is done only when asked for.
+    if partitions is not None:
+        df = df.repartition(partitions)
+    return df.cache()
 
 
 def class_counts(df: DataFrame) -> ClassCounts:
