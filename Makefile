@@ -10,11 +10,12 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 STAGES := $(notdir $(wildcard stages/*))
-ROWS ?= 200000
+ROWS ?= 50000
+MLFLOW_UI_PORT ?= 5000
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-unit test-stage demo clean
+.PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -34,9 +35,10 @@ check-java: ## Spark needs Java 17+: say exactly what to install when it is miss
 	if [ -z "$$v" ]; then echo "Java 17+ is required for Spark and was not found: sudo apt-get install openjdk-17-jre-headless (Debian/Ubuntu) or brew install openjdk@17 (macOS)"; exit 1; fi; \
 	if [ "$$v" -lt 17 ]; then echo "Java $$v found; Spark 4 needs Java 17+: sudo apt-get install openjdk-17-jre-headless (Debian/Ubuntu) or brew install openjdk@17 (macOS)"; exit 1; fi
 
-lint: setup ## ruff (lint + format check)
+lint: setup lint-docker ## ruff (lint + format check), spec validation, hadolint
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) pachflow validate
 
 format: setup ## ruff format + autofix
 	$(RUN) ruff format .
@@ -50,10 +52,19 @@ test-stage: setup ## one stage's unit tests alone: make test-stage STAGE=split
 	$(UV) run --frozen --package pachflow-$(STAGE) pytest stages/$(STAGE)/tests
 
 demo: setup ## generate PaySim-like data and run the whole chain locally (ROWS=N)
-	@mkdir -p $(PACHFLOW_HOME)
-	$(RUN) pachflow gen-paysim --rows $(ROWS) --seed 7 --out $(PACHFLOW_HOME)/paysim.csv.gz
-	rm -rf $(PACHFLOW_HOME)/demo-split
-	$(RUN) pachflow-split $(PACHFLOW_HOME)/ $(PACHFLOW_HOME)/demo-split
+	$(RUN) pachflow demo --rows $(ROWS)
+
+validate: setup ## check pipelines/*.json strictly against Pachyderm's CreatePipelineRequest
+	$(RUN) pachflow validate
+
+pin: setup ## set spec image tags (and registry) from each stage's pyproject version
+	$(RUN) pachflow pin --registry $(REGISTRY)
+
+mlflow-ui: setup ## open the local MLflow store (the demo's runs) at http://127.0.0.1:$(MLFLOW_UI_PORT)
+	$(RUN) mlflow ui --backend-store-uri sqlite:///$(PACHFLOW_HOME)/mlflow.db \
+	  --default-artifact-root $(PACHFLOW_HOME)/mlruns --host 127.0.0.1 --port $(MLFLOW_UI_PORT)
 
 clean: ## remove the venv, the local store and caches
 	rm -rf $(VENV) $(PACHFLOW_HOME) .pytest_cache .ruff_cache
+
+include $(wildcard mk/*.mk)
