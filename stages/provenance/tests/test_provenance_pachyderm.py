@@ -7,6 +7,7 @@ fake in these tests); the end-to-end cluster test is in tests/integration.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,12 @@ class FakeClient:
                 return split_job()
             raise RpcError(grpc.StatusCode.NOT_FOUND, "no job")
 
-        def inspect_commit_set(*, commit_set: pfs.CommitSet) -> list[pfs.CommitInfo]:
-            return [i for i in infos.values() if i.commit.id == commit_set.id]
+        def inspect_commit_set(*, commit_set: pfs.CommitSet) -> Iterator[pfs.CommitInfo]:
+            # a server stream, as in the SDK: errors surface while iterating
+            found = [i for i in infos.values() if i.commit.id == commit_set.id]
+            if not found:
+                raise RpcError(grpc.StatusCode.NOT_FOUND, f"commit set {commit_set.id}")
+            yield from found
 
         def edit_metadata(*, edits: list[metadata.Edit]) -> metadata.EditMetadataResponse:
             if metadata_error:
@@ -195,6 +200,8 @@ def test_backend_inspect_lists_files_and_finds_the_job_of_an_output_commit() -> 
         f"http://console:4000/lineage/default/repos/raw_data/commit/{RAW}/"
     )
     assert [r.label for r in backend.commit_set(SPLIT)] == [f"split@{SPLIT}"]
+    with pytest.raises(UnknownCommit, match=f"no commit set {RAW[:-1]}f"):
+        backend.commit_set(RAW[:-1] + "f")
 
 
 def test_backend_unknown_commit_is_a_clear_error() -> None:

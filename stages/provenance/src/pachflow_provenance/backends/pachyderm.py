@@ -6,6 +6,7 @@ pachyderm_sdk messages without a cluster.
 
 from __future__ import annotations
 
+import inspect
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -134,8 +135,10 @@ class PachydermBackend:
         self.console_url = (console_url or os.environ.get("PACHFLOW_CONSOLE_URL") or "").rstrip("/")
 
     def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        """One call; streaming answers are read here, so their errors are mapped too."""
         try:
-            return fn(**kwargs)
+            result = fn(**kwargs)
+            return list(result) if inspect.isgenerator(result) else result
         except grpc.RpcError as exc:
             if _is(exc, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise Unreachable(f"pachd is unreachable while {what}: {_details(exc)}") from exc
@@ -194,11 +197,16 @@ class PachydermBackend:
             raise
 
     def commit_set(self, commit_set_id: str) -> list[CommitRef]:
-        infos = self._call(
-            f"inspecting commit set {commit_set_id}",
-            self.client.pfs.inspect_commit_set,
-            commit_set=pfs.CommitSet(id=commit_set_id),
-        )
+        try:
+            infos = self._call(
+                f"inspecting commit set {commit_set_id}",
+                self.client.pfs.inspect_commit_set,
+                commit_set=pfs.CommitSet(id=commit_set_id),
+            )
+        except grpc.RpcError as exc:
+            if _is(exc, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNKNOWN):
+                raise UnknownCommit(f"no commit set {commit_set_id} ({_details(exc)})") from exc
+            raise
         return [
             ref_from_commit(i.commit)
             for i in infos
