@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 REGISTRY=${REGISTRY:-pachflow}
-PUBLIC_BASE=python:3.11-slim-bookworm
+PUBLIC_BASE=docker.io/library/python:3.11-slim-bookworm  # fully qualified: podman has no default registry
 LOCAL_BASE=localhost/pachflow-base:bookworm
 BASE_IMAGE=${BASE_IMAGE:-$PUBLIC_BASE}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}

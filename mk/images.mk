@@ -5,7 +5,7 @@
 #   make deploy | undeploy | put-data FILE=...   (on the active Pachyderm context)
 
 REGISTRY ?= pachflow
-BASE_IMAGE ?= python:3.11-slim-bookworm
+BASE_IMAGE ?= docker.io/library/python:3.11-slim-bookworm
 LOCAL_BASE_IMAGE := localhost/pachflow-base:bookworm
 IMAGE_STAGES ?= $(patsubst stages/%/Dockerfile,%,$(wildcard stages/*/Dockerfile))
 MK_RUN = $(or $(RUN),uv run --frozen --no-sync)
