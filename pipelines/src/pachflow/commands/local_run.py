@@ -93,13 +93,12 @@ def jobs(pipeline: str | None, as_json: bool) -> None:
                 j.state,
                 when(j.created),
                 f"{(j.finished or time.time()) - j.created:.1f}s",
-                f"{j.processed}+{j.skipped} skipped/{j.total}"
-                + (f" ({j.failed} failed)" if j.failed else ""),
+                f"{j.processed}/{j.skipped}/{j.failed}/{j.total}",
                 j.reason[:80],
             ]
             for j in infos
         ],
-        ["PIPELINE", "ID", "STATE", "CREATED", "DURATION", "DATUMS", "REASON"],
+        ["PIPELINE", "ID", "STATE", "CREATED", "DURATION", "DONE/SKIPPED/FAILED/TOTAL", "REASON"],
     )
 
 

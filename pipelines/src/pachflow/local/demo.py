@@ -106,6 +106,16 @@ def provenance_table(store: Store, result: TrainResult) -> str | None:
     return to_table(Lineage.from_dict(json.loads(blob.read_text())))
 
 
+HEADLINE = ("areaUnderPR", "areaUnderROC", "f1_at_best", "precision_at_best", "recall_at_best")
+
+
+def headline_metrics(metrics: dict[str, float]) -> str:
+    """The evaluation metrics worth a glance (test set when there is one), not all of them."""
+    chosen = [f"test_{k}" if f"test_{k}" in metrics else k for k in HEADLINE]
+    shown = {k: metrics[k] for k in chosen if k in metrics} or dict(list(metrics.items())[:6])
+    return ", ".join(f"{k}={v:.4f}" for k, v in shown.items())
+
+
 def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[str]:
     m = result.manifest
     registered = m.get("registered_model") or {}
@@ -118,7 +128,8 @@ def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[s
         f"model version   {registered.get('name')} v{registered.get('version')}"
         + (f" (alias {registered['alias']})" if registered.get("alias") else "")
         + f"  {registered.get('uri') or m.get('model_uri', '')}",
-        "metrics         " + ", ".join(f"{k}={v:.4f}" for k, v in (m.get("metrics") or {}).items()),
+        "metrics         " + headline_metrics(m.get("metrics") or {}),
+        f"all metrics     pachflow get {result.commit}:{RUN_JSON}",
         f"model files     pachflow ls {result.commit}:/{m.get('spark_model_dir', 'model')}",
     ]
     table = provenance_table(store, result)
