@@ -82,3 +82,21 @@ def test_changed_content_refuses_to_reuse_the_tag(images):
     assert same.returncode == 0, same.stderr
     assert "is up to date" in same.stderr
     assert images.inspect(split)["Id"] == original
+
+
+def test_unpullable_base_falls_back_to_the_local_base(images):
+    """Air-gapped: when BASE_IMAGE can be neither found nor pulled, the images are built
+    on the registry-free local base (made with debootstrap) instead of failing."""
+    registry = "localhost/pachflow-fallback-test"
+    tag = f"{registry}/pachflow-split:{images.version('split')}"
+    try:
+        result = images.images_sh(
+            "build", "split", REGISTRY=registry, BASE_IMAGE="localhost:1/no-such-base:0"
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "cannot pull localhost:1/no-such-base:0" in result.stderr
+        assert "building on the local base localhost/pachflow-base:bookworm" in result.stderr
+        base_layers = images.inspect("localhost/pachflow-base:bookworm")["RootFS"]["Layers"]
+        assert images.inspect(tag)["RootFS"]["Layers"][: len(base_layers)] == base_layers
+    finally:
+        subprocess.run([images.engine, "rmi", "-f", tag], capture_output=True, check=False)
