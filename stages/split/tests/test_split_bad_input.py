@@ -243,3 +243,25 @@ def test_split_file_without_line_breaks_exits_2(split, kit, tmp_path: Path) -> N
     run = split(tmp_path / "in", "--block-mb", "1")
     assert run.exit_code == 2
     assert "no line break" in run.stderr and "mac.csv" in run.stderr
+
+
+def test_split_reject_line_numbers_after_skipped_and_blank_lines(
+    split, kit, tmp_path: Path
+) -> None:
+    """Malformed and blank lines before a bad value, in an earlier block, do not shift the
+    line numbers reported for later rows."""
+    rows = kit.many_rows(30_000, customers=100)
+    rows[98] = "1,PAYMENT,1.0"  # line 100: too few fields
+    rows[198] = ""  # line 200: blank
+    rows[298] = rows[298] + ",extra"  # line 300: too many fields
+    rows[25_000] = _with_value(rows[25_000], 4, "-3")  # line 25002
+    kit.write_source(tmp_path / "in", "m.csv", rows)
+    run = split(tmp_path / "in", "--block-mb", "1", "--max-reject-ratio", "0.01")
+    assert run.exit_code == 0, run.stderr
+    lines = (run.out / "_rejects" / "m.csv").read_text().splitlines()[1:]
+    assert [line.split(",")[0] for line in lines] == ["100", "300", "25002"]
+    assert "oldbalanceOrg: '-3'" in lines[2]
+    summary = run.summary("m")
+    assert summary["blank_lines"] == 1
+    assert summary["rows_read"] == len(rows) - 1
+    assert summary["rows_written"] == len(rows) - 4
