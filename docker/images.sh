@@ -152,7 +152,11 @@ build_stage() {
     "${labels[@]}" -t "$tag" . >&2
 }
 
-size_of() { "$ENGINE" image inspect --format '{{ .Size }}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'; }
+size_of() {
+  if exists "$1"; then
+    "$ENGINE" image inspect --format '{{ .Size }}' "$1" | awk '{printf "%.0f MB", $1 / 1e6}'
+  else echo "not built"; fi
+}
 
 cmd=${1:-build}; shift || true
 stages=("$@"); [ ${#stages[@]} -gt 0 ] || mapfile -t stages < <(all_stages)
