@@ -7,6 +7,7 @@ partitioned by shard), so per-shard cost is a few files, not a Spark job each.
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from pachflow_contracts import FEATURES, TRANSACTIONS, ContractError
 from pachflow_etl.features import customer_features
 from pachflow_etl.inputs import Shard, discover
 from pachflow_spark import shuffle_partitions_for
-from pachflow_stagekit import atomic_output, progress
+from pachflow_stagekit import BadInput, atomic_output, progress
 
 STAGE = "etl"
 #: The Spark type of each TRANSACTIONS column: Spark reads only these, no schema inference.
@@ -34,6 +35,10 @@ _SPARK_INPUT_TYPES = {
 }
 SPARK_INPUT_SCHEMA = T.StructType(
     [T.StructField(f.name, _SPARK_INPUT_TYPES[str(f.type)]) for f in TRANSACTIONS.schema]
+)
+
+_UNREADABLE = re.compile(
+    r"FAILED_READ_FILE\S*\] Encountered error while reading file (?:file:/*)?(?P<path>/\S+?)\.?\s"
 )
 
 SessionFactory = Callable[[], SparkSession]
@@ -104,13 +109,23 @@ def _write_with_spark(
     )
     spark_dir = staging / "_spark"
     progress(STAGE, f"Spark: {len(shards)} shard(s), {partitions} shuffle partitions")
-    (
-        customer_features(read_transactions(spark, shards), keys=("shard",))
-        .write.partitionBy("shard")
-        # Feature values are nearly unique per customer: dictionaries only cost time.
-        .option("parquet.enable.dictionary", "false")
-        .parquet(str(spark_dir))
-    )
+    try:
+        (
+            customer_features(read_transactions(spark, shards), keys=("shard",))
+            .write.partitionBy("shard")
+            # Feature values are nearly unique per customer: dictionaries only cost time.
+            .option("parquet.enable.dictionary", "false")
+            .parquet(str(spark_dir))
+        )
+    except Exception as exc:
+        # A file whose footer is fine (it passed the contract check) but whose data is not.
+        match = _UNREADABLE.search(str(exc))
+        if match:
+            raise BadInput(
+                f"{match.group('path')}: Parquet data cannot be read (corrupt or truncated "
+                f"file; expected {TRANSACTIONS.name} v{TRANSACTIONS.version} data)"
+            ) from exc
+        raise
     # Keep the Parquet files only (no _SUCCESS, no .crc checksums) under staging/shard=*/.
     for shard in shards:
         name = f"shard={shard.value}"
