@@ -20,7 +20,7 @@ PUBLIC_BASE=docker.io/library/python:3.11-slim-bookworm  # fully qualified: podm
 LOCAL_BASE=localhost/pachflow-base:bookworm
 BASE_IMAGE=${BASE_IMAGE:-$PUBLIC_BASE}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-UV=${UV:-uv}
+UV=${UV:-$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")}  # as the Makefile installs it
 SOURCE=${SOURCE:-$(git remote get-url origin 2>/dev/null || echo unknown)}
 REVISION=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 

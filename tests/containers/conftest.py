@@ -140,8 +140,10 @@ def images(engine: str) -> Images:
         "REGISTRY": TEST_REGISTRY,
         "BASE_IMAGE": base,
         "OVERWRITE": "1",
-        "UV": shutil.which("uv") or "uv",
     }
+    uv = shutil.which("uv")
+    if uv:
+        env["UV"] = uv
     built = Images(engine, env, "")
     result = built.images_sh("build", *STAGES)
     if result.returncode != 0:
