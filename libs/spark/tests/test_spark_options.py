@@ -1,0 +1,50 @@
+"""`spark_options`: --master/--driver-memory/--shuffle-partitions, PACHFLOW_SPARK_* env
+defaults, handed to the command as one SparkSettings."""
+
+from __future__ import annotations
+
+import click
+from click.testing import CliRunner
+
+from pachflow_spark import SparkSettings, spark_options
+
+
+@click.command()
+@spark_options
+def show(spark_settings: SparkSettings) -> None:
+    click.echo(repr(spark_settings))
+
+
+def settings(args: list[str], env: dict[str, str] | None = None) -> str:
+    result = CliRunner().invoke(show, args, env=env)
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def test_defaults():
+    unset = {
+        "PACHFLOW_SPARK_MASTER": None,
+        "PACHFLOW_SPARK_DRIVER_MEMORY": None,
+        "PACHFLOW_SPARK_SHUFFLE_PARTITIONS": None,
+    }
+    assert settings([], env=unset) == repr(SparkSettings("local[*]", "4g", None))
+
+
+def test_env_defaults():
+    env = {
+        "PACHFLOW_SPARK_MASTER": "local[2]",
+        "PACHFLOW_SPARK_DRIVER_MEMORY": "1g",
+        "PACHFLOW_SPARK_SHUFFLE_PARTITIONS": "7",
+    }
+    assert settings([], env) == repr(SparkSettings("local[2]", "1g", 7))
+
+
+def test_options_override_env():
+    env = {"PACHFLOW_SPARK_MASTER": "local[2]", "PACHFLOW_SPARK_DRIVER_MEMORY": "1g"}
+    got = settings(["--master", "spark://h:7077", "--driver-memory", "2g"], env)
+    assert got == repr(SparkSettings("spark://h:7077", "2g", None))
+
+
+def test_shuffle_partitions_must_be_positive():
+    result = CliRunner().invoke(show, ["--shuffle-partitions", "0"])
+    assert result.exit_code == 2 and "--shuffle-partitions" in result.output

@@ -1,0 +1,45 @@
+"""Shuffle partition sizing, and the session the builder makes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pachflow_spark import SparkSettings, build_session, shuffle_partitions_for
+from pachflow_spark.session import default_shuffle_partitions, local_cores
+
+MIB = 1024 * 1024
+
+
+def test_local_cores():
+    assert local_cores("local") == 1
+    assert local_cores("local[3]") == 3
+    assert local_cores("local[4,2]") == 4  # local[N,maxFailures]
+    assert local_cores("local[*]") == os.cpu_count()
+    assert local_cores("spark://host:7077") is None
+
+
+def test_default_shuffle_partitions():
+    assert default_shuffle_partitions("local") == 2  # never fewer than 2
+    assert default_shuffle_partitions("local[8]") == 8
+    assert default_shuffle_partitions("yarn") == 200
+
+
+def test_shuffle_partitions_sized_for_the_data():
+    assert shuffle_partitions_for(0, "local[2]") == 2  # one per core for small data
+    assert shuffle_partitions_for(18 * MIB, "local[2]") == 2  # a PaySim shard
+    assert shuffle_partitions_for(278 * MIB, "local[2]") == 5  # all of PaySim: 64 MiB each
+    assert shuffle_partitions_for(10**13, "local[2]") == 200  # capped
+    assert shuffle_partitions_for(1 * MIB, "spark://h:7077") == 200
+
+
+@pytest.mark.spark
+def test_build_session_is_quiet_local_and_sized():
+    spark = build_session("pachflow-spark-tests", SparkSettings("local[2]", "1g", 3))
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.ui.enabled") == "false"
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "3"
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert os.environ["SPARK_LOCAL_IP"]
+    assert spark.range(10).count() == 10
