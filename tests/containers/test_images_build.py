@@ -100,3 +100,18 @@ def test_unpullable_base_falls_back_to_the_local_base(images):
         assert images.inspect(tag)["RootFS"]["Layers"][: len(base_layers)] == base_layers
     finally:
         subprocess.run([images.engine, "rmi", "-f", tag], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_cli_starts_in_its_image(images, stage):
+    """`--help` imports the whole CLI: a dependency missing from the package's own
+    pyproject (present locally only through another package) fails here."""
+    images.require_stage(stage)
+    result = subprocess.run(
+        [images.engine, "run", "--rm", images.tag(stage), f"pachflow-{stage}", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"Usage: pachflow-{stage}" in result.stdout
