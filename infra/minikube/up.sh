@@ -93,7 +93,12 @@ ip=$(minikube ip -p "$PROFILE")
 pachctl connect "grpc://$ip:30080"
 pachctl version >/dev/null || die "pachctl cannot reach pachd at grpc://$ip:30080"
 
-mlflow_url=$(minikube service -p "$PROFILE" -n "$MLFLOW_NAMESPACE" mlflow --url | head -1)
+# On macOS/Windows with the docker driver `minikube service --url` holds a tunnel open.
+if [ "$(uname -s)" = Linux ]; then
+  mlflow_url=$(minikube service -p "$PROFILE" -n "$MLFLOW_NAMESPACE" mlflow --url | head -1)
+else
+  mlflow_url="http://localhost:5000 after: kubectl -n $MLFLOW_NAMESPACE port-forward svc/mlflow 5000:80"
+fi
 cat <<MSG
 
 pachflow cluster is up (minikube profile $PROFILE)

@@ -31,8 +31,6 @@ IMAGE_UID = 10001
 STAGES = ("split", "etl", "train", "provenance")
 PFS = "/pfs"
 
-pytestmark = pytest.mark.containers
-
 
 def implemented(stage: str) -> bool:
     """Stage code exists (its CLI module): stages are written in parallel, and an image
