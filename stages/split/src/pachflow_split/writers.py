@@ -49,7 +49,8 @@ class ShardWriter:
         del strings  # the typed rows are what this layout stores
         if typed.num_rows == 0:
             return
-        ids = shard_ids(typed.column("nameOrig"), self.shards)
+        # int16 ids (shards <= 1000): numpy's stable sort is then a radix sort, O(rows)
+        ids = shard_ids(typed.column("nameOrig"), self.shards).astype(np.int16)
         counts = np.bincount(ids, minlength=self.shards)
         grouped = typed.take(pa.array(np.argsort(ids, kind="stable")))
         start = 0
