@@ -111,14 +111,20 @@ def lines_ok(text: pa.Array) -> bool:
     return len(text) == 0 or bool(pc.all(pc.match_substring_regex(text, ROW_RE)).as_py())
 
 
-def check_batch(batch: pa.RecordBatch, lines: np.ndarray, text: pa.Array | None = None) -> Checked:
+def check_batch(
+    batch: pa.RecordBatch,
+    lines: np.ndarray,
+    text: pa.Array | None = None,
+    prechecked: bool = False,
+) -> Checked:
     """Validate every value; cast the rows that pass; describe the ones that do not.
 
     With `text` (the same rows as raw lines, nothing skipped by the parser) a block whose
-    lines all pass ROW_RE skips the per-column checks.
+    lines all pass ROW_RE skips the per-column checks; `prechecked` says the caller has
+    already found that they do.
     """
     problems: dict[int, list[Problem]] = {}
-    if text is not None and len(text) == batch.num_rows and lines_ok(text):
+    if prechecked or (text is not None and len(text) == batch.num_rows and lines_ok(text)):
         all_ok = None
     else:
         ok = _column_checks(batch)

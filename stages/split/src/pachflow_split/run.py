@@ -43,7 +43,7 @@ class _Counts:
 def _checked_batches(path: Path, settings: Settings, counts: _Counts) -> Iterator[Checked]:
     """Valid rows batch by batch; in strict mode the first bad row stops everything."""
     for raw in read_batches(path, settings.block_bytes):
-        checked = check_batch(raw.table, raw.lines, None if raw.malformed else raw.text)
+        checked = check_batch(raw.table, raw.lines, prechecked=raw.lines_ok)
         rejected = [
             (m.line, [Problem(m.line, "", m.text, f"11 fields, found {m.fields}")], m.text)
             for m in raw.malformed

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pachflow_paysim.format import COLUMNS, HEADER
+from pachflow_split.rules import lines_ok
 from pachflow_stagekit import BadInput
 
 SUFFIXES = (".csv.gz", ".csv")
@@ -96,6 +97,9 @@ class RawBatch:
     #: the block's physical lines as one string each (zero-copy view of the raw text,
     #: line terminators included), for the fast whole-row check
     text: pa.Array | None = None
+    #: every line of `text` passed rules.ROW_RE (checked in the reader thread, so that
+    #: it overlaps with the main thread's work)
+    lines_ok: bool = False
 
 
 class _SkippedRows:
@@ -190,7 +194,9 @@ def _parse(path: Path, first_line: int, data: pa.Buffer) -> RawBatch:
     offset = first_line - 1
     malformed = [Malformed(offset + n, text, fields) for n, text, fields in skipped.rows]
     lines = _line_numbers(batch.num_rows, first_line, [m.line for m in malformed])
-    return RawBatch(batch, lines, malformed, _physical_lines(data))
+    text = _physical_lines(data)
+    ok = not malformed and len(text) == batch.num_rows and lines_ok(text)
+    return RawBatch(batch, lines, malformed, text, ok)
 
 
 _DONE = object()
