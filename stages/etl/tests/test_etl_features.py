@@ -56,11 +56,16 @@ def fixture_tx(tmp_path_factory, random_tx, write_tx) -> tuple[Path, dict[str, p
 
 
 @pytest.fixture(scope="module")
-def features_out(fixture_tx, spark, tmp_path_factory) -> dict[str, pd.DataFrame]:
+def features_dir(fixture_tx, spark, tmp_path_factory) -> Path:
     root, _ = fixture_tx
     out = tmp_path_factory.mktemp("etl") / "out"
     run(root, out, lambda: spark, shuffle_partitions=2)
-    return read_output(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def features_out(features_dir) -> dict[str, pd.DataFrame]:
+    return read_output(features_dir)
 
 
 def test_one_output_dir_per_input_shard(features_out):
@@ -105,13 +110,12 @@ def test_empty_shard_gives_empty_file_with_the_schema(features_out):
     assert len(features_out["shard=02"]) == 0
 
 
-def test_every_output_file_has_the_contract_types(fixture_tx, spark, tmp_path):
-    root, _ = fixture_tx
-    run(root, tmp_path / "out", lambda: spark, shuffle_partitions=2)
-    files = sorted((tmp_path / "out").rglob("*.parquet"))
+def test_every_output_file_has_the_contract_types(features_dir):
+    files = sorted(features_dir.rglob("*.parquet"))
     assert len(files) >= 3
+    assert len(list((features_dir / "shard=00").iterdir())) <= 2  # <= shuffle partitions
     for path in files:
         FEATURES.check_file(path)
         found = pq.read_schema(path)
         assert [(f.name, f.type) for f in found] == [(f.name, f.type) for f in FEATURES.schema]
-    assert not [p for p in (tmp_path / "out").rglob("*") if p.name.startswith((".", "_"))]
+    assert not [p for p in features_dir.rglob("*") if p.name.startswith((".", "_"))]
