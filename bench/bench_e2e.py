@@ -78,6 +78,12 @@ def _m(d: dict[str, Any]) -> Measurement:
     return Measurement(**d)
 
 
+def model_name(model: dict[str, Any] | None) -> str:
+    if not model:
+        return "none registered"
+    return f"{model['name']} v{model['version']} ({model['uri']})"
+
+
 def cold(rows: int, runs: int) -> list[dict[str, Any]]:
     raw = [data.raw_csv(rows, seed=42)]
     results = [cold_run(raw, f"cold-{rows}-{i}") for i in range(runs)]
@@ -152,7 +158,7 @@ the stage's processes and its JVM; the runner's own process peaked at {runner_pe
 
 {table(stage_rows, ["stage", "wall s (median)", "rows/s", "peak RSS MB", "runs (s)"], "lrrrl")}
 
-Model of the median run: {mid["model"]}, test areaUnderPR {mid["test_areaUnderPR"]}
+Model of the median run: {model_name(mid["model"])}, test areaUnderPR {mid["test_areaUnderPR"]:.4f}
 ({mid["customers"]:,} customers).
 """
 

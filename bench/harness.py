@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -55,7 +54,7 @@ class Measurement:
 
     wall_s: float
     peak_rss: int  # bytes, whole tree
-    cpu_s: float  # user + sys of every reaped descendant
+    cpu_s: float  # user + sys of the tree's processes, as last polled
     returncode: int
     load_before: float  # 1-minute load average when the command started
     group_peaks: dict[str, int] = field(default_factory=dict)  # bytes per group
@@ -109,7 +108,7 @@ def measure(
     argv = [str(c) for c in cmd]
     load = os.getloadavg()[0]
     sink = log.open("wb") if log else subprocess.DEVNULL
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seen: dict[tuple[int, float], float] = {}  # (pid, start time) -> user+sys so far
     peak = 0
     peaks: dict[str, int] = {}
     first: dict[str, float] = {}
@@ -127,6 +126,8 @@ def measure(
             for p in _tree(root):
                 try:
                     rss = p.memory_info().rss
+                    t = p.cpu_times()
+                    cpu_seen[(p.pid, p.create_time())] = t.user + t.system
                     g = _group(p, root.pid, group_of) if group_of else None
                     if g is not None:
                         by_group[g] = by_group.get(g, 0) + rss
@@ -143,8 +144,9 @@ def measure(
     finally:
         if log:
             sink.close()  # type: ignore[union-attr]
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # Summed from polls, not getrusage: a JVM whose Python parent exits without waiting
+    # for it is reparented and never reaped by us, so RUSAGE_CHILDREN would miss it.
+    cpu = sum(cpu_seen.values())
     m = Measurement(wall, peak, cpu, proc.returncode, load, peaks, first, last)
     if check and proc.returncode != 0:
         where = f"; see {log}" if log else ""
