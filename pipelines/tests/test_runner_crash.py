@@ -19,7 +19,7 @@ PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
 GATED = """
 gate = pathlib.Path(os.environ["GATE"])
-(gate.parent / ("started-" + os.environ["PACH_DATUM_ID"])).touch()
+(gate.parent / ("started-" + os.environ["PACH_DATUM_ID"])).write_text(str(os.getpid()))
 deadline = time.time() + 120
 while not gate.exists() and time.time() < deadline:
     time.sleep(0.02)
@@ -56,7 +56,9 @@ def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
             text=True,
         )
         procs.append(proc)
-        wait_for(lambda: any(gates.glob("started-*")), "the datum to start", proc)
+        wait_for(
+            lambda: any(f.read_text() for f in gates.glob("started-*")), "the datum to start", proc
+        )
         return proc
 
     yield start_run, gates
@@ -118,3 +120,31 @@ def test_a_second_run_is_refused_while_puts_and_reads_go_on(gated, home, specs_d
         assert [f.path for f in store.walk_files(store.resolve("p"))] == ["/x.txt", "/y.txt"]
         provenance = store.inspect_commit(store.resolve("p")).provenance
         assert store.resolve("raw") in provenance
+
+
+def test_sigterm_stops_the_datum_processes_and_marks_the_job_killed(gated, home, tmp_path):
+    start_run, gates = gated
+    runner = start_run()
+    (started,) = gates.glob("started-*")
+    datum_pid = int(started.read_text())
+
+    runner.send_signal(signal.SIGTERM)
+    runner.wait(timeout=60)
+
+    assert runner.returncode != 0
+    with Store(home) as store:
+        (job,) = store.list_jobs("p")
+        assert job.state == JOB_KILLED and store.head("p") is None
+    wait_for(lambda: not alive(datum_pid), "the datum process to be stopped")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a stopped child may linger as a zombie until reaped: that is not running
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False

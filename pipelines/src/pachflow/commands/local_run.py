@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -23,6 +27,21 @@ specs_option = click.option(
 )
 
 
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """SIGTERM ends a run like Ctrl-C: its datum processes are stopped and its jobs marked
+    JOB_KILLED (a kill -9 cannot be caught: the next run recovers from it)."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_pipelines(
     specs_dir: Path | None,
     runtime: str = "local",
@@ -35,7 +54,7 @@ def run_pipelines(
     except SpecError as exc:
         raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
     progress = Progress(quiet=quiet)
-    with open_store() as store:
+    with open_store() as store, sigterm_stops():
         for name in reprocess:
             find_spec(specs, name)
         summary = Runner(

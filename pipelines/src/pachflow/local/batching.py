@@ -176,7 +176,9 @@ class _Worker:
         env.setdefault("PYTHONUNBUFFERED", "1")
         argv = [self.visible(a) for a in self.ctx.spec.cmd]
         try:
-            while not self.todo.empty() or self.current is not None:
+            while (not self.todo.empty() or self.current is not None) and not (
+                self.ctx.stopping.is_set()
+            ):
                 if self._one_process(servicer, argv, env):
                     break
         finally:
@@ -198,6 +200,7 @@ class _Worker:
             output=subprocess.PIPE,
         )
         assert proc.stdout is not None
+        self.ctx.started(proc)
         log_start = self.log.worker_log_size()
         out_fd = proc.stdout.fileno()
         os.set_blocking(out_fd, False)
@@ -229,6 +232,7 @@ class _Worker:
         finally:
             if proc.poll() is None:
                 stop_group(proc)
+            self.ctx.ended(proc)
             self._drain(out_fd, until_eof=True)
             proc.stdout.close()
         code = proc.returncode
@@ -331,15 +335,19 @@ def run_batched(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
         thread.start()
         threads.append(thread)
     received = 0
-    while received < len(datums):
-        try:
-            result = results.get(timeout=0.2)
-        except queue.Empty:
-            if not any(t.is_alive() for t in threads) and results.empty():
-                break
-            continue
-        received += 1
-        yield result
+    try:
+        while received < len(datums):
+            try:
+                result = results.get(timeout=0.2)
+            except queue.Empty:
+                if not any(t.is_alive() for t in threads) and results.empty():
+                    break
+                continue
+            received += 1
+            yield result
+    except BaseException:  # interrupted: stop the workers' processes, do not wait
+        ctx.stop_all()
+        raise
     for thread in threads:
         thread.join()
     # a datum no worker could finish (all workers gone): fail it rather than hang

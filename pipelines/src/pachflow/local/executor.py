@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,6 +37,28 @@ class JobContext:
     job_id: str
     base_env: dict[str, str]
     workers: int
+    stopping: threading.Event = field(default_factory=threading.Event)
+    _live: set[subprocess.Popen[bytes]] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def started(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._live.add(proc)
+        if self.stopping.is_set():  # stop_all ran while this one was starting
+            stop_group(proc)
+
+    def ended(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            self._live.discard(proc)
+
+    def stop_all(self) -> None:
+        """The runner is interrupted: no new try starts, every datum process stops (they
+        run in their own sessions, so a Ctrl-C on the terminal does not reach them)."""
+        self.stopping.set()
+        with self._lock:
+            live = list(self._live)
+        for proc in live:
+            stop_group(proc)
 
     @property
     def log_dir(self) -> Path:
@@ -132,6 +155,9 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
         env = datum_process_env(ctx, datum, pfs_dir)
         argv = [ctx.runtime.visible(a, pfs_dir) for a in ctx.spec.cmd]
         for tries in range(1, ctx.spec.datum_tries + 1):
+            if ctx.stopping.is_set():
+                error = "stopped: the runner was interrupted"
+                break
             out_dir = pfs_dir / "out"
             shutil.rmtree(out_dir, ignore_errors=True)
             out_dir.mkdir()
@@ -176,6 +202,7 @@ def _run_once(
         cwd=ctx.store.home,
         output=log,  # type: ignore[arg-type]
     )
+    ctx.started(proc)
     try:
         code = proc.wait(timeout=ctx.spec.datum_timeout_s)
     except subprocess.TimeoutExpired:
@@ -184,6 +211,8 @@ def _run_once(
     except BaseException:
         stop_group(proc)
         raise
+    finally:
+        ctx.ended(proc)
     return "" if code == 0 else f"exit code {code}"
 
 
@@ -194,8 +223,13 @@ def run_datums(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
         return
     with ThreadPoolExecutor(max_workers=ctx.workers, thread_name_prefix="datum") as pool:
         futures = [pool.submit(run_datum, ctx, d) for d in datums]
-        for future in as_completed(futures):
-            yield future.result()
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop, do not wait for datums
+            ctx.stop_all()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 def elapsed_since(start: float) -> float:
