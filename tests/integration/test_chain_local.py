@@ -100,9 +100,10 @@ class ClusterBackend:
     def put_raw(self, local: Path) -> str:
         from pachyderm_sdk.api import pfs
 
-        with self.client.pfs.commit(branch=pfs.Branch.from_uri("raw_data@master")) as commit:
-            commit.put_file_from_file(path="/" + local.name, file=local.open("rb"))
-        return commit.commit.id
+        branch = pfs.Branch.from_uri("raw_data@master")
+        with self.client.pfs.commit(branch=branch) as commit, local.open("rb") as fh:
+            commit.put_file_from_file(path="/" + local.name, file=fh)
+        return commit.id
 
     def run(self, raw_commit: str) -> None:
         from pachyderm_sdk.api import pfs
