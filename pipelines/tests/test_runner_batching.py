@@ -73,6 +73,8 @@ def test_batch_all_datums_code_runs_unchanged_in_one_process(store, put, run, ba
 
     assert (outcome.status, outcome.processed) == (SUCCESS, 5)
     assert starts(pids) == 1  # one start for five datums
+    worker_log = (store.logs_dir / "b" / outcome.job_id / "worker0.log").read_text()
+    assert worker_log.count("--- pachflow: started") == 1
     ref = store.resolve("b")
     assert {f.path: store.file_blob(ref, f.path).read_text() for f in store.walk_files(ref)} == {
         f"/f{n}.out": str(n) for n in range(5)

@@ -177,6 +177,14 @@ def test_chain_links_runs_and_commits_both_ways(backend: ChainBackend, tmp_path:
     assert split.provenance == (("raw_data", raw_id),)
     assert train.spec and etl.spec and split.spec
 
+    # etl ran with datum batching: one process (one Spark session) for all its datums
+    if isinstance(backend, LocalBackend):
+        logs = backend.store.logs_dir / "etl" / etl.id
+        starts = sum(
+            log.read_text().count("--- pachflow: started") for log in logs.glob("worker*.log")
+        )
+        assert starts == 1
+
     # commit -> run: train's output names its MLflow run
     manifest = json.loads(backend.read("train", train.id, "/run.json"))
     run_id = manifest["run_id"]

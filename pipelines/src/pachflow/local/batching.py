@@ -47,6 +47,7 @@ from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
 SERVICE = "pachyderm.worker.Worker"
 WORKER_PORT_ENV = "PPS_WORKER_GRPC_PORT"
 POLL_S = 0.05
+PROCESS_STARTED = "--- pachflow: started"  # in workerN.log, once per process start
 EOF_WAIT_S = 5.0
 _DONE = None  # reply meaning "no datum left"
 
@@ -201,6 +202,7 @@ class _Worker:
         )
         assert proc.stdout is not None
         self.ctx.started(proc)
+        self.log.write(f"{PROCESS_STARTED} {shlex.join(argv)} (pid {proc.pid})\n".encode())
         log_start = self.log.worker_log_size()
         out_fd = proc.stdout.fileno()
         os.set_blocking(out_fd, False)
