@@ -106,8 +106,12 @@ def _version(
     return Version(raw=raw, job_id=job_id, run_id=run.info.run_id, model_version=str(mv.version))
 
 
-@pytest.fixture
-def local_dag(tmp_path: Path, mlflow_tracking_uri: str) -> LocalDag:
+@pytest.fixture(scope="session")
+def local_dag(tmp_path_factory: pytest.TempPathFactory, mlflow_tracking_uri: str) -> LocalDag:
+    """Built once per session (runs and model versions cost seconds each). Tests only add
+    to it (an alias, the link stage's tags/metadata on version 1) and assert nothing that
+    another test's additions would change."""
+    tmp_path = tmp_path_factory.mktemp("local-dag")
     client = MlflowClient(mlflow_tracking_uri)
     suffix = uuid.uuid4().hex[:8]  # the server is shared by the whole session
     exp_id = client.create_experiment(f"prov-local-{suffix}")
