@@ -110,14 +110,55 @@ def batching_run(shard_dirs: list[Path], work: Path) -> Measurement:
     return m
 
 
+def inner_cpu(data: Path, out: Path) -> None:
+    """Run etl in this process and print the CPU seconds of Python + the Spark JVM.
+
+    The JVM is never reaped by the stage's Python (it exits with it), so rusage of
+    children misses it; psutil reads its counters just before the end instead."""
+    import json
+    import resource
+    import time
+
+    import psutil
+    from pyspark import SparkContext
+
+    from pachflow_etl.cli import main as etl_main
+
+    wall = time.perf_counter()
+    etl_main(["--master", MASTER, str(data), str(out)], standalone_mode=False)
+    wall = time.perf_counter() - wall
+    jvm = psutil.Process(SparkContext._gateway.proc.pid)  # type: ignore[union-attr]
+    jvm_cpu = sum(t.user + t.system for t in [p.cpu_times() for p in [jvm, *jvm.children(True)]])
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"wall_s": wall, "jvm_cpu_s": jvm_cpu, "py_cpu_s": me.ru_utime + me.ru_stime}))
+
+
+def cpu_run(data: Path) -> dict[str, float]:
+    import json
+    import subprocess
+    import sys
+
+    work = scratch("etl-cpu")
+    cmd = [sys.executable, __file__, "--inner-cpu", str(data), str(work / "out")]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "--inner-cpu":
+        inner_cpu(Path(sys.argv[2]), Path(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--per-datum-repeat", type=int, default=1)
     parser.add_argument("--per-datum-shards", type=int, default=0, help="0: all shards")
     parser.add_argument("--batching-repeat", type=int, default=3)
     parser.add_argument("--shards", type=int, default=16)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["all", "per-datum", "batching"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["all", "per-datum", "batching", "cpu"]
+    )
     args = parser.parse_args()
     data = split_shards(args.shards)
     shard_dirs = sorted(data.glob("shard=*"))
@@ -174,6 +215,22 @@ def main() -> None:
                 f"{m.wall_s:.1f} ({m.wall_s / len(shard_dirs):.1f} per datum)",
                 f"{m.peak_rss_mb:.0f} MB",
                 f"{m.load_before:.1f}",
+            ]
+        )
+
+    if "cpu" not in args.skip:
+        c = cpu_run(data)
+        say(f"CPU of one all-shards run: {c}")
+        results["cpu"] = c
+        cpu = c["jvm_cpu_s"] + c["py_cpu_s"]
+        rows.append(
+            [
+                "all shards, CPU seconds of one run (Spark JVM + Python; the idle-machine "
+                "floor is about CPU / 2 cores)",
+                f"{c['wall_s']:.1f} (CPU {cpu:.1f} = JVM {c['jvm_cpu_s']:.1f} + "
+                f"Python {c['py_cpu_s']:.1f})",
+                "",
+                "",
             ]
         )
 
