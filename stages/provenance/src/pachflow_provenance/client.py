@@ -78,3 +78,8 @@ def wait_reachable(client: Client, timeout: float = CONNECT_TIMEOUT_S) -> None:
         raise Unreachable(
             f"pachd at {client.address} is unreachable (no connection within {timeout:.0f}s)"
         ) from exc
+    try:  # connected is not usable: a bad token or TLS mismatch shows up on the first call
+        client.get_version()
+    except grpc.RpcError as exc:
+        details = exc.details() if callable(getattr(exc, "details", None)) else str(exc)
+        raise Unreachable(f"pachd at {client.address} answered with an error: {details}") from exc
