@@ -163,7 +163,7 @@ Model of the median run: {model_name(mid["model"])}, test areaUnderPR {mid["test
 """
 
 
-def incremental(rows: int, runs: int) -> dict[str, Any]:
+def incremental(rows: int, runs: int, extra_runs: int) -> dict[str, Any]:
     """On the last cold run's store: unchanged reruns, then +1 % raw files."""
     cold_results = load_result(f"e2e_cold_{rows}")
     if not cold_results:
@@ -177,7 +177,7 @@ def incremental(rows: int, runs: int) -> dict[str, Any]:
         say(f"unchanged rerun {i}: {m.wall_s:.2f} s")
     added = []
     extra_rows = max(1, rows // 100)
-    for i in range(runs):
+    for i in range(extra_runs):
         raw = data.raw_csv(extra_rows, seed=1000 + i, name=f"extra-{extra_rows}-{i}")
         put = chain.put("raw_data", [raw], label=f"put-extra-{i}")
         m = chain.run(label=f"extra-{i}")
@@ -317,12 +317,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--what", default="cold,incremental,scaling")
     parser.add_argument("--scales", default="1,2,4")
+    parser.add_argument("--extra-runs", type=int, default=None, help="+1 %% runs [--runs]")
     args = parser.parse_args()
     what = args.what.split(",")
     if "cold" in what:
         write_section("end to end, cold", cold_section(cold(args.rows, args.runs)))
     if "incremental" in what:
-        write_section("incremental", incremental_section(incremental(args.rows, args.runs)))
+        write_section(
+            "incremental",
+            incremental_section(incremental(args.rows, args.runs, args.extra_runs or args.runs)),
+        )
     if "scaling" in what:
         scales = [int(s) for s in args.scales.split(",")]
         write_section("scaling", scaling_section(scaling(args.rows, scales)))

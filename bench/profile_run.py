@@ -29,6 +29,7 @@ from harness import machine_line, measure, say, table, tool, write_section  # no
 from local_chain import Chain, stage_of  # noqa: E402
 
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+MB = 1 << 20
 FIRST_PARTY = re.compile(r"pachflow(_[a-z]+)?/")
 
 
@@ -90,36 +91,57 @@ def summarize(stacks: list[tuple[list[str], int]], top: int) -> tuple[int, list,
     return total, own.most_common(top), calls.most_common(top)
 
 
-def spark_jobs(events: Path, top: int) -> dict[str, list[tuple[str, float]]]:
-    """{application name: [(call site, seconds)]}: the longest Spark jobs of each app."""
-    out: dict[str, list[tuple[str, float]]] = {}
+def _site(ev: dict) -> str:
+    props = ev.get("Properties") or {}
+    site = props.get("callSite.short") or props.get("spark.job.description")
+    if not site:  # jobs started by Spark ML or a writer: name of the job's result stage
+        stages = sorted(ev.get("Stage Infos") or [], key=lambda s: s.get("Stage ID", 0))
+        site = stages[-1].get("Stage Name", "?") if stages else "?"
+    return site.split("/")[-1] if " at /" in site else site
+
+
+def spark_jobs(events: Path, top: int) -> dict[str, tuple[str, list[tuple[str, float]]]]:
+    """{application: (task totals, [(call site, seconds in its jobs)])}, longest first."""
+    out: dict[str, tuple[str, list[tuple[str, float]]]] = {}
     for log in sorted(events.glob("*")):
         app = log.name
         starts: dict[int, tuple[float, str]] = {}
-        jobs: list[tuple[str, float]] = []
-        # Spark 4 writes rolling logs: a directory of events_N_* files per application
-        files = sorted(log.glob("events_*")) if log.is_dir() else [log]
-        lines = [ln for f in files for ln in f.read_text(errors="replace").splitlines()]
-        for line in lines:
-            try:
-                ev = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            kind = ev.get("Event")
-            if kind == "SparkListenerApplicationStart":
-                app = ev.get("App Name", app)
-            elif kind == "SparkListenerJobStart":
-                props = ev.get("Properties") or {}
-                site = props.get("callSite.short") or props.get("spark.job.description") or "?"
-                starts[ev["Job ID"]] = (ev["Submission Time"], site)
-            elif kind == "SparkListenerJobEnd" and ev["Job ID"] in starts:
-                t0, site = starts.pop(ev["Job ID"])
-                jobs.append((site, (ev["Completion Time"] - t0) / 1000))
-        total = sum(s for _, s in jobs)
         by_site: Counter[str] = Counter()
-        for site, s in jobs:
-            by_site[site] += s
-        out[f"{app} ({len(jobs)} jobs, {total:.1f} s in jobs)"] = by_site.most_common(top)
+        count = 0
+        metrics: Counter[str] = Counter()
+        # rolling logs (Spark 4's default) are a directory of events_N_* files per app
+        files = sorted(log.glob("events_*")) if log.is_dir() else [log]
+        for f in files:
+            for line in f.read_text(errors="replace").splitlines():
+                try:
+                    ev = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                kind = ev.get("Event")
+                if kind == "SparkListenerApplicationStart":
+                    app = ev.get("App Name", app)
+                elif kind == "SparkListenerJobStart":
+                    starts[ev["Job ID"]] = (ev["Submission Time"], _site(ev))
+                elif kind == "SparkListenerJobEnd" and ev["Job ID"] in starts:
+                    t0, site = starts.pop(ev["Job ID"])
+                    by_site[site] += (ev["Completion Time"] - t0) / 1000
+                    count += 1
+                elif kind == "SparkListenerTaskEnd":
+                    tm = ev.get("Task Metrics") or {}
+                    metrics["tasks"] += 1
+                    metrics["run"] += tm.get("Executor Run Time", 0)
+                    metrics["gc"] += tm.get("JVM GC Time", 0)
+                    metrics["spill"] += tm.get("Disk Bytes Spilled", 0)
+                    sw = tm.get("Shuffle Write Metrics") or {}
+                    metrics["shuffle"] += sw.get("Shuffle Bytes Written", 0)
+                    metrics["input"] += (tm.get("Input Metrics") or {}).get("Bytes Read", 0)
+        totals = (
+            f"{count} jobs, {sum(by_site.values()):.1f} s in jobs; {metrics['tasks']} tasks: "
+            f"{metrics['run'] / 1000:.1f} s executor run time, {metrics['gc'] / 1000:.1f} s "
+            f"JVM GC, input {metrics['input'] / MB:.0f} MB, shuffle write "
+            f"{metrics['shuffle'] / MB:.0f} MB, spilled to disk {metrics['spill'] / MB:.0f} MB"
+        )
+        out[app] = (totals, by_site.most_common(top))
     return out
 
 
@@ -207,8 +229,8 @@ the start {m.load_before:.1f}). One cold `pachflow run` ({args.rows:,} rows) und
             )
             + "\n"
         )
-    for app, sites in spark_jobs(events, args.top).items():
-        parts.append(f"### Spark jobs of {app}\n")
+    for app, (totals, sites) in spark_jobs(events, args.top).items():
+        parts.append(f"### Spark jobs of {app}\n\n{totals}.\n")
         parts.append(
             table([[site, f"{s:.1f}"] for site, s in sites], ["call site", "s in jobs"], "lr")
             + "\n"
