@@ -75,8 +75,9 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 def normalized(path: str, run_ids: set[str]) -> str:
     """Spark names part files with a random uuid, train names a marker after its run."""
-    name = Path(path).name
-    return "<run_id>" if name in run_ids else UUID.sub("<uuid>", path)
+    if Path(path).name in run_ids:
+        return str(Path(path).parent / "<run_id>")
+    return UUID.sub("<uuid>", path)
 
 
 def entries(files: dict[str, Path], run_ids: set[str], top_only: bool) -> list[str]:
