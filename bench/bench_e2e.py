@@ -240,9 +240,13 @@ Each +1 % run adds another 1 % file on top of the previous ones. Jobs of the med
 {table(stage_rows, ["pipeline", "wall s", "datums"], "lrl")}
 
 split only runs the new file's datum. etl's datums are shards (glob `/*` over
-`shard=NN/`), and every new raw file adds a file to every shard, so all etl datums change
-and etl recomputes every customer's features; train refits on all of them. That is the
-price of exact per-customer features across files (see the section's notes in the report).
+`shard=NN/`), and every new raw file adds a file to every shard, so every etl datum changes
+and etl recomputes every customer's features; train refits on all of them. So a +1 % file
+costs about a full etl + train. Proposed fix: etl writes mergeable per-customer partial
+aggregates per (shard, source file) datum (counts, sums, min/max: the means are sums /
+counts), glob `/*/*`, so a new raw file runs only its own shard files; the few-MB merge of
+partials happens where the features are read. train still refits on all customers (a
+decision tree cannot be updated), which is the floor of an incremental run.
 """
 
 
