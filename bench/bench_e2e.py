@@ -24,6 +24,7 @@ from harness import (
     Measurement,
     as_dict,
     load_result,
+    loads,
     machine_line,
     median,
     median_of,
@@ -127,7 +128,7 @@ def cold_section(results: list[dict[str, Any]]) -> str:
             ]
         )
     runner_peak = median([r["run"]["group_peaks"].get("runner", 0) / MB for r in results])
-    loads = ", ".join(f"{m.load_before:.1f}" for m in ms)
+    run_loads = loads(ms)
     put_runs = ", ".join(f"{r['put']['wall_s']:.1f}" for r in results)
     top = table(
         [
@@ -145,7 +146,7 @@ def cold_section(results: list[dict[str, Any]]) -> str:
     )
     return f"""
 `.venv/bin/python bench/bench_e2e.py --rows {rows} --runs {len(results)} --what cold`
-({machine_line()}; load average when each run started: {loads}).
+({machine_line()}; 1-minute load average at the start -> highest during each run: {run_loads}).
 
 A fresh PACHFLOW_HOME per run, MLflow on SQLite under it (the runner's default), the
 committed specs (`pipelines/*.json`: split 16 shards, etl with datum batching, train
@@ -211,8 +212,8 @@ def incremental_section(r: dict[str, Any]) -> str:
         ]
         for p, j in mid["jobs"].items()
     ]
-    loads_un = ", ".join(f"{m.load_before:.1f}" for m in un)
-    loads_add = ", ".join(f"{m.load_before:.1f}" for m in add)
+    loads_un = loads(un)
+    loads_add = loads(add)
     put_s = median([d["put"]["wall_s"] for d in r["added"]])
     top = table(
         [
@@ -229,7 +230,8 @@ def incremental_section(r: dict[str, Any]) -> str:
     )
     return f"""
 `.venv/bin/python bench/bench_e2e.py --rows {r["rows"]} --what incremental` ({machine_line()};
-load average when each run started: unchanged {loads_un}; +1 %: {loads_add}).
+1-minute load average at the start -> highest during each run: unchanged {loads_un};
++1 %: {loads_add}).
 
 On the store of the last cold run ({r["rows"]:,} rows):
 
@@ -286,7 +288,7 @@ def scaling_section(out: list[dict[str, Any]]) -> str:
             cells.append(f"{j.get('duration_s', 0):.1f}")
         cells.append(f"{run['group_peaks'].get('split', 0) / MB:.0f}")
         cells.append(f"{run['peak_rss'] / MB:.0f}")
-        cells.append(f"{run['load_before']:.1f}")
+        cells.append(f"{run['load_before']:.1f}->{run.get('load_max', 0):.1f}")
         rows.append(cells)
     return f"""
 `.venv/bin/python bench/bench_e2e.py --what scaling` ({machine_line()}). One cold run per
@@ -305,7 +307,7 @@ N --seed 42`. "per row vs 1x" = (wall / rows) / (1x wall / 1x rows): 1.00 is lin
                 "train s",
                 "split peak RSS MB",
                 "run peak RSS MB",
-                "load at start",
+                "load start->max",
             ],
             "lrrrrrrrr",
         )

@@ -60,6 +60,7 @@ class Measurement:
     group_peaks: dict[str, int] = field(default_factory=dict)  # bytes per group
     group_first_seen: dict[str, float] = field(default_factory=dict)  # s after start
     group_last_seen: dict[str, float] = field(default_factory=dict)
+    load_max: float = 0.0  # highest 1-minute load average seen while it ran
 
     @property
     def peak_rss_mb(self) -> float:
@@ -110,6 +111,7 @@ def measure(
     sink = log.open("wb") if log else subprocess.DEVNULL
     cpu_seen: dict[tuple[int, float], float] = {}  # (pid, start time) -> user+sys so far
     peak = 0
+    load_max = load
     peaks: dict[str, int] = {}
     first: dict[str, float] = {}
     last: dict[str, float] = {}
@@ -135,6 +137,7 @@ def measure(
                     continue
                 total += rss
             peak = max(peak, total)
+            load_max = max(load_max, os.getloadavg()[0])
             for g, rss in by_group.items():
                 peaks[g] = max(peaks.get(g, 0), rss)
                 first.setdefault(g, now)
@@ -147,7 +150,7 @@ def measure(
     # Summed from polls, not getrusage: a JVM whose Python parent exits without waiting
     # for it is reparented and never reaped by us, so RUSAGE_CHILDREN would miss it.
     cpu = sum(cpu_seen.values())
-    m = Measurement(wall, peak, cpu, proc.returncode, load, peaks, first, last)
+    m = Measurement(wall, peak, cpu, proc.returncode, load, peaks, first, last, load_max)
     if check and proc.returncode != 0:
         where = f"; see {log}" if log else ""
         raise CommandFailed(f"{' '.join(argv)} exited {proc.returncode}{where}")
@@ -295,3 +298,8 @@ def as_dict(m: Measurement) -> dict[str, object]:
     from dataclasses import asdict
 
     return asdict(m)
+
+
+def loads(ms: Sequence[Measurement]) -> str:
+    """`start->max` 1-minute load average of each run, e.g. `1.2->2.0, 0.9->1.8`."""
+    return ", ".join(f"{m.load_before:.1f}->{m.load_max:.1f}" for m in ms)

@@ -82,7 +82,16 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, float]:
 
 def bench(rows: int, runs: int, master: str, driver_memory: str) -> None:
     import data
-    from harness import machine_line, measure, median_of, save_result, say, table, write_section
+    from harness import (
+        loads,
+        machine_line,
+        measure,
+        median_of,
+        save_result,
+        say,
+        table,
+        write_section,
+    )
 
     raw = data.raw_csv(rows, seed=42)
     work = data.scratch(f"monolithic-{rows}")
@@ -115,7 +124,7 @@ def bench(rows: int, runs: int, master: str, driver_memory: str) -> None:
             "walls": [m.wall_s for m in ms],
             "peak_rss": med.peak_rss,
             "phases": phases,
-            "loads": [m.load_before for m in ms],
+            "loads": loads(ms),
         },
     )
     phase_rows = [
@@ -142,7 +151,7 @@ def bench(rows: int, runs: int, master: str, driver_memory: str) -> None:
         "monolithic reference",
         f"""
 `.venv/bin/python bench/monolithic.py bench --rows {rows} --runs {runs}` ({machine_line()};
-load average when each run started: {", ".join(f"{m.load_before:.1f}" for m in ms)}).
+1-minute load average at the start -> highest during each run: {loads(ms)}).
 
 One process, one Spark session (`{master}`, driver memory {driver_memory}): read the raw CSV
 (`gen-paysim --rows {rows} --seed 42`), etl's per-customer features (imported from the etl

@@ -194,7 +194,8 @@ def main() -> None:
     parts = [
         f"""
 `.venv/bin/python bench/profile_run.py --rows {args.rows}` ({machine_line()}; load average at
-the start {m.load_before:.1f}). One cold `pachflow run` ({args.rows:,} rows) under py-spy
+the start -> highest during the run {m.load_before:.1f} -> {
+            m.load_max:.1f}). One cold `pachflow run` ({args.rows:,} rows) under py-spy
 (--idle, {args.rate} Hz, all Python processes) with Spark's event log on: {m.wall_s:.0f} s
 (profiling included). Job durations: {
             ", ".join(f"{p} {j['duration_s']:.1f} s" for p, j in jobs.items())

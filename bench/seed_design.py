@@ -105,7 +105,7 @@ def ours(raw: Path, label: str, batching: bool, shards: int) -> dict[str, Any]:
 
 def bench(rows: int, customers: int, datums: int, runs: int) -> dict[str, Any]:
     import data
-    from harness import measure, median, say, tool
+    from harness import loads, measure, median, say, tool
 
     raw = data.raw_csv(rows, seed=7, customers=customers)
     work = data.scratch("seed-design")
@@ -151,7 +151,7 @@ def bench(rows: int, customers: int, datums: int, runs: int) -> dict[str, Any]:
         "split_per_customer_s": split_m.wall_s,
         "seed_datum_walls": [m.wall_s for m in seed_runs],
         "seed_datum_peaks": [m.peak_rss for m in seed_runs],
-        "seed_datum_loads": [m.load_before for m in seed_runs],
+        "seed_datum_loads": loads(seed_runs),
         "in_session_walls": in_session,
         "in_session_process_s": sess.wall_s,
     }
@@ -236,8 +236,8 @@ def section(r: dict[str, Any]) -> str:
     ]
     return f"""
 `.venv/bin/python bench/seed_design.py bench --rows {r["rows"]} --customers {n}
---datums {r["datums_measured"]}` ({machine_line()}; load average when the seed datums
-started: {", ".join(f"{x:.1f}" for x in r["seed_datum_loads"])}).
+--datums {r["datums_measured"]}` ({machine_line()}; 1-minute load average at the start ->
+highest during each seed datum: {r["seed_datum_loads"]}).
 
 Sample: `gen-paysim --rows {r["rows"]} --customers {n} --seed 7` ({r["rows"] / n:.0f} rows
 per customer), `pachflow-split --per-customer` ({r["split_per_customer_s"]:.1f} s) ->
