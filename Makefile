@@ -15,7 +15,7 @@ MLFLOW_UI_PORT ?= 5000
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench clean
+.PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench lineage clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,13 @@ pin: setup ## set spec image tags (and registry) from each stage's pyproject ver
 mlflow-ui: setup ## open the local MLflow store (the demo's runs) at http://127.0.0.1:$(MLFLOW_UI_PORT)
 	$(RUN) mlflow ui --backend-store-uri sqlite:///$(PACHFLOW_HOME)/mlflow.db \
 	  --default-artifact-root $(PACHFLOW_HOME)/mlruns --host 127.0.0.1 --port $(MLFLOW_UI_PORT)
+
+bench: setup ## the issue-8 benchmarks on the full data set (30-40 min) -> bench/RESULTS.md
+	$(RUN) python bench/run_all.py --max-load 2.5
+
+lineage: setup ## lineage of an MLflow run (RUN_ID=<id>) or a commit (COMMIT=repo@id)
+	@[ -n "$(RUN_ID)$(COMMIT)" ] || { echo "usage: make lineage RUN_ID=<mlflow run id> | COMMIT=<repo@id>"; exit 2; }
+	$(if $(RUN_ID),$(RUN) pachflow lineage run $(RUN_ID),$(RUN) pachflow lineage commit $(COMMIT))
 
 clean: ## remove the venv, the local store and caches
 	rm -rf $(VENV) $(PACHFLOW_HOME) .pytest_cache .ruff_cache
