@@ -1,7 +1,7 @@
 """`make bench`: every issue-8 benchmark, then the targets summary in bench/RESULTS.md.
 
 Order: monolithic reference, end to end cold (with each stage inside it), incremental,
-scaling, the seed's design. Each writes only its own RESULTS.md section (and its raw
+scaling, the seed's design, a profiled run. Each writes only its own RESULTS.md section (and its raw
 numbers to bench/results.json); the summary section is rebuilt from those numbers.
 
     .venv/bin/python bench/run_all.py [--rows N] [--runs 3] [--only monolithic,cold,...]
@@ -36,7 +36,7 @@ from harness import (  # noqa: E402
     write_section,
 )
 
-ALL = ("monolithic", "cold", "incremental", "scaling", "seed")
+ALL = ("monolithic", "cold", "incremental", "scaling", "seed", "profile")
 
 
 def py(script: str, *args: object) -> None:
@@ -150,7 +150,7 @@ def summary(rows: int) -> str:
 
     return f"""
 Rebuilt by `.venv/bin/python bench/run_all.py` from bench/results.json ({machine_line()}).
-Reproduce everything with `make bench` (about 30-40 min on this 2-core machine; data is
+Reproduce everything with `make bench` (about 45 min on this 2-core machine; data is
 generated once into bench/.data, ~3.5 GB at 1x/2x/4x). Medians of the runs each section
 lists; each section gives the load average at the start of every run.
 
@@ -186,6 +186,8 @@ def main() -> None:
             py("bench_e2e.py", "--rows", rows, "--what", "scaling")
         if "seed" in only:
             py("seed_design.py", "bench", "--runs", runs)
+        if "profile" in only:
+            py("profile_run.py", "--rows", rows)
     write_section("summary: issue 8 targets", summary(rows))
 
 
