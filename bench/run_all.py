@@ -1,8 +1,8 @@
 """`make bench`: every issue-8 benchmark, then the targets summary in bench/RESULTS.md.
 
 Order: monolithic reference, end to end cold (with each stage inside it), incremental,
-scaling, the seed's design, a profiled run. Each writes only its own RESULTS.md section (and its raw
-numbers to bench/results.json); the summary section is rebuilt from those numbers.
+scaling, the seed's design, a profiled run. Each writes only its own RESULTS.md section
+(and its raw numbers to bench/results.json); the summary is rebuilt from those numbers.
 
     .venv/bin/python bench/run_all.py [--rows N] [--runs 3] [--only monolithic,cold,...]
     .venv/bin/python bench/run_all.py --quick    # small sizes, one run: a smoke test
