@@ -14,6 +14,7 @@ import enum
 import functools
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -309,49 +310,36 @@ def _check_enum(value: Any, info: FieldInfo, path: str) -> list[Problem]:
 
 def to_snake(value: Any, cls: type[betterproto.Message]) -> dict[str, Any]:
     """A copy of a (checked) spec with every field key in snake_case; map keys untouched."""
-    keys = _lookup(cls)
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        info = keys.get(key)
-        if info is None:
-            continue
-        out[info.name] = _snake_field(item, info)
-    return out
-
-
-def _snake_field(value: Any, info: FieldInfo) -> Any:
-    if value is None:
-        return None
-    if info.proto_type == "map":
-        assert info.map_value is not None
-        return {k: _snake_field(v, info.map_value) for k, v in value.items()}
-    if info.message is not None:
-        if info.repeated:
-            return [to_snake(item, info.message) for item in value]
-        return to_snake(value, info.message)
-    return value
+    return _rename_keys(value, cls, lambda info: info.name)
 
 
 def to_camel(value: Any, cls: type[betterproto.Message]) -> dict[str, Any]:
     """A copy with every field key in camelCase (the official JSON schema's spelling)."""
+    return _rename_keys(value, cls, lambda info: info.json_name)
+
+
+def _rename_keys(
+    value: Any, cls: type[betterproto.Message], key_of: Callable[[FieldInfo], str]
+) -> dict[str, Any]:
+    """A copy of a message dict with every field key spelled by `key_of`; unknown keys dropped."""
     keys = _lookup(cls)
     out: dict[str, Any] = {}
     for key, item in value.items():
         info = keys.get(key)
         if info is None:
             continue
-        out[info.json_name] = _camel_field(item, info)
+        out[key_of(info)] = _rename_field(item, info, key_of)
     return out
 
 
-def _camel_field(value: Any, info: FieldInfo) -> Any:
+def _rename_field(value: Any, info: FieldInfo, key_of: Callable[[FieldInfo], str]) -> Any:
     if value is None:
         return None
     if info.proto_type == "map":
         assert info.map_value is not None
-        return {k: _camel_field(v, info.map_value) for k, v in value.items()}
+        return {k: _rename_field(v, info.map_value, key_of) for k, v in value.items()}
     if info.message is not None:
         if info.repeated:
-            return [to_camel(item, info.message) for item in value]
-        return to_camel(value, info.message)
+            return [_rename_keys(item, info.message, key_of) for item in value]
+        return _rename_keys(value, info.message, key_of)
     return value

@@ -1,4 +1,8 @@
-"""The one Pachyderm client factory of the project (pipelines/ imports it from here).
+"""The Pachyderm client for lineage questions (the provenance backend and the link stage).
+
+Known duplication: `pachflow deploy` resolves pachd with its own pachflow.cluster.connect
+(stricter address parsing, names where the address came from, no in-cluster case). The two
+should become one, here (pipelines may depend on provenance, not the other way round).
 
 Where pachd is, in this order:
 1. an explicit address (`--pachd-address`), else PACHD_ADDRESS (pachctl's variable; the SDK
