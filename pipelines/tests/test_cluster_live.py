@@ -17,10 +17,10 @@ import pytest
 from pachyderm_sdk import Client
 from pachyderm_sdk.api import pfs
 
-from pachflow.cluster.connect import connect, resolve_target
 from pachflow.cluster.deploy import deploy, put_files, undeploy
 from pachflow.cluster.requests import pipeline_ref
 from pachflow.spec import PipelineSpec, load_specs
+from pachflow_provenance.client import connect, resolve_target
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PACHD_ADDRESS"),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,7 +21,6 @@ from pachflow_provenance.backends.pachyderm import (
     job_from_info,
     record_from_info,
 )
-from pachflow_provenance.client import pachyderm_client, wait_reachable
 from pachflow_provenance.errors import UnknownCommit, Unreachable
 from pachflow_provenance.model import CommitRef
 from pachflow_provenance.resolve import Resolver
@@ -282,53 +280,3 @@ def test_resolver_walks_pachyderm_both_ways(mlflow_tracking_uri: str) -> None:
         ("raw_data", RAW),
         ("split", SPLIT),
     }
-
-
-# --- the client factory ----------------------------------------------------------------------
-def test_client_from_pachd_address_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PACHD_ADDRESS", "grpc://pachd.example:30650")
-    monkeypatch.setenv("PACH_TOKEN", "secret")
-    client = pachyderm_client()
-    assert client.address == "pachd.example:30650"
-    assert client.auth_token == "secret"
-
-
-def test_client_bad_address_and_nothing_configured_are_clear(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    with pytest.raises(Unreachable, match="bad pachd address"):
-        pachyderm_client("ftp://pachd:1")
-    for var in ("PACHD_ADDRESS", "PACHD_PEER_SERVICE_HOST"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PACH_CONFIG", str(tmp_path / "none.json"))
-    with pytest.raises(Unreachable, match="no Pachyderm configured"):
-        pachyderm_client()
-
-
-def test_client_from_pachctl_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    config = tmp_path / "config.json"
-    config.write_text(
-        json.dumps(
-            {
-                "v2": {
-                    "active_context": "c",
-                    "contexts": {
-                        "c": {"pachd_address": "grpc://10.0.0.5:30650", "session_token": "tok"}
-                    },
-                }
-            }
-        )
-    )
-    for var in ("PACHD_ADDRESS", "PACHD_PEER_SERVICE_HOST", "PACH_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("PACH_CONFIG", str(config))
-    client = pachyderm_client()
-    assert (client.address, client.auth_token) == ("10.0.0.5:30650", "tok")
-
-
-def test_dead_pachd_is_unreachable_fast() -> None:
-    from pachflow_testing.mlflow_server import free_port
-
-    client = pachyderm_client(f"grpc://127.0.0.1:{free_port()}")
-    with pytest.raises(Unreachable, match="unreachable"):
-        wait_reachable(client, timeout=0.5)

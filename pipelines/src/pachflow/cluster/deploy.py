@@ -9,7 +9,6 @@ import grpc
 from pachyderm_sdk import Client
 from pachyderm_sdk.api import pfs, pps
 
-from pachflow.cluster.connect import ClusterError
 from pachflow.cluster.requests import (
     branch_for_put,
     input_repos,
@@ -137,10 +136,7 @@ def put_files(
     """Upload `files` (at /<file name>) to repo@branch in one commit, creating the repo if
     needed; returns the commit id. With `wait`, block until every downstream job finished."""
     target = branch_for_put(repo, project, branch)
-    try:
-        uploads = put_paths(files)
-    except ValueError as err:
-        raise ClusterError(str(err)) from None
+    uploads = put_paths(files)  # ValueError when two files would land at the same path
     try:
         if not client.pfs.repo_exists(target.repo):
             client.pfs.create_repo(repo=target.repo, description="pachflow input repo")

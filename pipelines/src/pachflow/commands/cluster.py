@@ -57,12 +57,13 @@ def _checked_specs(files: tuple[Path, ...]) -> list[PipelineSpec]:
 
 
 def _client(timeout: float) -> Client:
-    from pachflow.cluster.connect import ClusterError, connect, resolve_target
+    from pachflow_provenance.client import connect, resolve_target
+    from pachflow_provenance.errors import Unreachable
 
     try:
         target = resolve_target()
         client = connect(target, timeout=timeout)
-    except ClusterError as err:
+    except Unreachable as err:
         _fail(str(err), 2)
     click.echo(f"pachd: {target.address} (from {target.source})", err=True)
     return client
@@ -141,7 +142,6 @@ def put(
 ) -> None:
     """Put FILES into REPO@BRANCH on the cluster in one commit (each at /<file name>),
     creating REPO if needed; prints the commit id."""
-    from pachflow.cluster.connect import ClusterError
     from pachflow.cluster.deploy import DeployError, put_files
     from pachflow.cluster.requests import put_paths
 
@@ -152,7 +152,7 @@ def put(
     client = _client(timeout)
     try:
         put_files(client, repo, list(files), _echo, branch=branch, project=project, wait=wait)
-    except ClusterError as err:
+    except ValueError as err:  # clashing names (checked above too, before connecting)
         _fail(str(err), 2)
     except DeployError as err:
         _fail(str(err), 1)

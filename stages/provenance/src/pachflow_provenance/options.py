@@ -36,8 +36,7 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--pachd-address",
-            envvar="PACHD_ADDRESS",
-            default=None,
+            default=None,  # unset: the client factory reads PACHD_ADDRESS (and names it)
             help="pachd, e.g. grpc://localhost:30650 [env PACHD_ADDRESS; else in-cluster env "
             "or pachctl config]. Auth token from PACH_TOKEN.",
         ),

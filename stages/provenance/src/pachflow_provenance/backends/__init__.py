@@ -43,11 +43,9 @@ def open_backend(
 
         return LocalBackend.open(home)
     from pachflow_provenance.backends.pachyderm import PachydermBackend
-    from pachflow_provenance.client import pachyderm_client, wait_reachable
+    from pachflow_provenance.client import connect, resolve_target
 
-    client = pachyderm_client(pachd_address)
-    wait_reachable(client)
-    return PachydermBackend(client, console_url)
+    return PachydermBackend(connect(resolve_target(pachd_address)), console_url)
 
 
 __all__ = ["BACKENDS", "Backend", "CommitRecord", "choose_backend", "open_backend"]
