@@ -108,3 +108,24 @@ def test_table_mermaid_and_the_pachflow_lineage_group(local_dag: Any) -> None:
     # `pachflow lineage` is the same command group
     same = invoke(local_dag, "run", v1.run_id, "--json", group=lineage_group()).stdout
     assert json.loads(same) == json.loads(invoke(local_dag, "run", v1.run_id, "--json").stdout)
+
+
+def test_model_version_aliases_are_shown_on_every_path(local_dag: Any) -> None:
+    """train sets the alias `candidate` on the version it registers; every lineage printout
+    that lists that version shows it (MLflow's version search returns no aliases)."""
+    from mlflow.tracking import MlflowClient
+
+    v1, _ = local_dag.versions
+    MlflowClient(local_dag.tracking_uri).set_registered_model_alias(
+        local_dag.model, "candidate", v1.model_version
+    )
+    row = rf"^{re.escape(local_dag.model)} +{v1.model_version} +candidate +{v1.run_id}$"
+    for args in (
+        ("run", v1.run_id),
+        ("commit", f"raw_data@{v1.raw.id}"),
+        ("model", f"{local_dag.model}/{v1.model_version}"),
+    ):
+        assert re.search(row, invoke(local_dag, *args).stdout, re.M), args
+        payload = json.loads(invoke(local_dag, *args, "--json").stdout)
+        [mv] = payload["model_versions"]
+        assert mv["aliases"] == ["candidate"], args

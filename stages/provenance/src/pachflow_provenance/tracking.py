@@ -125,11 +125,14 @@ class Tracking:
         ]
 
     def model_versions_for_run(self, run_id: str) -> list[ModelVersion]:
+        # search_model_versions returns versions without their aliases (MLflow fills them in
+        # only on get_model_version), so each version found is read again, in full.
         try:
             found = self.client.search_model_versions(f"run_id = '{_quote(run_id)}'")
+            full = [self.client.get_model_version(mv.name, mv.version) for mv in found]
         except MlflowException as exc:
             raise self._unreachable(exc) from exc
-        return sorted((self._mv_node(mv) for mv in found), key=lambda m: (m.name, int(m.version)))
+        return sorted((self._mv_node(mv) for mv in full), key=lambda m: (m.name, int(m.version)))
 
     def get_model_version(self, name: str, version: str) -> ModelVersion:
         """`version` is a number or an alias (e.g. 'candidate')."""
