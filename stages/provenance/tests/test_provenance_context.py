@@ -16,11 +16,11 @@ from pachflow_provenance.context import (
     TAG_JOB_ID,
     TAG_OUTPUT_COMMIT,
     PachydermContext,
-    PfsDatasetSource,
     fingerprint_dir,
     input_tags,
     parse_input_repos,
 )
+from pachflow_provenance.pfs_source import PfsDatasetSource
 
 JOB = "a" * 32
 ETL_COMMIT = "b" * 32

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pachflow_paysim.generator import check_out_path, write_paysim
+# The generator (numpy, pyarrow) is imported when the command runs, not at pachflow start-up.
 
 #: Below this many rows the run takes well under a second: no progress lines.
 PROGRESS_FROM_ROWS = 1_000_000
@@ -64,6 +64,8 @@ def gen_paysim(rows: int, seed: int, out: Path, customers: int | None, java_nota
     statistics: type shares, ~0.13 % fraud as TRANSFER + CASH_OUT pairs, balance
     arithmetic, merchant (M) destinations for PAYMENT. Prints a summary line on stdout.
     """
+    from pachflow_paysim.generator import check_out_path, write_paysim
+
     _non_negative("--rows", rows)
     _non_negative("--seed", seed)
     if customers is not None and customers < 1:

@@ -9,7 +9,6 @@ import click
 from pachflow.commands.local_run import run_pipelines, specs_option
 from pachflow.commands.local_store import BadInput, open_store
 from pachflow.local import demo as d
-from pachflow.local.env import local_tracking_uri
 
 DEFAULT_ROWS = 50_000
 
@@ -54,6 +53,8 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool) -> None:
         )
     if not summary.did_work:
         click.echo("no work done: same data and specs as the last run; results as before:")
+    from pachflow.local.env import local_tracking_uri  # with the runner: pachyderm_sdk
+
     with open_store() as store:
         result = d.train_result(store)
         if result is None:

@@ -9,14 +9,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from pachflow.commands.local_store import BadInput, emit_json, open_store, table, when
 from pachflow.local.progress import Progress
-from pachflow.local.runner import Runner, RunSummary, summary_lines
 from pachflow.local.runtime import RUNTIMES, get_runtime
-from pachflow.local.specs import SpecError, find_spec, load_specs
+
+if TYPE_CHECKING:
+    from pachflow.local.runner import RunSummary
+
+# The runner and spec loading (pachyderm_sdk, ~1 s) are imported when a run starts, not when
+# any pachflow command (or --help) starts.
 
 specs_option = click.option(
     "--specs",
@@ -49,6 +54,9 @@ def run_pipelines(
     quiet: bool = False,
 ) -> RunSummary:
     """Load the specs and bring every pipeline up to date; prints progress and the summary."""
+    from pachflow.local.runner import Runner, summary_lines
+    from pachflow.local.specs import SpecError, find_spec, load_specs
+
     try:
         specs = load_specs(specs_dir)
     except SpecError as exc:

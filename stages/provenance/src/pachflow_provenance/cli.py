@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,9 +18,13 @@ from pachflow_provenance.backends import choose_backend, open_backend
 from pachflow_provenance.link import link_cmd
 from pachflow_provenance.model import Lineage, parse_commit_ref
 from pachflow_provenance.options import CONTEXT, one_line_errors, output_options, source_options
-from pachflow_provenance.resolve import Resolver
-from pachflow_provenance.tracking import Tracking, quiet_http_retries
 from pachflow_stagekit import BadInput
+
+if TYPE_CHECKING:
+    from pachflow_provenance.resolve import Resolver
+
+# MLflow (through resolve/tracking) is imported when a question is asked: --help, usage
+# errors and `pachflow` itself do not pay seconds of import time for it.
 
 # A lineage question should fail in seconds when MLflow is down, not after minutes.
 CLI_HTTP_RETRIES = 1
@@ -37,6 +41,9 @@ def default_tracking_uri(backend: str, home: str | None) -> str | None:
 
 
 def _resolver(opts: dict[str, Any]) -> Resolver:
+    from pachflow_provenance.resolve import Resolver
+    from pachflow_provenance.tracking import Tracking, quiet_http_retries
+
     quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
     backend_kind = choose_backend(opts["backend"], opts["home"])
     tracking = Tracking(opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]))

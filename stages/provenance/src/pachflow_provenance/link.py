@@ -20,7 +20,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,8 +31,10 @@ from pachflow_provenance.model import CommitRef, Lineage
 from pachflow_provenance.options import CONTEXT, one_line_errors, source_options
 from pachflow_provenance.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
 from pachflow_provenance.runtags import upstream_tag
-from pachflow_provenance.tracking import Tracking, quiet_http_retries
 from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+
+if TYPE_CHECKING:
+    from pachflow_provenance.tracking import Tracking
 
 STAGE = "provenance"
 RUN_MANIFEST = "run.json"
@@ -113,6 +115,8 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     store). Backend: local store when PACHFLOW_HOME is set (the local runner), else
     Pachyderm. Safe to retry.
     """
+    from pachflow_provenance.tracking import Tracking, quiet_http_retries  # mlflow: seconds
+
     path, manifest = read_manifest(input_dir)
     run_id = manifest["run_id"]
     quiet_http_retries(STAGE_HTTP_RETRIES, STAGE_HTTP_TIMEOUT_S)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pachflow_provenance.backends.base import Backend, CommitRecord
 from pachflow_provenance.errors import UnknownCommit, UnknownRun
 from pachflow_provenance.model import SPEC, USER, CommitRef, Datum, Job, Lineage, Run
 from pachflow_provenance.runtags import RunContext, output_commit_tags, run_context
-from pachflow_provenance.tracking import Tracking
+
+if TYPE_CHECKING:
+    from pachflow_provenance.tracking import Tracking
 
 MAX_COMMITS = 500  # a lineage graph bigger than this is not something to print
 META_RUN_ID = "mlflow.run_id"
