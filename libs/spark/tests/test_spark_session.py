@@ -29,7 +29,10 @@ def test_default_shuffle_partitions():
 def test_shuffle_partitions_sized_for_the_data():
     assert shuffle_partitions_for(0, "local[2]") == 2  # one per core for small data
     assert shuffle_partitions_for(18 * MIB, "local[2]") == 2  # a PaySim shard
-    assert shuffle_partitions_for(278 * MIB, "local[2]") == 5  # all of PaySim: 64 MiB each
+    assert shuffle_partitions_for(278 * MIB, "local[2]") == 6  # all of PaySim: 64 MiB each,
+    # rounded up to a multiple of the cores so no core idles in the last wave
+    assert shuffle_partitions_for(278 * MIB, "local[4]") == 8
+    assert shuffle_partitions_for(130 * MIB, "local[3]") == 3
     assert shuffle_partitions_for(10**13, "local[2]") == 200  # capped
     assert shuffle_partitions_for(1 * MIB, "spark://h:7077") == 200
 

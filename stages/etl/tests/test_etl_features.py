@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pachflow_contracts import FEATURES
-from pachflow_etl.job import run
+from pachflow_etl.inputs import discover
+from pachflow_etl.job import _partitioned_base, run
 
 pytestmark = pytest.mark.spark
 
@@ -119,3 +121,31 @@ def test_every_output_file_has_the_contract_types(features_dir):
         found = pq.read_schema(path)
         assert [(f.name, f.type) for f in found] == [(f.name, f.type) for f in FEATURES.schema]
     assert not [p for p in features_dir.rglob("*") if p.name.startswith((".", "_"))]
+
+
+def test_split_layout_is_read_as_one_partitioned_scan(fixture_tx, tmp_path):
+    """Files directly in `shard=NN/` (split's layout, whole repo or one-shard datum): one
+    scan with `shard` from the path. Anything else: one scan per shard."""
+    root, _ = fixture_tx
+    assert _partitioned_base(discover(root)) == root
+    assert _partitioned_base(discover(root / "shard=01")) == root
+    nested = tmp_path / "split" / "shard=01" / "deeper"
+    nested.mkdir(parents=True)
+    shutil.copy(root / "shard=01" / "raw-a.parquet", nested)
+    assert _partitioned_base(discover(tmp_path / "split")) is None
+
+
+def test_other_layouts_give_the_same_features(fixture_tx, features_out, spark, tmp_path):
+    """Files one level deeper than their shard directory take the one-scan-per-shard path;
+    the features must not depend on which path read them."""
+    root, _ = fixture_tx
+    nested = tmp_path / "split"
+    for f in root.rglob("*.parquet"):
+        dest = nested / f.parent.name / "deeper" / f.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, dest)
+    run(nested, tmp_path / "out", lambda: spark, shuffle_partitions=2)
+    got = read_output(tmp_path / "out")
+    assert sorted(got) == sorted(features_out)
+    for name, frame in got.items():
+        pd.testing.assert_frame_equal(frame, features_out[name])
