@@ -51,7 +51,7 @@ def ensure_features(work: Path, rows: int) -> Path:
     return out
 
 
-def run_once(features: Path, uri: str, out: Path, extra: list[str]) -> dict[str, float]:
+def run_once(features: Path, uri: str, out: Path, extra: list[str], log: Path) -> dict[str, float]:
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": uri,
@@ -70,6 +70,8 @@ def run_once(features: Path, uri: str, out: Path, extra: list[str]) -> dict[str,
         wall = time.monotonic() - t0
         err.seek(0)
         stderr = err.read()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(stderr)  # the stage's progress lines, for the phases not parsed here
     if proc.returncode != 0:
         sys.exit(f"train failed ({proc.returncode}):\n{stderr[-3000:]}")
     result = {"wall": wall, "cpu": cpu}
@@ -110,7 +112,8 @@ def main() -> None:
     ):
         runs = []
         for i in range(args.reps):
-            r = run_once(features, server.uri, Path(tmp) / f"out{i}", args.extra)
+            log = args.work / f"train-rep{i + 1}.log"
+            r = run_once(features, server.uri, Path(tmp) / f"out{i}", args.extra, log)
             runs.append(r)
             print(f"rep {i + 1}: " + ", ".join(f"{k} {v:.1f}s" for k, v in r.items()), flush=True)
     print(f"load average now: {os.getloadavg()[0]:.1f}")

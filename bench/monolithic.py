@@ -3,7 +3,8 @@
 Reads the raw PaySim CSV, computes the per-customer features with etl's own definitions
 (`etl_features.customer_features`, imported from the etl package: nothing re-implemented
 here), then fits and evaluates train's model (train's `fit` and `evaluate_parts`: depth-5
-decision tree, seeded 80/20 split, the same metrics). No MLflow, no Parquet in between.
+decision tree, seeded 80/20 split, the same negative sampling and metrics). No MLflow, no
+Parquet in between.
 
     .venv/bin/python bench/monolithic.py job RAW.csv        # one run, prints phase times
     .venv/bin/python bench/monolithic.py bench [--rows N] [--runs 3]
@@ -39,11 +40,9 @@ def spark_schema():  # the TRANSACTIONS contract as a Spark schema, to read the 
 def job(csv: Path, master: str, driver_memory: str) -> dict[str, float]:
     """The whole monolithic job; returns the seconds of each phase."""
     from etl_features import customer_features
-    from pyspark.sql import functions as F
 
-    from pachflow_contracts import LABEL_COLUMN, MODEL_INPUTS
     from pachflow_spark import SparkSettings, build_session
-    from pachflow_train.data import IS_TEST, LABEL, class_counts
+    from pachflow_train.data import class_counts, prepare, training_rows
     from pachflow_train.model import ModelSettings, evaluate_parts, fit
 
     times: dict[str, float] = {}
@@ -56,11 +55,7 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, float]:
     raw = spark.read.csv(str(csv), header=True, schema=spark_schema())
     features = customer_features(raw)
     prepared = (
-        features.select(
-            *MODEL_INPUTS,
-            F.col(LABEL_COLUMN).cast("double").alias(LABEL),
-            (F.rand(settings.seed) < F.lit(settings.test_fraction)).alias(IS_TEST),
-        )
+        prepare(features, settings.test_fraction, settings.seed)
         .repartition(spark.sparkContext.defaultParallelism)
         .cache()
     )
@@ -68,7 +63,10 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, float]:
     times["read_and_features"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    model = fit(prepared.filter(~F.col(IS_TEST)), settings, weighted=False)
+    train = training_rows(
+        prepared, counts, settings.class_weight, settings.negative_fraction, settings.seed
+    )
+    model = fit(train.rows, settings, weighted=train.weighted)
     times["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -82,6 +82,9 @@ def test_run_has_name_params_metrics_and_pachyderm_tags(trained: dict[str, Any])
     assert 0.5 < m["test_areaUnderROC"] <= 1.0
     assert m["test_rows"] + m["train_rows"] == 3000
     assert m["positive_weight"] > 1  # balanced weights on ~5% fraud
+    # Negative sampling is asked for (default 0.1) but 3000 rows are below its minimum.
+    assert run.data.params["negative_fraction"] == "0.1"
+    assert (m["negative_share"], m["negative_weight"]) == (1.0, 1.0)
     tags = run.data.tags
     assert tags["pachyderm.job_id"] == job
     assert tags["pachyderm.output_commit"] == job

@@ -34,7 +34,7 @@ def test_metrics_match_spark_evaluator(split: Any) -> None:
     settings = m.ModelSettings(max_depth=4)
     fitted = m.fit(split.filter(~split[data.IS_TEST]), settings, weighted=False)
     parts = m.evaluate_parts(fitted, split)
-    test = fitted.transform(split.filter(split[data.IS_TEST]))
+    test = fitted.stages[-1].transform(split.filter(split[data.IS_TEST]))
     for metric, ours in (
         ("areaUnderROC", parts["test"].area_under_roc),
         ("areaUnderPR", parts["test"].area_under_pr),
@@ -67,8 +67,36 @@ def test_unlearnable_data_is_refused(counts: data.ClassCounts, message: str) -> 
 
 def test_class_weights(split: Any) -> None:
     counts = data.class_counts(split)
-    weighted, w = data.with_class_weights(split, counts, "balanced")
-    assert w == pytest.approx(counts.train_neg / counts.train_pos)
-    row = weighted.filter(weighted[data.LABEL] == 1.0).select(data.WEIGHT).first()
-    assert row[0] == pytest.approx(w)
-    assert data.with_class_weights(split, counts, "3")[1] == 3.0
+    train = data.training_rows(split, counts, "balanced", 1.0, 42)
+    assert train.positive_weight == pytest.approx(counts.train_neg / counts.train_pos)
+    assert (train.negative_share, train.negative_weight) == (1.0, 1.0)
+    row = train.rows.filter(train.rows[data.LABEL] == 1.0).select(data.WEIGHT).first()
+    assert row[0] == pytest.approx(train.positive_weight)
+    assert train.rows.count() == counts.train_pos + counts.train_neg
+    assert data.training_rows(split, counts, "3", 1.0, 42).positive_weight == 3.0
+    assert not data.training_rows(split, counts, "none", 1.0, 42).weighted
+
+
+def test_negative_sampling_keeps_every_fraud_row_and_reweights(split: Any) -> None:
+    counts = data.class_counts(split)
+    train = data.training_rows(split, counts, "none", 0.2, 42, min_negatives=0)
+    assert train.negative_share == 0.2 and train.negative_weight == pytest.approx(5.0)
+    by_label = {r[data.LABEL]: r for r in train.rows.groupBy(data.LABEL).count().collect()}
+    assert by_label[1.0]["count"] == counts.train_pos  # every fraud row
+    kept = by_label[0.0]["count"]
+    assert 0.15 * counts.train_neg < kept < 0.25 * counts.train_neg
+    # Seeded: the same rows again; weights put the negatives back at their full total.
+    assert (
+        data.training_rows(split, counts, "none", 0.2, 42, 0).rows.count()
+        == kept + counts.train_pos
+    )
+    weights = dict(train.rows.groupBy(data.LABEL).agg({data.WEIGHT: "sum"}).collect())
+    assert weights[0.0] == pytest.approx(counts.train_neg, rel=0.15)
+    assert weights[1.0] == counts.train_pos
+
+
+def test_negative_share_never_goes_below_the_minimum_rows() -> None:
+    assert data.negative_share(5_000_000, 0.1, 100_000) == 0.1
+    assert data.negative_share(500_000, 0.1, 100_000) == pytest.approx(0.2)  # 100k rows
+    assert data.negative_share(80_000, 0.1, 100_000) == 1.0  # small data: every row
+    assert data.negative_share(5_000_000, 1.0, 100_000) == 1.0

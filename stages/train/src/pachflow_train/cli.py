@@ -134,6 +134,17 @@ reuses or resumes its run. Exit 0 ok, 2 bad input (schema, unlearnable data, usa
     "training part) or a number.",
 )
 @click.option(
+    "--negative-fraction",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.1,
+    show_default=True,
+    envvar="PACHFLOW_TRAIN_NEGATIVE_FRACTION",
+    help="Share of the non-fraud training rows to fit on: a seeded sample, each row "
+    f"weighted 1/share so the model stays calibrated; never fewer than "
+    f"{data.MIN_SAMPLED_NEGATIVES:,} rows (smaller data trains on all). 1 = all rows. "
+    "Evaluation always scores every row.",
+)
+@click.option(
     "--partitions",
     type=click.IntRange(1),
     default=None,
@@ -232,7 +243,15 @@ def main(
             progress(STAGE, f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {uri}")
             try:
                 _train_and_log(
-                    tracker, spark, df, counts, settings, output_dir, experiment, registered_model
+                    tracker,
+                    spark,
+                    files,
+                    df,
+                    counts,
+                    settings,
+                    output_dir,
+                    experiment,
+                    registered_model,
                 )
             except BaseException:
                 _end_failed(tracker)
@@ -244,6 +263,7 @@ def main(
 def _train_and_log(
     tracker: Tracker,
     spark: Any,
+    files: list[Path],
     df: Any,
     counts: data.ClassCounts,
     settings: ModelSettings,
@@ -255,12 +275,18 @@ def _train_and_log(
     from pachflow_train import plots
 
     tracker.log_inputs(schema=features_mlflow_schema())
-    weighted_df, pos_weight = data.with_class_weights(df, counts, settings.class_weight)
+    train = data.training_rows(
+        df, counts, settings.class_weight, settings.negative_fraction, settings.seed
+    )
     t0 = time.monotonic()
-    train = weighted_df.filter(~weighted_df[data.IS_TEST])
-    fitted = m.fit(train, settings, weighted=settings.class_weight != "none")
+    fitted = m.fit(train.rows, settings, weighted=train.weighted)
     fit_s = time.monotonic() - t0
-    progress(STAGE, f"fitted {settings.classifier} in {fit_s:.1f}s")
+    progress(
+        STAGE,
+        f"fitted {settings.classifier} in {fit_s:.1f}s on all {counts.train_pos} fraud rows "
+        f"and {train.negative_share:.0%} of {counts.train_neg} others "
+        f"(weights {train.positive_weight:g} / {train.negative_weight:g})",
+    )
     t0 = time.monotonic()
     parts = m.evaluate_parts(fitted, df)
     importances = m.feature_importances(fitted)
@@ -273,7 +299,13 @@ def _train_and_log(
     )
     metrics = parts["test"].metrics("test") | parts["train"].metrics("train")
     metrics |= {f"importance.{k}": v for k, v in importances.items()}
-    metrics |= {"positive_weight": pos_weight, "fit_seconds": fit_s, "evaluate_seconds": eval_s}
+    metrics |= {
+        "positive_weight": train.positive_weight,
+        "negative_share": train.negative_share,
+        "negative_weight": train.negative_weight,
+        "fit_seconds": fit_s,
+        "evaluate_seconds": eval_s,
+    }
 
     with atomic_output(output_dir) as staging:
         arts = staging / ARTIFACTS_TMP
@@ -297,7 +329,8 @@ def _train_and_log(
         tracker.log_metrics(metrics)
         tracker.log_artifacts(arts)
         shutil.rmtree(arts)
-        sample = fitted.transform(df.limit(5)).select(*m.MODEL_INPUTS, "prediction").toPandas()
+        raw = spark.read.parquet(*(str(p) for p in files)).select(*m.MODEL_INPUTS).limit(5)
+        sample = fitted.transform(raw).select(*m.MODEL_INPUTS, "prediction").toPandas()
         from mlflow.models import infer_signature
 
         example = sample[list(m.MODEL_INPUTS)]

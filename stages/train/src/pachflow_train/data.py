@@ -1,11 +1,12 @@
-"""Reading etl's features, checking them, and the stratified seeded train/test split."""
+"""Reading etl's features, checking them, the stratified seeded train/test split, and the
+rows (and instance weights) the classifier is fitted on."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pachflow_contracts import FEATURES, LABEL_COLUMN, MODEL_INPUTS, ContractError
 from pachflow_stagekit import BadInput, find_files
@@ -16,7 +17,11 @@ if TYPE_CHECKING:
 LABEL = "label"  # the label as double, as Spark ML wants it
 WEIGHT = "weight"
 IS_TEST = "is_test"
+FEATURES_VECTOR = "features"  # MODEL_INPUTS assembled into one vector, as Spark ML wants
 MIN_POSITIVES_PER_PART = 1
+#: Negative sampling never fits on fewer non-fraud rows than this: small data sets (tests,
+#: the demo) train on every row, and a depth-5 tree has plenty to choose splits from.
+MIN_SAMPLED_NEGATIVES = 100_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,30 @@ def feature_files(input_dir: str | Path) -> list[Path]:
     return files
 
 
+def assembler() -> Any:
+    """MODEL_INPUTS -> FEATURES_VECTOR: the first stage of every fitted model."""
+    from pyspark.ml.feature import VectorAssembler
+
+    return VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol=FEATURES_VECTOR)
+
+
+def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
+    """FEATURES rows -> (FEATURES_VECTOR, LABEL as double, seeded IS_TEST flag).
+
+    The flag is a Bernoulli draw per row with the same probability in both classes, i.e.
+    a stratified split in expectation (like DataFrame.sampleBy), deterministic for a given
+    seed and input partitioning.
+    """
+    from pyspark.sql import functions as F
+
+    flagged = features.select(
+        *MODEL_INPUTS,
+        F.col(LABEL_COLUMN).cast("double").alias(LABEL),
+        (F.rand(seed) < F.lit(test_fraction)).alias(IS_TEST),
+    )
+    return assembler().transform(flagged).select(FEATURES_VECTOR, LABEL, IS_TEST)
+
+
 def load_split(
     spark: SparkSession,
     files: list[Path],
@@ -54,20 +83,13 @@ def load_split(
     seed: int,
     partitions: int | None = None,
 ) -> DataFrame:
-    """The model inputs, the label as double and a seeded `is_test` flag, cached.
+    """`prepare`d rows of the features files, cached.
 
-    The flag is a Bernoulli draw per row with the same probability in both classes, i.e.
-    a stratified split in expectation (like DataFrame.sampleBy), deterministic for a given
-    seed and input (files and `partitions`). Only the model inputs are cached (columnar,
-    compressed): training and scoring then never read Parquet again.
+    The cache holds the assembled vectors: every pass Spark's tree makes over its input
+    (metadata, split candidates, binning) then starts from them instead of re-assembling
+    21 columns per row (measured on 6.35 M customers: 8.5 s per pass instead of 14).
     """
-    from pyspark.sql import functions as F
-
-    df = spark.read.parquet(*(str(p) for p in files)).select(
-        *MODEL_INPUTS,
-        F.col(LABEL_COLUMN).cast("double").alias(LABEL),
-        (F.rand(seed) < F.lit(test_fraction)).alias(IS_TEST),
-    )
+    df = prepare(spark.read.parquet(*(str(p) for p in files)), test_fraction, seed)
     # Parquet splits (128 MB) already give every core work on full-size data; a repartition
     # would shuffle every row once more, so it is done only when asked for.
     if partitions is not None:
@@ -109,19 +131,61 @@ def check_learnable(counts: ClassCounts, where: str, test_fraction: float) -> No
         )
 
 
-def with_class_weights(df: DataFrame, counts: ClassCounts, mode: str) -> tuple[DataFrame, float]:
-    """Add the instance-weight column; returns (df, weight of a positive row).
+def negative_share(train_negatives: int, fraction: float, minimum: int) -> float:
+    """The share of training non-fraud rows to fit on: `fraction`, raised so that at least
+    `minimum` rows are kept; 1.0 keeps all."""
+    if fraction >= 1 or train_negatives <= minimum:
+        return 1.0
+    return min(1.0, max(fraction, minimum / train_negatives))
 
-    `balanced`: positives weigh negatives/positives of the training part (so both classes
-    carry equal total weight); `none`: all 1; a number: that weight for positives.
+
+def positive_weight(counts: ClassCounts, mode: str) -> float:
+    """`balanced`: negatives/positives of the training part (both classes then carry equal
+    total weight); `none`: 1; a number: that number."""
+    if mode == "none":
+        return 1.0
+    if mode == "balanced":
+        return counts.train_neg / max(counts.train_pos, 1)
+    return float(mode)
+
+
+@dataclass(frozen=True)
+class TrainingRows:
+    """What the classifier is fitted on, and how its rows are weighted."""
+
+    rows: DataFrame
+    positive_weight: float
+    negative_share: float  # of the training part's non-fraud rows
+    negative_weight: float  # 1 / negative_share: the sample stands for all negatives
+
+    @property
+    def weighted(self) -> bool:
+        return WEIGHT in self.rows.columns
+
+
+def training_rows(
+    df: DataFrame,
+    counts: ClassCounts,
+    class_weight: str,
+    negative_fraction: float,
+    seed: int,
+    min_negatives: int = MIN_SAMPLED_NEGATIVES,
+) -> TrainingRows:
+    """The training part: every fraud row and a seeded sample of the others.
+
+    Fraud is ~0.1 % of PaySim customers, so nearly all rows are negatives that tell the
+    tree the same thing; fitting on a share of them, each weighted 1/share, keeps class
+    totals (so leaf probabilities stay calibrated) and cuts every pass of the fit by that
+    share. Evaluation still scores every row.
     """
     from pyspark.sql import functions as F
 
-    if mode == "none":
-        pos_weight = 1.0
-    elif mode == "balanced":
-        pos_weight = counts.train_neg / max(counts.train_pos, 1)
-    else:
-        pos_weight = float(mode)
-    weight = F.when(F.col(LABEL) == 1.0, F.lit(pos_weight)).otherwise(F.lit(1.0))
-    return df.withColumn(WEIGHT, weight), pos_weight
+    share = negative_share(counts.train_neg, negative_fraction, min_negatives)
+    rows = df.filter(~F.col(IS_TEST))
+    if share < 1:
+        rows = rows.filter((F.col(LABEL) == 1.0) | (F.rand(seed + 1) < F.lit(share)))
+    pos_weight, neg_weight = positive_weight(counts, class_weight), 1.0 / share
+    if (pos_weight, neg_weight) != (1.0, 1.0):
+        weight = F.when(F.col(LABEL) == 1.0, F.lit(pos_weight)).otherwise(F.lit(neg_weight))
+        rows = rows.withColumn(WEIGHT, weight)
+    return TrainingRows(rows, pos_weight, share, neg_weight)

@@ -1,4 +1,5 @@
-"""The Spark ML pipeline: VectorAssembler(MODEL_INPUTS) -> a tree classifier."""
+"""The Spark ML model: VectorAssembler(MODEL_INPUTS) -> a tree classifier, as one
+PipelineModel that scores raw feature columns."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pachflow_contracts import MODEL_INPUTS
-from pachflow_train.data import IS_TEST, LABEL, WEIGHT
+from pachflow_train.data import FEATURES_VECTOR, IS_TEST, LABEL, WEIGHT, assembler
 from pachflow_train.evaluate import SCORE_DECIMALS, Evaluation, evaluate_counts
 
 if TYPE_CHECKING:
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
 
 CLASSIFIERS = ("decision_tree", "random_forest", "gbt")
 IMPURITIES = ("gini", "entropy")
-FEATURES_VECTOR = "features"
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class ModelSettings:
     seed: int = 42
     test_fraction: float = 0.2
     class_weight: str = "none"
+    negative_fraction: float = 0.1
 
     def params(self) -> dict[str, Any]:
         params = asdict(self)
@@ -71,22 +72,23 @@ def build_classifier(s: ModelSettings, weighted: bool) -> Any:
 
 
 def fit(train: DataFrame, s: ModelSettings, weighted: bool) -> PipelineModel:
-    """Fit VectorAssembler -> classifier as one Spark ML Pipeline."""
-    from pyspark.ml import Pipeline
-    from pyspark.ml.feature import VectorAssembler
+    """Fit the classifier on already assembled rows (`data.prepare`); return it behind the
+    assembler, so the model scores raw MODEL_INPUTS columns (MLflow, OUTPUT_DIR/model)."""
+    from pyspark.ml import PipelineModel
 
-    assembler = VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol=FEATURES_VECTOR)
-    return Pipeline(stages=[assembler, build_classifier(s, weighted)]).fit(train)
+    return PipelineModel(stages=[assembler(), build_classifier(s, weighted).fit(train)])
 
 
 def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]:
-    """Score every row once; {"test": ..., "train": ...} from (part, score, label) groups."""
+    """Score every `data.prepare`d row once; {"test": ..., "train": ...} from
+    (part, score, label) groups."""
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
     score = F.round(vector_to_array("probability")[1], SCORE_DECIMALS).alias("score")
     rows = (
-        model.transform(df)
+        model.stages[-1]  # the rows are assembled already
+        .transform(df)
         .select(IS_TEST, score, LABEL)
         .groupBy(IS_TEST, "score", LABEL)
         .count()
