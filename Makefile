@@ -15,7 +15,7 @@ MLFLOW_UI_PORT ?= 5000
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench lineage clean
+.PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench spark-cds lineage clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,12 @@ mlflow-ui: setup ## open the local MLflow store (the demo's runs) at http://127.
 
 bench: setup ## the issue-8 benchmarks on the full data set (30-40 min) -> bench/RESULTS.md
 	$(RUN) python bench/run_all.py --max-load 2.5
+
+SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
+spark-cds: setup $(SPARK_CDS) ## ~3 s faster Spark stage starts: archive Spark's classes once (~40 s, ~170 MB in .venv)
+
+$(SPARK_CDS): $(VENV)/.synced
+	$(RUN) python -m pachflow_spark.cds $@
 
 lineage: setup ## lineage of an MLflow run (RUN_ID=<id>) or a commit (COMMIT=repo@id)
 	@[ -n "$(RUN_ID)$(COMMIT)" ] || { echo "usage: make lineage RUN_ID=<mlflow run id> | COMMIT=<repo@id>"; exit 2; }

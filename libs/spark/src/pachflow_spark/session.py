@@ -66,10 +66,12 @@ def shuffle_partitions_for(input_bytes: int, master: str) -> int:
     return min(MAX_SIZED_PARTITIONS, partitions)
 
 
-def build_session(app_name: str, settings: SparkSettings | None = None):
+def build_session(app_name: str, settings: SparkSettings | None = None, java_options: str = ""):
     """Create (or return the running) SparkSession for a stage.
 
     Checks Java first so a missing runtime is one clear error, not a JVM stack trace.
+    Starts the JVM from the class archive when there is one (pachflow_spark.cds);
+    `java_options` are added to the driver JVM's own.
     """
     settings = settings or SparkSettings()
     require_java()
@@ -77,7 +79,10 @@ def build_session(app_name: str, settings: SparkSettings | None = None):
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
+    from pachflow_spark import cds  # here: `python -m pachflow_spark.cds` imports this module
+
     partitions = settings.shuffle_partitions or default_shuffle_partitions(settings.master)
+    jvm = " ".join(filter(None, [DRIVER_JAVA_OPTIONS, cds.java_options(), java_options]))
     spark = (
         SparkSession.builder.appName(app_name)
         .master(settings.master)
@@ -87,7 +92,7 @@ def build_session(app_name: str, settings: SparkSettings | None = None):
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.extraJavaOptions", DRIVER_JAVA_OPTIONS)
+        .config("spark.driver.extraJavaOptions", jvm)
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

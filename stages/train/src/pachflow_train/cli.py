@@ -219,6 +219,7 @@ def main(
     with tracking_errors(uri, http):
         tracker = Tracker(uri, experiment, ctx)
         previous = tracker.previous_run()
+    progress(STAGE, f"MLflow at {uri}: experiment {experiment} ({tracker.experiment_id})")
     if previous is not None and previous.info.status == "FINISHED":
         progress(STAGE, f"run {previous.info.run_id} of {ctx.run_name} already finished: reusing")
         with tracking_errors(uri, http):
