@@ -101,6 +101,9 @@ def run_mlflow_server(root: Path, workers: int = 1) -> Iterator[MlflowServer]:
     env = {**os.environ}
     # The server must not inherit a client-side tracking URI pointing elsewhere.
     env.pop("MLFLOW_TRACKING_URI", None)
+    # MLflow 3's job runner (huey consumers for GenAI scorers) is not used here, and its
+    # processes take ~30 CPU-s in the first minute: time stolen from the Spark stage under test.
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     with log.open("wb") as log_fh:
         # Own process group, so stopping it also stops its uvicorn workers.
         proc = subprocess.Popen(
