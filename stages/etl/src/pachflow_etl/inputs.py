@@ -60,7 +60,8 @@ def discover(input_dir: str | Path) -> list[Shard]:
 
     Raises BadInput (exit 2) naming the file, column, expected and found type, or when
     `input_dir` does not exist. A directory without Parquet files is an empty input, not
-    an error: with glob `/*` over split's repo, its `_summary/` directory is a datum too.
+    an error (with glob `/*` instead of the spec's `/shard=*`, split's `_summary/` directory
+    would be such a datum).
     """
     root = Path(input_dir)
     if not root.is_dir():
