@@ -12,7 +12,7 @@ import pytest
 
 from pachflow_contracts import FEATURES
 from pachflow_etl.inputs import discover
-from pachflow_etl.job import _partitioned_base, run
+from pachflow_etl.job import _partitioned_base, read_transactions, run
 
 pytestmark = pytest.mark.spark
 
@@ -133,6 +133,21 @@ def test_split_layout_is_read_as_one_partitioned_scan(fixture_tx, tmp_path):
     nested.mkdir(parents=True)
     shutil.copy(root / "shard=01" / "raw-a.parquet", nested)
     assert _partitioned_base(discover(tmp_path / "split")) is None
+
+
+def test_split_layout_plans_one_scan_and_others_a_union(fixture_tx, spark, tmp_path):
+    root, _ = fixture_tx
+    one_scan = read_transactions(spark, [s for s in discover(root) if s.rows])
+    assert "Union" not in one_scan._jdf.queryExecution().optimizedPlan().toString()
+    assert sorted(r.shard for r in one_scan.select("shard").distinct().collect()) == ["00", "01"]
+    for f in root.rglob("*.parquet"):
+        dest = tmp_path / "split" / f.parent.name / "deeper" / f.name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, dest)
+    nested = [s for s in discover(tmp_path / "split") if s.rows]
+    assert (
+        "Union" in read_transactions(spark, nested)._jdf.queryExecution().optimizedPlan().toString()
+    )
 
 
 def test_other_layouts_give_the_same_features(fixture_tx, features_out, spark, tmp_path):

@@ -330,8 +330,8 @@ def _train_and_log(
         tracker.log_metrics(metrics)
         tracker.log_artifacts(arts)
         shutil.rmtree(arts)
-        raw = spark.read.parquet(*(str(p) for p in files)).select(*m.MODEL_INPUTS).limit(5)
-        sample = fitted.transform(raw).select(*m.MODEL_INPUTS, "prediction").toPandas()
+        example_df = spark.createDataFrame(data.example_rows(files))
+        sample = fitted.transform(example_df).select(*m.MODEL_INPUTS, "prediction").toPandas()
         from mlflow.models import infer_signature
 
         example = sample[list(m.MODEL_INPUTS)]

@@ -12,6 +12,7 @@ from pachflow_contracts import FEATURES, LABEL_COLUMN, MODEL_INPUTS, ContractErr
 from pachflow_stagekit import BadInput, find_files
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
 LABEL = "label"  # the label as double, as Spark ML wants it
@@ -87,7 +88,8 @@ def load_split(
 
     The cache holds the assembled vectors: every pass Spark's tree makes over its input
     (metadata, split candidates, binning) then starts from them instead of re-assembling
-    21 columns per row (measured on 6.35 M customers: 8.5 s per pass instead of 14).
+    21 columns per row (measured on 6.35 M customers, fitting on every row: 33.5 s
+    instead of 41.9 s).
     """
     df = prepare(spark.read.parquet(*(str(p) for p in files)), test_fraction, seed)
     # Parquet splits (128 MB) already give every core work on full-size data; a repartition
@@ -95,6 +97,23 @@ def load_split(
     if partitions is not None:
         df = df.repartition(partitions)
     return df.cache()
+
+
+def example_rows(files: list[Path], n: int = 5) -> pd.DataFrame:
+    """The first `n` rows of MODEL_INPUTS, read with pyarrow from the first files that have
+    rows (etl writes empty files for empty shards): the logged model's input example."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frames, rows = [], 0
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=n, columns=list(MODEL_INPUTS)):
+            frames.append(batch.to_pandas())
+            rows += batch.num_rows
+            break
+        if rows >= n:
+            break
+    return pd.concat(frames).head(n).reset_index(drop=True)
 
 
 def class_counts(df: DataFrame) -> ClassCounts:
