@@ -48,3 +48,11 @@ def test_options_override_env():
 def test_shuffle_partitions_must_be_positive():
     result = CliRunner().invoke(show, ["--shuffle-partitions", "0"])
     assert result.exit_code == 2 and "--shuffle-partitions" in result.output
+
+
+def test_driver_memory_must_be_a_heap_size():
+    for bad in ("4gb", "lots", "0g", "4"):
+        result = CliRunner().invoke(show, ["--driver-memory", bad])
+        assert result.exit_code == 2, bad
+        assert "--driver-memory" in result.output and "e.g. 4g, 512m" in result.output
+    assert "'512m'" in settings(["--driver-memory", "512m"])

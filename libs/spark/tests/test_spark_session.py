@@ -7,7 +7,7 @@ import os
 import pytest
 
 from pachflow_spark import SparkSettings, build_session, shuffle_partitions_for
-from pachflow_spark.session import default_shuffle_partitions, local_cores
+from pachflow_spark.session import default_shuffle_partitions, local_cores, min_scan_partitions
 
 MIB = 1024 * 1024
 
@@ -37,6 +37,12 @@ def test_shuffle_partitions_sized_for_the_data():
     assert shuffle_partitions_for(1 * MIB, "spark://h:7077") == 200
 
 
+def test_scan_is_split_into_several_tasks_per_core():
+    assert min_scan_partitions("local[2]") == 8
+    assert min_scan_partitions("local") == 4
+    assert min_scan_partitions("spark://h:7077") is None  # the cluster's own default
+
+
 @pytest.mark.spark
 def test_build_session_is_quiet_local_and_sized():
     spark = build_session("pachflow-spark-tests", SparkSettings("local[2]", "1g", 3))
@@ -45,4 +51,6 @@ def test_build_session_is_quiet_local_and_sized():
     assert spark.conf.get("spark.sql.shuffle.partitions") == "3"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert os.environ["SPARK_LOCAL_IP"]
+    assert spark.conf.get("spark.sql.files.minPartitionNum") == "8"
+    assert "-Xms1g" in conf.get("spark.driver.extraJavaOptions")  # the whole heap up front
     assert spark.range(10).count() == 10

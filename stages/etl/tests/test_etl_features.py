@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pachflow_contracts import FEATURES
+from pachflow_etl.features import customer_features
 from pachflow_etl.inputs import discover
 from pachflow_etl.job import _partitioned_base, read_transactions, run
 
@@ -148,6 +149,20 @@ def test_split_layout_plans_one_scan_and_others_a_union(fixture_tx, spark, tmp_p
     assert (
         "Union" in read_transactions(spark, nested)._jdf.queryExecution().optimizedPlan().toString()
     )
+
+
+def test_input_rows_are_shuffled_by_customer_and_aggregated_once_there(fixture_tx, spark):
+    """Customers are nearly unique, so no partial aggregation before the one shuffle: it
+    would send 24 aggregation buffers per row instead of the input columns."""
+    root, _ = fixture_tx
+    tx = read_transactions(spark, [s for s in discover(root) if s.rows])
+    plan = customer_features(tx, ("shard",), partitions=3)._jdf.queryExecution().executedPlan()
+    lines = plan.toString().splitlines()
+    exchanges = [i for i, line in enumerate(lines) if "Exchange" in line]
+    aggregates = [i for i, line in enumerate(lines) if "HashAggregate" in line]
+    assert len(exchanges) == 1 and aggregates, plan.toString()
+    assert "hashpartitioning(shard#" in lines[exchanges[0]] and ", 3)" in lines[exchanges[0]]
+    assert max(aggregates) < exchanges[0]  # printed top-down: every aggregate is after it
 
 
 def test_other_layouts_give_the_same_features(fixture_tx, features_out, spark, tmp_path):

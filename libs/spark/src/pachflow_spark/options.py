@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import click
 
 from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, DEFAULT_MASTER, SparkSettings
+
+
+#: A heap size both Spark and the JVM's -Xmx/-Xms accept: 4g, 512m, 1024k, 2T.
+JVM_SIZE = re.compile(r"[1-9][0-9]*[kmgtKMGT]")
+
+
+def _jvm_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not JVM_SIZE.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not a heap size: expected a number and a unit k, m, g or t "
+            "(e.g. 4g, 512m)",
+            ctx,
+            param,
+        )
+    return value
 
 
 def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -26,6 +42,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
             envvar="PACHFLOW_SPARK_DRIVER_MEMORY",
             default=DEFAULT_DRIVER_MEMORY,
             show_default=True,
+            callback=_jvm_size,
             help="JVM heap of the Spark driver (in local mode, all of Spark).",
         ),
         click.option(

@@ -28,6 +28,7 @@ class SparkSettings:
 #: Input bytes per shuffle partition when sizing from the data (Parquet on disk).
 TARGET_PARTITION_BYTES = 64 * 1024 * 1024
 MAX_SIZED_PARTITIONS = 200
+SCAN_TASKS_PER_CORE = 4
 #: Quiet JVM logging; the parallel (throughput) collector: batch stages on a few cores
 #: gain more from it than from G1's short pauses (etl, full PaySim: -1.5 s of 34).
 DRIVER_JAVA_OPTIONS = "-Dlog4j2.level=error -XX:+UseParallelGC"
@@ -43,6 +44,14 @@ def local_cores(master: str) -> int | None:
     if inside in ("*", ""):
         return os.cpu_count() or 2
     return int(inside) if inside.isdigit() else (os.cpu_count() or 2)
+
+
+def min_scan_partitions(master: str) -> int | None:
+    """How many tasks a file scan is split into at least: 4 per local core, so a few large
+    files cannot leave a core idle (16 shard files on 2 cores were packed into 3 tasks, the
+    last one running alone); None (Spark's default) for a cluster master."""
+    cores = local_cores(master)
+    return None if cores is None else SCAN_TASKS_PER_CORE * cores
 
 
 def default_shuffle_partitions(master: str) -> int:
@@ -82,8 +91,14 @@ def build_session(app_name: str, settings: SparkSettings | None = None, java_opt
     from pachflow_spark import cds  # here: `python -m pachflow_spark.cds` imports this module
 
     partitions = settings.shuffle_partitions or default_shuffle_partitions(settings.master)
-    jvm = " ".join(filter(None, [DRIVER_JAVA_OPTIONS, cds.java_options(), java_options]))
-    spark = (
+    # In local mode the driver heap is all executors' memory: take it up front (-Xms) rather
+    # than growing it through a series of full collections during the first job.
+    heap = f"-Xms{settings.driver_memory}" if local_cores(settings.master) else ""
+    jvm = " ".join(
+        filter(None, [DRIVER_JAVA_OPTIONS, heap, cds.java_options(), java_options])
+    )
+    scan_partitions = min_scan_partitions(settings.master)
+    builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.master)
         .config("spark.driver.memory", settings.driver_memory)
@@ -93,7 +108,9 @@ def build_session(app_name: str, settings: SparkSettings | None = None, java_opt
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.extraJavaOptions", jvm)
-        .getOrCreate()
     )
+    if scan_partitions:
+        builder = builder.config("spark.sql.files.minPartitionNum", str(scan_partitions))
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

