@@ -10,7 +10,6 @@ import click
 
 from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, DEFAULT_MASTER, SparkSettings
 
-
 #: A heap size both Spark and the JVM's -Xmx/-Xms accept: 4g, 512m, 1024k, 2T.
 JVM_SIZE = re.compile(r"[1-9][0-9]*[kmgtKMGT]")
 

@@ -94,9 +94,7 @@ def build_session(app_name: str, settings: SparkSettings | None = None, java_opt
     # In local mode the driver heap is all executors' memory: take it up front (-Xms) rather
     # than growing it through a series of full collections during the first job.
     heap = f"-Xms{settings.driver_memory}" if local_cores(settings.master) else ""
-    jvm = " ".join(
-        filter(None, [DRIVER_JAVA_OPTIONS, heap, cds.java_options(), java_options])
-    )
+    jvm = " ".join(filter(None, [DRIVER_JAVA_OPTIONS, heap, cds.java_options(), java_options]))
     scan_partitions = min_scan_partitions(settings.master)
     builder = (
         SparkSession.builder.appName(app_name)
