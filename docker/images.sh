@@ -73,7 +73,7 @@ content_hash() {
 }
 spark_runtime_inputs() {
   lock_slice pachflow-spark | grep -v '^\./'
-  hash_files docker/spark-runtime/Dockerfile
+  hash_files docker/spark-runtime/Dockerfile libs/spark/src  # its class archive's workload
 }
 spark_runtime_tag() {
   echo "$REGISTRY/pachflow-spark-runtime:$({ spark_runtime_inputs; echo "$BASE_IMAGE"; } \

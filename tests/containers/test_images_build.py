@@ -115,3 +115,24 @@ def test_stage_cli_starts_in_its_image(images, stage):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Usage: pachflow-{stage}" in result.stdout
+
+
+# Starts Spark as a stage does and prints where SparkContext's class was loaded from.
+SPARK_CLASS_SOURCE = """
+from pachflow_spark import SparkSettings, build_session
+log = "-Xlog:class+load=info:file=/tmp/classes.log"
+spark = build_session("cds-check", SparkSettings("local[1]", "512m", 1), java_options=log)
+spark.range(10).count()
+spark.stop()
+print(next(l for l in open("/tmp/classes.log") if "org.apache.spark.SparkContext " in l))
+"""
+
+
+@pytest.mark.parametrize("stage", ("etl", "train"))
+def test_spark_stages_start_from_the_runtime_class_archive(images, stage):
+    """The runtime image carries Spark's class archive and the stage's JVM maps it (a stale
+    one would be ignored silently, costing ~2.5 s per start)."""
+    images.require_stage(stage)
+    result = run_in(images, images.tag(stage), f"python -c '{SPARK_CLASS_SOURCE}' 2>&1")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "source: shared objects file (top)" in result.stdout, result.stdout[-3000:]

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from pachflow_etl.batching import connect_worker, datum_input_dir, serve_datums
 from pachflow_etl.job import STAGE, run
 from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_options
 from pachflow_stagekit import progress
@@ -55,6 +54,9 @@ def main(
     if not datum_batching:
         run(input_dir, output_dir, get_spark, partitions)
         return
+    # Only datum batching talks to the worker: its gRPC stack costs ~0.4 s to import.
+    from pachflow_etl.batching import connect_worker, datum_input_dir, serve_datums
+
     worker = connect_worker()
     get_spark()  # once, before the first datum: that is the point of datum batching
     progress(STAGE, "datum batching: asking the worker for datums")
