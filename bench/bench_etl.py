@@ -2,7 +2,8 @@
 (`pachflow gen-paysim`, seed 42) split into 16 shards by `pachflow-split`.
 
 Three ways to run the same 16 shards, each a fresh `pachflow-etl --master local[2]`:
-- all:      one process, INPUT_DIR holding all 16 shards (one Spark job);
+- all:      one process, INPUT_DIR holding all 16 shards (one Spark job); alternated with
+            the same run without Spark's class archive (PACHFLOW_SPARK_CDS=off);
 - per-datum: one process per shard (what a Pachyderm datum costs without batching);
 - batching: one process with --datum-batching, fed the 16 shards one by one by a NextDatum
   gRPC server in this script (pachyderm_sdk message types; /pfs/out collected per datum).
@@ -36,6 +37,8 @@ from harness import (
     write_section,
 )
 from pachyderm_sdk.api.worker import NextDatumRequest, NextDatumResponse
+
+from pachflow_spark import cds
 
 MASTER = "local[2]"
 
@@ -157,6 +160,9 @@ def main() -> None:
     parser.add_argument("--batching-repeat", type=int, default=3)
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument(
+        "--no-compare-cds", action="store_true", help="skip the runs without the class archive"
+    )
+    parser.add_argument(
         "--skip", nargs="*", default=[], choices=["all", "per-datum", "batching", "cpu"]
     )
     args = parser.parse_args()
@@ -166,21 +172,40 @@ def main() -> None:
     results: dict[str, object] = {}
 
     if "all" not in args.skip:
-        runs = []
+        # Runs alternate with and without Spark's class archive, so drift hits both alike.
+        archive = cds.archive()
+        runs, plain = [], []
         for i in range(args.repeat):
             work = scratch("etl-all")
             runs.append(etl(data, work / "out", log=work.with_suffix(".log")))
             say(f"all shards, one process: run {i + 1}: {runs[-1].wall_s:.1f} s")
+            if archive and not args.no_compare_cds:
+                work = scratch("etl-all-no-cds")
+                env = {cds.ENV: "off"}
+                plain.append(etl(data, work / "out", env=env, log=work.with_suffix(".log")))
+                say(f"  the same without the class archive: {plain[-1].wall_s:.1f} s")
         m = median_of(runs)
         results["all"] = [r.wall_s for r in runs]
+        how = "with Spark's class archive (`make setup`)" if archive else "no class archive"
         rows.append(
             [
-                f"all {len(shard_dirs)} shards, one process ({walls(runs)})",
+                f"all {len(shard_dirs)} shards, one process, {how} ({walls(runs)})",
                 f"**{m.wall_s:.1f}** (target < 25)",
                 f"{m.peak_rss_mb:.0f} MB",
                 f"{m.load_before:.1f}",
             ]
         )
+        if plain:
+            p = median_of(plain)
+            results["all_no_cds"] = [r.wall_s for r in plain]
+            rows.append(
+                [
+                    f"the same, `PACHFLOW_SPARK_CDS=off` ({walls(plain)})",
+                    f"{p.wall_s:.1f}",
+                    f"{p.peak_rss_mb:.0f} MB",
+                    f"{p.load_before:.1f}",
+                ]
+            )
 
     if "per-datum" not in args.skip:
         totals, per = [], []

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 def customer_features(transactions: DataFrame) -> DataFrame:
     """One row per customer (contract `features` v1) from a DataFrame of transactions
-    (contract `transactions` v1 columns)."""
+    (contract `transactions` v1 columns), planned as etl plans it: rows shuffled by
+    customer into the session's shuffle partitions, aggregated once."""
     from pachflow_etl.features import customer_features as etl_features
 
-    return etl_features(transactions)
+    partitions = int(transactions.sparkSession.conf.get("spark.sql.shuffle.partitions"))
+    return etl_features(transactions, partitions=partitions)

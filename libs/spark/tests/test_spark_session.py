@@ -52,5 +52,4 @@ def test_build_session_is_quiet_local_and_sized():
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert os.environ["SPARK_LOCAL_IP"]
     assert spark.conf.get("spark.sql.files.minPartitionNum") == "8"
-    assert "-Xms1g" in conf.get("spark.driver.extraJavaOptions")  # the whole heap up front
     assert spark.range(10).count() == 10

@@ -91,10 +91,7 @@ def build_session(app_name: str, settings: SparkSettings | None = None, java_opt
     from pachflow_spark import cds  # here: `python -m pachflow_spark.cds` imports this module
 
     partitions = settings.shuffle_partitions or default_shuffle_partitions(settings.master)
-    # In local mode the driver heap is all executors' memory: take it up front (-Xms) rather
-    # than growing it through a series of full collections during the first job.
-    heap = f"-Xms{settings.driver_memory}" if local_cores(settings.master) else ""
-    jvm = " ".join(filter(None, [DRIVER_JAVA_OPTIONS, heap, cds.java_options(), java_options]))
+    jvm = " ".join(filter(None, [DRIVER_JAVA_OPTIONS, cds.java_options(), java_options]))
     scan_partitions = min_scan_partitions(settings.master)
     builder = (
         SparkSession.builder.appName(app_name)
