@@ -1,7 +1,9 @@
-"""The one SparkSession builder shared by the Spark stages (etl, train)."""
+"""The one SparkSession builder shared by the Spark stages (etl, train), with their
+common options and progress lines."""
 
 from pachflow_spark.java import JavaMissing, require_java
 from pachflow_spark.options import spark_options
+from pachflow_spark.progress import spark_progress
 from pachflow_spark.session import SparkSettings, build_session, shuffle_partitions_for
 
 __all__ = [
@@ -11,4 +13,5 @@ __all__ = [
     "require_java",
     "shuffle_partitions_for",
     "spark_options",
+    "spark_progress",
 ]

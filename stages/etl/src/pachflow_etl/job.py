@@ -22,7 +22,7 @@ from pyspark.sql import types as T
 from pachflow_contracts import FEATURES, TRANSACTIONS, ContractError
 from pachflow_etl.features import customer_features
 from pachflow_etl.inputs import Shard, discover
-from pachflow_spark import shuffle_partitions_for
+from pachflow_spark import shuffle_partitions_for, spark_progress
 from pachflow_stagekit import BadInput, atomic_output, progress
 
 STAGE = "etl"
@@ -143,13 +143,14 @@ def _write_with_spark(
     spark_dir = staging / "_spark"
     progress(STAGE, f"Spark: {len(shards)} shard(s), {partitions} shuffle partitions")
     try:
-        (
-            customer_features(transactions, keys=("shard",), partitions=partitions)
-            .write.partitionBy("shard")
-            # Feature values are nearly unique per customer: dictionaries only cost time.
-            .option("parquet.enable.dictionary", "false")
-            .parquet(str(spark_dir))
-        )
+        with spark_progress(spark, lambda line: progress(STAGE, line)):
+            (
+                customer_features(transactions, keys=("shard",), partitions=partitions)
+                .write.partitionBy("shard")
+                # Feature values are nearly unique per customer: dictionaries only cost time.
+                .option("parquet.enable.dictionary", "false")
+                .parquet(str(spark_dir))
+            )
     except Exception as exc:
         # A file whose footer is fine (it passed the contract check) but whose data is not.
         match = _UNREADABLE.search(str(exc))

@@ -12,7 +12,13 @@ from typing import Any
 import click
 
 from pachflow_provenance.context import PachydermContext
-from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_options
+from pachflow_spark import (
+    JavaMissing,
+    SparkSettings,
+    build_session,
+    spark_options,
+    spark_progress,
+)
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
 from pachflow_train.manifest import MODEL_DIR, run_manifest, write_link
@@ -231,34 +237,35 @@ def main(
     except JavaMissing as exc:
         raise click.ClickException(str(exc)) from exc
     df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
-    try:
-        counts = data.class_counts(df)
-        progress(
-            STAGE,
-            f"{counts.rows} customers, {counts.positives} fraud; "
-            f"test part {counts.test_pos + counts.test_neg}",
-        )
-        data.check_learnable(counts, str(input_dir), settings.test_fraction)
-        with tracking_errors(uri, http):
-            run_id = tracker.start(previous, settings.params())
-            progress(STAGE, f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {uri}")
-            try:
-                _train_and_log(
-                    tracker,
-                    spark,
-                    files,
-                    df,
-                    counts,
-                    settings,
-                    output_dir,
-                    experiment,
-                    registered_model,
-                )
-            except BaseException:
-                _end_failed(tracker)
-                raise
-    finally:
-        df.unpersist()
+    with spark_progress(spark, lambda line: progress(STAGE, line)):
+        try:
+            counts = data.class_counts(df)
+            progress(
+                STAGE,
+                f"{counts.rows} customers, {counts.positives} fraud; "
+                f"test part {counts.test_pos + counts.test_neg}",
+            )
+            data.check_learnable(counts, str(input_dir), settings.test_fraction)
+            with tracking_errors(uri, http):
+                run_id = tracker.start(previous, settings.params())
+                progress(STAGE, f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {uri}")
+                try:
+                    _train_and_log(
+                        tracker,
+                        spark,
+                        files,
+                        df,
+                        counts,
+                        settings,
+                        output_dir,
+                        experiment,
+                        registered_model,
+                    )
+                except BaseException:
+                    _end_failed(tracker)
+                    raise
+        finally:
+            df.unpersist()
 
 
 def _train_and_log(
