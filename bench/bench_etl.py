@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -79,6 +80,16 @@ class Worker:
             context.abort(grpc.StatusCode.OUT_OF_RANGE, "no datum left")
         shard = self.todo.pop(0)
         return NextDatumResponse(env=[f"split={shard}", f"PACH_DATUM_ID={shard.name}"])
+
+
+def median_row(
+    label: str, runs: list[Measurement], value: Callable[[Measurement], str] | None = None
+) -> list[object]:
+    """A table row: the label with every run's wall, then of the median run its value
+    (default: its wall), peak RSS and load before."""
+    m = median_of(runs)
+    shown = value(m) if value else f"{m.wall_s:.1f}"
+    return [f"{label} ({walls(runs)})", shown, f"{m.peak_rss_mb:.0f} MB", f"{m.load_before:.1f}"]
 
 
 def batching_run(shard_dirs: list[Path], work: Path) -> Measurement:
@@ -184,28 +195,13 @@ def main() -> None:
                 env = {cds.ENV: "off"}
                 plain.append(etl(data, work / "out", env=env, log=work.with_suffix(".log")))
                 say(f"  the same without the class archive: {plain[-1].wall_s:.1f} s")
-        m = median_of(runs)
         results["all"] = [r.wall_s for r in runs]
         how = "with Spark's class archive (`make setup`)" if archive else "no class archive"
-        rows.append(
-            [
-                f"all {len(shard_dirs)} shards, one process, {how} ({walls(runs)})",
-                f"**{m.wall_s:.1f}** (target < 25)",
-                f"{m.peak_rss_mb:.0f} MB",
-                f"{m.load_before:.1f}",
-            ]
-        )
+        label = f"all {len(shard_dirs)} shards, one process, {how}"
+        rows.append(median_row(label, runs, lambda m: f"**{m.wall_s:.1f}** (target < 25)"))
         if plain:
-            p = median_of(plain)
             results["all_no_cds"] = [r.wall_s for r in plain]
-            rows.append(
-                [
-                    f"the same, `PACHFLOW_SPARK_CDS=off` ({walls(plain)})",
-                    f"{p.wall_s:.1f}",
-                    f"{p.peak_rss_mb:.0f} MB",
-                    f"{p.load_before:.1f}",
-                ]
-            )
+            rows.append(median_row("the same, `PACHFLOW_SPARK_CDS=off`", plain))
 
     if "per-datum" not in args.skip:
         totals, per = [], []
@@ -232,15 +228,13 @@ def main() -> None:
         for i in range(args.batching_repeat):
             runs.append(batching_run(shard_dirs, scratch("etl-batching")))
             say(f"datum batching, one process: run {i + 1}: {runs[-1].wall_s:.1f} s")
-        m = median_of(runs)
         results["batching"] = [r.wall_s for r in runs]
+        label = f"--datum-batching, {len(shard_dirs)} datums via NextDatum"
+        per_datum = len(shard_dirs)
         rows.append(
-            [
-                f"--datum-batching, {len(shard_dirs)} datums via NextDatum ({walls(runs)})",
-                f"{m.wall_s:.1f} ({m.wall_s / len(shard_dirs):.1f} per datum)",
-                f"{m.peak_rss_mb:.0f} MB",
-                f"{m.load_before:.1f}",
-            ]
+            median_row(
+                label, runs, lambda m: f"{m.wall_s:.1f} ({m.wall_s / per_datum:.1f} per datum)"
+            )
         )
 
     if "cpu" not in args.skip:
