@@ -54,7 +54,7 @@ def customer_features(
     many partitions and aggregated there. PaySim customers have ~1 transaction each, so
     Spark's usual map-side partial aggregation merges nothing and would shuffle the
     aggregation buffers (24 values per row) instead of the 11 input columns: on the
-    full data set this halves the shuffle and saves ~1.5 s of 2 cores' work.
+    full data set the shuffle drops from 459 to 280 MB and the job takes ~1.3 s less.
     """
     c = F.col
     if partitions:
