@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -53,3 +55,20 @@ def test_build_session_is_quiet_local_and_sized():
     assert os.environ["SPARK_LOCAL_IP"]
     assert spark.conf.get("spark.sql.files.minPartitionNum") == "8"
     assert spark.range(10).count() == 10
+
+
+@pytest.mark.spark
+def test_a_stage_start_prints_no_spark_log_noise(tmp_path):
+    """Stages log errors only: no log4j banner, no shell hint, no native-library warning
+    on every start (pachflow_spark/log4j2.properties)."""
+    script = (
+        "from pachflow_spark import SparkSettings, build_session\n"
+        "spark = build_session('quiet', SparkSettings('local[1]', '512m', 1))\n"
+        "assert spark.range(5).count() == 5\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    for noise in ("log4j profile", "Setting default log level", "sc.setLogLevel", " WARN "):
+        assert noise not in result.stderr, result.stderr
