@@ -66,7 +66,7 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, float]:
     train = training_rows(
         prepared, counts, settings.class_weight, settings.negative_fraction, settings.seed
     )
-    model = fit(train.rows, settings, weighted=train.weighted)
+    model = fit(train.rows, settings)
     times["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -32,7 +32,7 @@ def test_split_is_seeded_and_stratified(spark: Any, features_dir: Path, split: A
 
 def test_metrics_match_spark_evaluator(split: Any) -> None:
     settings = m.ModelSettings(max_depth=4)
-    fitted = m.fit(split.filter(~split[data.IS_TEST]), settings, weighted=False)
+    fitted = m.fit(split.filter(~split[data.IS_TEST]), settings)
     parts = m.evaluate_parts(fitted, split)
     test = fitted.stages[-1].transform(split.filter(split[data.IS_TEST]))
     for metric, ours in (
@@ -74,7 +74,7 @@ def test_class_weights(split: Any) -> None:
     assert row[0] == pytest.approx(train.positive_weight)
     assert train.rows.count() == counts.train_pos + counts.train_neg
     assert data.training_rows(split, counts, "3", 1.0, 42).positive_weight == 3.0
-    assert not data.training_rows(split, counts, "none", 1.0, 42).weighted
+    assert data.WEIGHT not in data.training_rows(split, counts, "none", 1.0, 42).rows.columns
 
 
 def test_negative_sampling_keeps_every_fraud_row_and_reweights(split: Any) -> None:
@@ -100,3 +100,12 @@ def test_negative_share_never_goes_below_the_minimum_rows() -> None:
     assert data.negative_share(500_000, 0.1, 100_000) == pytest.approx(0.2)  # 100k rows
     assert data.negative_share(80_000, 0.1, 100_000) == 1.0  # small data: every row
     assert data.negative_share(5_000_000, 1.0, 100_000) == 1.0
+
+
+def test_fit_uses_the_weights_training_rows_carry(split: Any) -> None:
+    counts = data.class_counts(split)
+    settings = m.ModelSettings(max_depth=2)
+    weighted = m.fit(data.training_rows(split, counts, "balanced", 1.0, 42).rows, settings)
+    assert weighted.stages[-1].getOrDefault("weightCol") == data.WEIGHT
+    plain = m.fit(data.training_rows(split, counts, "none", 1.0, 42).rows, settings)
+    assert not plain.stages[-1].isSet("weightCol")

@@ -287,7 +287,7 @@ def _train_and_log(
         df, counts, settings.class_weight, settings.negative_fraction, settings.seed
     )
     t0 = time.monotonic()
-    fitted = m.fit(train.rows, settings, weighted=train.weighted)
+    fitted = m.fit(train.rows, settings)
     fit_s = time.monotonic() - t0
     progress(
         STAGE,

@@ -177,10 +177,6 @@ class TrainingRows:
     negative_share: float  # of the training part's non-fraud rows
     negative_weight: float  # 1 / negative_share: the sample stands for all negatives
 
-    @property
-    def weighted(self) -> bool:
-        return WEIGHT in self.rows.columns
-
 
 def training_rows(
     df: DataFrame,

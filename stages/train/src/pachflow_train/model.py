@@ -71,12 +71,14 @@ def build_classifier(s: ModelSettings, weighted: bool) -> Any:
     return GBTClassifier(maxIter=s.max_iter, **common)
 
 
-def fit(train: DataFrame, s: ModelSettings, weighted: bool) -> PipelineModel:
-    """Fit the classifier on already assembled rows (`data.prepare`); return it behind the
-    assembler, so the model scores raw MODEL_INPUTS columns (MLflow, OUTPUT_DIR/model)."""
+def fit(train: DataFrame, s: ModelSettings) -> PipelineModel:
+    """Fit the classifier on already assembled rows (`data.prepare`), with their WEIGHT
+    column as instance weights when they have one (`data.training_rows`); return it behind
+    the assembler, so the model scores raw MODEL_INPUTS columns (MLflow, OUTPUT_DIR/model)."""
     from pyspark.ml import PipelineModel
 
-    return PipelineModel(stages=[assembler(), build_classifier(s, weighted).fit(train)])
+    classifier = build_classifier(s, weighted=WEIGHT in train.columns)
+    return PipelineModel(stages=[assembler(), classifier.fit(train)])
 
 
 def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]:
