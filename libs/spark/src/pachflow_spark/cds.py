@@ -2,10 +2,10 @@
 it loads, parsed and verified once instead of at every stage start.
 
 A Spark stage loads thousands of classes while the session starts and during its first
-job; with the archive the session starts ~1.8 s sooner and etl's full-size job runs ~1.4 s
-faster (JDK 17 dynamic archive, bench/RESULTS.md "etl"). The archive belongs to one Java
-build and one pyspark install, so it lives in the venv (`<venv>/share/pachflow/spark.jsa`)
-and `make setup` makes it:
+job; with the archive the session starts ~1.8 s sooner and etl on the full data set takes
+~3 s less, 22.3 instead of 25.5 s (JDK 17 dynamic archive, bench/RESULTS.md "etl"). The
+archive belongs to one Java build and one pyspark install, so it lives in the venv
+(`<venv>/share/pachflow/spark.jsa`) and `make setup` makes it:
 
     python -m pachflow_spark.cds [ARCHIVE]
 

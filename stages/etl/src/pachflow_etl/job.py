@@ -97,8 +97,6 @@ def read_transactions(spark: SparkSession, shards: list[Shard]) -> DataFrame:
     """
     base = _partitioned_base(shards)
     if base is not None:
-        # A partition value stays the string in the path ("07", not the integer 7).
-        spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         return (
             spark.read.schema(SHARDED_INPUT_SCHEMA)
             .option("basePath", str(base))
