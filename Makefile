@@ -47,7 +47,7 @@ format: setup ## ruff format + autofix
 	$(RUN) ruff check --fix .
 
 test: setup ## every test that can run on this machine (cluster tests skip with a reason)
-	$(RUN) pytest libs stages pipelines tests
+	$(RUN) pytest libs stages apps tests
 
 test-stage: setup ## one stage's unit tests alone: make test-stage STAGE=split
 	@[ -n "$(STAGE)" ] && [ -d stages/$(STAGE) ] || { echo "usage: make test-stage STAGE=<$(STAGES)>"; exit 2; }

@@ -116,7 +116,7 @@ def _local_chain(tmp: Path, tracking_uri: str) -> Chain:
 def _cluster_chain(tmp: Path) -> Chain:
     from pachyderm_sdk.api import pfs
 
-    from pachflow_provenance.client import pachyderm_client
+    from pachflow_lineage.client import pachyderm_client
 
     client = pachyderm_client()
     env = dict(os.environ)

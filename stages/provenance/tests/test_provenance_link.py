@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 import pachflow_store as ps
+from pachflow_lineage.render import graphviz_available
 from pachflow_provenance.cli import main
-from pachflow_provenance.render import graphviz_available
 
 
 def link(dag: Any, run_id: str, tmp: Path, attempt: int) -> tuple[Any, Path]:

@@ -18,13 +18,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ENV = "PACHFLOW_SPARK_CDS"
 #: Use the archive if it fits, and say nothing when it does not (a normal start follows).
 _USE = "-Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off -XX:SharedArchiveFile={}"
-_DUMP = "-Xlog:cds=off -Xlog:cds+dynamic=off -XX:ArchiveClassesAtExit={}"
+DUMP = "-Xlog:cds=off -Xlog:cds+dynamic=off -XX:ArchiveClassesAtExit={}"
 
 
 def default_archive() -> Path:
@@ -56,7 +55,7 @@ def build(path: Path | None = None) -> Path:
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     env = {**os.environ, ENV: "off"}
     subprocess.run(
-        [sys.executable, "-m", "pachflow_spark.cds", "--workload", str(partial)],
+        [sys.executable, "-m", "pachflow_spark.cds_workload", str(partial)],
         env=env,
         check=True,
     )
@@ -66,59 +65,7 @@ def build(path: Path | None = None) -> Path:
     return path
 
 
-def _workload(dump_to: Path) -> None:
-    """What the stages do, small: Parquet with shard directories, a wide aggregation, a
-    shuffle, the tree fit, scoring and a model save. The JVM dumps its classes at exit."""
-    from pyspark.ml import PipelineModel
-    from pyspark.ml.classification import DecisionTreeClassifier
-    from pyspark.ml.feature import VectorAssembler
-    from pyspark.ml.functions import vector_to_array
-    from pyspark.sql import functions as F
-
-    from pachflow_spark.session import SparkSettings, build_session
-
-    spark = build_session(
-        "pachflow-cds", SparkSettings("local[2]", "1g", 2), java_options=_DUMP.format(dump_to)
-    )
-    with tempfile.TemporaryDirectory() as tmp:
-        rows = spark.range(50_000).select(
-            F.format_string("%02d", F.col("id") % 4).alias("shard"),
-            F.concat(F.lit("C"), (F.col("id") % 20_000).cast("string")).alias("key"),
-            (F.rand(1) * 1e6).alias("x"),
-            (F.col("id") % 7 == 0).cast("int").alias("y"),
-        )
-        rows.write.partitionBy("shard").parquet(f"{tmp}/raw")
-        raw = spark.read.option("basePath", f"{tmp}/raw").parquet(f"{tmp}/raw/shard=01")
-        features = raw.groupBy("shard", "key").agg(
-            F.count(F.lit(1)).alias("n"), F.sum("x").alias("x"), F.max("y").alias("y")
-        )
-        features.write.partitionBy("shard").option("parquet.enable.dictionary", "false").parquet(
-            f"{tmp}/features"
-        )
-        data = spark.read.parquet(f"{tmp}/features").withColumn("label", F.col("y").cast("double"))
-        assembler = VectorAssembler(inputCols=["n", "x"], outputCol="features")
-        assembled = assembler.transform(data).cache()
-        tree = DecisionTreeClassifier(maxDepth=3, weightCol="n").fit(assembled)
-        model = PipelineModel(stages=[assembler, tree])
-        score = vector_to_array("probability")[1]
-        tree.transform(assembled).groupBy(score.alias("s"), "label").count().collect()
-        model.write().overwrite().save(f"{tmp}/model")
-        PipelineModel.load(f"{tmp}/model").transform(data.limit(5)).toPandas()
-    gateway = spark.sparkContext._gateway
-    spark.stop()
-    # The JVM writes the archive while it exits: wait for it before reporting success.
-    proc = getattr(gateway, "proc", None)
-    gateway.shutdown()
-    if proc is not None:
-        if proc.stdin:
-            proc.stdin.close()
-        proc.wait(timeout=300)
-
-
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["--workload"]:
-        _workload(Path(argv[1]))
-        return 0
     if argv[:1] in (["-h"], ["--help"]):
         print(__doc__)
         return 0

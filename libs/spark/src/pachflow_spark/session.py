@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pachflow_spark import cds
 from pachflow_spark.java import require_java
 
 DEFAULT_MASTER = "local[*]"
@@ -90,8 +91,6 @@ def build_session(app_name: str, settings: SparkSettings | None = None, java_opt
     # Containers and laptops often have a hostname that does not resolve; loopback does.
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
-
-    from pachflow_spark import cds  # here: `python -m pachflow_spark.cds` imports this module
 
     partitions = settings.shuffle_partitions or default_shuffle_partitions(settings.master)
     logging = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"

@@ -27,16 +27,15 @@ from pachflow_store.models import (
     JobInfo,
     RepoInfo,
 )
-from pachflow_store.store import (
+from pachflow_store.names import (
     DEFAULT_BRANCH,
     HOME_ENV,
     Manifest,
-    Recovery,
-    Store,
     normalize_path,
     parse_repo,
     resolve_home,
 )
+from pachflow_store.store import Recovery, Store
 
 __all__ = [
     "DATUM_FAILED",

@@ -6,6 +6,8 @@
 - `mlflow_tracking_uri` (session): just that server's URI.
 - `dead_tracking_uri`: an http URI on a loopback port that refuses connections, for the
   "MLflow unreachable" paths.
+- `local_dag` (session): a two-version local store DAG with real MLflow runs and model
+  versions (pachflow_testing.local_dag), for lineage tests.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from pachflow_testing.local_dag import LocalDag, Version, local_dag
 from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
+
+__all__ = ["LocalDag", "Version", "local_dag"]
 
 
 @pytest.fixture(scope="session")

@@ -24,17 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pachflow_provenance import context as ctxmod
-from pachflow_provenance import render
-from pachflow_provenance.backends import choose_backend, open_backend
-from pachflow_provenance.model import CommitRef, Lineage
-from pachflow_provenance.options import CONTEXT, one_line_errors, source_options
-from pachflow_provenance.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
-from pachflow_provenance.runtags import upstream_tag
+from pachflow_lineage import context as ctxmod
+from pachflow_lineage import render
+from pachflow_lineage.backends import choose_backend, open_backend
+from pachflow_lineage.model import CommitRef, Lineage
+from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
+from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
+from pachflow_lineage.runtags import upstream_tag
 from pachflow_stagekit import BadInput, atomic_output, find_files, progress
 
 if TYPE_CHECKING:
-    from pachflow_provenance.tracking import Tracking
+    from pachflow_lineage.tracking import Tracking
 
 STAGE = "provenance"
 RUN_MANIFEST = "run.json"
@@ -89,7 +89,7 @@ def train_output_commit(lineage: Lineage, input_dir: Path) -> CommitRef | None:
     our input as the worker env names it (`<input>_COMMIT`)."""
     run = next(iter(lineage.runs.values()), None)
     if run is not None:
-        from pachflow_provenance.runtags import run_context
+        from pachflow_lineage.runtags import run_context
 
         ctx = run_context(run.tags, run.datasets)
         if ctx.output_commit is not None:
@@ -115,7 +115,7 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     store). Backend: local store when PACHFLOW_HOME is set (the local runner), else
     Pachyderm. Safe to retry.
     """
-    from pachflow_provenance.tracking import Tracking, quiet_http_retries  # mlflow: seconds
+    from pachflow_lineage.tracking import Tracking, quiet_http_retries  # mlflow: seconds
 
     path, manifest = read_manifest(input_dir)
     run_id = manifest["run_id"]

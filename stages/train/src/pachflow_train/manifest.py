@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pachflow_provenance.context import PachydermContext
+from pachflow_lineage.context import PachydermContext
 from pachflow_train.tracking import RegisteredVersion
 
 RUN_JSON = "run.json"

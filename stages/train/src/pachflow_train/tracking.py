@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pachflow_provenance.context import PachydermContext
+from pachflow_lineage.context import PachydermContext
 from pachflow_stagekit import EXIT_FAILURE
 
 if TYPE_CHECKING:
@@ -147,7 +147,9 @@ class Tracker:
         return self.run_id
 
     def log_inputs(self, schema: Any = None) -> None:
-        self.client.log_inputs(self._run(), datasets=self.ctx.dataset_inputs(schema=schema))
+        from pachflow_lineage.datasets import dataset_inputs  # mlflow: imported here
+
+        self.client.log_inputs(self._run(), datasets=dataset_inputs(self.ctx, schema=schema))
 
     def log_metrics(self, metrics: dict[str, float]) -> None:
         import mlflow

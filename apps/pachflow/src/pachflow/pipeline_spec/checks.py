@@ -1,0 +1,154 @@
+"""Checks on one spec beyond its field types: what pachd (or a sane deploy) needs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from betterproto.casing import camel_case
+
+from pachflow.pipeline_spec.globs import glob_problem
+from pachflow.pipeline_spec.model import collect_pfs_inputs
+from pachflow.pipeline_spec.schema import Problem
+
+_INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
+# pachd's rule for repo (and so pipeline) names.
+_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
+_NAME_MAX = 63  # a pipeline name becomes part of Kubernetes object names
+# Kubernetes resource.Quantity, e.g. 512Mi, 1.5Gi, 100M, 1e9.
+_QUANTITY_RE = re.compile(
+    r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$"
+)
+_RESOURCE_FIELDS = (
+    "resource_requests",
+    "resource_limits",
+    "sidecar_resource_requests",
+    "sidecar_resource_limits",
+)
+
+
+def _name_problem(name: str) -> str | None:
+    if not _NAME_RE.match(name):
+        return f"{name!r}: names may only contain letters, digits, '_' and '-'"
+    if len(name) > _NAME_MAX:
+        return f"{name!r} is {len(name)} characters long; at most {_NAME_MAX}"
+    return None
+
+
+def check_semantics(spec: dict[str, Any]) -> list[Problem]:
+    """Problems in a type-checked, snake_case spec: name, transform, input tree, globs."""
+    problems: list[Problem] = []
+    pipeline = spec.get("pipeline") or {}
+    if not pipeline.get("name"):
+        problems.append(Problem("pipeline.name", "missing: every pipeline needs a name"))
+    elif issue := _name_problem(pipeline["name"]):
+        problems.append(Problem("pipeline.name", issue))
+    problems.extend(_check_resources(spec))
+    transform = spec.get("transform")
+    if not transform:
+        problems.append(Problem("transform", "missing: a pipeline needs transform.image and .cmd"))
+    else:
+        if not transform.get("image"):
+            problems.append(Problem("transform.image", "missing: the container image to run"))
+        if not transform.get("cmd"):
+            problems.append(
+                Problem(
+                    "transform.cmd",
+                    "missing: pachd ignores the image ENTRYPOINT, so cmd must give the argv",
+                )
+            )
+        for index, secret in enumerate(transform.get("secrets") or []):
+            where = f"transform.secrets[{index}]"
+            if not secret.get("name"):
+                problems.append(Problem(f"{where}.name", "missing: the Kubernetes secret name"))
+            if bool(secret.get("env_var")) == bool(secret.get("mount_path")):
+                problems.append(Problem(where, "give exactly one of envVar or mountPath"))
+            if secret.get("env_var") and not secret.get("key"):
+                problems.append(Problem(f"{where}.key", "missing: the key to put in envVar"))
+    if not spec.get("spout"):
+        if not spec.get("input"):
+            problems.append(Problem("input", "missing: a pipeline needs an input (or a spout)"))
+        else:
+            problems.extend(check_input(spec["input"], "input"))
+            problems.extend(_duplicate_names(spec["input"]))
+    return problems
+
+
+def check_input(node: dict[str, Any], path: str) -> list[Problem]:
+    """Exactly one input kind per node; pfs inputs name a repo and have a valid glob."""
+    problems: list[Problem] = []
+    kinds = [kind for kind in _INPUT_KINDS if node.get(kind)]
+    if len(kinds) != 1:
+        found = ", ".join(kinds) if kinds else "none"
+        problems.append(
+            Problem(path, f"exactly one of {', '.join(_INPUT_KINDS)} must be set (found {found})")
+        )
+    pfs = node.get("pfs")
+    if pfs:
+        where = f"{path}.pfs"
+        if not pfs.get("repo"):
+            problems.append(Problem(f"{where}.repo", "missing: the repo this input reads"))
+        elif issue := _name_problem(pfs["repo"]):
+            problems.append(Problem(f"{where}.repo", issue))
+        if (pfs.get("name") or pfs.get("repo")) == "out":
+            problems.append(
+                Problem(where, 'an input cannot be named "out": /pfs/out is the output; set name')
+            )
+        glob = pfs.get("glob") or ""
+        if pfs.get("s3"):
+            # s3 inputs are served whole by the S3 gateway: pachd requires glob "/".
+            if glob not in ("", "/"):
+                problems.append(Problem(f"{where}.glob", 's3 inputs must use glob "/"'))
+        else:
+            issue = glob_problem(glob)
+            if issue:
+                problems.append(Problem(f"{where}.glob", issue))
+    for kind in ("cross", "union", "join", "group"):
+        children = node.get(kind)
+        if children is None:
+            continue
+        if len(children) < 1:
+            problems.append(Problem(f"{path}.{kind}", f"{kind} needs at least one input"))
+        for index, child in enumerate(children):
+            problems.extend(check_input(child, f"{path}.{kind}[{index}]"))
+    cron = node.get("cron")
+    if cron and not cron.get("name"):
+        problems.append(Problem(f"{path}.cron.name", "missing: a cron input needs a name"))
+    return problems
+
+
+def _check_resources(spec: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    for field in _RESOURCE_FIELDS:
+        resources = spec.get(field) or {}
+        json_field = camel_case(field)
+        for key in ("memory", "disk"):
+            value = resources.get(key)
+            if value and not _QUANTITY_RE.match(value):
+                problems.append(
+                    Problem(
+                        f"{json_field}.{key}",
+                        f"bad quantity {value!r}: expected a Kubernetes quantity like 512Mi or 2Gi",
+                    )
+                )
+        if (resources.get("cpu") or 0) < 0:
+            problems.append(Problem(f"{json_field}.cpu", "must not be negative"))
+    return problems
+
+
+def _duplicate_names(node: dict[str, Any]) -> list[Problem]:
+    # pachd rejects two inputs with the same name: both would be mounted at /pfs/<name>.
+    seen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for pfs in collect_pfs_inputs(node):
+        if pfs.name in seen:
+            problems.append(
+                Problem(
+                    pfs.path,
+                    f"input name {pfs.name!r} is also used by {seen[pfs.name]}: "
+                    "give one of them a distinct name",
+                )
+            )
+        else:
+            seen[pfs.name] = pfs.path
+    return problems

@@ -1,0 +1,1 @@
+"""Lineage both ways between Pachyderm (or local) commits and MLflow runs and models."""

@@ -1,0 +1,56 @@
+"""The interface every data-versioning backend implements (Pachyderm, the local store).
+
+A backend answers questions about single commits; walking the graph and joining MLflow is
+the resolver's job, so both backends walk the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pachflow_lineage.model import Commit, CommitRef, Datum, Job
+
+
+@dataclass
+class CommitRecord:
+    """One commit and its direct neighbours. `job` is the job that produced it (output
+    commits of pipelines), None for commits a person made."""
+
+    commit: Commit
+    provenance: list[CommitRef] = field(default_factory=list)
+    subvenance: list[CommitRef] = field(default_factory=list)
+    job: Job | None = None
+
+
+class Backend(Protocol):
+    """Read (and annotate) versioned data: Pachyderm or the local pachflow store."""
+
+    name: str
+
+    def inspect_commit(self, ref: CommitRef, *, files: bool = True) -> CommitRecord:
+        """The commit, its direct provenance and subvenance; UnknownCommit when absent."""
+        ...
+
+    def commit_set(self, commit_set_id: str) -> list[CommitRef]:
+        """Every commit made by one run of the DAG (the global id)."""
+        ...
+
+    def datums(self, job: Job) -> list[Datum]:
+        """The datums of a job (may be empty when the backend does not record them)."""
+        ...
+
+    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
+        """Add or replace metadata keys on a commit (idempotent). None when written, else
+        why it was skipped (Pachyderm older than 2.10, no permission)."""
+        ...
+
+    def commit_url(self, ref: CommitRef) -> str | None:
+        """A browser link to the commit (Pachyderm console when configured), else None."""
+        ...
+
+    def job_url(self, job: Job) -> str | None:
+        """A browser link to the job (Pachyderm console when configured), else None."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,141 @@
+"""The local backend: the pachflow store (libs/store) that `pachflow run` writes, read
+through pachflow_store's API and translated into the lineage model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pachflow_store as ps
+from pachflow_lineage.backends.base import CommitRecord
+from pachflow_lineage.errors import UnknownCommit, Unreachable
+from pachflow_lineage.model import Commit, CommitRef, Datum, FileEntry, Job
+
+MAX_FILES = 1000  # per commit, as for Pachyderm
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _to_store(ref: CommitRef) -> ps.CommitRef:
+    return ps.CommitRef(ref.repo, ref.id, ref.type)
+
+
+def _from_store(ref: ps.CommitRef) -> CommitRef:
+    # The local store has no projects: everything is in Pachyderm's "default".
+    return CommitRef(repo=ref.repo, id=ref.id, type=ref.repo_type)
+
+
+def open_store(home: str | None = None) -> ps.Store:
+    """The existing store under `home` / $PACHFLOW_HOME / ./.pachflow. Never creates one: a
+    lineage question about a store that is not there is a usage error."""
+    path = ps.resolve_home(home)
+    if not (path / "store.db").is_file():
+        raise Unreachable(
+            f"no local pachflow store at {path} (set PACHFLOW_HOME, or run `pachflow put`/"
+            "`pachflow run` first)"
+        )
+    return ps.Store(path)
+
+
+class LocalBackend:
+    name = "local"
+
+    def __init__(self, store: ps.Store) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, home: str | None = None) -> LocalBackend:
+        return cls(open_store(home))
+
+    def inspect_commit(self, ref: CommitRef, *, files: bool = True) -> CommitRecord:
+        try:
+            info = self.store.inspect_commit(_to_store(ref))
+        except ps.NotFound as exc:
+            raise UnknownCommit(
+                f"no commit {ref.label} in the local store {self.store.home}"
+            ) from exc
+        entries = (
+            [
+                FileEntry(path=f.path.lstrip("/"), size=f.size)
+                for f in self.store.walk_files(info.commit)[:MAX_FILES]
+            ]
+            if files and ref.type == ps.USER
+            else []
+        )
+        commit = Commit(
+            ref=ref,
+            origin=info.origin,
+            size=info.size,
+            created=_iso(info.created),
+            files=entries,
+            metadata=dict(info.metadata),
+        )
+        job = self._job(ref) if info.origin == ps.ORIGIN_AUTO and ref.type == ps.USER else None
+        return CommitRecord(
+            commit=commit,
+            provenance=[_from_store(p) for p in info.provenance],
+            subvenance=[_from_store(s) for s in info.subvenance],
+            job=job,
+        )
+
+    def _job(self, output: CommitRef) -> Job | None:
+        """The job whose output commit this is: same id as in Pachyderm (global id), else
+        the pipeline's job that recorded it as its output commit."""
+        if not self.store.pipeline_exists(output.repo):
+            return None
+        try:
+            return _job(self.store.inspect_job(output.repo, output.id))
+        except ps.NotFound:
+            pass
+        for info in self.store.list_jobs(output.repo):
+            if info.output_commit == output.id:
+                return _job(info)
+        return None
+
+    def commit_set(self, commit_set_id: str) -> list[CommitRef]:
+        try:
+            infos = self.store.inspect_commit_set(commit_set_id)
+        except ps.NotFound as exc:
+            raise UnknownCommit(str(exc)) from exc
+        return [_from_store(i.commit) for i in infos]
+
+    def datums(self, job: Job) -> list[Datum]:
+        return [
+            Datum(pipeline=d.pipeline, job_id=d.job_id, id=d.id, state=d.state)
+            for d in self.store.list_datums(job.pipeline, job.id)
+        ]
+
+    def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
+        try:
+            for key, value in sorted(items.items()):
+                self.store.set_metadata(_to_store(ref), key, value)
+        except ps.NotFound as exc:
+            raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
+        return None
+
+    def commit_url(self, ref: CommitRef) -> str | None:
+        return None
+
+    def job_url(self, job: Job) -> str | None:
+        return None
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _job(info: ps.JobInfo) -> Job:
+    return Job(
+        pipeline=info.pipeline,
+        id=info.id,
+        state=info.state,
+        created=_iso(info.created),
+        finished=_iso(info.finished),
+        data_processed=info.processed,
+        data_skipped=info.skipped,
+        data_failed=info.failed,
+        data_total=info.total,
+        reason=info.reason,
+    )

@@ -1,0 +1,169 @@
+"""The lineage questions as click commands: `run`, `commit`, `model`.
+
+One implementation, two front doors: `pachflow lineage ...` (the control CLI) and
+`pachflow-provenance run|commit|model` (the provenance stage's image) register these same
+commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+import pachflow_store as ps
+from pachflow_lineage import render
+from pachflow_lineage.backends import choose_backend, open_backend
+from pachflow_lineage.model import Lineage, parse_commit_ref
+from pachflow_lineage.options import CONTEXT, one_line_errors, output_options, source_options
+from pachflow_stagekit import BadInput
+
+if TYPE_CHECKING:
+    from pachflow_lineage.resolve import Resolver
+
+# MLflow (through resolve/tracking) is imported when a question is asked: --help, usage
+# errors and `pachflow` itself do not pay seconds of import time for it.
+
+# A lineage question should fail in seconds when MLflow is down, not after minutes.
+CLI_HTTP_RETRIES = 1
+CLI_HTTP_TIMEOUT_S = 10
+
+
+def default_tracking_uri(backend: str, home: str | None) -> str | None:
+    """With the local store and no tracking URI given: the store's own MLflow database
+    (`pachflow run` tracks to sqlite:///$PACHFLOW_HOME/mlflow.db), when it exists."""
+    if backend != "local":
+        return None
+    db = ps.resolve_home(home) / "mlflow.db"
+    return f"sqlite:///{db}" if db.is_file() else None
+
+
+def _resolver(opts: dict[str, Any]) -> Resolver:
+    from pachflow_lineage.resolve import Resolver
+    from pachflow_lineage.tracking import Tracking, quiet_http_retries
+
+    quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
+    backend_kind = choose_backend(opts["backend"], opts["home"])
+    tracking = Tracking(opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]))
+    tracking.check()
+    backend = open_backend(
+        backend_kind,
+        home=opts["home"],
+        pachd_address=opts["pachd_address"],
+        console_url=opts["console_url"],
+    )
+    return Resolver(backend=backend, tracking=tracking)
+
+
+def _emit(lineage: Lineage, fmt: str, png: Path | None) -> None:
+    text = {
+        "json": render.to_json,
+        "mermaid": render.to_mermaid,
+        "dot": render.to_dot,
+        "table": render.to_table,
+    }[fmt](lineage)
+    click.echo(text, nl=False)
+    if png is not None:
+        render.write_png(lineage, png)
+        click.echo(f"wrote {png}", err=True)
+
+
+def _check_png(png: Path | None) -> None:
+    if png is not None and not render.graphviz_available():
+        raise BadInput(
+            "--png needs graphviz, which is not installed here (no `dot` on PATH; Debian: "
+            "apt-get install graphviz); use --dot or --mermaid instead"
+        )
+
+
+@click.command("run", context_settings=CONTEXT)
+@click.argument("run_id")
+@source_options
+@output_options
+@one_line_errors
+def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
+    """Everything upstream of MLflow run RUN_ID.
+
+    The job and commit set, the train output commit, every upstream commit down to
+    raw_data (repo, id, files, sizes), the pipeline spec versions, the registered model
+    versions, and links (MLflow UI; Pachyderm console when --console-url is set).
+    """
+    _check_png(png)
+    resolver = _resolver(opts)
+    try:
+        _emit(resolver.upstream_of_run(run_id), fmt, png)
+    finally:
+        resolver.backend.close()
+
+
+@click.command("commit", context_settings=CONTEXT)
+@click.argument("commit")
+@click.option("--upstream", is_flag=True, help="Instead: every commit and job COMMIT came from.")
+@source_options
+@output_options
+@one_line_errors
+def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
+    """Everything downstream of COMMIT (REPO@ID, ID = 32 hex digits).
+
+    The jobs and output commits made from it, and the MLflow runs and registered model
+    versions that came from this data. With --upstream: where COMMIT came from.
+    """
+    try:
+        ref = parse_commit_ref(commit)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from exc
+    _check_png(png)
+    resolver = _resolver(opts)
+    try:
+        walk = resolver.upstream_of_commit if upstream else resolver.downstream_of_commit
+        _emit(walk(ref), fmt, png)
+    finally:
+        resolver.backend.close()
+
+
+@click.command("model", context_settings=CONTEXT)
+@click.argument("model")
+@click.option(
+    "--downstream",
+    is_flag=True,
+    help="Instead: what came from the version's train output commit (later pipelines).",
+)
+@source_options
+@output_options
+@one_line_errors
+def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
+    """The lineage of registered model version MODEL (NAME/VERSION or NAME/ALIAS).
+
+    The run that produced it and everything upstream of that run, as for `run`. With
+    --downstream: the jobs, commits and runs that came from its train output commit.
+    """
+    name, sep, version = model.rpartition("/")
+    if not sep or not name or not version:
+        raise BadInput(
+            f"malformed model version {model!r}: expected NAME/VERSION (e.g. "
+            "pachflow-fraud-detector/3) or NAME/ALIAS (e.g. pachflow-fraud-detector/candidate)"
+        )
+    _check_png(png)
+    resolver = _resolver(opts)
+    try:
+        walk = resolver.downstream_of_model if downstream else resolver.upstream_of_model
+        _emit(walk(name, version), fmt, png)
+    finally:
+        resolver.backend.close()
+
+
+LINEAGE_COMMANDS: list[click.Command] = [run_cmd, commit_cmd, model_cmd]
+
+
+def lineage_group(name: str = "lineage") -> click.Group:
+    """The lineage questions as a group, for `pachflow lineage ...` (same commands)."""
+    group = click.Group(
+        name,
+        context_settings=CONTEXT,
+        help="Lineage both ways between Pachyderm (or local) commits and MLflow runs and "
+        "model versions: `run RUN_ID`, `commit REPO@ID`, `model NAME/VERSION`.",
+    )
+    for command in LINEAGE_COMMANDS:
+        group.add_command(command)
+    return group

@@ -1,0 +1,266 @@
+"""The Pachyderm job context of a running stage, and how it is written into MLflow.
+
+Inside a Pachyderm worker the context comes from env vars (see PACH_*/PPS_* below and,
+for every input `<name>`, `<name>` = the datum's path and `<name>_COMMIT` = its commit).
+Pachyderm does not put an input's *repo* in the env: the repo of input `<name>` is taken
+from an explicit mapping (argument `input_repos`, or env `PACHFLOW_INPUT_REPOS=
+"name=repo,name2=repo2"`, e.g. set in the spec's transform.env), else it is assumed to be
+`<name>` (Pachyderm's own default when a pfs input has no `name`).
+
+Outside Pachyderm (no PACH_JOB_ID) the context is *local*: job id `local-<uuid4 hex>`, so
+every manual run is a new MLflow run (a fixed id would make a re-run with other options
+silently reuse the previous run); datum id `local`; pipeline the caller's default; and
+each local input directory gets a fingerprint "commit" (sha256 over relative path, size
+and mtime of its files, 32 hex like a Pachyderm commit id) so the same files give the
+same dataset digest without reading the data.
+
+All MLflow tag names live here (TAG_* constants), so producers (train) and readers
+(provenance) agree on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# No mlflow here (MLflow objects are made in pachflow_lineage.datasets): train and the
+# lineage commands import this module for its tag names, and mlflow costs seconds to import.
+
+# --- Pachyderm worker env vars -------------------------------------------------------------
+ENV_JOB_ID = "PACH_JOB_ID"
+ENV_OUTPUT_COMMIT = "PACH_OUTPUT_COMMIT_ID"
+ENV_DATUM_ID = "PACH_DATUM_ID"
+ENV_PIPELINE = "PPS_PIPELINE_NAME"
+ENV_PROJECT = "PPS_PROJECT_NAME"
+ENV_SPEC_COMMIT = "PPS_SPEC_COMMIT"
+COMMIT_SUFFIX = "_COMMIT"
+#: Ours, not Pachyderm's: "name=repo,..." for inputs whose name differs from their repo.
+ENV_INPUT_REPOS = "PACHFLOW_INPUT_REPOS"
+
+#: `X_COMMIT` vars that are not inputs even when an `X` var happens to exist.
+_NOT_INPUTS = frozenset({"PPS_SPEC", "PACH_OUTPUT"})
+
+DEFAULT_PROJECT = "default"
+LOCAL_DATUM_ID = "local"
+LOCAL_JOB_PREFIX = "local-"
+
+# --- MLflow tag names (runs and model versions) --------------------------------------------
+TAG_PREFIX = "pachyderm."
+TAG_JOB_ID = "pachyderm.job_id"
+TAG_PIPELINE = "pachyderm.pipeline"
+TAG_PROJECT = "pachyderm.project"
+TAG_OUTPUT_COMMIT = "pachyderm.output_commit"
+TAG_SPEC_COMMIT = "pachyderm.spec_commit"
+TAG_DATUM_ID = "pachyderm.datum_id"
+#: "pachyderm" inside a worker (or the local runner, which sets the same env), else "local".
+TAG_CONTEXT = "pachyderm.context"
+#: All inputs as "repo@commit" joined by ",", sorted by input name (easy to read and LIKE).
+TAG_INPUTS = "pachyderm.inputs"
+#: Per input, keyed by the input's name.
+TAG_INPUT_REPO = "pachyderm.input.{name}.repo"
+TAG_INPUT_COMMIT = "pachyderm.input.{name}.commit"
+#: Written by the provenance stage: every upstream repo's commit, down to raw_data.
+TAG_UPSTREAM_COMMIT = "pachyderm.upstream.{repo}.commit"
+#: Dataset-input tags (on the logged dataset, not the run).
+DATASET_TAG_REPO = "pachyderm.repo"
+DATASET_TAG_COMMIT = "pachyderm.commit"
+
+CONTEXT_PACHYDERM = "pachyderm"
+CONTEXT_LOCAL = "local"
+
+PFS_SCHEME = "pfs://"
+
+
+@dataclass(frozen=True)
+class InputCommit:
+    """One input of the job: its name (the /pfs/<name> folder), repo, commit and the
+    datum's path inside /pfs (None when unknown)."""
+
+    name: str
+    repo: str
+    commit: str
+    path: str | None = None
+
+    @property
+    def ref(self) -> str:
+        """`repo@commit`, Pachyderm's own notation (also the dataset name in MLflow)."""
+        return f"{self.repo}@{self.commit}"
+
+
+@dataclass(frozen=True)
+class PachydermContext:
+    """Who is running: the Pachyderm job and datum, or a local run."""
+
+    job_id: str
+    pipeline: str
+    project: str
+    datum_id: str
+    output_commit: str | None = None
+    spec_commit: str | None = None
+    inputs: tuple[InputCommit, ...] = field(default_factory=tuple)
+    local: bool = False
+
+    @property
+    def run_name(self) -> str:
+        """`<pipeline>@<job_id>`: the MLflow run name (as the seed demo had it)."""
+        return f"{self.pipeline}@{self.job_id}"
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        *,
+        default_pipeline: str,
+        input_repos: Mapping[str, str] | None = None,
+        local_inputs: Mapping[str, str | Path] | None = None,
+    ) -> PachydermContext:
+        """Read the worker env (default: os.environ); fall back to a local context.
+
+        `local_inputs` ({input name: directory}) is used only for the local fallback, to
+        fingerprint what was read.
+        """
+        env = os.environ if env is None else env
+        repos = {**parse_input_repos(env.get(ENV_INPUT_REPOS, "")), **(input_repos or {})}
+        job_id = env.get(ENV_JOB_ID)
+        if not job_id:
+            return cls._local(env, default_pipeline, repos, local_inputs or {})
+        inputs = tuple(
+            InputCommit(
+                name=name,
+                repo=repos.get(name, name),
+                commit=env[name + COMMIT_SUFFIX],
+                path=env.get(name),
+            )
+            for name in input_names(env)
+        )
+        return cls(
+            job_id=job_id,
+            pipeline=env.get(ENV_PIPELINE) or default_pipeline,
+            project=env.get(ENV_PROJECT) or DEFAULT_PROJECT,
+            datum_id=env.get(ENV_DATUM_ID) or LOCAL_DATUM_ID,
+            output_commit=env.get(ENV_OUTPUT_COMMIT) or job_id,
+            spec_commit=env.get(ENV_SPEC_COMMIT) or None,
+            inputs=inputs,
+        )
+
+    @classmethod
+    def _local(
+        cls,
+        env: Mapping[str, str],
+        default_pipeline: str,
+        repos: Mapping[str, str],
+        local_inputs: Mapping[str, str | Path],
+    ) -> PachydermContext:
+        inputs = tuple(
+            InputCommit(
+                name=name,
+                repo=repos.get(name, name),
+                commit=fingerprint_dir(Path(path)),
+                path=str(Path(path).resolve()),
+            )
+            for name, path in sorted(local_inputs.items())
+        )
+        return cls(
+            job_id=LOCAL_JOB_PREFIX + uuid.uuid4().hex,
+            pipeline=env.get(ENV_PIPELINE) or default_pipeline,
+            project=env.get(ENV_PROJECT) or CONTEXT_LOCAL,
+            datum_id=LOCAL_DATUM_ID,
+            inputs=inputs,
+            local=True,
+        )
+
+    # --- MLflow ---------------------------------------------------------------------------
+    def tags(self) -> dict[str, str]:
+        """The `pachyderm.*` tags for the MLflow run and the registered model version."""
+        tags = {
+            TAG_CONTEXT: CONTEXT_LOCAL if self.local else CONTEXT_PACHYDERM,
+            TAG_JOB_ID: self.job_id,
+            TAG_PIPELINE: self.pipeline,
+            TAG_PROJECT: self.project,
+            TAG_DATUM_ID: self.datum_id,
+            TAG_INPUTS: ",".join(i.ref for i in self.inputs),
+        }
+        if self.output_commit:
+            tags[TAG_OUTPUT_COMMIT] = self.output_commit
+        if self.spec_commit:
+            tags[TAG_SPEC_COMMIT] = self.spec_commit
+        for i in self.inputs:
+            tags[TAG_INPUT_REPO.format(name=i.name)] = i.repo
+            tags[TAG_INPUT_COMMIT.format(name=i.name)] = i.commit
+        return tags
+
+    def run_filter(self) -> str:
+        """MLflow search filter for the run(s) of this job + datum (retries find theirs)."""
+        return (
+            f"tags.`{TAG_JOB_ID}` = '{_quote(self.job_id)}' "
+            f"AND tags.`{TAG_DATUM_ID}` = '{_quote(self.datum_id)}'"
+        )
+
+
+def input_tags(tags: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """The inverse of the per-input tags: [(name, repo, commit)] sorted by name, from a run's
+    or model version's tags (repo defaults to the name, as when they were written)."""
+    prefix, repo_suffix = TAG_INPUT_REPO.split("{name}")
+    commit_suffix = TAG_INPUT_COMMIT.split("{name}")[1]
+    result = []
+    for key, commit in tags.items():
+        if key.startswith(prefix) and key.endswith(commit_suffix):
+            name = key[len(prefix) : -len(commit_suffix)]
+            if name:
+                result.append((name, tags.get(prefix + name + repo_suffix) or name, commit))
+    return sorted(result)
+
+
+def input_names(env: Mapping[str, str]) -> list[str]:
+    """Input names, sorted: every `<name>_COMMIT` var whose `<name>` var is set too (the
+    worker always sets both) and that is not one of Pachyderm's own `*_COMMIT` vars."""
+    names = []
+    for key in env:
+        if key.endswith(COMMIT_SUFFIX) and len(key) > len(COMMIT_SUFFIX):
+            name = key[: -len(COMMIT_SUFFIX)]
+            if name in env and name not in _NOT_INPUTS and env[key]:
+                names.append(name)
+    return sorted(names)
+
+
+def parse_input_repos(text: str) -> dict[str, str]:
+    """`"a=repo1, b=repo2"` -> {"a": "repo1", "b": "repo2"}; ValueError on a bad item."""
+    result = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, repo = item.partition("=")
+        if not sep or not name.strip() or not repo.strip():
+            raise ValueError(f"{ENV_INPUT_REPOS}: expected name=repo, found {item!r}")
+        result[name.strip()] = repo.strip()
+    return result
+
+
+def fingerprint_dir(root: Path) -> str:
+    """32 hex chars from the (relative path, size, mtime) of every file under `root`:
+    stable while the files are unchanged, cheap for GBs of data (nothing is read)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for path in files:
+        if not path.exists():
+            continue
+        stat = path.stat()
+        rel = path.relative_to(root) if root.is_dir() else Path(path.name)
+        digest.update(f"{rel.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def pfs_path(i: InputCommit) -> str:
+    """The datum's path inside the repo: `/pfs/<name>/a/b` -> `a/b` ("" = whole repo)."""
+    if not i.path:
+        return ""
+    parts = Path(i.path).parts
+    if i.name in parts:
+        return "/".join(parts[parts.index(i.name) + 1 :])
+    return ""
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "\\'")

@@ -1,0 +1,43 @@
+"""A job's input commits as MLflow dataset inputs (imports mlflow: only where runs are logged)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlflow.data.dataset_source_registry import resolve_dataset_source
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.entities import DatasetInput, InputTag
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+from pachflow_lineage.context import (
+    DATASET_TAG_COMMIT,
+    DATASET_TAG_REPO,
+    PachydermContext,
+    pfs_path,
+)
+from pachflow_lineage.pfs_source import PfsDatasetSource  # registers it with MLflow
+
+
+def dataset_inputs(
+    ctx: PachydermContext, context: str = "training", schema: Any = None
+) -> list[DatasetInput]:
+    """One `mlflow.entities.DatasetInput` per input commit, for `MlflowClient.log_inputs`.
+
+    Name `<repo>@<commit>`, digest = the commit id, source `pfs://<project>/<repo>@
+    <commit>/<path>` (a local directory's path for a local context). `schema` is an
+    optional `mlflow.types.Schema` of the data read.
+    """
+    result = []
+    for i in ctx.inputs:
+        if ctx.local:
+            source = resolve_dataset_source(i.path or i.name)
+        else:
+            source = PfsDatasetSource(ctx.project, i.repo, i.commit, pfs_path(i))
+        dataset = MetaDataset(source=source, name=i.ref, digest=i.commit, schema=schema)
+        tags = [
+            InputTag(MLFLOW_DATASET_CONTEXT, context),
+            InputTag(DATASET_TAG_REPO, i.repo),
+            InputTag(DATASET_TAG_COMMIT, i.commit),
+        ]
+        result.append(DatasetInput(dataset._to_mlflow_entity(), tags=tags))
+    return result

@@ -1,0 +1,94 @@
+"""Options and error handling shared by the lineage commands and the link stage."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pachflow_lineage.backends import BACKENDS
+from pachflow_lineage.errors import LineageError
+from pachflow_stagekit import BadInput
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the lineage is read from: the backend and MLflow."""
+    options = [
+        click.option(
+            "--backend",
+            type=click.Choice(BACKENDS),
+            default="auto",
+            show_default=True,
+            envvar="PACHFLOW_LINEAGE_BACKEND",
+            help="Where commits are read: the local pachflow store or Pachyderm. auto: local "
+            "when PACHFLOW_HOME is set, else Pachyderm when configured, else ./.pachflow.",
+        ),
+        click.option(
+            "--home",
+            envvar="PACHFLOW_HOME",
+            default=None,
+            help="Local store directory [env PACHFLOW_HOME; default ./.pachflow].",
+        ),
+        click.option(
+            "--pachd-address",
+            default=None,  # unset: the client factory reads PACHD_ADDRESS (and names it)
+            help="pachd, e.g. grpc://localhost:30650 [env PACHD_ADDRESS; else in-cluster env "
+            "or pachctl config]. Auth token from PACH_TOKEN.",
+        ),
+        click.option(
+            "--console-url",
+            envvar="PACHFLOW_CONSOLE_URL",
+            default=None,
+            help="Pachyderm console base URL, for links [env PACHFLOW_CONSOLE_URL].",
+        ),
+        click.option(
+            "--tracking-uri",
+            envvar="MLFLOW_TRACKING_URI",
+            default=None,
+            help="MLflow tracking URI [env MLFLOW_TRACKING_URI; unset: with the local store, its "
+            "mlflow.db (what `pachflow run` tracks to), else MLflow's default].",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--json", "fmt", flag_value="json", help="JSON (commits as objects: repo, id, ...)."
+        ),
+        click.option("--mermaid", "fmt", flag_value="mermaid", help="A Mermaid flowchart."),
+        click.option("--dot", "fmt", flag_value="dot", help="Graphviz DOT."),
+        click.option(
+            "--table", "fmt", flag_value="table", default=True, help="A readable table (default)."
+        ),
+        click.option(
+            "--png",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Also render the graph to this PNG file (needs graphviz `dot`).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """LineageError (unknown run/commit/model, unreachable pachd/MLflow/store) -> exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LineageError as exc:
+            raise BadInput(str(exc)) from exc
+
+    return wrapper

@@ -1,0 +1,329 @@
+"""The file store: repos, branches, commits (manifests of path -> blob), provenance,
+commit sets, files and commit metadata."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from pachflow_store.blobs import BlobStore
+from pachflow_store.connected import Connected
+from pachflow_store.errors import NotFound
+from pachflow_store.ids import is_commit_id, new_id
+from pachflow_store.models import (
+    ORIGIN_USER,
+    USER,
+    CommitInfo,
+    CommitRef,
+    FileInfo,
+    RepoInfo,
+)
+from pachflow_store.names import (
+    DEFAULT_BRANCH,
+    Manifest,
+    check_repo_name,
+    normalize_path,
+    parse_repo,
+)
+
+
+class CommitStore(Connected):
+    blobs: BlobStore
+
+    def create_repo(self, name: str, repo_type: str = USER, description: str = "") -> None:
+        with self.transaction() as tx:
+            self._ensure_repo(tx, name, repo_type, description)
+
+    def _ensure_repo(
+        self, tx: sqlite3.Connection, name: str, repo_type: str, description: str = ""
+    ) -> None:
+        tx.execute(
+            "INSERT OR IGNORE INTO repos (name, type, created, description) VALUES (?,?,?,?)",
+            (name, repo_type, time.time(), description),
+        )
+
+    def put_files(
+        self,
+        repo: str,
+        files: Iterable[tuple[str, Path]],
+        branch: str = DEFAULT_BRANCH,
+        description: str = "",
+    ) -> CommitRef:
+        """One new USER commit on `repo@branch`: its parent's files plus `files`
+        (path in the repo, local file); the repo is created if needed."""
+        check_repo_name(repo)
+        added: Manifest = {}
+        with self.writing_blobs():
+            for path, local in files:
+                added[normalize_path(path)] = self.blobs.put_file(Path(local))
+            with self.transaction() as tx:
+                self._ensure_repo(tx, repo, USER)
+                head = self._head(tx, repo, USER, branch)
+                manifest = self._manifest(tx, CommitRef(repo, head)) if head else {}
+                manifest.update(added)
+                return self.insert_commit(
+                    tx, CommitRef(repo, new_id()), manifest, [], ORIGIN_USER, branch, description
+                )
+
+    def insert_commit(
+        self,
+        tx: sqlite3.Connection,
+        ref: CommitRef,
+        manifest: Manifest,
+        provenance: Iterable[CommitRef],
+        origin: str,
+        branch: str = DEFAULT_BRANCH,
+        description: str = "",
+    ) -> CommitRef:
+        """Inside a transaction: a finished commit with its files and direct provenance,
+        made the head of `branch` (its parent is the previous head)."""
+        self._ensure_repo(tx, ref.repo, ref.repo_type)
+        parent = self._head(tx, ref.repo, ref.repo_type, branch)
+        now = time.time()
+        tx.execute(
+            "INSERT INTO commits (repo, repo_type, id, branch, origin, parent, created, finished,"
+            " size, description) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                ref.repo,
+                ref.repo_type,
+                ref.id,
+                branch,
+                origin,
+                parent,
+                now,
+                now,
+                sum(size for _, size in manifest.values()),
+                description,
+            ),
+        )
+        tx.executemany(
+            "INSERT INTO files (repo, repo_type, commit_id, path, blob, size) VALUES (?,?,?,?,?,?)",
+            [(ref.repo, ref.repo_type, ref.id, p, b, s) for p, (b, s) in manifest.items()],
+        )
+        tx.executemany(
+            "INSERT OR IGNORE INTO provenance VALUES (?,?,?,?,?,?)",
+            [(ref.repo, ref.repo_type, ref.id, p.repo, p.repo_type, p.id) for p in provenance],
+        )
+        tx.execute(
+            "INSERT INTO branches (repo, repo_type, name, head) VALUES (?,?,?,?)"
+            " ON CONFLICT (repo, repo_type, name) DO UPDATE SET head = excluded.head",
+            (ref.repo, ref.repo_type, branch, ref.id),
+        )
+        return ref
+
+    def set_metadata(self, ref: CommitRef, key: str, value: str) -> None:
+        """Set one metadata key on a commit (like `pachctl edit metadata commit ... add`).
+        Needs no file lock: it is a single SQLite transaction."""
+        with self.transaction() as tx:
+            self._require_commit(tx, ref)
+            tx.execute(
+                "INSERT INTO metadata VALUES (?,?,?,?,?) ON CONFLICT (repo, repo_type, "
+                "commit_id, key) DO UPDATE SET value = excluded.value",
+                (ref.repo, ref.repo_type, ref.id, key, value),
+            )
+
+    def get_metadata(self, ref: CommitRef) -> dict[str, str]:
+        self._require_commit(self.conn, ref)
+        return self._metadata(self.conn, ref)
+
+    # ------------------------------------------------------------------ reading
+
+    def list_repos(self) -> list[RepoInfo]:
+        rows = self.conn.execute(
+            "SELECT r.name, r.type, r.created, r.description, b.head,"
+            " (SELECT COUNT(*) FROM commits c WHERE c.repo = r.name AND c.repo_type = r.type)"
+            " AS n, (SELECT size FROM commits c WHERE c.repo = r.name AND c.repo_type = r.type"
+            " AND c.id = b.head) AS size FROM repos r LEFT JOIN branches b ON b.repo = r.name"
+            " AND b.repo_type = r.type AND b.name = ? ORDER BY r.type DESC, r.created",
+            (DEFAULT_BRANCH,),
+        ).fetchall()
+        return [
+            RepoInfo(
+                name=r["name"],
+                type=r["type"],
+                created=r["created"],
+                head=r["head"],
+                size=r["size"] or 0,
+                commits=r["n"],
+                description=r["description"],
+            )
+            for r in rows
+        ]
+
+    def repo_exists(self, name: str, repo_type: str = USER) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM repos WHERE name = ? AND type = ?", (name, repo_type)
+        ).fetchone()
+        return row is not None
+
+    def head(self, repo: str, repo_type: str = USER, branch: str = DEFAULT_BRANCH) -> str | None:
+        return self._head(self.conn, repo, repo_type, branch)
+
+    def resolve(self, label: str, ref: str | None = None) -> CommitRef:
+        """`repo` + commit id or branch name (default master) -> an existing CommitRef."""
+        name, repo_type = parse_repo(label)
+        if not self.repo_exists(name, repo_type):
+            raise NotFound(f"repo {label} does not exist")
+        ref = ref or DEFAULT_BRANCH
+        if is_commit_id(ref):
+            commit = CommitRef(name, ref, repo_type)
+            self._require_commit(self.conn, commit)
+            return commit
+        head = self._head(self.conn, name, repo_type, ref)
+        if head is None:
+            raise NotFound(f"{label}@{ref} has no commit (no such branch or commit id)")
+        return CommitRef(name, head, repo_type)
+
+    def resolve_uri(self, uri: str) -> tuple[CommitRef, str]:
+        """`repo[@commit|@branch][:path]` -> (commit, path)."""
+        spec, _, path = uri.partition(":")
+        label, _, ref = spec.partition("@")
+        return self.resolve(label, ref or None), normalize_path(path or "/")
+
+    def inspect_commit(self, ref: CommitRef) -> CommitInfo:
+        row = self._require_commit(self.conn, ref)
+        prov = self.conn.execute(
+            "SELECT from_repo, from_repo_type, from_id FROM provenance"
+            " WHERE repo = ? AND repo_type = ? AND id = ? ORDER BY from_repo_type DESC, from_repo",
+            (ref.repo, ref.repo_type, ref.id),
+        ).fetchall()
+        subv = self.conn.execute(
+            "SELECT repo, repo_type, id FROM provenance"
+            " WHERE from_repo = ? AND from_repo_type = ? AND from_id = ? ORDER BY repo",
+            (ref.repo, ref.repo_type, ref.id),
+        ).fetchall()
+        return CommitInfo(
+            commit=ref,
+            branch=row["branch"],
+            origin=row["origin"],
+            parent=row["parent"],
+            created=row["created"],
+            finished=row["finished"],
+            size=row["size"],
+            description=row["description"],
+            provenance=[CommitRef(r[0], r[2], r[1]) for r in prov],
+            subvenance=[CommitRef(r[0], r[2], r[1]) for r in subv],
+            metadata=self._metadata(self.conn, ref),
+        )
+
+    def list_commits(self, label: str | None = None) -> list[CommitInfo]:
+        """Every commit (of one repo), newest first."""
+        if label is None:
+            rows = self.conn.execute(
+                "SELECT repo, repo_type, id FROM commits ORDER BY created DESC, repo"
+            ).fetchall()
+        else:
+            name, repo_type = parse_repo(label)
+            if not self.repo_exists(name, repo_type):
+                raise NotFound(f"repo {label} does not exist")
+            rows = self.conn.execute(
+                "SELECT repo, repo_type, id FROM commits WHERE repo = ? AND repo_type = ?"
+                " ORDER BY created DESC",
+                (name, repo_type),
+            ).fetchall()
+        return [self.inspect_commit(CommitRef(r[0], r[2], r[1])) for r in rows]
+
+    def list_commit_sets(self) -> list[tuple[str, float, list[CommitRef]]]:
+        """Every commit set (global id): (id, created, its commits), newest first."""
+        rows = self.conn.execute(
+            "SELECT id, MIN(created) AS created, GROUP_CONCAT(repo || '|' || repo_type, ',')"
+            " AS members FROM commits GROUP BY id ORDER BY created DESC"
+        ).fetchall()
+        sets = []
+        for r in rows:
+            refs = []
+            for member in sorted(r["members"].split(",")):
+                repo, _, repo_type = member.partition("|")
+                refs.append(CommitRef(repo, r["id"], repo_type))
+            sets.append((r["id"], r["created"], refs))
+        return sets
+
+    def inspect_commit_set(self, commit_set: str) -> list[CommitInfo]:
+        rows = self.conn.execute(
+            "SELECT repo, repo_type FROM commits WHERE id = ? ORDER BY created, repo",
+            (commit_set,),
+        ).fetchall()
+        if not rows:
+            raise NotFound(f"commit set {commit_set} does not exist")
+        return [self.inspect_commit(CommitRef(r[0], commit_set, r[1])) for r in rows]
+
+    def manifest(self, ref: CommitRef) -> Manifest:
+        self._require_commit(self.conn, ref)
+        return self._manifest(self.conn, ref)
+
+    def walk_files(self, ref: CommitRef, path: str = "/") -> list[FileInfo]:
+        """Every file at or under `path`, sorted."""
+        path = normalize_path(path)
+        prefix = "/" if path == "/" else path + "/"
+        return [
+            FileInfo(path=p, type="file", size=s, blob=b)
+            for p, (b, s) in sorted(self.manifest(ref).items())
+            if p == path or p.startswith(prefix)
+        ]
+
+    def list_files(self, ref: CommitRef, path: str = "/") -> list[FileInfo]:
+        """The entries directly under `path` (directories with their total size), or the
+        file itself when `path` is a file; NotFound when neither."""
+        path = normalize_path(path)
+        files = self.walk_files(ref, path)
+        if not files and path != "/":
+            raise NotFound(f"{ref}:{path} does not exist")
+        if len(files) == 1 and files[0].path == path:
+            return files
+        prefix = "/" if path == "/" else path + "/"
+        entries: dict[str, FileInfo] = {}
+        for f in files:
+            child = f.path[len(prefix) :].split("/", 1)
+            full = prefix + child[0]
+            if len(child) == 1:
+                entries[full] = f
+            else:
+                old = entries.get(full)
+                entries[full] = FileInfo(full + "/", "dir", (old.size if old else 0) + f.size)
+        return [entries[k] for k in sorted(entries)]
+
+    def file_blob(self, ref: CommitRef, path: str) -> Path:
+        """Where the content of one file of a commit is (read-only, never changes)."""
+        path = normalize_path(path)
+        manifest = self.manifest(ref)
+        if path not in manifest:
+            kind = "a directory" if any(p.startswith(path + "/") for p in manifest) else None
+            raise NotFound(f"{ref}:{path} " + (f"is {kind}" if kind else "does not exist"))
+        return self.blobs.path(manifest[path][0])
+
+    @staticmethod
+    def _head(conn: sqlite3.Connection, repo: str, repo_type: str, branch: str) -> str | None:
+        row = conn.execute(
+            "SELECT head FROM branches WHERE repo = ? AND repo_type = ? AND name = ?",
+            (repo, repo_type, branch),
+        ).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _require_commit(conn: sqlite3.Connection, ref: CommitRef) -> sqlite3.Row:
+        row = conn.execute(
+            "SELECT * FROM commits WHERE repo = ? AND repo_type = ? AND id = ?",
+            (ref.repo, ref.repo_type, ref.id),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"commit {ref} does not exist")
+        return row
+
+    @staticmethod
+    def _manifest(conn: sqlite3.Connection, ref: CommitRef) -> Manifest:
+        rows = conn.execute(
+            "SELECT path, blob, size FROM files WHERE repo = ? AND repo_type = ? AND commit_id = ?",
+            (ref.repo, ref.repo_type, ref.id),
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    @staticmethod
+    def _metadata(conn: sqlite3.Connection, ref: CommitRef) -> dict[str, str]:
+        rows = conn.execute(
+            "SELECT key, value FROM metadata WHERE repo = ? AND repo_type = ? AND commit_id = ?"
+            " ORDER BY key",
+            (ref.repo, ref.repo_type, ref.id),
+        ).fetchall()
+        return {r[0]: r[1] for r in rows}

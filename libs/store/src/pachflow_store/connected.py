@@ -1,0 +1,14 @@
+"""What the store's parts (file store, job ledger) share: one SQLite connection and its
+write transaction, provided by pachflow_store.store.Store."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractContextManager
+
+
+class Connected:
+    conn: sqlite3.Connection
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError

@@ -1,0 +1,185 @@
+"""The job ledger: jobs and their datums (state, hash, outputs), and which datums a job
+may skip because an earlier job already succeeded on the same inputs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+from pachflow_store.connected import Connected
+from pachflow_store.errors import NotFound
+from pachflow_store.models import (
+    DATUM_DONE,
+    JOB_RUNNING,
+    SPEC,
+    CommitRef,
+    DatumInfo,
+    JobInfo,
+)
+from pachflow_store.names import Manifest, parse_repo
+
+
+class JobLedger(Connected):
+    def start_job(
+        self, pipeline: str, job_id: str, spec_commit: str, inputs: list[CommitRef], total: int
+    ) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO jobs (pipeline, id, state, created, spec_commit, inputs, total)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (
+                    pipeline,
+                    job_id,
+                    JOB_RUNNING,
+                    time.time(),
+                    spec_commit,
+                    json.dumps([str(i) for i in inputs]),
+                    total,
+                ),
+            )
+
+    def record_datum(
+        self,
+        tx: sqlite3.Connection,
+        pipeline: str,
+        job_id: str,
+        datum: DatumInfo,
+        outputs: Manifest,
+    ) -> None:
+        tx.execute(
+            "INSERT OR REPLACE INTO datums VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (
+                pipeline,
+                job_id,
+                datum.id,
+                datum.state,
+                datum.hash,
+                json.dumps(datum.files),
+                datum.log_path,
+                datum.tries,
+                datum.error,
+                datum.reused_from,
+            ),
+        )
+        tx.executemany(
+            "INSERT OR REPLACE INTO datum_files VALUES (?,?,?,?,?,?)",
+            [(pipeline, job_id, datum.id, p, b, s) for p, (b, s) in outputs.items()],
+        )
+
+    def finish_job(
+        self,
+        tx: sqlite3.Connection,
+        pipeline: str,
+        job_id: str,
+        state: str,
+        reason: str,
+        counts: tuple[int, int, int],
+        output_commit: str | None,
+    ) -> None:
+        processed, skipped, failed = counts
+        tx.execute(
+            "UPDATE jobs SET state = ?, finished = ?, reason = ?, processed = ?, skipped = ?,"
+            " failed = ?, output_commit = ? WHERE pipeline = ? AND id = ?",
+            (
+                state,
+                time.time(),
+                reason,
+                processed,
+                skipped,
+                failed,
+                output_commit,
+                pipeline,
+                job_id,
+            ),
+        )
+
+    def done_datum(self, pipeline: str, datum_hash: str) -> tuple[str, Manifest] | None:
+        """The latest job where a datum with this hash succeeded (or was reused), and the
+        outputs it wrote: what reprocess_spec until_success skips."""
+        row = self.conn.execute(
+            "SELECT d.job_id, d.id FROM datums d JOIN jobs j ON j.pipeline = d.pipeline AND"
+            " j.id = d.job_id WHERE d.pipeline = ? AND d.hash = ? AND d.state IN (?, ?)"
+            " ORDER BY j.created DESC LIMIT 1",
+            (pipeline, datum_hash, *DATUM_DONE),
+        ).fetchone()
+        if row is None:
+            return None
+        outputs = self.conn.execute(
+            "SELECT path, blob, size FROM datum_files WHERE pipeline = ? AND job_id = ?"
+            " AND datum_id = ?",
+            (pipeline, row[0], row[1]),
+        ).fetchall()
+        return row[0], {r[0]: (r[1], r[2]) for r in outputs}
+
+    def list_jobs(self, pipeline: str | None = None) -> list[JobInfo]:
+        if pipeline is not None and not self.pipeline_exists(pipeline):
+            raise NotFound(f"pipeline {pipeline} does not exist (it has never run)")
+        query = "SELECT * FROM jobs"
+        args: tuple[str, ...] = ()
+        if pipeline is not None:
+            query += " WHERE pipeline = ?"
+            args = (pipeline,)
+        rows = self.conn.execute(query + " ORDER BY created DESC", args).fetchall()
+        return [self._job(r) for r in rows]
+
+    def inspect_job(self, pipeline: str, job_id: str | None = None) -> JobInfo:
+        """One job, or the pipeline's latest job when `job_id` is None."""
+        jobs = self.list_jobs(pipeline)
+        for job in jobs:
+            if job_id is None or job.id == job_id:
+                return job
+        if job_id is None:
+            raise NotFound(f"pipeline {pipeline} has no job")
+        raise NotFound(f"job {pipeline}@{job_id} does not exist")
+
+    def list_datums(self, pipeline: str, job_id: str) -> list[DatumInfo]:
+        rows = self.conn.execute(
+            "SELECT * FROM datums WHERE pipeline = ? AND job_id = ? ORDER BY id",
+            (pipeline, job_id),
+        ).fetchall()
+        return [
+            DatumInfo(
+                pipeline=r["pipeline"],
+                job_id=r["job_id"],
+                id=r["id"],
+                state=r["state"],
+                hash=r["hash"],
+                files=json.loads(r["files"]),
+                log_path=r["log_path"],
+                tries=r["tries"],
+                error=r["error"],
+                reused_from=r["reused_from"],
+            )
+            for r in rows
+        ]
+
+    def pipeline_exists(self, pipeline: str) -> bool:
+        """A pipeline exists once it has run: its spec repo does."""
+        row = self.conn.execute(
+            "SELECT 1 FROM repos WHERE name = ? AND type = ?", (pipeline, SPEC)
+        ).fetchone()
+        return row is not None
+
+    @staticmethod
+    def _job(r: sqlite3.Row) -> JobInfo:
+        inputs = []
+        for text in json.loads(r["inputs"]):
+            label, _, cid = text.partition("@")
+            name, repo_type = parse_repo(label)
+            inputs.append(CommitRef(name, cid, repo_type))
+        return JobInfo(
+            pipeline=r["pipeline"],
+            id=r["id"],
+            state=r["state"],
+            created=r["created"],
+            finished=r["finished"],
+            reason=r["reason"],
+            spec_commit=r["spec_commit"],
+            inputs=inputs,
+            total=r["total"],
+            processed=r["processed"],
+            skipped=r["skipped"],
+            failed=r["failed"],
+            output_commit=r["output_commit"],
+        )

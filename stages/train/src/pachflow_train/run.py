@@ -1,0 +1,259 @@
+"""What `pachflow-train` does once its options are parsed: read etl's features, fit and
+evaluate the model, and track it in MLflow (or reuse the run a retry already finished)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pachflow_lineage.context import PachydermContext
+from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_progress
+from pachflow_stagekit import atomic_output, progress
+from pachflow_train import data
+from pachflow_train.manifest import MODEL_DIR, run_manifest, write_link
+from pachflow_train.model import ModelSettings
+from pachflow_train.tracking import HttpSettings, Tracker, tracking_errors
+
+STAGE = "train"
+ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Where the run is tracked and the model registered."""
+
+    tracking_uri: str | None
+    experiment: str
+    registered_model: str
+    http: HttpSettings
+
+
+def train(
+    input_dir: Path,
+    output_dir: Path,
+    settings: ModelSettings,
+    tracking: TrackingSettings,
+    spark_settings: SparkSettings,
+    partitions: int | None = None,
+) -> None:
+    """Fit, evaluate and track; OUTPUT_DIR gets run.json, the run marker and model/."""
+    http = tracking.http
+    http.apply()
+    experiment, registered_model = tracking.experiment, tracking.registered_model
+    files = data.feature_files(input_dir)
+    progress(STAGE, f"{len(files)} features file(s) under {input_dir} match the contract")
+    ctx = PachydermContext.from_env(
+        default_pipeline=STAGE, local_inputs={input_dir.resolve().name: input_dir}
+    )
+    import mlflow
+
+    uri = tracking.tracking_uri or mlflow.get_tracking_uri()
+    with tracking_errors(uri, http):
+        tracker = Tracker(uri, experiment, ctx)
+        previous = tracker.previous_run()
+    progress(STAGE, f"MLflow at {uri}: experiment {experiment} ({tracker.experiment_id})")
+    if previous is not None and previous.info.status == "FINISHED":
+        progress(STAGE, f"run {previous.info.run_id} of {ctx.run_name} already finished: reusing")
+        with tracking_errors(uri, http):
+            _reuse(tracker, previous, output_dir, experiment, registered_model)
+        return
+
+    try:
+        spark = build_session("pachflow-train", spark_settings)
+    except JavaMissing as exc:
+        raise click.ClickException(str(exc)) from exc
+    df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
+    with spark_progress(spark, lambda line: progress(STAGE, line)):
+        try:
+            counts = data.class_counts(df)
+            progress(
+                STAGE,
+                f"{counts.rows} customers, {counts.positives} fraud; "
+                f"test part {counts.test_pos + counts.test_neg}",
+            )
+            data.check_learnable(counts, str(input_dir), settings.test_fraction)
+            with tracking_errors(uri, http):
+                run_id = tracker.start(previous, settings.params())
+                progress(STAGE, f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {uri}")
+                try:
+                    _train_and_log(
+                        tracker,
+                        spark,
+                        files,
+                        df,
+                        counts,
+                        settings,
+                        output_dir,
+                        experiment,
+                        registered_model,
+                    )
+                except BaseException:
+                    _end_failed(tracker)
+                    raise
+        finally:
+            df.unpersist()
+
+
+def _train_and_log(
+    tracker: Tracker,
+    spark: Any,
+    files: list[Path],
+    df: Any,
+    counts: data.ClassCounts,
+    settings: ModelSettings,
+    output_dir: Path,
+    experiment: str,
+    registered_model: str,
+) -> None:
+    from pachflow_train import model as m
+    from pachflow_train import plots
+
+    tracker.log_inputs(schema=features_mlflow_schema())
+    train = data.training_rows(
+        df, counts, settings.class_weight, settings.negative_fraction, settings.seed
+    )
+    t0 = time.monotonic()
+    fitted = m.fit(train.rows, settings)
+    fit_s = time.monotonic() - t0
+    progress(
+        STAGE,
+        f"fitted {settings.classifier} in {fit_s:.1f}s on all {counts.train_pos} fraud rows "
+        f"and {train.negative_share:.0%} of {counts.train_neg} others "
+        f"(weights {train.positive_weight:g} / {train.negative_weight:g})",
+    )
+    t0 = time.monotonic()
+    parts = m.evaluate_parts(fitted, df)
+    importances = m.feature_importances(fitted)
+    eval_s = time.monotonic() - t0
+    test = parts["test"]
+    progress(
+        STAGE,
+        f"evaluated in {eval_s:.1f}s: test areaUnderPR {test.area_under_pr:.4f}, "
+        f"areaUnderROC {test.area_under_roc:.4f}, best F1 {test.at_best_f1.f1:.4f}",
+    )
+    metrics = parts["test"].metrics("test") | parts["train"].metrics("train")
+    metrics |= {f"importance.{k}": v for k, v in importances.items()}
+    metrics |= {
+        "positive_weight": train.positive_weight,
+        "negative_share": train.negative_share,
+        "negative_weight": train.negative_weight,
+        "fit_seconds": fit_s,
+        "evaluate_seconds": eval_s,
+    }
+
+    with atomic_output(output_dir) as staging:
+        arts = staging / ARTIFACTS_TMP
+        arts.mkdir()
+        plots.confusion_png(test, arts / "confusion_matrix.png")
+        plots.importance_png(importances, arts / "feature_importance.png")
+        (arts / "tree.txt").write_text(m.tree_text(fitted))
+        (arts / "metrics.json").write_text(
+            json.dumps(
+                {
+                    "test": test.to_dict(),
+                    "train": parts["train"].to_dict(),
+                    "feature_importances": importances,
+                    "class_counts": counts.__dict__,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
+        t_log = time.monotonic()
+        tracker.log_metrics(metrics)
+        tracker.log_artifacts(arts)
+        shutil.rmtree(arts)
+        example_df = spark.createDataFrame(data.example_rows(files))
+        sample = fitted.transform(example_df).select(*m.MODEL_INPUTS, "prediction").toPandas()
+        from mlflow.models import infer_signature
+
+        example = sample[list(m.MODEL_INPUTS)]
+        with warnings.catch_warnings():
+            # The contract makes every input non-null, so MLflow's "integer columns cannot
+            # hold missing values" hint does not apply.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            signature = infer_signature(example, sample["prediction"])
+        t_model = time.monotonic()
+        model_uri = tracker.log_model(fitted, example, signature)
+        model_s = time.monotonic() - t_model
+        registered = tracker.register(registered_model)
+        progress(
+            STAGE,
+            f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s); "
+            f"registered {registered.uri} (alias {registered.alias})",
+        )
+        fitted.write().save(str(staging / MODEL_DIR))
+        write_link(
+            staging,
+            run_manifest(
+                run_id=tracker.run_id or "",
+                run_name=tracker.ctx.run_name,
+                experiment_id=tracker.experiment_id,
+                experiment_name=experiment,
+                tracking_uri=tracker.uri,
+                model_uri=model_uri,
+                registered=registered,
+                metrics=metrics,
+                ctx=tracker.ctx,
+                reused_run=False,
+            ),
+        )
+    tracker.end("FINISHED")
+    progress(STAGE, f"wrote run.json, {tracker.run_id} and {MODEL_DIR}/ to {output_dir}")
+
+
+def _reuse(
+    tracker: Tracker, run: Any, output_dir: Path, experiment: str, registered_model: str
+) -> None:
+    """An earlier attempt finished the run: rebuild OUTPUT_DIR from MLflow, train nothing."""
+    run_id = run.info.run_id
+    tracker.run_id = run_id
+    registered = tracker.register(registered_model)
+    with atomic_output(output_dir) as staging:
+        tracker.download_spark_model(run_id, staging / MODEL_DIR)
+        write_link(
+            staging,
+            run_manifest(
+                run_id=run_id,
+                run_name=run.info.run_name,
+                experiment_id=tracker.experiment_id,
+                experiment_name=experiment,
+                tracking_uri=tracker.uri,
+                model_uri=f"runs:/{run_id}/model",
+                registered=registered,
+                metrics=dict(run.data.metrics),
+                ctx=tracker.ctx,
+                reused_run=True,
+            ),
+        )
+
+
+def _end_failed(tracker: Tracker) -> None:
+    """Leave the run FAILED, not RUNNING; if MLflow is what failed, say so and move on."""
+    try:
+        tracker.end("FAILED")
+    except Exception as exc:  # the original error matters more than this one
+        progress(STAGE, f"could not mark run {tracker.run_id} FAILED: {exc}")
+
+
+def features_mlflow_schema() -> Any:
+    """The features contract as an MLflow schema, stored with each dataset input."""
+    import pyarrow as pa
+    from mlflow.types import ColSpec, DataType, Schema
+
+    from pachflow_contracts import FEATURES
+
+    kinds = {
+        pa.int64(): DataType.long,
+        pa.int32(): DataType.integer,
+        pa.float64(): DataType.double,
+        pa.string(): DataType.string,
+    }
+    return Schema([ColSpec(kinds[f.type], f.name) for f in FEATURES.schema])

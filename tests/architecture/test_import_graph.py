@@ -1,0 +1,146 @@
+"""The layout is the architecture: libs <- stages, libs <- apps, and nothing else.
+
+Read from the tree itself (every package's pyproject and every import in its sources and
+tests), so a new edge fails here before it reaches an image: a stage that imports another
+stage would carry that stage and its dependencies in its container.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LAYERS = ("libs", "stages", "apps")
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str  # distribution name, e.g. pachflow-etl
+    module: str  # top-level import name, e.g. pachflow_etl
+    layer: str  # libs | stages | apps
+    root: Path
+    dependencies: frozenset[str]
+
+
+def _dist_name(requirement: str) -> str:
+    for stop in "[<>=!~; ":
+        requirement = requirement.split(stop)[0]
+    return requirement.strip()
+
+
+def packages() -> list[Package]:
+    found = []
+    for layer in LAYERS:
+        for pyproject in sorted((REPO / layer).glob("*/pyproject.toml")):
+            project = tomllib.loads(pyproject.read_text())["project"]
+            (module,) = [p.name for p in (pyproject.parent / "src").iterdir() if p.is_dir()]
+            deps = frozenset(_dist_name(d) for d in project.get("dependencies", []))
+            found.append(Package(project["name"], module, layer, pyproject.parent, deps))
+    return found
+
+
+PACKAGES = packages()
+BY_MODULE = {p.module: p for p in PACKAGES}
+BY_NAME = {p.name: p for p in PACKAGES}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports (top level or inside functions): `a.b` as written."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def allowed(src: Package, dst: Package) -> bool:
+    return src is dst or dst.layer == "libs"  # nothing imports a stage or an app
+
+
+def test_the_tree_has_every_layer() -> None:
+    assert {p.layer for p in PACKAGES} == set(LAYERS)
+    assert {"pachflow-split", "pachflow-etl", "pachflow-train", "pachflow-provenance"} <= {
+        p.name for p in PACKAGES if p.layer == "stages"
+    }
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_declared_dependencies_point_only_at_libs(package: Package) -> None:
+    bad = sorted(
+        d for d in package.dependencies if d in BY_NAME and not allowed(package, BY_NAME[d])
+    )
+    assert not bad, f"{package.name} ({package.layer}) depends on {bad}"
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_imports_point_only_at_libs_and_are_declared(package: Package) -> None:
+    problems = []
+    for path in sorted(package.root.rglob("*.py")):
+        for name in imported_modules(path):
+            dst = BY_MODULE.get(name.split(".")[0])
+            if dst is None or dst is package:
+                continue
+            where = path.relative_to(REPO)
+            if not allowed(package, dst):
+                problems.append(f"{where} imports {name} ({dst.layer}/{dst.root.name})")
+            in_tests = "tests" in path.relative_to(package.root).parts
+            if not in_tests and dst.name not in package.dependencies:
+                problems.append(f"{where} imports {name}, but {dst.name} is not a dependency")
+    assert not problems, "\n".join(problems)
+
+
+def module_graph(package: Package) -> dict[str, set[str]]:
+    """module -> the modules of the same package it imports (sources only)."""
+    src = package.root / "src"
+    modules = {}
+    for path in src.rglob("*.py"):
+        parts = path.relative_to(src).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for module, path in modules.items():
+        edges = set()
+        for name in imported_modules(path):
+            # `from pkg import mod` names a module; `from pkg.mod import f` names f's module
+            while name and name not in modules:
+                name = name.rpartition(".")[0]
+            is_parent_package = module.startswith(name + ".")
+            if name and name != module and not is_parent_package:
+                edges.add(name)
+        graph[module] = edges
+    return graph
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: p.name)
+def test_no_import_cycles_between_modules(package: Package) -> None:
+    graph = module_graph(package)
+    try:
+        tuple(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        pytest.fail(f"{package.name}: import cycle {' -> '.join(exc.args[1])}")
+
+
+def test_package_dependencies_have_no_cycles() -> None:
+    graph = {p.name: {d for d in p.dependencies if d in BY_NAME} for p in PACKAGES}
+    tuple(graphlib.TopologicalSorter(graph).static_order())
+
+
+def test_the_checker_sees_a_stage_importing_a_stage(tmp_path: Path) -> None:
+    """The rule itself: what it must refuse."""
+    stage = Package("pachflow-a", "pachflow_a", "stages", tmp_path, frozenset())
+    other = Package("pachflow-b", "pachflow_b", "stages", tmp_path, frozenset())
+    lib = Package("pachflow-l", "pachflow_l", "libs", tmp_path, frozenset())
+    app = Package("pachflow", "pachflow", "apps", tmp_path, frozenset())
+    assert not allowed(stage, other) and not allowed(lib, stage) and not allowed(lib, app)
+    assert allowed(stage, lib) and allowed(app, lib)
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    from pachflow_b.cli import main\n")
+    assert "pachflow_b.cli" in imported_modules(source)
