@@ -16,8 +16,8 @@ _REJECTED = {
     "service": "services need Kubernetes (a long-running pod and a Service)",
     "spout": "spouts need a long-running pod writing to pachd",
     "determined": "Determined integration needs a Determined cluster",
-    "s3_out": "no S3-compatible server is available on this machine to serve /pfs/out as "
-    "an S3 bucket (see docs/local-runner.md, s3)",
+    "s3_out": "the local runner has no S3 gateway yet to serve /pfs/out as a bucket "
+    "(s3rver from npm runs here but is not wired in; docs/local-runner.md, s3)",
 }
 # transform fields the local runner does not implement.
 _REJECTED_TRANSFORM = {
@@ -26,8 +26,8 @@ _REJECTED_TRANSFORM = {
     "working_dir": "datums run in $PACHFLOW_HOME; use absolute paths",
 }
 _REJECTED_PFS = {
-    "s3": "no S3-compatible server is available on this machine to serve the input as an "
-    "S3 bucket (see docs/local-runner.md, s3)",
+    "s3": "the local runner has no S3 gateway yet to serve the input as a bucket "
+    "(s3rver from npm runs here but is not wired in; docs/local-runner.md, s3)",
     "trigger": "branch triggers are not implemented locally",
     "reference": "reference inputs (not downloaded) are not implemented locally",
     "commit": "pachd rejects it too: use a branch whose head is the commit",
