@@ -23,16 +23,19 @@ def test_accept_return_code_counts_as_success(store, put, run, write_spec, scrip
     assert run().outcomes[0].status == SUCCESS
 
 
-def test_err_cmd_success_recovers_the_datum_without_output(store, put, run, write_spec, script):
-    stage = script("fail", FAIL)
-    handler = script("handler", "pass")
+def failing_with_err_cmd(write_spec, script, handler: str) -> None:
+    """Spec `a`: every datum fails once (datumTries 1), then errCmd runs `handler`."""
     write_spec(
         "a",
-        [*stage, "/pfs/raw", "/pfs/out"],
+        [*script("fail", FAIL), "/pfs/raw", "/pfs/out"],
         "raw",
-        transform={"errCmd": [*handler, "/pfs/raw", "/pfs/out"]},
+        transform={"errCmd": [*script("handler", handler), "/pfs/raw", "/pfs/out"]},
         datumTries=1,
     )
+
+
+def test_err_cmd_success_recovers_the_datum_without_output(store, put, run, write_spec, script):
+    failing_with_err_cmd(write_spec, script, "pass")
     put("raw", {"/f": "1", "/g": "2"})
     outcome = run().outcomes[0]
     assert outcome.status == SUCCESS and "2 datum(s) recovered by errCmd" in outcome.reason
@@ -41,15 +44,7 @@ def test_err_cmd_success_recovers_the_datum_without_output(store, put, run, writ
 
 
 def test_err_cmd_failing_leaves_the_datum_failed(store, put, run, write_spec, script):
-    stage = script("fail", FAIL)
-    handler = script("handler", "sys.exit(1)")
-    write_spec(
-        "a",
-        [*stage, "/pfs/raw", "/pfs/out"],
-        "raw",
-        transform={"errCmd": [*handler, "/pfs/raw", "/pfs/out"]},
-        datumTries=1,
-    )
+    failing_with_err_cmd(write_spec, script, "sys.exit(1)")
     put("raw", {"/f": "1"})
     assert run().outcomes[0].status == FAILURE
 
