@@ -9,6 +9,7 @@ from pachflow_store.errors import NotFound, StoreBusy, StoreError
 from pachflow_store.ids import is_commit_id, new_id
 from pachflow_store.models import (
     DATUM_FAILED,
+    DATUM_RECOVERED,
     DATUM_RUNNING,
     DATUM_SKIPPED,
     DATUM_SUCCESS,
@@ -39,6 +40,7 @@ from pachflow_store.store import Recovery, Store
 
 __all__ = [
     "DATUM_FAILED",
+    "DATUM_RECOVERED",
     "DATUM_RUNNING",
     "DATUM_SKIPPED",
     "DATUM_SUCCESS",

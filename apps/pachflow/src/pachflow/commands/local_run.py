@@ -52,8 +52,10 @@ def run_pipelines(
     runtime: str = "local",
     reprocess: tuple[str, ...] = (),
     quiet: bool = False,
+    cron_ticks: int = 0,
 ) -> RunSummary:
-    """Load the specs and bring every pipeline up to date; prints progress and the summary."""
+    """Load the specs and bring every pipeline up to date; prints progress and the summary.
+    With `cron_ticks` N: N times, one tick of every cron input, then a run."""
     from pachflow.local.runner import Runner, summary_lines
     from pachflow.local.specs import SpecError, find_spec, load_specs
 
@@ -62,14 +64,25 @@ def run_pipelines(
     except SpecError as exc:
         raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
     progress = Progress(quiet=quiet)
+    from pachflow.local.cron import tick_all
+
     with open_store() as store, sigterm_stops():
         for name in reprocess:
             find_spec(specs, name)
-        summary = Runner(
-            store, specs, get_runtime(runtime), progress, reprocess=frozenset(reprocess)
-        ).run()
-    for line in summary_lines(summary):
-        click.echo(line, err=True)
+        if cron_ticks and not any(spec.crons for spec in specs):
+            raise BadInput("--cron-ticks: no spec has a cron input")
+        for n in range(max(1, cron_ticks)):
+            if cron_ticks:
+                for ref in tick_all(store, specs):
+                    progress.say(f"cron tick {n + 1}/{cron_ticks}: {ref}")
+            summary = Runner(
+                store, specs, get_runtime(runtime), progress, reprocess=frozenset(reprocess)
+            ).run()
+            for line in summary_lines(summary):
+                click.echo(line, err=True)
+            reprocess = ()
+            if summary.failed:
+                break
     return summary
 
 
@@ -90,14 +103,29 @@ def run_pipelines(
     help="Run this pipeline again and process every datum (e.g. after changing stage code).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
-def run(specs_dir: Path | None, runtime: str, reprocess: tuple[str, ...], quiet: bool) -> None:
+@click.option(
+    "--cron-ticks",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="Tick every cron input N times, one after the other (each tick is a commit on "
+    "the cron repo named by its time, as pachd makes it), running the pipelines after "
+    "each. Without it cron pipelines wait for their first tick.",
+)
+def run(
+    specs_dir: Path | None,
+    runtime: str,
+    reprocess: tuple[str, ...],
+    quiet: bool,
+    cron_ticks: int,
+) -> None:
     """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
     date. One run = one commit set: its jobs and output commits share one new id.
 
     Exit 0 when every job succeeded (or nothing had to run), 1 when a job failed (its
     datums' logs: `pachflow logs PIPELINE`).
     """
-    summary = run_pipelines(specs_dir, runtime, reprocess, quiet)
+    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks)
     if summary.failed:
         sys.exit(1)
 

@@ -74,9 +74,17 @@ _stages_option = click.option(
     metavar="REPO",
     help=f"A repo users put data in (repeatable; default ${INPUT_REPOS_ENV} or raw_data).",
 )
+@click.option(
+    "--local",
+    "local",
+    is_flag=True,
+    help="Also check that `pachflow run` can run the specs with pachd's meaning: a field "
+    "the local runner cannot honour (s3 inputs, s3Out, spouts, services, stdin, ...) is "
+    "named (docs/local-runner.md lists every field).",
+)
 @_stages_option
 def validate(
-    files: tuple[Path, ...], input_repos: tuple[str, ...], stages_dir: Path | None
+    files: tuple[Path, ...], input_repos: tuple[str, ...], local: bool, stages_dir: Path | None
 ) -> None:
     """Check pipeline specs strictly against Pachyderm's CreatePipelineRequest.
 
@@ -94,6 +102,11 @@ def validate(
         input_repos=input_repos or input_repos_from_env(),
         stages_dir=resolve_stages_dir(stages_dir, paths),
     )
+    if local:
+        from pachflow.local.support import local_problems
+
+        for spec in report.specs:
+            report.problems.extend(p.render(str(spec.path)) for p in local_problems(spec))
     if not report.ok:
         for line in report.problems:
             click.echo(line, err=True)

@@ -15,6 +15,7 @@ on PATH, transform.env, then Pachyderm's worker variables. Two local rules:
 from __future__ import annotations
 
 import os
+import posixpath
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -64,10 +65,18 @@ def job_env(
 
 
 def datum_env(datum: Datum, visible: Callable[[str], str]) -> dict[str, str]:
-    """PACH_DATUM_ID, `<input>` (this datum's path under /pfs/<input>) and `<input>_COMMIT`."""
-    env = {"PACH_DATUM_ID": datum.id}
+    """What pachd's worker sets per datum (driver.go UserCodeEnv): for each input
+    `<name>` (its path under /pfs/<name>, no trailing slash), `<name>_COMMIT`, and
+    `PACH_DATUM_<name>_JOIN_ON` / `_GROUP_BY` when the key is not empty; then PACH_DATUM_ID.
+    Inputs sharing a name (a group) repeat the variables: the last one wins, as in Go's exec.
+    """
+    env: dict[str, str] = {}
     for i in datum.inputs:
-        path = f"/pfs/{i.name}" + ("" if i.match == "/" else i.match)
-        env[i.name] = visible(path)
+        env[i.name] = visible(posixpath.join("/pfs", i.name, i.match.lstrip("/")).rstrip("/"))
         env[f"{i.name}_COMMIT"] = i.commit.id
+        if i.join_on:
+            env[f"PACH_DATUM_{i.name}_JOIN_ON"] = i.join_on
+        if i.group_by:
+            env[f"PACH_DATUM_{i.name}_GROUP_BY"] = i.group_by
+    env["PACH_DATUM_ID"] = datum.id
     return env

@@ -19,12 +19,13 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pachflow.local.datums import Datum
 from pachflow.local.env import datum_env
 from pachflow.local.runtime import Runtime
 from pachflow.local.specs import LocalSpec
-from pachflow_store import DATUM_FAILED, DATUM_SUCCESS, Manifest, Store
+from pachflow_store import DATUM_FAILED, DATUM_RECOVERED, DATUM_SUCCESS, Manifest, Store
 
 ENV_FILE = ".env"  # /pfs/.env: where pachyderm_sdk's batch_datum() loads a datum's env
 
@@ -37,6 +38,7 @@ class JobContext:
     job_id: str
     base_env: dict[str, str]
     workers: int
+    deadline: float | None = None  # time.monotonic() at which jobTimeout kills the job
     stopping: threading.Event = field(default_factory=threading.Event)
     _live: set[subprocess.Popen[bytes]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -46,6 +48,20 @@ class JobContext:
             self._live.add(proc)
         if self.stopping.is_set():  # stop_all ran while this one was starting
             stop_group(proc)
+
+    def timed_out(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def wait_limit(self) -> tuple[float | None, str]:
+        """How long one process may run (datumTimeout, or what is left of jobTimeout)
+        and what to call it when it runs out."""
+        limit = self.spec.datum_timeout_s
+        why = f"datum timeout ({limit:g}s)" if limit is not None else ""
+        if self.deadline is not None:
+            left = max(0.0, self.deadline - time.monotonic())
+            if limit is None or left < limit:
+                limit, why = left, f"job timed out (jobTimeout {self.spec.job_timeout_s:g}s)"
+        return limit, why
 
     def ended(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
@@ -92,7 +108,14 @@ def materialize(store: Store, datum: Datum, pfs_dir: Path) -> None:
     for i in datum.inputs:
         (pfs_dir / i.name).mkdir(parents=True, exist_ok=True)
         for path, blob, _ in i.files:
-            store.blobs.link_to(blob, pfs_dir / i.name / path.lstrip("/"))
+            dest = pfs_dir / i.name / path.lstrip("/")
+            if dest.exists():  # a group/join datum can hold a file twice: once is enough
+                continue
+            if i.empty_files:  # pfs.emptyFiles: the names without the content
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.touch()
+            else:
+                store.blobs.link_to(blob, dest)
     (pfs_dir / "out").mkdir(exist_ok=True)
 
 
@@ -150,6 +173,7 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
     pfs_dir = work / "pfs"
     error = ""
     tries = 0
+    recovered = False
     try:
         materialize(ctx.store, datum, pfs_dir)
         env = datum_process_env(ctx, datum, pfs_dir)
@@ -169,6 +193,7 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
                 if error:
                     error = _with_last_line(error, log_path, start)
                     log.write(f"--- try {tries} failed: {error}\n".encode())
+                    recovered = _recover(ctx, env, pfs_dir, log) or recovered
             if not error:
                 outputs = collect_outputs(ctx.store, out_dir)
                 return DatumResult(datum, DATUM_SUCCESS, tries, "", outputs, str(log_path))
@@ -178,7 +203,22 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
             log.write(f"--- could not run the datum: {error}\n".encode())
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return DatumResult(datum, DATUM_FAILED, tries, error, {}, str(log_path))
+    state = DATUM_RECOVERED if recovered else DATUM_FAILED
+    return DatumResult(datum, state, tries, error, {}, str(log_path))
+
+
+def _recover(ctx: JobContext, env: dict[str, str], pfs_dir: Path, log: Any) -> bool:
+    """transform.errCmd after a failed try, with the datum's env and files (pachd's
+    recovery callback): True when it succeeds, which makes the datum RECOVERED if no
+    later try succeeds."""
+    if not ctx.spec.err_cmd or ctx.stopping.is_set():
+        return False
+    argv = [ctx.runtime.visible(a, pfs_dir) for a in ctx.spec.err_cmd]
+    log.write(f"--- errCmd: {' '.join(argv)}\n".encode())
+    log.flush()
+    error = _run_once(ctx, argv, env, pfs_dir, log)
+    log.write(f"--- errCmd {'failed: ' + error if error else 'succeeded'}\n".encode())
+    return not error
 
 
 def _with_last_line(error: str, log_path: Path, start: int) -> str:
@@ -203,17 +243,21 @@ def _run_once(
         output=log,  # type: ignore[arg-type]
     )
     ctx.started(proc)
+    limit, why = ctx.wait_limit()
     try:
-        code = proc.wait(timeout=ctx.spec.datum_timeout_s)
+        code = proc.wait(timeout=limit)
     except subprocess.TimeoutExpired:
         stop_group(proc)
-        return f"datum timeout ({ctx.spec.datum_timeout_s:g}s)"
+        if ctx.timed_out():
+            ctx.stop_all()  # jobTimeout kills the whole job (registry.go killJob)
+        return why
     except BaseException:
         stop_group(proc)
         raise
     finally:
         ctx.ended(proc)
-    return "" if code == 0 else f"exit code {code}"
+    # transform.acceptReturnCode: these exit codes count as success (driver.go)
+    return "" if code == 0 or code in ctx.spec.accept_return_codes else f"exit code {code}"
 
 
 def run_datums(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:

@@ -1,111 +1,56 @@
-"""Pachyderm's glob patterns over the paths of a commit.
+"""pachd's GlobFile over a local commit: which entries of a commit are a pfs input's datums.
 
-Pachyderm matches a pfs input's glob against every file AND directory of the input commit
-(its glob library, ohmyglob, with '/' as separator): `*` and `?` stay within one path
-component, `**` crosses components, `[...]`/`[!...]` are character classes, `{a,b}`
-alternatives, `\\` escapes. `/` (or an empty glob) is the whole repo as one datum. Every
-matching entry is one datum holding that file, or the directory with everything below it.
+As pachd does it (src/server/pfs/server/server_file.go globFile, source.go, fileset
+dir_inserter.go): the commit's files whose path starts with the glob's literal prefix,
+plus a directory entry (`/dir/`, trailing slash) for every ancestor of those files that
+sorts at or after the prefix, plus the root `/` when there is any file and the prefix is
+`/`; each entry is tested with the cleaned glob (pachflow.pipeline_spec.globs), in
+lexicographic path order. A matching entry is one datum: the file, or the directory with
+everything under it (the root: the whole commit). An empty commit has no entries, so it
+makes no datum whatever the glob, `/` included.
 """
 
 from __future__ import annotations
 
 import bisect
-import functools
-import re
 
-ROOT = "/"
+from pachflow.pipeline_spec.globs import ROOT, GlobError, compile_pach_glob
 
-
-class GlobError(ValueError):
-    """A glob pattern that cannot be parsed."""
+__all__ = ["ROOT", "GlobError", "entries", "match"]
 
 
-@functools.lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """The regex for a glob pattern (normalised to start with '/')."""
-    pattern = "/" + pattern.lstrip("/")
-    out: list[str] = []
-    i = 0
-    depth = 0  # inside {...}
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            if i + 1 >= len(pattern):
-                raise GlobError(f"glob {pattern!r} ends with a lone backslash")
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if c == "*":
-            if pattern.startswith("**", i):
-                out.append(".*")
-                i += 2
-            else:
-                out.append("[^/]*")
-                i += 1
-            continue
-        if c == "?":
-            out.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 2)
-            if end < 0:
-                raise GlobError(f"glob {pattern!r}: '[' without a closing ']'")
-            body = pattern[i + 1 : end]
-            negate = body.startswith("!")
-            body = body[1:] if negate else body
-            out.append("[" + ("^/" if negate else "") + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-            continue
-        elif c == "{":
-            depth += 1
-            out.append("(?:")
-        elif c == "}" and depth:
-            depth -= 1
-            out.append(")")
-        elif c == "," and depth:
-            out.append("|")
-        else:
-            out.append(re.escape(c))
-        i += 1
-    if depth:
-        raise GlobError(f"glob {pattern!r}: '{{' without a closing '}}'")
-    try:
-        return re.compile("".join(out) + "\\Z")
-    except re.error as exc:
-        raise GlobError(f"glob {pattern!r}: {exc}") from exc
-
-
-def is_whole_repo(pattern: str) -> bool:
-    return pattern.strip("/") == ""
-
-
-def entries(files: list[str]) -> list[str]:
-    """Every file and every directory (without the root) of a commit's file paths."""
+def entries(files: list[str], prefix: str = ROOT) -> list[str]:
+    """Every entry pachd's source yields for `files` read with `prefix`, sorted."""
     found: set[str] = set()
     for path in files:
+        if not path.startswith(prefix):
+            continue
         found.add(path)
         parts = path.strip("/").split("/")
-        for n in range(1, len(parts)):
-            found.add("/" + "/".join(parts[:n]))
+        for depth in range(len(parts)):
+            directory = ("/" + "/".join(parts[:depth]) + "/") if depth else ROOT
+            if directory >= prefix:
+                found.add(directory)
     return sorted(found)
 
 
 def match(pattern: str, files: list[str]) -> list[tuple[str, list[str]]]:
-    """The datums of one pfs input: (matched entry, the files it holds), sorted by entry.
+    """The datums of one pfs input: (matched entry, the files it holds), in pachd's order.
 
-    A pattern that matches nothing gives no datum (Pachyderm then commits an empty
-    output). With `/` the whole commit is one datum, even when the commit is empty.
+    Raises GlobError when ohmyglob cannot compile the glob (pachd fails the job then).
     """
+    glob = compile_pach_glob(pattern)
     ordered = sorted(files)
-    if is_whole_repo(pattern):
-        return [(ROOT, ordered)]
-    regex = glob_regex(pattern)
     datums = []
-    for entry in entries(ordered):
-        if regex.match(entry):
-            # the entry itself (a file) or everything under it (a directory): one slice
-            # of the sorted list, since "/a" < "/a/..." < "/a0" ("/" sorts before "0")
+    for entry in entries(ordered, glob.prefix):
+        if not glob.matches(entry):
+            continue
+        if entry.endswith("/"):
+            # a directory holds one slice of the sorted list: the paths starting with it
             lo = bisect.bisect_left(ordered, entry)
-            hi = bisect.bisect_left(ordered, entry + "0")
-            held = [f for f in ordered[lo:hi] if f == entry or f.startswith(entry + "/")]
-            datums.append((entry, held))
+            hi = bisect.bisect_left(ordered, entry[:-1] + "0")  # "0" follows "/"
+            held = [f for f in ordered[lo:hi] if f.startswith(entry)]
+        else:
+            held = [entry]
+        datums.append((entry, held))
     return datums

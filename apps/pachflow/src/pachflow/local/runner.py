@@ -16,7 +16,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pachflow.local.datums import Datum, InputCommits, build_datums, input_name
+from pachflow.local.datums import (
+    Datum,
+    DatumError,
+    InputCommits,
+    build_datums,
+    input_branch,
+)
+from pachflow.local.egress import egress
 from pachflow.local.env import job_env
 from pachflow.local.executor import DatumResult, JobContext, run_datums
 from pachflow.local.progress import PipelineProgress, Progress
@@ -24,6 +31,7 @@ from pachflow.local.runtime import LocalRuntime, Runtime
 from pachflow.local.specs import LocalSpec, pfs_inputs
 from pachflow_store import (
     DATUM_FAILED,
+    DATUM_RECOVERED,
     DATUM_SKIPPED,
     DATUM_SUCCESS,
     JOB_FAILURE,
@@ -163,12 +171,12 @@ class Runner:
     def _inputs(self, spec: LocalSpec) -> tuple[InputCommits, str]:
         commits: InputCommits = {}
         for pfs in pfs_inputs(spec.input):
-            repo, branch = pfs["repo"], pfs.get("branch") or "master"
+            repo, branch = pfs["repo"], input_branch(pfs)
             head = self.store.head(repo, branch=branch)
             if head is None:
                 return {}, f"{repo}@{branch} has no commit yet"
             ref = CommitRef(repo, head)
-            commits[input_name(pfs)] = (ref, self.store.manifest(ref))
+            commits[(repo, branch)] = (ref, self.store.manifest(ref))
         return commits, ""
 
     def _pipeline(self, spec: LocalSpec, run_id: str) -> Outcome:
@@ -208,8 +216,15 @@ class Runner:
         provenance: frozenset[CommitRef],
         forced: bool,
     ) -> Outcome:
-        datums = build_datums(spec.input, commits, spec.salt())
         inputs = [ref for ref, _ in commits.values()]
+        try:
+            datums = build_datums(spec.input, commits, spec.salt())
+        except DatumError as exc:  # pachd fails the job when it cannot make its datums
+            self.store.start_job(spec.name, run_id, spec_ref.id, inputs, 0)
+            with self.store.transaction() as tx:
+                self.store.finish_job(tx, spec.name, run_id, JOB_FAILURE, str(exc), (0, 0, 0), None)
+            self.progress.say(f"{spec.name}: {FAILURE}: {exc}")
+            return Outcome(spec.name, FAILURE, job_id=run_id, reason=str(exc))
         self.store.start_job(spec.name, run_id, spec_ref.id, inputs, len(datums))
         progress = PipelineProgress(spec.name, run_id, len(datums))
         ctx = JobContext(
@@ -219,16 +234,20 @@ class Runner:
             job_id=run_id,
             base_env=job_env(spec, job_id=run_id, spec_commit=spec_ref.id, home=self.store.home),
             workers=max(1, min(spec.parallelism, self.cores)),
+            deadline=time.monotonic() + spec.job_timeout_s if spec.job_timeout_s else None,
         )
         produced: list[tuple[str, Manifest]] = []
-        to_run = self._skip_done(spec, run_id, datums, produced, progress, forced)
+        to_run = self._skip_done(spec, run_id, datums, produced, progress, forced or spec.every_job)
         self.progress.start(progress)
         errors: list[str] = []
+        recovered = 0
         for result in self._execute(ctx, to_run):
             self._record(spec, run_id, result)
             if result.state == DATUM_SUCCESS:
                 progress.done += 1
                 produced.append((result.datum.id, result.outputs))
+            elif result.state == DATUM_RECOVERED:  # errCmd succeeded: no output, no failure
+                recovered += 1
             else:
                 progress.failed += 1
                 errors.append(f"datum {result.datum.id[:12]} failed: {result.error}")
@@ -236,20 +255,26 @@ class Runner:
         counts = (progress.done, progress.skipped, progress.failed)
         reason = ""
         manifest: Manifest = {}
-        if errors:
+        if ctx.timed_out():
+            reason = f"job timed out (jobTimeout {spec.job_timeout_s:g}s)"
+        elif errors:
             reason = f"{len(errors)} datum(s) failed; first: {errors[0]}"
         else:
             try:
                 manifest = merge_outputs(produced)
             except DuplicateOutput as exc:
                 reason = str(exc)
+        if not reason and spec.egress_dir is not None:
+            reason = egress(self.store, manifest, spec.egress_dir)
+        note = f"{recovered} datum(s) recovered by errCmd" if recovered and not reason else ""
+        state = JOB_KILLED if ctx.timed_out() else JOB_FAILURE
         with self.store.transaction() as tx:
             if reason:
-                self.store.finish_job(tx, spec.name, run_id, JOB_FAILURE, reason, counts, None)
+                self.store.finish_job(tx, spec.name, run_id, state, reason, counts, None)
             else:
                 ref = CommitRef(spec.name, run_id)
                 self.store.insert_commit(tx, ref, manifest, sorted(provenance), ORIGIN_AUTO)
-                self.store.finish_job(tx, spec.name, run_id, JOB_SUCCESS, "", counts, run_id)
+                self.store.finish_job(tx, spec.name, run_id, JOB_SUCCESS, note, counts, run_id)
         shutil.rmtree(ctx.scratch.parent, ignore_errors=True)
         self.progress.finish(progress, FAILURE + ": " + reason if reason else SUCCESS)
         return Outcome(
@@ -261,7 +286,7 @@ class Runner:
             skipped=progress.skipped,
             failed=progress.failed,
             elapsed=progress.elapsed,
-            reason=reason,
+            reason=reason or note,
             output_commit=None if reason else run_id,
         )
 

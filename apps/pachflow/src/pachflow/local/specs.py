@@ -9,12 +9,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pachflow.local.support import local_problems
 from pachflow.pipeline_spec import PipelineSpec, SpecError, dag_order
 from pachflow.pipeline_spec import load_specs as load_checked_specs
 from pachflow.pipeline_spec.locate import default_specs_dir
 from pachflow_store import NotFound
 
-__all__ = ["LocalSpec", "SpecError", "default_specs_dir", "find_spec", "load_specs", "pfs_inputs"]
+__all__ = [
+    "CronInput",
+    "LocalSpec",
+    "SpecError",
+    "default_specs_dir",
+    "find_spec",
+    "load_specs",
+    "pfs_inputs",
+]
+
+
+@dataclass(frozen=True)
+class CronInput:
+    """A cron input (pps.proto CronInput) with pachd's defaults: repo `<pipeline>_<name>`."""
+
+    name: str
+    repo: str
+    spec: str
+    overwrite: bool = False
+    start: str = ""  # RFC 3339; empty: now
 
 
 @dataclass(frozen=True)
@@ -31,21 +51,75 @@ class LocalSpec:
     parallelism: int = 1
     datum_tries: int = 3
     datum_timeout_s: float | None = None
+    job_timeout_s: float | None = None
     image: str = ""
+    err_cmd: tuple[str, ...] = ()
+    accept_return_codes: frozenset[int] = frozenset()
+    every_job: bool = False  # reprocess_spec "every_job": no datum is ever skipped
+    egress_dir: Path | None = None  # egress.URL file://<dir>
+    crons: tuple[CronInput, ...] = ()
 
     @property
     def input_repos(self) -> list[str]:
         return [pfs["repo"] for pfs in pfs_inputs(self.input)]
 
     def salt(self) -> str:
-        """What makes a datum's result depend on the spec: the transform and the input
-        definition (not parallelism, resources or the description)."""
+        """What makes a datum's result depend on the spec: the transform, the input
+        definition and the spec's salt (not parallelism, resources or the description)."""
         part = {"transform": self.raw.get("transform"), "input": self.raw.get("input")}
+        if self.raw.get("salt"):
+            part["salt"] = self.raw["salt"]
         return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()
 
     def content(self) -> bytes:
         """The spec as stored in the pipeline's spec repo (canonical JSON)."""
         return (json.dumps(self.raw, sort_keys=True, indent=2) + "\n").encode()
+
+
+def first_name(node: dict[str, Any]) -> str:
+    """pps.InputName: the name of the first pfs input as written ("" when unnamed; a
+    cron input has no case there, so "")."""
+    if "pfs" in node:
+        return str(node["pfs"].get("name") or "")
+    for kind in ("cross", "join", "group", "union"):
+        if node.get(kind):
+            return first_name(node[kind][0])
+    return ""
+
+
+def pachd_input(node: dict[str, Any], pipeline: str) -> dict[str, Any]:
+    """The input tree as pachd runs it: children of cross/join/group/union stable-sorted by
+    first_name (pps.SortInput, before names default to repos), and each cron input turned
+    into the pfs input pachd reads it as (its repo on master, glob "/*", create.go)."""
+    if "cron" in node:
+        cron = node["cron"]
+        repo = cron.get("repo") or f"{pipeline}_{cron['name']}"
+        return {"pfs": {"name": cron["name"], "repo": repo, "branch": "master", "glob": "/*"}}
+    for kind in ("cross", "join", "group", "union"):
+        if kind in node:
+            children = sorted(node[kind], key=first_name)
+            return {kind: [pachd_input(child, pipeline) for child in children]}
+    return node
+
+
+def cron_inputs(node: dict[str, Any], pipeline: str) -> list[CronInput]:
+    if "cron" in node:
+        cron = node["cron"]
+        return [
+            CronInput(
+                name=cron["name"],
+                repo=cron.get("repo") or f"{pipeline}_{cron['name']}",
+                spec=cron.get("spec") or "",
+                overwrite=bool(cron.get("overwrite")),
+                start=str(cron.get("start") or ""),
+            )
+        ]
+    return [
+        c
+        for kind in ("cross", "join", "group", "union")
+        for child in node.get(kind) or []
+        for c in cron_inputs(child, pipeline)
+    ]
 
 
 def pfs_inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -63,21 +137,33 @@ def _duration_s(value: str | None) -> float | None:
     return float(value.rstrip("s")) if value else None
 
 
+def _egress_dir(spec: PipelineSpec) -> Path | None:
+    url = (spec.spec.get("egress") or {}).get("url") or ""
+    return Path(url.removeprefix("file://")) if url.startswith("file://") else None
+
+
 def to_local(spec: PipelineSpec) -> LocalSpec:
+    transform = spec.spec.get("transform") or {}
     return LocalSpec(
         name=spec.name,
         project=spec.project,
         path=spec.path,
         raw=spec.raw,
         cmd=spec.cmd,
-        input=spec.input,
+        input=pachd_input(spec.input, spec.name),
         env={k: str(v) for k, v in spec.env.items()},
         secret_env_vars=tuple(s.env_var for s in spec.secrets if s.env_var),
         datum_batching=spec.datum_batching,
         parallelism=spec.parallelism,
         datum_tries=spec.datum_tries,
         datum_timeout_s=_duration_s(spec.spec.get("datum_timeout")),
+        job_timeout_s=_duration_s(spec.spec.get("job_timeout")),
         image=spec.image,
+        err_cmd=tuple(transform.get("err_cmd") or ()),
+        accept_return_codes=frozenset(int(c) for c in transform.get("accept_return_code") or ()),
+        every_job=spec.spec.get("reprocess_spec") == "every_job",
+        egress_dir=_egress_dir(spec),
+        crons=tuple(cron_inputs(spec.input, spec.name)),
     )
 
 
@@ -86,7 +172,11 @@ def load_specs(directory: Path | None = None) -> list[LocalSpec]:
     chosen = directory or default_specs_dir()
     if chosen is None:
         raise SpecError(["no pipelines/ directory with *.json specs here; pass --specs DIR"])
-    return [to_local(s) for s in dag_order(load_checked_specs(chosen))]
+    specs = dag_order(load_checked_specs(chosen))
+    problems = [p.render(str(s.path)) for s in specs for p in local_problems(s)]
+    if problems:
+        raise SpecError(problems)
+    return [to_local(s) for s in specs]
 
 
 def find_spec(specs: list[LocalSpec], name: str) -> LocalSpec:

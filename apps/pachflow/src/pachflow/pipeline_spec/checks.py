@@ -7,8 +7,8 @@ from typing import Any
 
 from betterproto.casing import camel_case
 
+from pachflow.pipeline_spec.cronspec import CronSpecError, parse_schedule
 from pachflow.pipeline_spec.globs import glob_problem
-from pachflow.pipeline_spec.model import collect_pfs_inputs
 from pachflow.pipeline_spec.schema import Problem
 
 _INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
@@ -112,8 +112,13 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
         for index, child in enumerate(children):
             problems.extend(check_input(child, f"{path}.{kind}[{index}]"))
     cron = node.get("cron")
-    if cron and not cron.get("name"):
-        problems.append(Problem(f"{path}.cron.name", "missing: a cron input needs a name"))
+    if cron:
+        if not cron.get("name"):
+            problems.append(Problem(f"{path}.cron.name", "missing: a cron input needs a name"))
+        try:
+            parse_schedule(cron.get("spec") or "")
+        except CronSpecError as exc:  # pachd rejects it at CreatePipeline
+            problems.append(Problem(f"{path}.cron.spec", str(exc)))
     return problems
 
 
@@ -137,18 +142,38 @@ def _check_resources(spec: dict[str, Any]) -> list[Problem]:
 
 
 def _duplicate_names(node: dict[str, Any]) -> list[Problem]:
-    # pachd rejects two inputs with the same name: both would be mounted at /pfs/<name>.
-    seen: dict[str, str] = {}
+    """pachd's ppsutil.ValidateNames: pfs and cron input names are unique (both would be
+    /pfs/<name>), except that the branches of a union may reuse each other's names."""
     problems: list[Problem] = []
-    for pfs in collect_pfs_inputs(node):
-        if pfs.name in seen:
-            problems.append(
+    _names(node, "input", {}, problems)
+    return problems
+
+
+def _names(node: dict[str, Any], path: str, seen: dict[str, str], out: list[Problem]) -> None:
+    leaf = node.get("pfs") or node.get("cron")
+    if leaf:
+        kind = "pfs" if node.get("pfs") else "cron"
+        name = leaf.get("name") or leaf.get("repo") or ""
+        if name in seen:
+            out.append(
                 Problem(
-                    pfs.path,
-                    f"input name {pfs.name!r} is also used by {seen[pfs.name]}: "
+                    f"{path}.{kind}",
+                    f"input name {name!r} is also used by {seen[name]}: "
                     "give one of them a distinct name",
                 )
             )
-        else:
-            seen[pfs.name] = pfs.path
-    return problems
+        seen.setdefault(name, f"{path}.{kind}")
+        return
+    if node.get("union"):
+        branches = []
+        for index, child in enumerate(node["union"]):
+            copy = dict(seen)
+            _names(child, f"{path}.union[{index}]", copy, out)
+            branches.append(copy)
+        for names in branches:
+            for name, where in names.items():
+                seen.setdefault(name, where)
+        return
+    for kind in ("cross", "join", "group"):
+        for index, child in enumerate(node.get(kind) or []):
+            _names(child, f"{path}.{kind}[{index}]", seen, out)
