@@ -105,3 +105,9 @@ def test_excerpt_escapes_and_bounds_what_it_quotes():
     assert long == "'" + "x" * 80 + "' (+2,999,920 more characters)"
     escaped = excerpt("\x00" * 1000)
     assert len(escaped) < 120 and escaped.isprintable()
+
+
+def test_bad_input_messages_are_always_one_printable_line():
+    message = BadInput("f.parquet: not readable (thrift: bad type \x0e\nmore)").format_message()
+    assert message == r"f.parquet: not readable (thrift: bad type \x0e\nmore)"
+    assert BadInput("plain ünïcode stays").format_message() == "plain ünïcode stays"

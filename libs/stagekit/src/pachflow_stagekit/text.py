@@ -28,14 +28,7 @@ def excerpt(text: str | bytes, limit: int = EXCERPT_CHARS) -> str:
     out: list[str] = []
     used = shown = 0
     for ch in text[:limit]:
-        if ch == "'":
-            piece = "\\'"
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # an undecodable byte (surrogateescape)
-            piece = f"\\x{ord(ch) - 0xDC00:02x}"
-        elif ch.isprintable() and ch != "\\":
-            piece = ch
-        else:
-            piece = repr(ch)[1:-1]
+        piece = "\\'" if ch == "'" else _escaped(ch)
         if used + len(piece) > limit:
             break
         out.append(piece)
@@ -43,6 +36,22 @@ def excerpt(text: str | bytes, limit: int = EXCERPT_CHARS) -> str:
         shown += 1
     rest = len(text) - shown
     return "'" + "".join(out) + "'" + (f" (+{rest:,} more characters)" if rest > 0 else "")
+
+
+def printable(text: str) -> str:
+    """`text` with every non-printable character escaped (`\\n`, `\\x1b`): one line that
+    cannot rewrite a terminal. Printable text is returned as it is."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def _escaped(ch: str) -> str:
+    if 0xDC80 <= ord(ch) <= 0xDCFF:  # an undecodable byte (surrogateescape)
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    if ch.isprintable() and ch != "\\":
+        return ch
+    return repr(ch)[1:-1]
 
 
 def unsafe_name_reason(name: str) -> str | None:

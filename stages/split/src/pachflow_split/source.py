@@ -221,11 +221,33 @@ def _parse(path: Path, first_line: int, data: pa.Buffer) -> RawBatch:
         where = f"line {first_line + row - 1}" if row else f"near line {first_line}"
         raise BadInput(f"{path}: cannot parse as CSV at {where} ({excerpt(str(exc))})") from exc
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else _empty_strings()
+    if batch.num_rows + len(skipped.rows) != len(text):
+        _bare_carriage_return(path, first_line, data)
     offset = first_line - 1
     malformed = [Malformed(offset + n, text, fields) for n, text, fields in skipped.rows]
     lines = _line_numbers(batch.num_rows, first_line, [m.line for m in malformed])
     ok = not malformed and len(text) == batch.num_rows and lines_ok(text)
     return RawBatch(batch, lines, malformed, text, ok)
+
+
+def _bare_carriage_return(path: Path, first_line: int, data: pa.Buffer) -> None:
+    """Arrow also ends a row at a lone `\r`, so it saw more rows than there are lines:
+    BadInput naming the line (old-Mac line ends, or a stray CR inside a value)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    cr = np.flatnonzero(view[:-1] == ord("\r"))
+    bare = cr[view[cr + 1] != _NL]
+    if not bare.size:
+        raise RuntimeError(f"{path}: CSV rows and lines disagree near line {first_line}")
+    at = int(bare[0])
+    raw = data.to_pybytes()  # one bad block only
+    start = raw.rfind(b"\n", 0, at) + 1
+    end = raw.find(b"\n", at)
+    line = first_line + raw.count(b"\n", 0, at)
+    raise BadInput(
+        f"{path}: line {line}: a carriage return (\\r) "
+        f"inside the line, at character {at - start + 1} (expected lines ending in \\n or "
+        f"\\r\\n): {excerpt(raw[start : end if end >= 0 else len(raw)])}"
+    )
 
 
 _DONE = object()
