@@ -35,6 +35,7 @@ from pachflow_store import (
     DATUM_SKIPPED,
     DATUM_SUCCESS,
     JOB_FAILURE,
+    JOB_KILLED,
     JOB_SUCCESS,
     ORIGIN_AUTO,
     ORIGIN_USER,
