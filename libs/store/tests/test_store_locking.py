@@ -35,15 +35,21 @@ for n in range(int(sys.argv[3])):
 """
 
 
-def test_a_second_runner_is_refused_naming_the_holder(tmp_path: Path):
-    home = tmp_path / "home"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_RUN_LOCK, str(home)],
+def _start(script: str, home: Path) -> subprocess.Popen:
+    """Run `script` with the store home as argv[1], its stdin and stdout piped."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(home)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdin is not None and holder.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc
+
+
+def test_a_second_runner_is_refused_naming_the_holder(tmp_path: Path):
+    home = tmp_path / "home"
+    holder = _start(HOLD_RUN_LOCK, home)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with Store(home) as store, pytest.raises(StoreBusy) as busy, store.run_lock():
@@ -102,13 +108,8 @@ with store.run_lock():
 @pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
 def test_a_job_whose_runner_was_killed_reads_as_killed_with_its_datums(tmp_path, reaped):
     home = tmp_path / "home"
-    runner = subprocess.Popen(
-        [sys.executable, "-c", RUNNER_WITH_A_JOB, str(home)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert runner.stdout is not None and runner.stdout.readline().strip() == "one datum done"
+    runner = _start(RUNNER_WITH_A_JOB, home)
+    assert runner.stdout.readline().strip() == "one datum done"
     try:
         with Store(home) as store:
             (job,) = store.list_jobs()

@@ -35,23 +35,21 @@ def _garbage(size: int, seed: int = 7) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def test_random_bytes_file_is_refused_in_one_short_line(split, tmp_path):
+@pytest.mark.parametrize(
+    ("head", "says"),
+    [
+        (b"", "junk.csv: not a CSV file: its first line holds binary data"),
+        (HEADER.encode() + b"\n", "junk.csv: line 2: not UTF-8 text"),
+    ],
+    ids=["random bytes", "random bytes after a good header"],
+)
+def test_random_bytes_are_refused_in_one_short_line_naming_where(split, tmp_path, head, says):
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "junk.csv").write_bytes(_garbage(4096))
+    (tmp_path / "in" / "junk.csv").write_bytes(head + _garbage(4096))
     run = split(tmp_path / "in")
     message = _error_line(run)
     _assert_safe(message)
-    assert "junk.csv: not a CSV file: its first line holds binary data" in message
-    _nothing_written(run.out)
-
-
-def test_random_bytes_after_a_good_header_name_the_line(split, tmp_path):
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "junk.csv").write_bytes(HEADER.encode() + b"\n" + _garbage(4096))
-    run = split(tmp_path / "in")
-    message = _error_line(run)
-    _assert_safe(message)
-    assert "junk.csv: line 2: not UTF-8 text" in message
+    assert says in message
     _nothing_written(run.out)
 
 
