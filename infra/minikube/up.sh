@@ -50,6 +50,24 @@ helm repo add pachyderm https://helm.pachyderm.com >/dev/null 2>&1 || true
 helm repo add community-charts https://community-charts.github.io/helm-charts >/dev/null 2>&1 || true
 helm repo update pachyderm community-charts >/dev/null
 
+# Pachyderm's PostgreSQL passwords: random per install, in the secret pachyderm-postgresql
+# that infra/helm/pachyderm-values.yaml points the chart at (never the chart's well-known
+# defaults). Created once: the database keeps the password it was initialised with, so a
+# re-run keeps the secret. Written from files, not argv, so `ps` never shows them.
+kubectl create namespace "$PACH_NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+if ! kubectl -n "$PACH_NAMESPACE" get secret pachyderm-postgresql >/dev/null 2>&1; then
+  say "generating the PostgreSQL passwords (secret pachyderm-postgresql)"
+  secrets_dir=$(mktemp -d)
+  trap 'rm -rf "$secrets_dir"' EXIT
+  for key in postgresql-password postgresql-postgres-password; do
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' > "$secrets_dir/$key")
+  done
+  kubectl -n "$PACH_NAMESPACE" create secret generic pachyderm-postgresql \
+    --from-file="$secrets_dir/postgresql-password" \
+    --from-file="$secrets_dir/postgresql-postgres-password" >/dev/null
+  rm -rf "$secrets_dir"
+fi
+
 say "Pachyderm $PACHYDERM_CHART_VERSION (namespace $PACH_NAMESPACE)"
 helm upgrade --install pachyderm pachyderm/pachyderm --version "$PACHYDERM_CHART_VERSION" \
   --namespace "$PACH_NAMESPACE" --create-namespace -f "$helm_dir/pachyderm-values.yaml" \

@@ -4,6 +4,7 @@ next run recovers and finishes."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pachflow_store import JOB_KILLED, JOB_RUNNING, JOB_SUCCESS, Store
+from pachflow_store import JOB_KILLED, JOB_SUCCESS, Store
 
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
@@ -77,8 +78,8 @@ def test_kill_9_mid_job_leaves_nothing_half_made_and_the_next_run_recovers(gated
 
     with Store(home) as store:
         (job,) = store.list_jobs("p")
-        assert job.state == JOB_RUNNING  # what the killed runner left
-        assert store.head("p") is None  # but no output commit is visible
+        assert job.state == JOB_KILLED  # read at once as what it is: its runner is gone
+        assert store.head("p") is None  # and no output commit is visible
     (gates / "open").touch()
 
     again = subprocess.run(
@@ -102,7 +103,7 @@ def test_a_second_run_is_refused_while_puts_and_reads_go_on(gated, home, specs_d
     second = subprocess.run(
         [PACHFLOW, "run", "--specs", str(specs_dir)], capture_output=True, text=True
     )
-    assert second.returncode == 1
+    assert second.returncode == 75  # "busy, try later": not 1, which is a failed job
     assert f"pid {first.pid}" in second.stderr and "pachflow run" in second.stderr
 
     more = tmp_path / "y.txt"
@@ -148,3 +149,81 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+GATED_ONE = """
+if (src / "wait.txt").exists():
+    gate = pathlib.Path(os.environ["GATE"])
+    (gate.parent / "started-wait").write_text(str(os.getpid()))
+    while not gate.exists():
+        time.sleep(0.02)
+for f in src.rglob("*"):
+    if f.is_file():
+        (out / f.name).write_text(f.read_text())
+"""
+
+
+def test_jobs_after_kill_9_shows_the_job_killed_with_the_datums_that_finished(
+    write_spec, script, specs_dir, home, tmp_path, monkeypatch
+):
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    monkeypatch.setenv("GATE", str(gates / "open"))
+    write_spec("p", [*script("gated", GATED_ONE), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
+    files = []
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt", "wait.txt"):
+        (tmp_path / name).write_text(name)
+        files.append(str(tmp_path / name))
+    subprocess.run([PACHFLOW, "put", "raw", *files], check=True, capture_output=True)
+    runner = subprocess.Popen(
+        [PACHFLOW, "run", "--specs", str(specs_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def four_done() -> bool:
+            if not (gates / "started-wait").exists():
+                return False
+            with Store(home) as store:
+                jobs = store.list_jobs("p") if store.pipeline_exists("p") else []
+                return bool(jobs) and jobs[0].processed == 4
+
+        wait_for(four_done, "4 datums to finish and the 5th to start", runner)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+    finally:
+        (gates / "open").touch()
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+
+    shown = subprocess.run([PACHFLOW, "jobs", "p"], capture_output=True, text=True, check=True)
+    (row,) = shown.stdout.splitlines()[1:]
+    assert " JOB_KILLED " in row and " 4/0/0/5 " in row and "the runner was killed" in row
+    as_json = subprocess.run(
+        [PACHFLOW, "jobs", "p", "--json"], capture_output=True, text=True, check=True
+    )
+    (job,) = json.loads(as_json.stdout)
+    assert (job["state"], job["processed"], job["skipped"], job["failed"]) == (JOB_KILLED, 4, 0, 0)
+
+    again = subprocess.run(
+        [PACHFLOW, "run", "--specs", str(specs_dir)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert "1 processed, 4 skipped, 0 failed of 5" in again.stderr
+    with Store(home) as store:
+        killed = store.inspect_job("p", job["id"])
+        assert (killed.state, killed.processed) == (JOB_KILLED, 4)  # as recorded for good
+
+
+def test_ctrl_c_exits_130_and_marks_the_job_killed(gated, home):
+    start_run, _ = gated
+    runner = start_run()
+    runner.send_signal(signal.SIGINT)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130, err
+    assert "Aborted!" not in err
+    with Store(home) as store:
+        (job,) = store.list_jobs("p")
+        assert job.state == JOB_KILLED

@@ -4,13 +4,15 @@ puts and readers stay correct."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from pachflow_store import Store, StoreBusy
+from pachflow_store import JOB_KILLED, JOB_RUNNING, Store, StoreBusy
 
 HOLD_RUN_LOCK = """
 import sys
@@ -33,15 +35,21 @@ for n in range(int(sys.argv[3])):
 """
 
 
-def test_a_second_runner_is_refused_naming_the_holder(tmp_path: Path):
-    home = tmp_path / "home"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_RUN_LOCK, str(home)],
+def _start(script: str, home: Path) -> subprocess.Popen:
+    """Run `script` with the store home as argv[1], its stdin and stdout piped."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(home)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdin is not None and holder.stdout is not None
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc
+
+
+def test_a_second_runner_is_refused_naming_the_holder(tmp_path: Path):
+    home = tmp_path / "home"
+    holder = _start(HOLD_RUN_LOCK, home)
     try:
         assert holder.stdout.readline().strip() == "locked"
         with Store(home) as store, pytest.raises(StoreBusy) as busy, store.run_lock():
@@ -81,3 +89,43 @@ def test_concurrent_puts_and_reads_stay_consistent(tmp_path: Path):
         assert len(set(parents)) == len(parents)  # a line, never a fork
         assert len(reader.manifest(reader.resolve("raw"))) == 2 * n
         assert os.listdir(home / "inflight") == []
+
+
+RUNNER_WITH_A_JOB = """
+import sys
+from pachflow_store import DATUM_SUCCESS, DatumInfo, Store
+store = Store(sys.argv[1])
+with store.run_lock():
+    store.start_job("p", "job1", "spec1", [], 3)
+    datum = DatumInfo("p", "job1", "d1", DATUM_SUCCESS, "h1", [], "", 1, "", None)
+    with store.transaction() as tx:
+        store.record_datum(tx, "p", "job1", datum, {})
+    print("one datum done", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("reaped", [True, False], ids=["reaped", "zombie"])
+def test_a_job_whose_runner_was_killed_reads_as_killed_with_its_datums(tmp_path, reaped):
+    home = tmp_path / "home"
+    runner = _start(RUNNER_WITH_A_JOB, home)
+    assert runner.stdout.readline().strip() == "one datum done"
+    try:
+        with Store(home) as store:
+            (job,) = store.list_jobs()
+            assert (job.state, job.processed, job.total) == (JOB_RUNNING, 1, 3)  # live counts
+            os.kill(runner.pid, signal.SIGKILL)
+            if reaped:
+                runner.wait()
+            else:  # not reaped yet: the pid still exists, as a zombie
+                while Path(f"/proc/{runner.pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z":
+                    time.sleep(0.01)
+            (job,) = store.list_jobs()
+            assert (job.state, job.processed, job.total) == (JOB_KILLED, 1, 3)
+            assert "the runner was killed" in job.reason
+            assert store.recover(runner=True).killed_jobs == 1
+            (job,) = store.list_jobs()
+            assert (job.state, job.processed, job.finished is not None) == (JOB_KILLED, 1, True)
+    finally:
+        runner.kill()
+        runner.wait()

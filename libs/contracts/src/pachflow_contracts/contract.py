@@ -64,7 +64,7 @@ class Contract:
         """Check one Parquet file's footer (cheap: no data is read)."""
         try:
             found = pq.read_schema(path)
-        except (pa.ArrowInvalid, OSError) as exc:
+        except (pa.ArrowException, OSError, ValueError) as exc:  # ValueError: non-UTF-8 names
             raise ContractError(f"{path}: not a readable Parquet file ({exc})") from exc
         self.check_schema(found, str(path))
         return found

@@ -1,9 +1,11 @@
-"""What every stage CLI shares: exit codes, input discovery, all-or-nothing output."""
+"""What every stage CLI shares: exit codes, input discovery, all-or-nothing output, and
+quoting input safely in messages."""
 
 from pachflow_stagekit.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput
 from pachflow_stagekit.inputs import find_files
 from pachflow_stagekit.log import progress
 from pachflow_stagekit.output import atomic_output
+from pachflow_stagekit.text import excerpt
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -11,6 +13,7 @@ __all__ = [
     "EXIT_OK",
     "BadInput",
     "atomic_output",
+    "excerpt",
     "find_files",
     "progress",
 ]

@@ -2,6 +2,8 @@
 
 import click
 
+from pachflow_stagekit.text import printable
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -10,7 +12,12 @@ EXIT_BAD_INPUT = 2
 class BadInput(click.ClickException):
     """The input (files, options or data) is wrong: exit 2 with one clear line on stderr.
 
-    Say what is wrong, where (file, line, column) and what was expected.
+    Say what is wrong, where (file, line, column) and what was expected. Quote input with
+    `excerpt()`; whatever else slips in (a library's message with raw bytes or a newline)
+    is escaped here, so the message stays one printable line.
     """
 
     exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))

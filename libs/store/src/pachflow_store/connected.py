@@ -12,3 +12,8 @@ class Connected:
 
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
+
+    def live_runner_since(self) -> float | None:
+        """When the live `pachflow run` holding the store's run lock started; None when no
+        runner is alive (none holds it, or its holder was killed)."""
+        raise NotImplementedError

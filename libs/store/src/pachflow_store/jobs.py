@@ -1,8 +1,14 @@
 """The job ledger: jobs and their datums (state, hash, outputs), and which datums a job
-may skip because an earlier job already succeeded on the same inputs."""
+may skip because an earlier job already succeeded on the same inputs.
+
+A job is JOB_RUNNING in the ledger from its start until its runner finishes it. Read
+while its runner is alive, its counts are those of the datums recorded so far; read after
+its runner was killed (kill -9, a crash: nothing could mark it), it shows as JOB_KILLED
+with the datums that did finish, as the next `pachflow run` will record it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -11,6 +17,10 @@ from pachflow_store.connected import Connected
 from pachflow_store.errors import NotFound
 from pachflow_store.models import (
     DATUM_DONE,
+    DATUM_FAILED,
+    DATUM_SKIPPED,
+    DATUM_SUCCESS,
+    JOB_KILLED,
     JOB_RUNNING,
     SPEC,
     CommitRef,
@@ -18,6 +28,9 @@ from pachflow_store.models import (
     JobInfo,
 )
 from pachflow_store.names import Manifest, parse_repo
+
+#: The reason of a job whose runner died without finishing it.
+RUNNER_GONE = "the runner was killed (its process is gone); `pachflow run` resumes the job"
 
 
 class JobLedger(Connected):
@@ -94,6 +107,11 @@ class JobLedger(Connected):
             ),
         )
 
+    def kill_job(self, tx: sqlite3.Connection, pipeline: str, job_id: str, reason: str) -> None:
+        """Finish a job its runner could not finish: JOB_KILLED, with the datums recorded."""
+        counts = self.datum_counts(pipeline, job_id)
+        self.finish_job(tx, pipeline, job_id, JOB_KILLED, reason, counts, None)
+
     def done_datum(self, pipeline: str, datum_hash: str) -> tuple[str, Manifest] | None:
         """The latest job where a datum with this hash succeeded (or was reused), and the
         outputs it wrote: what reprocess_spec until_success skips."""
@@ -121,7 +139,33 @@ class JobLedger(Connected):
             query += " WHERE pipeline = ?"
             args = (pipeline,)
         rows = self.conn.execute(query + " ORDER BY created DESC", args).fetchall()
-        return [self._job(r) for r in rows]
+        jobs = [self._job(r) for r in rows]
+        if any(j.state == JOB_RUNNING for j in jobs):
+            since = self.live_runner_since()
+            jobs = [self._running(j, since) if j.state == JOB_RUNNING else j for j in jobs]
+        return jobs
+
+    def datum_counts(self, pipeline: str, job_id: str) -> tuple[int, int, int]:
+        """(processed, skipped, failed) datums recorded for a job so far."""
+        rows = self.conn.execute(
+            "SELECT state, COUNT(*) FROM datums WHERE pipeline = ? AND job_id = ? GROUP BY state",
+            (pipeline, job_id),
+        ).fetchall()
+        by_state = {r[0]: r[1] for r in rows}
+        return (
+            by_state.get(DATUM_SUCCESS, 0),
+            by_state.get(DATUM_SKIPPED, 0),
+            by_state.get(DATUM_FAILED, 0),
+        )
+
+    def _running(self, job: JobInfo, runner_since: float | None) -> JobInfo:
+        """A RUNNING job as it really is: its datums so far, and KILLED when no live runner
+        started before it (the runner that started it is gone)."""
+        processed, skipped, failed = self.datum_counts(job.pipeline, job.id)
+        job = dataclasses.replace(job, processed=processed, skipped=skipped, failed=failed)
+        if runner_since is not None and job.created >= runner_since:
+            return job
+        return dataclasses.replace(job, state=JOB_KILLED, reason=RUNNER_GONE)
 
     def inspect_job(self, pipeline: str, job_id: str | None = None) -> JobInfo:
         """One job, or the pipeline's latest job when `job_id` is None."""

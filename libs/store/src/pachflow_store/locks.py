@@ -5,7 +5,9 @@
 - `blobs.lock`: every command that writes blobs holds it shared; recovery (removing blobs
   that no commit references) needs it exclusive, so it never deletes the blob of a `put`
   that is about to commit.
-flock locks die with their process, so a kill -9 never leaves a stale lock behind.
+flock locks die with their process, so a kill -9 never leaves a stale lock behind; the
+holder's note stays in the file, and `live_holder` tells a reader (who takes no lock)
+whether that process is still there.
 """
 
 from __future__ import annotations
@@ -22,11 +24,38 @@ from pathlib import Path
 from pachflow_store.errors import StoreBusy
 
 
-def _describe_holder(path: Path) -> str:
+def _read_holder(path: Path) -> dict:
     try:
         info = json.loads(path.read_text() or "{}")
     except (OSError, ValueError):
-        info = {}
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
+def live_holder(path: Path) -> dict | None:
+    """The note (pid, command, since) of the process holding `path`, or None when nobody
+    does: the note is cleared on a clean exit, and a killed holder's pid is gone (or a
+    zombie its parent has not reaped yet)."""
+    info = _read_holder(path)
+    pid = info.get("pid")
+    return info if isinstance(pid, int) and _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): signal 0 said it exists
+
+
+def _describe_holder(path: Path) -> str:
+    info = _read_holder(path)
     if not info:
         return "another pachflow command"
     since = time.strftime("%H:%M:%S", time.localtime(info.get("since", 0)))

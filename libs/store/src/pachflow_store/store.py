@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,8 +19,8 @@ from dataclasses import dataclass
 from pachflow_store import locks
 from pachflow_store.blobs import BlobStore
 from pachflow_store.commits import CommitStore
-from pachflow_store.jobs import JobLedger
-from pachflow_store.models import JOB_KILLED, JOB_RUNNING
+from pachflow_store.jobs import RUNNER_GONE, JobLedger
+from pachflow_store.models import JOB_RUNNING
 from pachflow_store.names import resolve_home
 from pachflow_store.schema import connect, init
 
@@ -90,6 +89,10 @@ class Store(CommitStore, JobLedger):
         with locks.exclusive(self.home / "run.lock", what):
             yield
 
+    def live_runner_since(self) -> float | None:
+        holder = locks.live_holder(self.home / "run.lock")
+        return float(holder.get("since", 0)) if holder is not None else None
+
     def recover(self, runner: bool = False) -> Recovery:
         """Clean what a killed command left: temp blobs and blobs no commit or datum
         references (only when no other command is writing blobs), and, when `runner` (the
@@ -114,8 +117,10 @@ class Store(CommitStore, JobLedger):
                     marker.unlink(missing_ok=True)
         if runner:
             with self.transaction() as tx:
-                killed = tx.execute(
-                    "UPDATE jobs SET state = ?, finished = ?, reason = ? WHERE state = ?",
-                    (JOB_KILLED, time.time(), "the runner was killed", JOB_RUNNING),
-                ).rowcount
+                stale = tx.execute(
+                    "SELECT pipeline, id FROM jobs WHERE state = ?", (JOB_RUNNING,)
+                ).fetchall()
+                for pipeline, job_id in stale:
+                    self.kill_job(tx, pipeline, job_id, RUNNER_GONE)
+                killed = len(stale)
         return Recovery(tmp_files=tmp_files, orphan_blobs=orphans, killed_jobs=killed)

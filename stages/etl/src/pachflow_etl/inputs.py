@@ -66,10 +66,7 @@ def discover(input_dir: str | Path) -> list[Shard]:
     root = Path(input_dir)
     if not root.is_dir():
         raise BadInput(f"input directory {root} does not exist (expected {WHAT})")
-    try:
-        files = find_files(root, [".parquet"], WHAT)
-    except BadInput:
-        return []
+    files = find_files(root, [".parquet"], WHAT, required=False)
     shards: dict[str, Shard] = {}
     for path in files:
         try:

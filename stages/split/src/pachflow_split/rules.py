@@ -22,6 +22,7 @@ from pachflow_paysim.format import (
     MONEY_PATTERN,
     TYPES,
 )
+from pachflow_stagekit import excerpt
 
 _MONEY = f"(?:{MONEY_PATTERN.pattern})"
 _MONEY_RE = f"^{_MONEY}$"
@@ -63,7 +64,7 @@ class Problem:
 
     def describe(self) -> str:
         where = f"line {self.line} column {self.column}" if self.column else f"line {self.line}"
-        return f"{where}: {self.value!r} (expected {self.expected})"
+        return f"{where}: {excerpt(self.value)} (expected {self.expected})"
 
 
 @dataclass

@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from pachflow_paysim.format import COLUMNS, HEADER
 from pachflow_split.rules import lines_ok
-from pachflow_stagekit import BadInput
+from pachflow_stagekit import BadInput, excerpt
 
 SUFFIXES = (".csv.gz", ".csv")
 _HEADER_PEEK = 64 * 1024
@@ -55,7 +55,8 @@ def read_header(path: Path) -> list[str]:
     if not head.strip():
         raise BadInput(f"{path}: empty file, missing header (expected columns {HEADER})")
     line = head.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
-    return line.decode("utf-8", errors="replace").split(",")
+    # undecodable bytes survive as surrogates: excerpt() shows them as \xNN
+    return line.decode("utf-8", errors="surrogateescape").split(",")
 
 
 def check_header(path: Path) -> None:
@@ -63,18 +64,24 @@ def check_header(path: Path) -> None:
     found = read_header(path)
     if tuple(found) == COLUMNS:
         return
+    line = ",".join(found)
+    if not line.isprintable():
+        raise BadInput(
+            f"{path}: not a CSV file: its first line holds binary data or control characters "
+            f"(expected a header with columns {HEADER}), found {excerpt(line)}"
+        )
     missing = [c for c in COLUMNS if c not in found]
     extra = [c for c in found if c not in COLUMNS]
     detail = []
     if missing:
         detail.append(f"missing {', '.join(missing)}")
     if extra:
-        detail.append(f"unexpected {', '.join(repr(c) for c in extra[:5])}")
+        detail.append(f"unexpected {', '.join(excerpt(c, 30) for c in extra[:5])}")
     if not detail:
         detail.append("columns in the wrong order")
     raise BadInput(
         f"{path}: wrong header ({'; '.join(detail)}): expected columns {HEADER} "
-        f"found {','.join(found)}"
+        f"found {excerpt(line, 2 * len(HEADER))}"
     )
 
 
@@ -171,7 +178,30 @@ def _find_newline(data: pa.Buffer, last: bool) -> int:
     return int(hits[0]) if hits.size else -1
 
 
+def _check_utf8(path: Path, first_line: int, data: pa.Buffer, text: pa.Array) -> None:
+    """BadInput naming the first line that is not UTF-8 text (Arrow's row handler cannot
+    even report such a row). Pure ASCII, which PaySim is, skips the full check."""
+    if not data.size or np.frombuffer(data, dtype=np.uint8).max() < 0x80:
+        return
+    try:
+        text.validate(full=True)
+        return
+    except pa.ArrowInvalid:
+        pass
+    for index, line in enumerate(data.to_pybytes().split(b"\n")):  # one bad block only
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(
+                f"{path}: line {first_line + index}: not UTF-8 text (byte 0x{line[exc.start]:02x}"
+                f" at byte {exc.start + 1} of the line; expected PaySim CSV text): "
+                f"{excerpt(line)}"
+            ) from None
+
+
 def _parse(path: Path, first_line: int, data: pa.Buffer) -> RawBatch:
+    text = _physical_lines(data)
+    _check_utf8(path, first_line, data, text)
     skipped = _SkippedRows()
     try:
         table = pacsv.read_csv(
@@ -189,14 +219,35 @@ def _parse(path: Path, first_line: int, data: pa.Buffer) -> RawBatch:
         found = re.search(r"Row #(\d+)", str(exc))
         row = int(found.group(1)) if found else None
         where = f"line {first_line + row - 1}" if row else f"near line {first_line}"
-        raise BadInput(f"{path}: cannot parse as CSV at {where} ({exc})") from exc
+        raise BadInput(f"{path}: cannot parse as CSV at {where} ({excerpt(str(exc))})") from exc
     batch = table.combine_chunks().to_batches()[0] if table.num_rows else _empty_strings()
+    if batch.num_rows + len(skipped.rows) != len(text):
+        _bare_carriage_return(path, first_line, data)
     offset = first_line - 1
     malformed = [Malformed(offset + n, text, fields) for n, text, fields in skipped.rows]
     lines = _line_numbers(batch.num_rows, first_line, [m.line for m in malformed])
-    text = _physical_lines(data)
     ok = not malformed and len(text) == batch.num_rows and lines_ok(text)
     return RawBatch(batch, lines, malformed, text, ok)
+
+
+def _bare_carriage_return(path: Path, first_line: int, data: pa.Buffer) -> None:
+    """Arrow also ends a row at a lone `\r`, so it saw more rows than there are lines:
+    BadInput naming the line (old-Mac line ends, or a stray CR inside a value)."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    cr = np.flatnonzero(view[:-1] == ord("\r"))
+    bare = cr[view[cr + 1] != _NL]
+    if not bare.size:
+        raise RuntimeError(f"{path}: CSV rows and lines disagree near line {first_line}")
+    at = int(bare[0])
+    raw = data.to_pybytes()  # one bad block only
+    start = raw.rfind(b"\n", 0, at) + 1
+    end = raw.find(b"\n", at)
+    line = first_line + raw.count(b"\n", 0, at)
+    raise BadInput(
+        f"{path}: line {line}: a carriage return (\\r) "
+        f"inside the line, at character {at - start + 1} (expected lines ending in \\n or "
+        f"\\r\\n): {excerpt(raw[start : end if end >= 0 else len(raw)])}"
+    )
 
 
 _DONE = object()

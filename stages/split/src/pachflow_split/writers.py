@@ -15,7 +15,7 @@ from pachflow_contracts import SHARD_DIR_FORMAT, TRANSACTIONS
 from pachflow_paysim.format import HEADER
 from pachflow_split.hashing import shard_ids
 from pachflow_split.rules import Problem
-from pachflow_stagekit import BadInput
+from pachflow_stagekit import BadInput, excerpt
 
 #: Customer ids become file names only if they match this (no '/', no '..', bounded length).
 SAFE_CUSTOMER = re.compile(r"C[0-9]{1,64}")
@@ -83,11 +83,11 @@ class CustomerWriter:
     def path_for(self, name: str) -> Path:
         if not SAFE_CUSTOMER.fullmatch(name):
             raise BadInput(
-                f"customer id {name!r} cannot be used as a file name (expected C<digits>)"
+                f"customer id {excerpt(name)} cannot be used as a file name (expected C<digits>)"
             )
         path = (self.root / name / f"{self.stem}.csv").resolve()
         if not path.is_relative_to(self.root):  # belt and braces: never leave the output
-            raise BadInput(f"customer id {name!r} would write outside the output directory")
+            raise BadInput(f"customer id {excerpt(name)} would write outside the output directory")
         return path
 
     def write(self, typed: pa.RecordBatch, strings: pa.RecordBatch) -> None:

@@ -35,7 +35,8 @@ specs_option = click.option(
 @contextmanager
 def sigterm_stops() -> Iterator[None]:
     """SIGTERM ends a run like Ctrl-C: its datum processes are stopped and its jobs marked
-    JOB_KILLED (a kill -9 cannot be caught: the next run recovers from it)."""
+    JOB_KILLED, exit 143 (Ctrl-C: 130). A kill -9 cannot be caught: `pachflow jobs` shows
+    its jobs killed at once, and the next run records them so and recovers."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
@@ -43,6 +44,9 @@ def sigterm_stops() -> Iterator[None]:
     previous = signal.signal(signal.SIGTERM, stop)
     try:
         yield
+    except KeyboardInterrupt:  # exit 130 like a shell, not click's "Aborted!" (1 = job failed)
+        click.echo("interrupted: the running jobs are marked JOB_KILLED", err=True)
+        raise SystemExit(128 + signal.SIGINT) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -122,8 +126,10 @@ def run(
     """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
     date. One run = one commit set: its jobs and output commits share one new id.
 
-    Exit 0 when every job succeeded (or nothing had to run), 1 when a job failed (its
-    datums' logs: `pachflow logs PIPELINE`).
+    Exit codes: 0 every job succeeded (or nothing had to run); 1 a job failed (its datums'
+    logs: `pachflow logs PIPELINE`); 2 invalid specs or bad usage; 75 another `pachflow
+    run` holds this store (named; try again when it ends); 130/143 stopped by Ctrl-C or
+    SIGTERM (its jobs marked JOB_KILLED).
     """
     summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks)
     if summary.failed:
@@ -134,7 +140,11 @@ def run(
 @click.argument("pipeline", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def jobs(pipeline: str | None, as_json: bool) -> None:
-    """The jobs of every pipeline (or of PIPELINE), newest first."""
+    """The jobs of every pipeline (or of PIPELINE), newest first.
+
+    A running job shows the datums recorded so far; a job whose runner was killed (kill -9,
+    a crash) shows as JOB_KILLED with the datums that finished, at once.
+    """
     with open_store() as store:
         infos = store.list_jobs(pipeline)
     if as_json:

@@ -16,11 +16,23 @@ import click
 
 from pachflow_store import CommitInfo, NotFound, Store, StoreBusy, StoreError, is_commit_id
 
+#: Exit codes of the store's commands (docs/local-runner.md has every command's table).
+EXIT_BAD_INPUT = 2
+#: Another command holds the lock this one needs (a second `pachflow run`): EX_TEMPFAIL
+#: of sysexits.h, "try again later", so a script can tell it from a failed job (1).
+EXIT_BUSY = 75
+
 
 class BadInput(click.ClickException):
     """Something named on the command line does not exist or is invalid: exit 2."""
 
-    exit_code = 2
+    exit_code = EXIT_BAD_INPUT
+
+
+class Busy(click.ClickException):
+    """The store is locked by another command (the message names it): exit 75."""
+
+    exit_code = EXIT_BUSY
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -29,14 +41,14 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 @contextmanager
 def open_store() -> Iterator[Store]:
     """The store, with its errors turned into clear one-line CLI errors: something that
-    does not exist -> exit 2 naming it; the store busy -> exit 1 naming who holds it."""
+    does not exist -> exit 2 naming it; the store busy -> exit 75 naming who holds it."""
     try:
         with Store() as store:
             yield store
     except NotFound as exc:
         raise BadInput(str(exc)) from None
     except StoreBusy as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Busy(str(exc)) from None
     except StoreError as exc:
         raise BadInput(str(exc)) from None
 

@@ -199,9 +199,7 @@ class Runner:
         except BaseException as exc:
             # the runner itself failed (or was interrupted): the job must not stay RUNNING
             with self.store.transaction() as tx:
-                self.store.finish_job(
-                    tx, spec.name, run_id, JOB_KILLED, f"runner error: {exc!r}", (0, 0, 0), None
-                )
+                self.store.kill_job(tx, spec.name, run_id, f"runner error: {exc!r}")
             raise
         if outcome.status == FAILURE:
             self._failed.add((spec.name, expected))
