@@ -131,11 +131,10 @@ build_shared() {
   [ "$kind" = builder ] || builder_args=(--build-arg "BUILDER=$(build_shared builder)")
   say "building $tag (shared: docker/$(shared_name "$kind"))"
   # shellcheck disable=SC2046
+  # No --label here: a shared image's tag already is its content hash, and every label
+  # (with its history entry) would be inherited into each stage image's config.
   "$ENGINE" build $(secret_args) -f "docker/$(shared_name "$kind")/Dockerfile" \
-    --build-arg BASE_IMAGE="$BASE_IMAGE" "${builder_args[@]}" \
-    --label "org.opencontainers.image.source=$SOURCE" \
-    --label "org.opencontainers.image.revision=$REVISION" \
-    --label "io.pachflow.content=$(shared_hash "$kind")" -t "$tag" . >&2
+    --build-arg BASE_IMAGE="$BASE_IMAGE" "${builder_args[@]}" -t "$tag" . >&2
   echo "$tag"
 }
 
