@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, checks, pushes and loads the pachflow stage images. mk/images.mk calls this;
-# run it directly as: docker/images.sh build|push|minikube|sizes|tags|content-hash|spark-runtime-tag [STAGE...]
+# run it directly as:
+#   docker/images.sh build|push|minikube|sizes|tags|content-hash|shared-tags|spark-runtime-tag [STAGE...]
 #
 # Env: CONTAINER_ENGINE (docker|podman, auto), REGISTRY (default pachflow), BASE_IMAGE
 # (default python:3.11-slim-bookworm), CA_BUNDLE (host CA bundle handed to builds as a
@@ -11,7 +12,14 @@
 # Pachyderm workers do not re-pull a tag they already have (pull policy IfNotPresent), so
 # a tag must never change meaning: each image carries io.pachflow.content = a hash of
 # everything that determines it (its Dockerfiles, its uv.lock slice, the source files of
-# its workspace packages), and `build` refuses to overwrite a tag with different content.
+# its workspace packages, the shared images' inputs), and `build` refuses to overwrite a
+# tag with different content.
+#
+# The build logic is written once, in shared images built first (tag = hash of their
+# inputs, so they are never overwritten): pachflow-builder (docker/builder: uv + the
+# export-package/install-package scripts), the stage's runtime named by its Dockerfile's
+# `FROM ${<KIND>_RUNTIME}`: pachflow-python-runtime (docker/python-runtime) or
+# pachflow-spark-runtime (docker/spark-runtime, itself built with the builder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,8 +50,12 @@ version_of() {
   sed -nE 's/^version *= *"([^"]+)".*/\1/p' "stages/$1/pyproject.toml" | head -1
 }
 tag_of() { echo "$REGISTRY/pachflow-$1:$(version_of "$1")"; }
-# shellcheck disable=SC2016  # a literal ${SPARK_RUNTIME} in the Dockerfile
-uses_spark_runtime() { grep -q '^FROM \${SPARK_RUNTIME}' "stages/$1/Dockerfile"; }
+# The runtime a stage builds FROM: `FROM ${PYTHON_RUNTIME}` -> python, `${SPARK_RUNTIME}` -> spark.
+runtime_of() {
+  local kind
+  kind=$(sed -nE 's/^FROM \$\{([A-Z]+)_RUNTIME\}.*/\1/p' "stages/$1/Dockerfile" | head -1)
+  echo "${kind,,}"
+}
 exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
 label_of() {
   "$ENGINE" image inspect --format "{{ index .Config.Labels \"$2\" }}" "$1" 2>/dev/null || true
@@ -62,23 +74,34 @@ hash_files() {
   done
 }
 content_hash() {
-  local stage=$1 slice
+  local stage=$1 slice runtime
   slice=$(lock_slice "pachflow-$stage") || die "uv export failed for pachflow-$stage"
+  runtime=$(runtime_of "$stage")
+  [ -n "$runtime" ] || die "stages/$stage/Dockerfile builds FROM no \${PYTHON_RUNTIME} or \${SPARK_RUNTIME}"
   {
     echo "$slice"
     # shellcheck disable=SC2046  # word splitting intended: one path per workspace package
     hash_files .dockerignore "stages/$stage/Dockerfile" $(grep '^\./' <<<"$slice")
-    if uses_spark_runtime "$stage"; then spark_runtime_inputs; fi
+    shared_inputs "$runtime"
   } | sha256sum | cut -c1-64
 }
-spark_runtime_inputs() {
-  lock_slice pachflow-spark | grep -v '^\./'
-  hash_files docker/spark-runtime/Dockerfile libs/spark/src  # its class archive's workload
+# What each shared image is made of (its tag is a hash of this and the base image). The
+# builder's scripts do every export and install, so they are part of every image's content.
+shared_inputs() {
+  case "$1" in
+    builder) hash_files docker/builder ;;
+    python) shared_inputs builder; hash_files docker/python-runtime ;;
+    spark)
+      shared_inputs builder
+      lock_slice pachflow-spark | grep -v '^\./'
+      hash_files .dockerignore docker/spark-runtime libs/spark/src ;;  # its class archive's workload
+    *) die "unknown shared image: $1" ;;
+  esac
 }
-spark_runtime_tag() {
-  echo "$REGISTRY/pachflow-spark-runtime:$({ spark_runtime_inputs; echo "$BASE_IMAGE"; } \
-    | sha256sum | cut -c1-16)"
-}
+shared_name() { case "$1" in builder) echo builder ;; *) echo "$1-runtime" ;; esac; }
+shared_hash() { { shared_inputs "$1"; echo "$BASE_IMAGE"; } | sha256sum | cut -c1-64; }
+shared_tag() { echo "$REGISTRY/pachflow-$(shared_name "$1"):$(shared_hash "$1" | cut -c1-16)"; }
+spark_runtime_tag() { shared_tag spark; }
 
 secret_args() {
   if [ -f "$CA_BUNDLE" ]; then echo "--secret id=ca,src=$CA_BUNDLE"; fi
@@ -100,16 +123,18 @@ resolve_base() {
   exists "$LOCAL_BASE" || CONTAINER_ENGINE=$ENGINE docker/base/build-base.sh "$LOCAL_BASE" >&2
 }
 
-build_spark_runtime() {
-  local tag
-  tag=$(spark_runtime_tag)
+build_shared() {
+  # builder | python | spark: built once per content (the tag is its hash), then reused.
+  local kind=$1 tag builder_args=()
+  tag=$(shared_tag "$kind")
   if exists "$tag"; then echo "$tag"; return; fi
-  say "building $tag (Java 17 + PySpark, shared by the Spark stages)"
+  [ "$kind" = builder ] || builder_args=(--build-arg "BUILDER=$(build_shared builder)")
+  say "building $tag (shared: docker/$(shared_name "$kind"))"
   # shellcheck disable=SC2046
-  "$ENGINE" build $(secret_args) -f docker/spark-runtime/Dockerfile \
-    --build-arg BASE_IMAGE="$BASE_IMAGE" --build-arg SOURCE="$SOURCE" \
-    --build-arg REVISION="$REVISION" --label "org.opencontainers.image.source=$SOURCE" \
-    --label "org.opencontainers.image.revision=$REVISION" -t "$tag" . >&2
+  # No --label here: a shared image's tag already is its content hash, and every label
+  # (with its history entry) would be inherited into each stage image's config.
+  "$ENGINE" build $(secret_args) -f "docker/$(shared_name "$kind")/Dockerfile" \
+    --build-arg BASE_IMAGE="$BASE_IMAGE" "${builder_args[@]}" -t "$tag" . >&2
   echo "$tag"
 }
 
@@ -131,25 +156,21 @@ throwaway local tag."
 }
 
 build_stage() {
-  local stage=$1 tag hash runtime_args=() labels=()
+  local stage=$1 tag hash runtime
   tag=$(tag_of "$stage")
   hash=$(content_hash "$stage")
-  # Labels as --label too: podman reuses a cached LABEL step even when the build args in
-  # it changed, which would leave a stale version or content hash on the image.
-  labels=(--label "org.opencontainers.image.version=$(version_of "$stage")"
-    --label "org.opencontainers.image.source=$SOURCE"
-    --label "org.opencontainers.image.revision=$REVISION"
-    --label "io.pachflow.content=$hash")
-  if uses_spark_runtime "$stage"; then
-    runtime_args=(--build-arg "SPARK_RUNTIME=$(build_spark_runtime)")
-  fi
+  runtime=$(runtime_of "$stage")
   say "building $tag"
+  # The labels that change with every version or commit are given here, not in the
+  # Dockerfile (podman reuses a cached LABEL step even when build args in it changed).
   # shellcheck disable=SC2046
   "$ENGINE" build $(secret_args) -f "stages/$stage/Dockerfile" \
-    --build-arg BASE_IMAGE="$BASE_IMAGE" "${runtime_args[@]}" \
-    --build-arg VERSION="$(version_of "$stage")" --build-arg SOURCE="$SOURCE" \
-    --build-arg REVISION="$REVISION" --build-arg CONTENT_HASH="$hash" \
-    "${labels[@]}" -t "$tag" . >&2
+    --build-arg "BUILDER=$(build_shared builder)" \
+    --build-arg "${runtime^^}_RUNTIME=$(build_shared "$runtime")" \
+    --label "org.opencontainers.image.version=$(version_of "$stage")" \
+    --label "org.opencontainers.image.source=$SOURCE" \
+    --label "org.opencontainers.image.revision=$REVISION" \
+    --label "io.pachflow.content=$hash" -t "$tag" . >&2
 }
 
 size_of() {
@@ -191,6 +212,7 @@ case "$cmd" in
   sizes) for s in "${stages[@]}"; do echo "$(tag_of "$s")  $(size_of "$(tag_of "$s")")"; done ;;
   tags) for s in "${stages[@]}"; do tag_of "$s"; done ;;
   content-hash) for s in "${stages[@]}"; do echo "$s $(content_hash "$s")"; done ;;
+  shared-tags) for k in builder python spark; do shared_tag "$k"; done ;;
   spark-runtime-tag) spark_runtime_tag ;;
-  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash|spark-runtime-tag [STAGE...]" ;;
+  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash|shared-tags|spark-runtime-tag [STAGE...]" ;;
 esac

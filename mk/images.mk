@@ -1,5 +1,6 @@
 # Container images and the cluster path (issue 7). Included from the root Makefile
 # (`include mk/*.mk`); the logic lives in docker/images.sh so it can run without make.
+# The build steps themselves are written once, in docker/builder/*.sh (see docker/README.md).
 #   make images [CONTAINER_ENGINE=docker|podman] [REGISTRY=pachflow] [BASE_IMAGE=...] [STAGES=...]
 #   make push | images-minikube | base-image | image-sizes | lint-docker
 #   make deploy | undeploy | put-data FILE=...   (on the active Pachyderm context)
@@ -16,7 +17,7 @@ SHELL_SCRIPTS := $(wildcard docker/*.sh docker/*/*.sh infra/minikube/*.sh)
 
 .PHONY: images push images-minikube base-image image-sizes lint-docker deploy undeploy put-data
 
-images: ## build <registry>/pachflow-<stage>:<version> for every stage (refuses to re-use a changed tag)
+images: ## build the shared images, then <registry>/pachflow-<stage>:<version> for every stage (refuses to re-use a changed tag)
 	$(IMAGES_SH) build $(IMAGE_STAGES)
 
 push: ## push the stage images to $(REGISTRY)

@@ -64,6 +64,19 @@ def test_spark_stages_share_one_runtime_stack(images):
     assert '"17.' in result.stdout, result.stdout
 
 
+def test_python_stages_share_the_python_runtime_and_no_builder_layer(images):
+    """split and provenance are the python runtime's layers plus their two own ones (pins,
+    then the package); nothing of the builder image (uv, scripts) is among them."""
+    builder_tag, python_tag, _ = images.images_sh("shared-tags").stdout.split()
+    runtime = images.inspect(python_tag)["RootFS"]["Layers"]
+    builder = set(images.inspect(builder_tag)["RootFS"]["Layers"]) - set(runtime)
+    for stage in ("split", "provenance"):
+        layers = images.inspect(images.tag(stage))["RootFS"]["Layers"]
+        assert layers[: len(runtime)] == runtime, stage
+        assert len(layers) - len(runtime) == 4, stage  # requirements, pins, wheels, package
+        assert not builder & set(layers), stage
+
+
 def test_changed_content_refuses_to_reuse_the_tag(images):
     """A tag whose image was built from other content (here: another stage's image under
     split's tag) must not be overwritten silently: Pachyderm would keep the old one."""
@@ -99,7 +112,11 @@ def test_unpullable_base_falls_back_to_the_local_base(images):
         base_layers = images.inspect("localhost/pachflow-base:bookworm")["RootFS"]["Layers"]
         assert images.inspect(tag)["RootFS"]["Layers"][: len(base_layers)] == base_layers
     finally:
-        subprocess.run([images.engine, "rmi", "-f", tag], capture_output=True, check=False)
+        shared = images.images_sh(
+            "shared-tags", REGISTRY=registry, BASE_IMAGE="localhost/pachflow-base:bookworm"
+        ).stdout.split()
+        for ref in (tag, *shared):
+            subprocess.run([images.engine, "rmi", ref], capture_output=True, check=False)
 
 
 @pytest.mark.parametrize("stage", STAGES)
