@@ -16,15 +16,7 @@ from pachyderm_sdk.api import pfs
 from pachyderm_sdk.api.pps import CreatePipelineRequest, PipelineInfo
 
 from pachflow.cli import main
-from pachflow.cluster.requests import (
-    branch_for_put,
-    input_repos,
-    pipeline_ref,
-    pipeline_request_json,
-    projects,
-    put_paths,
-    same_spec,
-)
+from pachflow.cluster import requests
 from pachflow.pipeline_spec import load_spec_file, load_specs
 
 PIPELINES = Path(__file__).resolve().parents[3] / "pipelines"
@@ -47,8 +39,8 @@ def _paths(value: Any, prefix: str = "") -> set[str]:
 def test_request_json_round_trips_through_the_sdk_message(path: Path) -> None:
     """Every field we send is one CreatePipelineRequest knows: none silently dropped."""
     spec = load_spec_file(path)
-    sent = json.loads(pipeline_request_json(spec))
-    message = CreatePipelineRequest().from_json(pipeline_request_json(spec))
+    sent = json.loads(requests.pipeline_request_json(spec))
+    message = CreatePipelineRequest().from_json(requests.pipeline_request_json(spec))
     assert _paths(message.to_dict()) == _paths(sent)
     assert message.pipeline.name == spec.name
     assert message.transform.image == spec.image
@@ -62,7 +54,7 @@ def test_request_json_round_trips_through_the_sdk_message(path: Path) -> None:
 
 def test_etl_request_carries_batching_and_one_datum_set_per_worker() -> None:
     message = CreatePipelineRequest().from_json(
-        pipeline_request_json(load_spec_file(PIPELINES / "etl.json"))
+        requests.pipeline_request_json(load_spec_file(PIPELINES / "etl.json"))
     )
     assert message.transform.datum_batching is True
     assert message.datum_set_spec.per_worker == 1
@@ -72,7 +64,7 @@ def test_etl_request_carries_batching_and_one_datum_set_per_worker() -> None:
 
 def test_train_request_carries_secret_references_not_values() -> None:
     message = CreatePipelineRequest().from_json(
-        pipeline_request_json(load_spec_file(PIPELINES / "train.json"))
+        requests.pipeline_request_json(load_spec_file(PIPELINES / "train.json"))
     )
     secrets = {(s.name, s.key, s.env_var) for s in message.transform.secrets}
     assert secrets == {
@@ -98,7 +90,7 @@ def test_snake_case_spec_is_sent_in_camel_case(tmp_path: Path) -> None:
             }
         )
     )
-    sent = json.loads(pipeline_request_json(load_spec_file(path)))
+    sent = json.loads(requests.pipeline_request_json(load_spec_file(path)))
     assert sent["transform"]["datumBatching"] is True
     assert sent["transform"]["env"] == {"keep_this_key": "v"}
     assert sent["input"]["pfs"]["emptyFiles"] is True
@@ -110,19 +102,19 @@ def test_snake_case_spec_is_sent_in_camel_case(tmp_path: Path) -> None:
 
 def test_input_repos_are_the_repos_no_pipeline_produces() -> None:
     specs = load_specs(PIPELINES)
-    [raw] = input_repos(specs)
+    [raw] = requests.input_repos(specs)
     assert (raw.name, raw.project, raw.branch) == ("raw_data", "default", "master")
     assert raw.repo == pfs.Repo(name="raw_data", type="user", project=pfs.Project(name="default"))
     assert raw.branch_ref.as_uri() == "default/raw_data@master"
-    assert projects(specs) == ["default"]
+    assert requests.projects(specs) == ["default"]
 
 
 def test_pipeline_ref_and_put_branch_are_sdk_messages() -> None:
     spec = load_spec_file(PIPELINES / "train.json")
-    ref = pipeline_ref(spec)
+    ref = requests.pipeline_ref(spec)
     assert (ref.name, ref.project.name) == ("train", "default")
     assert bytes(ref)  # serialises as a real protobuf message
-    branch = branch_for_put("raw_data")
+    branch = requests.branch_for_put("raw_data")
     assert branch == pfs.Branch.from_uri("default/raw_data@master")
     assert branch.repo.type == "user"
 
@@ -167,12 +159,12 @@ def test_put_paths_puts_each_file_at_its_name_and_refuses_clashes(tmp_path: Path
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     one, two = tmp_path / "a" / "x.csv", tmp_path / "b" / "x.csv"
-    assert put_paths([one, tmp_path / "y.csv.gz"]) == [
+    assert requests.put_paths([one, tmp_path / "y.csv.gz"]) == [
         (one, "/x.csv"),
         (tmp_path / "y.csv.gz", "/y.csv.gz"),
     ]
     with pytest.raises(ValueError, match=r"would both be put at /x.csv"):
-        put_paths([one, two])
+        requests.put_paths([one, two])
 
 
 def test_cli_put_refuses_clashing_names_before_connecting(
@@ -191,11 +183,11 @@ def test_cli_put_refuses_clashing_names_before_connecting(
 
 
 def test_same_spec_compares_pachds_copy_of_the_request() -> None:
-    request = pipeline_request_json(load_spec_file(PIPELINES / "etl.json"))
+    request = requests.pipeline_request_json(load_spec_file(PIPELINES / "etl.json"))
     reordered = json.dumps(dict(reversed(list(json.loads(request).items()))))
-    assert same_spec(PipelineInfo(user_spec_json=reordered), request)
+    assert requests.same_spec(PipelineInfo(user_spec_json=reordered), request)
     changed = json.loads(request)
     changed["parallelismSpec"]["constant"] = 2
-    assert not same_spec(PipelineInfo(user_spec_json=json.dumps(changed)), request)
-    assert not same_spec(PipelineInfo(user_spec_json=""), request)
-    assert not same_spec(PipelineInfo(user_spec_json="{not json"), request)
+    assert not requests.same_spec(PipelineInfo(user_spec_json=json.dumps(changed)), request)
+    assert not requests.same_spec(PipelineInfo(user_spec_json=""), request)
+    assert not requests.same_spec(PipelineInfo(user_spec_json="{not json"), request)

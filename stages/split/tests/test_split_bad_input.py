@@ -102,20 +102,23 @@ def test_split_wrong_header_exits_2_naming_expected_and_found(
     _assert_nothing_published(run.out)
 
 
-def test_split_missing_header_exits_2(split, kit, tmp_path: Path) -> None:
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "noheader.csv").write_text("\n".join(kit.ROWS) + "\n")
-    run = split(tmp_path / "in")
-    assert run.exit_code == 2
-    assert f"expected columns {HEADER} found {kit.ROWS[0]!r}" in run.stderr
+BAD_FILES = {
+    "missing header": ("noheader.csv", None, "expected columns {header} found {first_row!r}"),
+    "empty file": ("empty.csv", b"", "empty file, missing header"),
+    "corrupt gzip": ("x.csv.gz", b"\x1f\x8b\x08\x00not really gzip", "x.csv.gz"),
+}
 
 
-def test_split_empty_file_exits_2(split, tmp_path: Path) -> None:
+@pytest.mark.parametrize("case", BAD_FILES, ids=str)
+def test_split_bad_file_exits_2_naming_the_problem(split, kit, tmp_path: Path, case: str) -> None:
+    name, content, expected = BAD_FILES[case]
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "empty.csv").write_bytes(b"")
+    rows_only = ("\n".join(kit.ROWS) + "\n").encode()
+    (tmp_path / "in" / name).write_bytes(rows_only if content is None else content)
     run = split(tmp_path / "in")
     assert run.exit_code == 2
-    assert "empty file, missing header" in run.stderr
+    assert expected.format(header=HEADER, first_row=kit.ROWS[0]) in run.stderr
+    _assert_nothing_published(run.out)
 
 
 def test_split_no_input_dir_or_no_csv_exits_2(split, tmp_path: Path) -> None:
@@ -136,14 +139,6 @@ def test_split_same_stem_in_two_files_exits_2(split, kit, tmp_path: Path) -> Non
     assert run.exit_code == 2
     assert "a.csv, a.csv.gz" in run.stderr and "share the name 'a'" in run.stderr
     _assert_nothing_published(run.out)
-
-
-def test_split_corrupt_gzip_exits_2(split, tmp_path: Path) -> None:
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "x.csv.gz").write_bytes(b"\x1f\x8b\x08\x00not really gzip")
-    run = split(tmp_path / "in")
-    assert run.exit_code == 2
-    assert "x.csv.gz" in run.stderr
 
 
 def test_split_failure_in_a_later_file_publishes_nothing(split, kit, tmp_path: Path) -> None:
