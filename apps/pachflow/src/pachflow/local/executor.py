@@ -19,13 +19,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pachflow.local.datums import Datum
 from pachflow.local.env import datum_env
 from pachflow.local.runtime import Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow_store import DATUM_FAILED, DATUM_RECOVERED, DATUM_SUCCESS, Manifest, Store
+
+if TYPE_CHECKING:
+    from pachflow.local.s3gateway import S3Output
 
 ENV_FILE = ".env"  # /pfs/.env: where pachyderm_sdk's batch_datum() loads a datum's env
 
@@ -40,6 +43,7 @@ class JobContext:
     workers: int
     deadline: float | None = None  # time.monotonic() at which jobTimeout kills the job
     stopping: threading.Event = field(default_factory=threading.Event)
+    s3_output: S3Output | None = None  # s3Out: the bucket `out` after the datums (s3gateway)
     _live: set[subprocess.Popen[bytes]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,9 +108,12 @@ class DatumResult:
 
 
 def materialize(store: Store, datum: Datum, pfs_dir: Path) -> None:
-    """/pfs/<input>/<path> for every file of the datum, and an empty /pfs/out."""
+    """/pfs/<input>/<path> for every file of the datum (an s3 input's /pfs/<name> stays
+    empty, as pachd's worker leaves it: its files are in the S3 gateway's bucket)."""
     for i in datum.inputs:
         (pfs_dir / i.name).mkdir(parents=True, exist_ok=True)
+        if i.s3:
+            continue
         for path, blob, _ in i.files:
             dest = pfs_dir / i.name / path.lstrip("/")
             if dest.exists():  # a group/join datum can hold a file twice: once is enough
@@ -116,7 +123,16 @@ def materialize(store: Store, datum: Datum, pfs_dir: Path) -> None:
                 dest.touch()
             else:
                 store.blobs.link_to(blob, dest)
-    (pfs_dir / "out").mkdir(exist_ok=True)
+
+
+def fresh_out(spec: LocalSpec, pfs_dir: Path) -> Path:
+    """An empty /pfs/out for the next datum or try. None with s3Out: pachd's worker links
+    no /pfs/out then (driver_unix.go linkData), the output is the S3 gateway's bucket."""
+    out_dir = pfs_dir / "out"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if not spec.s3_out:
+        out_dir.mkdir()
+    return out_dir
 
 
 def clear_inputs(datum: Datum, pfs_dir: Path) -> None:
@@ -182,9 +198,7 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
             if ctx.stopping.is_set():
                 error = "stopped: the runner was interrupted"
                 break
-            out_dir = pfs_dir / "out"
-            shutil.rmtree(out_dir, ignore_errors=True)
-            out_dir.mkdir()
+            out_dir = fresh_out(ctx.spec, pfs_dir)
             with log_path.open("ab") as log:
                 log.write(f"--- try {tries}/{ctx.spec.datum_tries}: {' '.join(argv)}\n".encode())
                 log.flush()
