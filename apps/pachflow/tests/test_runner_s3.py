@@ -6,9 +6,14 @@ node/s3rver need no server."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,7 @@ from pachflow.local.runner import FAILURE, SUCCESS, Runner
 from pachflow.local.specs import load_specs
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "pipelines" / "examples"
+PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 EVENTS = {"/web/0107-a.log": "web a", "/db/0107-x.log": "db x"}
 
 needs_gateway = pytest.mark.skipif(
@@ -55,6 +61,12 @@ import boto3
 s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"])
 s3.put_object(Bucket="out", Key="half", Body=b"x")
 sys.exit(1)
+"""
+
+# signals it started (the S3 gateway is up by then), then waits to be killed
+STARTED = """
+pathlib.Path(os.environ["STARTED"]).write_text(str(os.getpid()))
+time.sleep(120)
 """
 
 
@@ -228,3 +240,35 @@ def test_validate_accepts_an_s3_glob_pachd_cleans_to_root(tmp_path, write_spec, 
     args = ["validate", "--input-repo", "raw", "--stages-dir", str(tmp_path)]
     result = CliRunner().invoke(main, [*args, str(specs_dir / "a.json")])
     assert result.exit_code == 0, result.output
+
+
+@needs_gateway
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_stopped_or_killed_runner_leaves_no_s3_server(
+    home, tmp_path, write_spec, specs_dir, put, store, script, monkeypatch, sig
+):
+    started = tmp_path / "started"
+    monkeypatch.setenv("STARTED", str(started))
+    write_spec("a", [*script("wait", STARTED), "/pfs/ex_side", "/pfs/out"], "", input=s3_cross())
+    put("ex_events", EVENTS)
+    put("ex_side", {"/p": "1"})
+    runner = subprocess.Popen([PACHFLOW, "run", "--specs", str(specs_dir)], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while not started.exists():
+            assert runner.poll() is None and time.monotonic() < deadline, "no datum started"
+            time.sleep(0.05)
+        assert gateway_processes(store), "the S3 gateway should serve the running datum"
+        runner.send_signal(sig)
+        runner.wait(timeout=60)
+        deadline = time.monotonic() + 30  # kill -9: s3rver sees its stdin close and exits
+        while gateway_processes(store) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert gateway_processes(store) == []
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+        runner.communicate()
+        if started.exists():  # a kill -9 leaves the datum's own session behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(started.read_text()), signal.SIGKILL)

@@ -13,12 +13,12 @@ real S3 server: s3rver (npm, 3.7.1) on 127.0.0.1, on a free port, one per job.
   s3rver allows both (writes to an input bucket are dropped with the server).
 
 The server runs in its own session; it is stopped (process group) when the job's datums
-end or the runner is interrupted (JobContext.stop_all), and at exit as a last resort.
+end or the runner is interrupted (JobContext.stop_all), and it exits by itself when the
+runner dies (even by kill -9): it watches the stdin pipe the runner holds.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
@@ -66,6 +66,8 @@ new S3rver({address: '127.0.0.1', port: 0, directory: dataDir, silent: true,
   .run()
   .then(addr => process.stdout.write(JSON.stringify({port: addr.port}) + '\n'),
         err => { console.error(err.stack || String(err)); process.exit(1); });
+// the runner holds our stdin: when it is gone, even by kill -9, so is the server
+process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();
 """
 
 
@@ -110,12 +112,12 @@ class Gateway:
         with log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 ["node", "-e", _LAUNCHER, str(s3rver_prefix()), str(data_dir), *buckets],
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
                 env=env,
                 start_new_session=True,
             )
-        atexit.register(self.stop)
         try:
             self.port = self._read_port(log_path)
         except BaseException:
@@ -193,7 +195,8 @@ class Gateway:
 
     def stop(self) -> None:
         """Stop s3rver's process group and wait for it (no orphan node process)."""
-        atexit.unregister(self.stop)
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
                 os.killpg(self.proc.pid, sig)
