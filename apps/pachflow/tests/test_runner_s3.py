@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from pachflow.cli import main
-from pachflow.local import s3gateway
+from pachflow.local import s3rver
 from pachflow.local.progress import Progress
 from pachflow.local.runner import FAILURE, SUCCESS, Runner
 from pachflow.local.specs import load_specs
@@ -30,8 +30,8 @@ PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 EVENTS = {"/web/0107-a.log": "web a", "/db/0107-x.log": "db x"}
 
 needs_gateway = pytest.mark.skipif(
-    bool(s3gateway.missing()) and not os.environ.get("PACHFLOW_REQUIRE_SERVICES"),
-    reason=f"no local S3 gateway here: {s3gateway.missing()}",
+    bool(s3rver.missing()) and not os.environ.get("PACHFLOW_REQUIRE_SERVICES"),
+    reason=f"no local S3 gateway here: {s3rver.missing()}",
 )
 
 # A datum of an s3 pipeline: what it sees through S3_ENDPOINT and in /pfs, into `sink`
@@ -183,7 +183,7 @@ def test_a_failing_s3_datum_fails_the_job_without_output_and_stops_the_server(
 def test_without_s3rver_run_and_validate_local_exit_2_saying_how_to_install(
     home, tmp_path, write_spec, specs_dir, put, monkeypatch
 ):
-    monkeypatch.setenv(s3gateway.PREFIX_ENV, str(tmp_path / "no-s3rver"))
+    monkeypatch.setenv(s3rver.PREFIX_ENV, str(tmp_path / "no-s3rver"))
     write_spec("a", ["x"], "", input=s3_cross(), s3Out=True)
     put("ex_events", EVENTS)
     put("ex_side", {"/p": "1"})

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pachflow.local.datums import Datum
 from pachflow.local.env import datum_env
@@ -27,10 +27,15 @@ from pachflow.local.runtime import Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow_store import DATUM_FAILED, DATUM_RECOVERED, DATUM_SUCCESS, Manifest, Store
 
-if TYPE_CHECKING:
-    from pachflow.local.s3gateway import S3Output
-
 ENV_FILE = ".env"  # /pfs/.env: where pachyderm_sdk's batch_datum() loads a datum's env
+
+
+@dataclass
+class JobOutput:
+    """A job's output commit made otherwise than from its datums, or why it failed."""
+
+    manifest: Manifest
+    error: str = ""
 
 
 @dataclass
@@ -43,7 +48,8 @@ class JobContext:
     workers: int
     deadline: float | None = None  # time.monotonic() at which jobTimeout kills the job
     stopping: threading.Event = field(default_factory=threading.Event)
-    s3_output: S3Output | None = None  # s3Out: the bucket `out` after the datums (s3gateway)
+    # the output commit when it is not the datums' /pfs/out (s3Out: the bucket, s3gateway)
+    output: JobOutput | None = None
     _live: set[subprocess.Popen[bytes]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

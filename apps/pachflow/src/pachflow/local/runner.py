@@ -265,8 +265,8 @@ class Runner:
                 manifest = merge_outputs(produced)
             except DuplicateOutput as exc:
                 reason = str(exc)
-        if not reason and ctx.s3_output is not None:  # s3Out: the commit is the bucket `out`
-            manifest, reason = ctx.s3_output.manifest, ctx.s3_output.error
+        if not reason and ctx.output is not None:  # s3Out: the commit is the bucket `out`
+            manifest, reason = ctx.output.manifest, ctx.output.error
         if not reason and spec.egress_dir is not None:
             reason = egress(self.store, manifest, spec.egress_dir)
         note = f"{recovered} datum(s) recovered by errCmd" if recovered and not reason else ""

@@ -23,34 +23,24 @@ import contextlib
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pachflow.local.executor import DatumResult, JobContext, JobOutput
+from pachflow.local.s3rver import missing, s3rver_prefix
 from pachflow_store import DATUM_FAILED, Manifest, Store
 
 if TYPE_CHECKING:
     from pachflow.local.datums import Datum, DatumInput
-    from pachflow.local.executor import DatumResult, JobContext
 
-PREFIX_ENV = "PACHFLOW_S3RVER"  # the npm prefix holding node_modules/s3rver
-S3RVER_VERSION = "3.7.1"
 OUTPUT_BUCKET = "out"  # s3g_sidecar.go: the s3Out bucket's name
 CREDENTIAL = "default"  # driver.go: the access key and secret pachd sets without auth
 START_TIMEOUT_S = 20.0
-INSTALL_HINT = (
-    f"install node and s3rver {S3RVER_VERSION}: `make s3rver` "
-    f"(npm install --prefix .venv/share/pachflow/s3rver s3rver@{S3RVER_VERSION}; "
-    "node from apt-get install nodejs npm), or set "
-    f"{PREFIX_ENV} to an npm prefix that holds it"
-)
 
 # Starts s3rver on 127.0.0.1 with an OS-chosen port (no race for a free one), accepting
 # pachd's credentials, and prints the port. argv: prefix, data dir, bucket names.
@@ -73,30 +63,6 @@ process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)
 
 class GatewayError(Exception):
     """The S3 gateway could not be started or read: the job fails with this reason."""
-
-
-def s3rver_prefix() -> Path:
-    """Where `make s3rver` installs it (next to the venv's other shared files), unless
-    PACHFLOW_S3RVER names another npm prefix."""
-    return Path(os.environ.get(PREFIX_ENV) or Path(sys.prefix) / "share" / "pachflow" / "s3rver")
-
-
-def missing() -> str:
-    """Why no S3 gateway can run on this machine ("" when node and s3rver are there)."""
-    if shutil.which("node") is None:
-        return f"node is not on PATH; {INSTALL_HINT}"
-    package = s3rver_prefix() / "node_modules" / "s3rver" / "package.json"
-    if not package.is_file():
-        return f"s3rver is not installed under {package.parents[2]}; {INSTALL_HINT}"
-    return ""
-
-
-@dataclass
-class S3Output:
-    """s3Out's result: the bucket's files as a manifest, or why they could not be read."""
-
-    manifest: Manifest
-    error: str = ""
 
 
 class Gateway:
@@ -238,7 +204,7 @@ def serving(
     say: Callable[[str], None],
 ) -> Iterator[DatumResult]:
     """Run the job's datums (`run()`) with an S3 gateway up; with s3Out, set
-    ctx.s3_output to the bucket `out` once every datum succeeded."""
+    ctx.output to the bucket `out` once every datum succeeded."""
     if not datums:
         yield from run()
         return
@@ -248,7 +214,7 @@ def serving(
     try:
         gateway = Gateway(ctx.scratch / "s3", buckets, ctx.log_dir / "s3gateway.log")
     except GatewayError as exc:
-        ctx.s3_output = S3Output({}, str(exc))
+        ctx.output = JobOutput({}, str(exc))
         say(f"{ctx.spec.name}: {exc}")
         return
     ctx.started(gateway.proc)  # an interrupted run stops it with the datums' processes
@@ -265,11 +231,11 @@ def serving(
             yield result
         if ctx.spec.s3_out and not failed and not ctx.stopping.is_set():
             try:
-                ctx.s3_output = S3Output(
+                ctx.output = JobOutput(
                     gateway.collect(ctx.store, OUTPUT_BUCKET, ctx.scratch / "s3-collect")
                 )
             except GatewayError as exc:
-                ctx.s3_output = S3Output({}, str(exc))
+                ctx.output = JobOutput({}, str(exc))
     finally:
         gateway.stop()
         ctx.ended(gateway.proc)

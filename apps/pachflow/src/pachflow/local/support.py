@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pachflow.local import s3gateway
+from pachflow.local import s3rver
 from pachflow.pipeline_spec import PipelineSpec
 from pachflow.pipeline_spec.errors import Problem
 
@@ -72,10 +72,10 @@ def local_problems(spec: PipelineSpec) -> list[Problem]:
 
 
 def _gateway_problems(snake: dict[str, Any]) -> list[Problem]:
-    """s3 inputs and s3Out need the local S3 gateway (node + s3rver, s3gateway.py)."""
+    """s3 inputs and s3Out need the local S3 gateway (node + s3rver: s3gateway.py)."""
     fields = ["s3Out"] if snake.get("s3_out") else []
     fields += _s3_input_fields(snake.get("input") or {}, "input")
-    why = s3gateway.missing() if fields else ""
+    why = s3rver.missing() if fields else ""
     return [Problem(f, f"needs the local S3 gateway: {why}") for f in fields] if why else []
 
 
