@@ -222,7 +222,8 @@ def serving(
         loaded = sum(gateway.load(ctx.store, part) for part in parts)
         say(
             f"{ctx.spec.name}: S3 gateway {gateway.endpoint}: bucket(s) {', '.join(buckets)}"
-            f" ({loaded / 1e6:.1f} MB loaded in {time.monotonic() - start:.1f}s)"
+            f" ({sum(len(p.files) for p in parts)} file(s), {loaded / 1e6:.2f} MB loaded"
+            f" in {time.monotonic() - start:.1f}s)"
         )
         ctx.base_env.update(gateway.env())
         failed = False
