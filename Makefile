@@ -20,7 +20,7 @@ export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 .PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench spark-cds lineage clean
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "uv not found: installing uv $(UV_VERSION) with pip --user"

@@ -87,15 +87,14 @@ def test_validate_local_names_what_the_runner_cannot_honour(tmp_path, write_spec
         ["x"],
         "raw",
         transform={"stdin": ["echo"]},
-        s3Out=True,
         egress={"URL": "s3://bucket/x"},
-        input={"pfs": {"repo": "raw", "glob": "/", "s3": True}},
+        input={"pfs": {"repo": "raw", "glob": "/", "trigger": {"branch": "staging"}}},
     )
     args = ["validate", "--local", "--input-repo", "raw", "--stages-dir", str(tmp_path)]
     args.append(str(specs_dir / "a.json"))
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
-    for field in ("transform.stdin", "s3Out", "egress.URL", "input.pfs.s3"):
+    for field in ("transform.stdin", "egress.URL", "input.pfs.trigger"):
         assert f"a.json: {field}: " in result.output, field
     # without --local the same spec is valid for a cluster
     assert CliRunner().invoke(main, [a for a in args if a != "--local"]).exit_code == 0

@@ -39,6 +39,7 @@ from pachflow.local.executor import (
     JobContext,
     clear_inputs,
     collect_outputs,
+    fresh_out,
     materialize,
     stop_group,
 )
@@ -159,7 +160,7 @@ class _Worker:
         self.results = results
         self.work = ctx.new_workdir(f"worker{number}")
         self.pfs_dir = self.work / "pfs"
-        (self.pfs_dir / "out").mkdir()
+        fresh_out(ctx.spec, self.pfs_dir)
         ctx.log_dir.mkdir(parents=True, exist_ok=True)
         self.log = _LogRouter(ctx.log_dir / f"worker{number}.log")
         self.current: tuple[Datum, int] | None = None
@@ -311,8 +312,7 @@ class _Worker:
                 )
             )
         clear_inputs(datum, self.pfs_dir)
-        shutil.rmtree(self.pfs_dir / "out", ignore_errors=True)
-        (self.pfs_dir / "out").mkdir()
+        fresh_out(self.ctx.spec, self.pfs_dir)
 
     def _fail(self, item: tuple[Datum, int], error: str, final: bool) -> None:
         datum, tries = item

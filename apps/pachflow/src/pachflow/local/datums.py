@@ -50,6 +50,7 @@ class DatumInput:
     group_by: str = ""
     outer_join: bool = False
     empty_files: bool = False  # pfs.emptyFiles: files appear empty in /pfs
+    s3: bool = False  # pfs.s3: served as the bucket <name> (s3gateway.py), not in /pfs
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ def _pfs(pfs: dict[str, Any], commits: InputCommits) -> _Datums:
                 group_by=glob.replace(entry, str(pfs.get("group_by") or "")),
                 outer_join=bool(pfs.get("outer_join")),
                 empty_files=bool(pfs.get("empty_files")),
+                s3=bool(pfs.get("s3")),
             )
             datums.append((index, (part,)))
     except globbing.GlobError as exc:

@@ -31,6 +31,14 @@ ENV_FILE = ".env"  # /pfs/.env: where pachyderm_sdk's batch_datum() loads a datu
 
 
 @dataclass
+class JobOutput:
+    """A job's output commit made otherwise than from its datums, or why it failed."""
+
+    manifest: Manifest
+    error: str = ""
+
+
+@dataclass
 class JobContext:
     store: Store
     spec: LocalSpec
@@ -40,6 +48,8 @@ class JobContext:
     workers: int
     deadline: float | None = None  # time.monotonic() at which jobTimeout kills the job
     stopping: threading.Event = field(default_factory=threading.Event)
+    # the output commit when it is not the datums' /pfs/out (s3Out: the bucket, s3gateway)
+    output: JobOutput | None = None
     _live: set[subprocess.Popen[bytes]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -104,9 +114,12 @@ class DatumResult:
 
 
 def materialize(store: Store, datum: Datum, pfs_dir: Path) -> None:
-    """/pfs/<input>/<path> for every file of the datum, and an empty /pfs/out."""
+    """/pfs/<input>/<path> for every file of the datum (an s3 input's /pfs/<name> stays
+    empty, as pachd's worker leaves it: its files are in the S3 gateway's bucket)."""
     for i in datum.inputs:
         (pfs_dir / i.name).mkdir(parents=True, exist_ok=True)
+        if i.s3:
+            continue
         for path, blob, _ in i.files:
             dest = pfs_dir / i.name / path.lstrip("/")
             if dest.exists():  # a group/join datum can hold a file twice: once is enough
@@ -116,7 +129,16 @@ def materialize(store: Store, datum: Datum, pfs_dir: Path) -> None:
                 dest.touch()
             else:
                 store.blobs.link_to(blob, dest)
-    (pfs_dir / "out").mkdir(exist_ok=True)
+
+
+def fresh_out(spec: LocalSpec, pfs_dir: Path) -> Path:
+    """An empty /pfs/out for the next datum or try. None with s3Out: pachd's worker links
+    no /pfs/out then (driver_unix.go linkData), the output is the S3 gateway's bucket."""
+    out_dir = pfs_dir / "out"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    if not spec.s3_out:
+        out_dir.mkdir()
+    return out_dir
 
 
 def clear_inputs(datum: Datum, pfs_dir: Path) -> None:
@@ -182,9 +204,7 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
             if ctx.stopping.is_set():
                 error = "stopped: the runner was interrupted"
                 break
-            out_dir = pfs_dir / "out"
-            shutil.rmtree(out_dir, ignore_errors=True)
-            out_dir.mkdir()
+            out_dir = fresh_out(ctx.spec, pfs_dir)
             with log_path.open("ab") as log:
                 log.write(f"--- try {tries}/{ctx.spec.datum_tries}: {' '.join(argv)}\n".encode())
                 log.flush()

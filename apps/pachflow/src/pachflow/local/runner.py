@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from pachflow.local import s3gateway
 from pachflow.local.datums import (
     Datum,
     DatumError,
@@ -235,7 +236,9 @@ class Runner:
             deadline=time.monotonic() + spec.job_timeout_s if spec.job_timeout_s else None,
         )
         produced: list[tuple[str, Manifest]] = []
-        to_run = self._skip_done(spec, run_id, datums, produced, progress, forced or spec.every_job)
+        # s3Out: pachd never skips a datum, its output is not tracked per datum (registry.go)
+        no_skip = forced or spec.every_job or spec.s3_out
+        to_run = self._skip_done(spec, run_id, datums, produced, progress, no_skip)
         self.progress.start(progress)
         errors: list[str] = []
         recovered = 0
@@ -262,6 +265,8 @@ class Runner:
                 manifest = merge_outputs(produced)
             except DuplicateOutput as exc:
                 reason = str(exc)
+        if not reason and ctx.output is not None:  # s3Out: the commit is the bucket `out`
+            manifest, reason = ctx.output.manifest, ctx.output.error
         if not reason and spec.egress_dir is not None:
             reason = egress(self.store, manifest, spec.egress_dir)
         note = f"{recovered} datum(s) recovered by errCmd" if recovered and not reason else ""
@@ -314,6 +319,12 @@ class Runner:
         return to_run
 
     def _execute(self, ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
+        if ctx.spec.uses_s3:  # s3 inputs / s3Out: the datums run with an S3 gateway up
+            return s3gateway.serving(ctx, datums, lambda: self._run(ctx, datums), self.progress.say)
+        return self._run(ctx, datums)
+
+    @staticmethod
+    def _run(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
         if ctx.spec.datum_batching:
             # imported here: grpc + pachyderm_sdk cost a second at start-up for every command
             from pachflow.local import batching

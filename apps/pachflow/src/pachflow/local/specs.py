@@ -58,6 +58,12 @@ class LocalSpec:
     every_job: bool = False  # reprocess_spec "every_job": no datum is ever skipped
     egress_dir: Path | None = None  # egress.URL file://<dir>
     crons: tuple[CronInput, ...] = ()
+    s3_out: bool = False  # the output is the bucket `out` of the job's S3 gateway
+
+    @property
+    def uses_s3(self) -> bool:
+        """pachd runs an S3 gateway for the job (s3 inputs or s3Out)."""
+        return self.s3_out or any(pfs.get("s3") for pfs in pfs_inputs(self.input))
 
     @property
     def input_repos(self) -> list[str]:
@@ -164,6 +170,7 @@ def to_local(spec: PipelineSpec) -> LocalSpec:
         every_job=spec.spec.get("reprocess_spec") == "every_job",
         egress_dir=_egress_dir(spec),
         crons=tuple(cron_inputs(spec.input, spec.name)),
+        s3_out=bool(spec.spec.get("s3_out")),
     )
 
 

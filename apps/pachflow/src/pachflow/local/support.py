@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pachflow.local import s3rver
 from pachflow.pipeline_spec import PipelineSpec
 from pachflow.pipeline_spec.errors import Problem
 
@@ -16,8 +17,6 @@ _REJECTED = {
     "service": "services need Kubernetes (a long-running pod and a Service)",
     "spout": "spouts need a long-running pod writing to pachd",
     "determined": "Determined integration needs a Determined cluster",
-    "s3_out": "the local runner has no S3 gateway yet to serve /pfs/out as a bucket "
-    "(s3rver from npm runs here but is not wired in; docs/local-runner.md, s3)",
 }
 # transform fields the local runner does not implement.
 _REJECTED_TRANSFORM = {
@@ -26,8 +25,6 @@ _REJECTED_TRANSFORM = {
     "working_dir": "datums run in $PACHFLOW_HOME; use absolute paths",
 }
 _REJECTED_PFS = {
-    "s3": "the local runner has no S3 gateway yet to serve the input as a bucket "
-    "(s3rver from npm runs here but is not wired in; docs/local-runner.md, s3)",
     "trigger": "branch triggers are not implemented locally",
     "reference": "reference inputs (not downloaded) are not implemented locally",
     "commit": "pachd rejects it too: use a branch whose head is the commit",
@@ -70,7 +67,27 @@ def local_problems(spec: PipelineSpec) -> list[Problem]:
     problems.extend(_egress_problems(snake.get("egress") or {}))
     if snake.get("input"):
         problems.extend(_input_problems(snake["input"], "input"))
+    problems.extend(_gateway_problems(snake))
     return problems
+
+
+def _gateway_problems(snake: dict[str, Any]) -> list[Problem]:
+    """s3 inputs and s3Out need the local S3 gateway (node + s3rver: s3gateway.py)."""
+    fields = ["s3Out"] if snake.get("s3_out") else []
+    fields += _s3_input_fields(snake.get("input") or {}, "input")
+    why = s3rver.missing() if fields else ""
+    return [Problem(f, f"needs the local S3 gateway: {why}") for f in fields] if why else []
+
+
+def _s3_input_fields(node: dict[str, Any], path: str) -> list[str]:
+    if (node.get("pfs") or {}).get("s3"):
+        return [f"{path}.pfs.s3"]
+    return [
+        field
+        for kind in ("cross", "union", "join", "group")
+        for index, child in enumerate(node.get(kind) or [])
+        for field in _s3_input_fields(child, f"{path}.{kind}[{index}]")
+    ]
 
 
 def _egress_problems(egress: dict[str, Any]) -> list[Problem]:

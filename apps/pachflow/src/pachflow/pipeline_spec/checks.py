@@ -8,7 +8,7 @@ from typing import Any
 from betterproto.casing import camel_case
 
 from pachflow.pipeline_spec.cronspec import CronSpecError, parse_schedule
-from pachflow.pipeline_spec.globs import glob_problem
+from pachflow.pipeline_spec.globs import ROOT, clean_glob, glob_problem
 from pachflow.pipeline_spec.schema import Problem
 
 _INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
@@ -65,6 +65,8 @@ def check_semantics(spec: dict[str, Any]) -> list[Problem]:
                 problems.append(Problem(where, "give exactly one of envVar or mountPath"))
             if secret.get("env_var") and not secret.get("key"):
                 problems.append(Problem(f"{where}.key", "missing: the key to put in envVar"))
+    if spec.get("s3_out") and (spec.get("service") or spec.get("spout")):
+        problems.append(Problem("s3Out", "s3 output is not supported in spouts or services"))
     if not spec.get("spout"):
         if not spec.get("input"):
             problems.append(Problem("input", "missing: a pipeline needs an input (or a spout)"))
@@ -96,9 +98,7 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
             )
         glob = pfs.get("glob") or ""
         if pfs.get("s3"):
-            # s3 inputs are served whole by the S3 gateway: pachd requires glob "/".
-            if glob not in ("", "/"):
-                problems.append(Problem(f"{where}.glob", 's3 inputs must use glob "/"'))
+            problems.extend(_s3_input_problems(pfs, where))
         else:
             issue = glob_problem(glob)
             if issue:
@@ -109,6 +109,9 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
             continue
         if len(children) < 1:
             problems.append(Problem(f"{path}.{kind}", f"{kind} needs at least one input"))
+        if kind != "cross" and any(_has_s3(child) for child in children):
+            # api_server.go validateInput: "S3 inputs in <kind> expressions are not supported"
+            problems.append(Problem(f"{path}.{kind}", f"s3 inputs in a {kind} are not supported"))
         for index, child in enumerate(children):
             problems.extend(check_input(child, f"{path}.{kind}[{index}]"))
     cron = node.get("cron")
@@ -120,6 +123,33 @@ def check_input(node: dict[str, Any], path: str) -> list[Problem]:
         except CronSpecError as exc:  # pachd rejects it at CreatePipeline
             problems.append(Problem(f"{path}.cron.spec", str(exc)))
     return problems
+
+
+def _s3_input_problems(pfs: dict[str, Any], where: str) -> list[Problem]:
+    """pachd's validateInput for `s3: true`: the S3 gateway serves the whole commit as a
+    bucket, so glob must be "/" (after pfsfile.CleanPath; an empty glob is an error), and
+    lazy / emptyFiles, which shape files in /pfs, cannot be set."""
+    glob = pfs.get("glob") or ""
+    problems = []
+    if not glob or clean_glob(glob) != ROOT:
+        problems.append(
+            Problem(f"{where}.glob", f'{glob!r}: an s3 input must use glob "/" (the whole commit)')
+        )
+    problems.extend(
+        Problem(f"{where}.{camel_case(flag)}", "cannot be set with s3: the files are in a bucket")
+        for flag in ("lazy", "empty_files")
+        if pfs.get(flag)
+    )
+    return problems
+
+
+def _has_s3(node: dict[str, Any]) -> bool:
+    """ppsutil.ContainsS3Inputs."""
+    if node.get("pfs"):
+        return bool(node["pfs"].get("s3"))
+    return any(
+        _has_s3(c) for kind in ("cross", "union", "join", "group") for c in node.get(kind) or []
+    )
 
 
 def _check_resources(spec: dict[str, Any]) -> list[Problem]:
