@@ -153,7 +153,95 @@ def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: 
         resolver.backend.close()
 
 
-LINEAGE_COMMANDS: list[click.Command] = [run_cmd, commit_cmd, model_cmd]
+def _json_option(fn: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")(fn)
+
+
+@click.command("verify", context_settings=CONTEXT)
+@click.argument("subject")
+@source_options
+@_json_option
+@one_line_errors
+def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
+    """Re-read the commits SUBJECT names and check them against what it recorded.
+
+    SUBJECT: RUN_ID, NAME/VERSION or NAME@ALIAS. Both ways: the run's input tags and MLflow
+    dataset inputs (digest = commit id) agree, every input and output commit still exists,
+    the output commit's provenance holds exactly the recorded inputs and its mlflow.run_id
+    metadata names the run, every file the provenance stage recorded (lineage.json) has
+    the same size and content hash, every pachyderm.upstream.* tag is still upstream.
+    Exit 0 when everything matches, 1 naming each mismatch, 2 when SUBJECT is unknown.
+    """
+    from pachflow_lineage.subject import parse_subject, resolve_run
+    from pachflow_lineage.verify import verify_run
+
+    parsed = parse_subject(subject)
+    resolver = _resolver(opts)
+    try:
+        run_id, _ = resolve_run(resolver.tracking, parsed)
+        verdict = verify_run(resolver, run_id)
+    finally:
+        resolver.backend.close()
+    click.echo(verdict.to_json() if as_json else verdict.to_table(), nl=False)
+    if not verdict.ok:
+        raise SystemExit(1)
+
+
+@click.command("diff", context_settings=CONTEXT)
+@click.argument("a")
+@click.argument("b")
+@source_options
+@_json_option
+@one_line_errors
+def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
+    """What changed from A to B (each RUN_ID, NAME/VERSION or NAME@ALIAS).
+
+    Input commits per repo, the files added, removed or changed in them (path, size,
+    content hash), stage versions (spec commit and image per pipeline), params, metrics.
+    """
+    from pachflow_lineage.diff import diff
+    from pachflow_lineage.subject import parse_subject
+
+    left, right = parse_subject(a), parse_subject(b)
+    resolver = _resolver(opts)
+    try:
+        result = diff(resolver, left, right)
+    finally:
+        resolver.backend.close()
+    click.echo(result.to_json() if as_json else result.to_table(), nl=False)
+
+
+@click.command("impact", context_settings=CONTEXT)
+@click.argument("file")
+@source_options
+@_json_option
+@one_line_errors
+def impact_cmd(file: str, as_json: bool, **opts: Any) -> None:
+    """Every run and model version that saw FILE (REPO@ID:/PATH): what to retrain after a
+    deletion request.
+
+    Every commit of REPO that holds the same content at PATH, everything downstream of
+    them: output commits, MLflow runs and registered model versions.
+    """
+    from pachflow_lineage.impact import impact, parse_file_ref
+
+    ref, path = parse_file_ref(file)
+    resolver = _resolver(opts)
+    try:
+        result = impact(resolver, ref, path)
+    finally:
+        resolver.backend.close()
+    click.echo(result.to_json() if as_json else result.to_table(), nl=False)
+
+
+LINEAGE_COMMANDS: list[click.Command] = [
+    run_cmd,
+    commit_cmd,
+    model_cmd,
+    verify_cmd,
+    diff_cmd,
+    impact_cmd,
+]
 
 
 def lineage_group(name: str = "lineage") -> click.Group:
@@ -162,7 +250,8 @@ def lineage_group(name: str = "lineage") -> click.Group:
         name,
         context_settings=CONTEXT,
         help="Lineage both ways between Pachyderm (or local) commits and MLflow runs and "
-        "model versions: `run RUN_ID`, `commit REPO@ID`, `model NAME/VERSION`.",
+        "model versions: `run RUN_ID`, `commit REPO@ID`, `model NAME/VERSION`; audits: "
+        "`verify RUN_ID`, `diff A B`, `impact REPO@ID:/PATH`.",
     )
     for command in LINEAGE_COMMANDS:
         group.add_command(command)

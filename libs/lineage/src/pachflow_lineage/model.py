@@ -57,6 +57,7 @@ def parse_commit_ref(text: str) -> CommitRef:
 class FileEntry:
     path: str
     size: int
+    hash: str = ""  # content hash as the backend keeps it (local: sha256; Pachyderm: its hash)
 
 
 @dataclass
