@@ -7,6 +7,7 @@ pachyderm_sdk messages without a cluster.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -300,6 +301,8 @@ class PachydermBackend:
             raise
         for info in infos:
             if info.spec_commit.id == ref.id:
+                if info.user_spec_json:  # the spec as the user wrote it (pachd 2.x)
+                    return dict(json.loads(info.user_spec_json))
                 return info.details.to_dict() if info.details else {}
         return None
 
