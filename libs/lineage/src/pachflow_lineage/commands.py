@@ -56,7 +56,7 @@ def _resolver(opts: dict[str, Any]) -> Resolver:
     return Resolver(backend=backend, tracking=tracking)
 
 
-def _emit(lineage: Lineage, fmt: str, png: Path | None) -> None:
+def _emit(lineage: Lineage, fmt: str, png: Path | None, html: Path | None = None) -> None:
     text = {
         "json": render.to_json,
         "mermaid": render.to_mermaid,
@@ -67,6 +67,11 @@ def _emit(lineage: Lineage, fmt: str, png: Path | None) -> None:
     if png is not None:
         render.write_png(lineage, png)
         click.echo(f"wrote {png}", err=True)
+    if html is not None:
+        from pachflow_lineage.html import write_html
+
+        write_html(lineage, html)
+        click.echo(f"wrote {html}", err=True)
 
 
 def _check_png(png: Path | None) -> None:
@@ -82,7 +87,7 @@ def _check_png(png: Path | None) -> None:
 @source_options
 @output_options
 @one_line_errors
-def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
+def run_cmd(run_id: str, fmt: str, png: Path | None, html: Path | None, **opts: Any) -> None:
     """Everything upstream of MLflow run RUN_ID.
 
     The job and commit set, the train output commit, every upstream commit down to
@@ -92,7 +97,7 @@ def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
     _check_png(png)
     resolver = _resolver(opts)
     try:
-        _emit(resolver.upstream_of_run(run_id), fmt, png)
+        _emit(resolver.upstream_of_run(run_id), fmt, png, html)
     finally:
         resolver.backend.close()
 
@@ -103,7 +108,9 @@ def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
 @source_options
 @output_options
 @one_line_errors
-def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
+def commit_cmd(
+    commit: str, upstream: bool, fmt: str, png: Path | None, html: Path | None, **opts: Any
+) -> None:
     """Everything downstream of COMMIT (REPO@ID, ID = 32 hex digits).
 
     The jobs and output commits made from it, and the MLflow runs and registered model
@@ -117,7 +124,7 @@ def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: 
     resolver = _resolver(opts)
     try:
         walk = resolver.upstream_of_commit if upstream else resolver.downstream_of_commit
-        _emit(walk(ref), fmt, png)
+        _emit(walk(ref), fmt, png, html)
     finally:
         resolver.backend.close()
 
@@ -132,7 +139,9 @@ def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: 
 @source_options
 @output_options
 @one_line_errors
-def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
+def model_cmd(
+    model: str, downstream: bool, fmt: str, png: Path | None, html: Path | None, **opts: Any
+) -> None:
     """The lineage of registered model version MODEL (NAME/VERSION or NAME/ALIAS).
 
     The run that produced it and everything upstream of that run, as for `run`. With
@@ -148,7 +157,7 @@ def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: 
     resolver = _resolver(opts)
     try:
         walk = resolver.downstream_of_model if downstream else resolver.upstream_of_model
-        _emit(walk(name, version), fmt, png)
+        _emit(walk(name, version), fmt, png, html)
     finally:
         resolver.backend.close()
 
@@ -215,8 +224,14 @@ def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
 @click.argument("file")
 @source_options
 @_json_option
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the downstream graph as one self-contained HTML page.",
+)
 @one_line_errors
-def impact_cmd(file: str, as_json: bool, **opts: Any) -> None:
+def impact_cmd(file: str, as_json: bool, html: Path | None, **opts: Any) -> None:
     """Every run and model version that saw FILE (REPO@ID:/PATH): what to retrain after a
     deletion request.
 
@@ -232,6 +247,11 @@ def impact_cmd(file: str, as_json: bool, **opts: Any) -> None:
     finally:
         resolver.backend.close()
     click.echo(result.to_json() if as_json else result.to_table(), nl=False)
+    if html is not None and result.lineage is not None:
+        from pachflow_lineage.html import write_html
+
+        write_html(result.lineage, html)
+        click.echo(f"wrote {html}", err=True)
 
 
 LINEAGE_COMMANDS: list[click.Command] = [

@@ -148,6 +148,7 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     datasets: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

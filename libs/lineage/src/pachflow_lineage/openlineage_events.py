@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pachflow_lineage.model import CommitRef
+from pachflow_lineage.model import CommitRef, Job, Lineage
 
 PRODUCER = "https://github.com/pachflow/pachflow"
 CLUSTER_ENV = "PACHFLOW_OPENLINEAGE_CLUSTER"
@@ -90,6 +90,7 @@ class JobEvents:
         spec_commit: str = "",
         mlflow: dict[str, Any] | None = None,
         error: str = "",
+        event_time: str | None = None,
     ) -> Any:
         from openlineage.client.event_v2 import (
             InputDataset,
@@ -115,7 +116,7 @@ class JobEvents:
             )
         return RunEvent(
             eventType=RunState[state],
-            eventTime=datetime.now(UTC).isoformat(),
+            eventTime=event_time or datetime.now(UTC).isoformat(),
             run=Run(runId=str(uuid.UUID(hex=job_id)), facets=facets),
             job=Job(namespace=self.namespace, name=f"{project}/{pipeline}"),
             producer=PRODUCER,
@@ -127,6 +128,82 @@ class JobEvents:
         self, state: str, pipeline: str, job_id: str, inputs: Iterable[CommitRef], **kw: Any
     ) -> None:
         self.client.emit(self.event(state, pipeline, job_id, list(inputs), **kw))
+
+
+def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
+    """START and COMPLETE/FAIL events for every job of a resolved lineage, at the job's own
+    start and finish times: how the provenance stage reports a chain Pachyderm ran. The
+    job that made an MLflow run gets the `mlflow` facet (run, experiment, model versions)."""
+    result = []
+    for job in lineage.jobs.values():
+        inputs = [
+            lineage.commits[e.src].ref
+            for e in lineage.edges
+            if e.dst == job.key and e.kind == "input" and e.src in lineage.commits
+        ]
+        outputs = [
+            lineage.commits[e.dst].ref
+            for e in lineage.edges
+            if e.src == job.key and e.kind == "output" and e.dst in lineage.commits
+        ]
+        spec = next(
+            (
+                lineage.commits[e.src].ref.id
+                for e in lineage.edges
+                if e.dst == job.key and e.kind == "spec" and e.src in lineage.commits
+            ),
+            "",
+        )
+        common = {"project": job.project, "spec_commit": spec}
+        result.append(
+            events.event("START", job.pipeline, job.id, inputs, event_time=job.created, **common)
+        )
+        if job.state == "JOB_SUCCESS":
+            result.append(
+                events.event(
+                    "COMPLETE",
+                    job.pipeline,
+                    job.id,
+                    inputs,
+                    outputs[0] if outputs else None,
+                    mlflow=_mlflow_facet(lineage, job),
+                    event_time=job.finished,
+                    **common,
+                )
+            )
+        elif job.state in ("JOB_FAILURE", "JOB_KILLED"):
+            result.append(
+                events.event(
+                    "FAIL",
+                    job.pipeline,
+                    job.id,
+                    inputs,
+                    error=job.reason or job.state,
+                    event_time=job.finished,
+                    **common,
+                )
+            )
+    return result
+
+
+def _mlflow_facet(lineage: Lineage, job: Job) -> dict[str, Any] | None:
+    """The run tracked by this job (directly or through one of its datums)."""
+    fed = {job.key} | {e.dst for e in lineage.edges if e.src == job.key and e.kind == "datum"}
+    for e in lineage.edges:
+        if e.src in fed and e.kind == "tracked" and e.dst in lineage.runs:
+            run = lineage.runs[e.dst]
+            versions = [
+                f"{lineage.model_versions[r.dst].name}/{lineage.model_versions[r.dst].version}"
+                for r in lineage.edges
+                if r.src == run.key and r.kind == "registered" and r.dst in lineage.model_versions
+            ]
+            return {
+                "runId": run.run_id,
+                "experimentId": run.experiment_id,
+                "trackingUri": lineage.info.get("tracking uri", ""),
+                "modelVersions": versions,
+            }
+    return None
 
 
 def maybe_events(cluster: str | None = None) -> JobEvents | None:

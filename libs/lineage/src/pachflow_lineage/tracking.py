@@ -86,6 +86,7 @@ class Tracking:
             tags=dict(sorted(tags.items())),
             datasets=datasets,
             url=self.run_url(run.info.experiment_id, run.info.run_id) or "",
+            metrics=dict(sorted(run.data.metrics.items())),
         )
 
     def _experiment_ids(self) -> list[str]:
