@@ -7,8 +7,9 @@ commands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +22,8 @@ from pachflow_stagekit import BadInput
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
+
+T = TypeVar("T")
 
 # MLflow (through resolve/tracking) is imported when a question is asked: --help, usage
 # errors and `pachflow` itself do not pay seconds of import time for it.
@@ -68,10 +71,23 @@ def _emit(lineage: Lineage, fmt: str, png: Path | None, html: Path | None = None
         render.write_png(lineage, png)
         click.echo(f"wrote {png}", err=True)
     if html is not None:
-        from pachflow_lineage.html import write_html
+        _write_html(lineage, html)
 
-        write_html(lineage, html)
-        click.echo(f"wrote {html}", err=True)
+
+def _write_html(lineage: Lineage, path: Path) -> None:
+    from pachflow_lineage.html import write_html
+
+    write_html(lineage, path)
+    click.echo(f"wrote {path}", err=True)
+
+
+def _ask(opts: dict[str, Any], question: Callable[[Resolver], T]) -> T:
+    """Answer one question over a backend + MLflow, closing the backend afterwards."""
+    resolver = _resolver(opts)
+    try:
+        return question(resolver)
+    finally:
+        resolver.backend.close()
 
 
 def _check_png(png: Path | None) -> None:
@@ -185,12 +201,7 @@ def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
     from pachflow_lineage.verify import verify_run
 
     parsed = parse_subject(subject)
-    resolver = _resolver(opts)
-    try:
-        run_id, _ = resolve_run(resolver.tracking, parsed)
-        verdict = verify_run(resolver, run_id)
-    finally:
-        resolver.backend.close()
+    verdict = _ask(opts, lambda r: verify_run(r, resolve_run(r.tracking, parsed)[0]))
     click.echo(verdict.to_json() if as_json else verdict.to_table(), nl=False)
     if not verdict.ok:
         raise SystemExit(1)
@@ -212,11 +223,7 @@ def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
     from pachflow_lineage.subject import parse_subject
 
     left, right = parse_subject(a), parse_subject(b)
-    resolver = _resolver(opts)
-    try:
-        result = diff(resolver, left, right)
-    finally:
-        resolver.backend.close()
+    result = _ask(opts, lambda r: diff(r, left, right))
     click.echo(result.to_json() if as_json else result.to_table(), nl=False)
 
 
@@ -241,17 +248,10 @@ def impact_cmd(file: str, as_json: bool, html: Path | None, **opts: Any) -> None
     from pachflow_lineage.impact import impact, parse_file_ref
 
     ref, path = parse_file_ref(file)
-    resolver = _resolver(opts)
-    try:
-        result = impact(resolver, ref, path)
-    finally:
-        resolver.backend.close()
+    result = _ask(opts, lambda r: impact(r, ref, path))
     click.echo(result.to_json() if as_json else result.to_table(), nl=False)
     if html is not None and result.lineage is not None:
-        from pachflow_lineage.html import write_html
-
-        write_html(result.lineage, html)
-        click.echo(f"wrote {html}", err=True)
+        _write_html(result.lineage, html)
 
 
 LINEAGE_COMMANDS: list[click.Command] = [

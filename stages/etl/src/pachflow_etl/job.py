@@ -8,9 +8,11 @@ partitioned by shard), so per-shard cost is a few files, not a Spark job each.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -166,13 +168,36 @@ def _write_with_spark(
         raise
     # Keep the Parquet files only (no _SUCCESS, no .crc checksums) under staging/shard=*/,
     # renamed: Spark's names carry a random job UUID (see part_name).
+    written = []
     for shard in shards:
         name = f"shard={shard.value}"
         dest = staging / name
         dest.mkdir()
         for i, part in enumerate(sorted((spark_dir / name).glob("part-*.parquet"))):
-            part.rename(dest / part_name(shard, i))
+            written.append(part.rename(dest / part_name(shard, i)))
     shutil.rmtree(spark_dir)
+    _rewrite_stamped(written)
+
+
+def _rewrite_stamped(paths: list[Path]) -> None:
+    """Rewrite Spark's files with pyarrow, same rows, same order, contract-stamped schema.
+
+    Reproducible by construction: parquet-mr lists each column's encodings from a HashSet
+    of enums (identity hash codes), so their order in the footer, and the file's bytes,
+    differ from one JVM to the next even for identical rows; pyarrow writes the same bytes
+    for the same rows. The files also carry the `pachflow.contract` stamp Spark cannot
+    write. Threads: pyarrow releases the GIL while it reads and writes.
+    """
+    schema = FEATURES.stamped_schema()
+
+    def rewrite(path: Path) -> None:
+        table = pq.read_table(path).select(schema.names).cast(schema)
+        tmp = path.with_name(f".{path.name}.tmp")
+        pq.write_table(table, tmp, compression="snappy", use_dictionary=False)
+        tmp.replace(path)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(rewrite, paths))
 
 
 def part_name(shard: Shard, index: int, suffix: str = "") -> str:
