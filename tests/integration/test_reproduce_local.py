@@ -60,7 +60,7 @@ def test_reproduce_a_model_after_new_data_was_added(tmp_path, mlflow_server, mon
     items = {c["item"] for c in verdict["checks"]}
     assert {"data etl", "data split", "data raw_data"} <= {i.split(":")[0] for i in items}
     assert any(i.startswith("model ") and "fitted data" in i for i in items)
-    assert "metric test.areaUnderPR" in items and "param seed" in items
+    assert "metric test_areaUnderPR" in items and "param seed" in items
     new_run = verdict["info"]["new run"].split()[0]
     assert new_run != first["run_id"]
     assert client.get_run(new_run).data.tags["pachflow.reproduces"] == first["run_id"]
