@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 TIMING_SUFFIX = "_seconds"  # train's fit_seconds, evaluate_seconds: how long, not what
 SPARK_MODEL = "model/sparkml"
 INPUT_EXAMPLE = "model/input_example.json"
-#: Spark model metadata that differs on every save by design.
-VOLATILE_METADATA = {"timestamp", "uid", "sparkVersion"}
+#: Spark model metadata that differs on every save by design: the save time, the random
+#: uid, and the defaults derived from it (a default `seed` is a hash of the uid, a default
+#: `outputCol` embeds it). What was set (`paramMap`) and what was fitted are compared.
+VOLATILE_METADATA = {"timestamp", "uid", "sparkVersion", "defaultParamMap"}
 
 
 def compare_runs(
