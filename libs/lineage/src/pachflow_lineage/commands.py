@@ -7,8 +7,9 @@ commands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +22,8 @@ from pachflow_stagekit import BadInput
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
+
+T = TypeVar("T")
 
 # MLflow (through resolve/tracking) is imported when a question is asked: --help, usage
 # errors and `pachflow` itself do not pay seconds of import time for it.
@@ -56,7 +59,7 @@ def _resolver(opts: dict[str, Any]) -> Resolver:
     return Resolver(backend=backend, tracking=tracking)
 
 
-def _emit(lineage: Lineage, fmt: str, png: Path | None) -> None:
+def _emit(lineage: Lineage, fmt: str, png: Path | None, html: Path | None = None) -> None:
     text = {
         "json": render.to_json,
         "mermaid": render.to_mermaid,
@@ -67,6 +70,24 @@ def _emit(lineage: Lineage, fmt: str, png: Path | None) -> None:
     if png is not None:
         render.write_png(lineage, png)
         click.echo(f"wrote {png}", err=True)
+    if html is not None:
+        _write_html(lineage, html)
+
+
+def _write_html(lineage: Lineage, path: Path) -> None:
+    from pachflow_lineage.html import write_html
+
+    write_html(lineage, path)
+    click.echo(f"wrote {path}", err=True)
+
+
+def _ask(opts: dict[str, Any], question: Callable[[Resolver], T]) -> T:
+    """Answer one question over a backend + MLflow, closing the backend afterwards."""
+    resolver = _resolver(opts)
+    try:
+        return question(resolver)
+    finally:
+        resolver.backend.close()
 
 
 def _check_png(png: Path | None) -> None:
@@ -82,7 +103,7 @@ def _check_png(png: Path | None) -> None:
 @source_options
 @output_options
 @one_line_errors
-def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
+def run_cmd(run_id: str, fmt: str, png: Path | None, html: Path | None, **opts: Any) -> None:
     """Everything upstream of MLflow run RUN_ID.
 
     The job and commit set, the train output commit, every upstream commit down to
@@ -92,7 +113,7 @@ def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
     _check_png(png)
     resolver = _resolver(opts)
     try:
-        _emit(resolver.upstream_of_run(run_id), fmt, png)
+        _emit(resolver.upstream_of_run(run_id), fmt, png, html)
     finally:
         resolver.backend.close()
 
@@ -103,7 +124,9 @@ def run_cmd(run_id: str, fmt: str, png: Path | None, **opts: Any) -> None:
 @source_options
 @output_options
 @one_line_errors
-def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
+def commit_cmd(
+    commit: str, upstream: bool, fmt: str, png: Path | None, html: Path | None, **opts: Any
+) -> None:
     """Everything downstream of COMMIT (REPO@ID, ID = 32 hex digits).
 
     The jobs and output commits made from it, and the MLflow runs and registered model
@@ -117,7 +140,7 @@ def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: 
     resolver = _resolver(opts)
     try:
         walk = resolver.upstream_of_commit if upstream else resolver.downstream_of_commit
-        _emit(walk(ref), fmt, png)
+        _emit(walk(ref), fmt, png, html)
     finally:
         resolver.backend.close()
 
@@ -132,7 +155,9 @@ def commit_cmd(commit: str, upstream: bool, fmt: str, png: Path | None, **opts: 
 @source_options
 @output_options
 @one_line_errors
-def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: Any) -> None:
+def model_cmd(
+    model: str, downstream: bool, fmt: str, png: Path | None, html: Path | None, **opts: Any
+) -> None:
     """The lineage of registered model version MODEL (NAME/VERSION or NAME/ALIAS).
 
     The run that produced it and everything upstream of that run, as for `run`. With
@@ -148,12 +173,95 @@ def model_cmd(model: str, downstream: bool, fmt: str, png: Path | None, **opts: 
     resolver = _resolver(opts)
     try:
         walk = resolver.downstream_of_model if downstream else resolver.upstream_of_model
-        _emit(walk(name, version), fmt, png)
+        _emit(walk(name, version), fmt, png, html)
     finally:
         resolver.backend.close()
 
 
-LINEAGE_COMMANDS: list[click.Command] = [run_cmd, commit_cmd, model_cmd]
+def _json_option(fn: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")(fn)
+
+
+@click.command("verify", context_settings=CONTEXT)
+@click.argument("subject")
+@source_options
+@_json_option
+@one_line_errors
+def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
+    """Re-read the commits SUBJECT names and check them against what it recorded.
+
+    SUBJECT: RUN_ID, NAME/VERSION or NAME@ALIAS. Both ways: the run's input tags and MLflow
+    dataset inputs (digest = commit id) agree, every input and output commit still exists,
+    the output commit's provenance holds exactly the recorded inputs and its mlflow.run_id
+    metadata names the run, every file the provenance stage recorded (lineage.json) has
+    the same size and content hash, every pachyderm.upstream.* tag is still upstream.
+    Exit 0 when everything matches, 1 naming each mismatch, 2 when SUBJECT is unknown.
+    """
+    from pachflow_lineage.subject import parse_subject, resolve_run
+    from pachflow_lineage.verify import verify_run
+
+    parsed = parse_subject(subject)
+    verdict = _ask(opts, lambda r: verify_run(r, resolve_run(r.tracking, parsed)[0]))
+    click.echo(verdict.to_json() if as_json else verdict.to_table(), nl=False)
+    if not verdict.ok:
+        raise SystemExit(1)
+
+
+@click.command("diff", context_settings=CONTEXT)
+@click.argument("a")
+@click.argument("b")
+@source_options
+@_json_option
+@one_line_errors
+def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
+    """What changed from A to B (each RUN_ID, NAME/VERSION or NAME@ALIAS).
+
+    Input commits per repo, the files added, removed or changed in them (path, size,
+    content hash), stage versions (spec commit and image per pipeline), params, metrics.
+    """
+    from pachflow_lineage.diff import diff
+    from pachflow_lineage.subject import parse_subject
+
+    left, right = parse_subject(a), parse_subject(b)
+    result = _ask(opts, lambda r: diff(r, left, right))
+    click.echo(result.to_json() if as_json else result.to_table(), nl=False)
+
+
+@click.command("impact", context_settings=CONTEXT)
+@click.argument("file")
+@source_options
+@_json_option
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the downstream graph as one self-contained HTML page.",
+)
+@one_line_errors
+def impact_cmd(file: str, as_json: bool, html: Path | None, **opts: Any) -> None:
+    """Every run and model version that saw FILE (REPO@ID:/PATH): what to retrain after a
+    deletion request.
+
+    Every commit of REPO that holds the same content at PATH, everything downstream of
+    them: output commits, MLflow runs and registered model versions.
+    """
+    from pachflow_lineage.impact import impact, parse_file_ref
+
+    ref, path = parse_file_ref(file)
+    result = _ask(opts, lambda r: impact(r, ref, path))
+    click.echo(result.to_json() if as_json else result.to_table(), nl=False)
+    if html is not None and result.lineage is not None:
+        _write_html(result.lineage, html)
+
+
+LINEAGE_COMMANDS: list[click.Command] = [
+    run_cmd,
+    commit_cmd,
+    model_cmd,
+    verify_cmd,
+    diff_cmd,
+    impact_cmd,
+]
 
 
 def lineage_group(name: str = "lineage") -> click.Group:
@@ -162,7 +270,8 @@ def lineage_group(name: str = "lineage") -> click.Group:
         name,
         context_settings=CONTEXT,
         help="Lineage both ways between Pachyderm (or local) commits and MLflow runs and "
-        "model versions: `run RUN_ID`, `commit REPO@ID`, `model NAME/VERSION`.",
+        "model versions: `run RUN_ID`, `commit REPO@ID`, `model NAME/VERSION`; audits: "
+        "`verify RUN_ID`, `diff A B`, `impact REPO@ID:/PATH`.",
     )
     for command in LINEAGE_COMMANDS:
         group.add_command(command)

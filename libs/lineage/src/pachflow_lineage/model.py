@@ -57,6 +57,7 @@ def parse_commit_ref(text: str) -> CommitRef:
 class FileEntry:
     path: str
     size: int
+    hash: str = ""  # content hash as the backend keeps it (local: sha256; Pachyderm: its hash)
 
 
 @dataclass
@@ -147,6 +148,7 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     datasets: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def key(self) -> str:

@@ -75,6 +75,13 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Also render the graph to this PNG file (needs graphviz `dot`).",
         ),
+        click.option(
+            "--html",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Also write one self-contained HTML page: the graph, each node's commit, "
+            "job, run, metrics, links to the MLflow UI.",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)

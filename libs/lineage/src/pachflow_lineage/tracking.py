@@ -3,8 +3,11 @@ dataset inputs, registered model versions, and the link stage's writes (tags, ar
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from mlflow.entities import Run as MlflowRun
@@ -83,6 +86,7 @@ class Tracking:
             tags=dict(sorted(tags.items())),
             datasets=datasets,
             url=self.run_url(run.info.experiment_id, run.info.run_id) or "",
+            metrics=dict(sorted(run.data.metrics.items())),
         )
 
     def _experiment_ids(self) -> list[str]:
@@ -158,6 +162,28 @@ class Tracking:
             status=str(mv.status or ""),
             url=self.model_url(mv.name, str(mv.version)) or "",
         )
+
+    def load_json_artifact(self, run_id: str, path: str) -> dict[str, Any] | None:
+        """A JSON artifact of a run, None when the run has no such artifact."""
+        import tempfile
+
+        parent = path.rpartition("/")[0] or None
+        try:
+            names = {a.path for a in self.client.list_artifacts(run_id, parent)}
+            if path not in names:
+                return None
+            with tempfile.TemporaryDirectory(prefix="pachflow-artifact-") as tmp:
+                local = self.client.download_artifacts(run_id, path, tmp)
+                return dict(json.loads(Path(local).read_text()))
+        except MlflowException as exc:
+            raise self._unreachable(exc) from exc
+
+    def download(self, run_id: str, path: str, dest: str) -> str:
+        """An artifact (file or folder) of a run into `dest`; its local path."""
+        try:
+            return str(self.client.download_artifacts(run_id, path, dest))
+        except MlflowException as exc:
+            raise self._unreachable(exc) from exc
 
     # --- links -----------------------------------------------------------------------
     def _ui_base(self) -> str | None:

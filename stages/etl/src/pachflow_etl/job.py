@@ -7,10 +7,12 @@ partitioned by shard), so per-shard cost is a few files, not a Spark job each.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
-import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,6 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pachflow_contracts import FEATURES, TRANSACTIONS, ContractError
+from pachflow_contracts.features import ID_COLUMN
 from pachflow_etl.features import customer_features
 from pachflow_etl.inputs import Shard, discover
 from pachflow_spark import shuffle_partitions_for, spark_progress
@@ -81,7 +84,7 @@ def run(
             _write_with_spark(spark, read_transactions(spark, full), full, staging, partitions)
         for shard in shards:
             if not shard.rows:
-                _write_empty(staging / f"shard={shard.value}")
+                _write_empty(shard, staging / f"shard={shard.value}")
         _check_output(staging)
     progress(STAGE, f"wrote features of {len(shards)} shard(s) to {output_dir}")
     return shards
@@ -144,6 +147,11 @@ def _write_with_spark(
         with spark_progress(spark, lambda line: progress(STAGE, line)):
             (
                 customer_features(transactions, keys=("shard",), partitions=partitions)
+                # Reproducible by construction: a hash aggregate emits rows in the order
+                # the shuffle delivered them, which differs run to run. Sorted by customer
+                # within each task, two runs of the same data write byte-identical files
+                # (and the write needs no further sort by `shard`).
+                .sortWithinPartitions("shard", ID_COLUMN)
                 .write.partitionBy("shard")
                 # Feature values are nearly unique per customer: dictionaries only cost time.
                 .option("parquet.enable.dictionary", "false")
@@ -158,23 +166,56 @@ def _write_with_spark(
                 f"file; expected {TRANSACTIONS.name} v{TRANSACTIONS.version} data)"
             ) from exc
         raise
-    # Keep the Parquet files only (no _SUCCESS, no .crc checksums) under staging/shard=*/.
+    # Keep the Parquet files only (no _SUCCESS, no .crc checksums) under staging/shard=*/,
+    # renamed: Spark's names carry a random job UUID (see part_name).
+    written = []
     for shard in shards:
         name = f"shard={shard.value}"
         dest = staging / name
         dest.mkdir()
-        for part in sorted((spark_dir / name).glob("part-*.parquet")):
-            part.rename(dest / part.name)
+        for i, part in enumerate(sorted((spark_dir / name).glob("part-*.parquet"))):
+            written.append(part.rename(dest / part_name(shard, i)))
     shutil.rmtree(spark_dir)
+    _rewrite_stamped(written)
 
 
-def _write_empty(shard_dir: Path) -> None:
-    """An empty shard still gets a file, so train (and people) see the shard and the schema.
-    The name is unique, like Spark's, so no two datums write the same path."""
+def _rewrite_stamped(paths: list[Path]) -> None:
+    """Rewrite Spark's files with pyarrow, same rows, same order, contract-stamped schema.
+
+    Reproducible by construction: parquet-mr lists each column's encodings from a HashSet
+    of enums (identity hash codes), so their order in the footer, and the file's bytes,
+    differ from one JVM to the next even for identical rows; pyarrow writes the same bytes
+    for the same rows. The files also carry the `pachflow.contract` stamp Spark cannot
+    write. Threads: pyarrow releases the GIL while it reads and writes.
+    """
+    schema = FEATURES.stamped_schema()
+
+    def rewrite(path: Path) -> None:
+        table = pq.read_table(path).select(schema.names).cast(schema)
+        tmp = path.with_name(f".{path.name}.tmp")
+        pq.write_table(table, tmp, compression="snappy", use_dictionary=False)
+        tmp.replace(path)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(rewrite, paths))
+
+
+def part_name(shard: Shard, index: int, suffix: str = "") -> str:
+    """`part-<index>-<digest of the shard's input file names><suffix>.parquet`.
+
+    Deterministic (Spark's own `part-N-<uuid>` names change on every run, and train reads
+    files in name order, so its seeded split would too), yet unique per datum: two datums
+    never hold the same input files, so they never write the same path."""
+    names = "\n".join(sorted(p.name for p in shard.files))
+    return f"part-{index:05d}-{hashlib.sha256(names.encode()).hexdigest()[:16]}{suffix}.parquet"
+
+
+def _write_empty(shard: Shard, shard_dir: Path) -> None:
+    """An empty shard still gets a file, so train (and people) see the shard and the schema."""
     shard_dir.mkdir(parents=True, exist_ok=True)
     pq.write_table(
         pa.Table.from_batches([], schema=FEATURES.stamped_schema()),
-        shard_dir / f"part-00000-{uuid.uuid4()}-empty.parquet",
+        shard_dir / part_name(shard, 0, "-empty"),
     )
 
 

@@ -142,6 +142,8 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
         _write_outputs(snapshot, output_dir)
         _annotate_mlflow(snapshot, tracking, run_id)
         _annotate_commit(lineage, backend, tracking, input_dir)
+        if kind == "pachyderm":  # locally the runner sends each job's events itself
+            _send_openlineage(snapshot)
     finally:
         backend.close()
     progress(STAGE, "done")
@@ -174,6 +176,20 @@ def _annotate_mlflow(lineage: Lineage, tracking: Tracking, run_id: str) -> None:
         f"logged {len(files)} artifacts under {ARTIFACT_DIR}/ and {len(tags)} "
         f"upstream tags on the run and {len(lineage.model_versions)} model versions",
     )
+
+
+def _send_openlineage(lineage: Lineage) -> None:
+    """On a cluster, Pachyderm runs the jobs: this stage reports the chain it resolved as
+    OpenLineage events (when configured; see pachflow_lineage.openlineage_events)."""
+    from pachflow_lineage.openlineage_events import chain_events, maybe_events
+
+    events = maybe_events(os.environ.get("PACHFLOW_OPENLINEAGE_CLUSTER") or "cluster")
+    if events is None:
+        return
+    sent = chain_events(lineage, events)
+    for event in sent:
+        events.client.emit(event)
+    progress(STAGE, f"OpenLineage: sent {len(sent)} events for {len(lineage.jobs)} jobs")
 
 
 def _annotate_commit(lineage: Lineage, backend: Any, tracking: Tracking, input_dir: Path) -> None:

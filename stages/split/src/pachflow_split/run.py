@@ -118,8 +118,11 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
             )
 
     seconds = time.monotonic() - started
+    # Reproducible by construction: the summary is part of the output commit, so it holds
+    # nothing that differs between two runs of the same data (no absolute datum path, no
+    # timings; those go to the progress line only).
     summary = {
-        "source": str(path),
+        "source": path.name,
         "layout": "per-customer" if settings.per_customer else "shards",
         "shards": None if settings.per_customer else settings.shards,
         "rows_read": counts.rows_read,
@@ -137,25 +140,23 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
             "fraud_customers_kept": sample.fraud_customers,
             "other_customers_kept": sample.other_customers,
         },
-        "seconds": round(seconds, 3),
-        "rows_per_s": round(counts.rows_read / seconds) if seconds > 0 else None,
     }
     out = staging / "_summary" / f"{stem}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    progress(STAGE, describe(summary))
+    progress(STAGE, describe(summary, seconds))
     return summary
 
 
-def describe(summary: dict) -> str:
+def describe(summary: dict, seconds: float) -> str:
     layout = (
         f"{summary['shards']} shards" if summary["layout"] == "shards" else "one CSV per customer"
     )
     text = (
-        f"{Path(summary['source']).name}: read {summary['rows_read']} rows, wrote "
+        f"{summary['source']}: read {summary['rows_read']} rows, wrote "
         f"{summary['rows_written']}, rejected {summary['rows_rejected']} ({layout}, "
-        f"{summary['files_written']} files) in {summary['seconds']:.1f} s "
-        f"({summary['rows_per_s'] or 0:,} rows/s)"
+        f"{summary['files_written']} files) in {seconds:.1f} s "
+        f"({round(summary['rows_read'] / seconds) if seconds > 0 else 0:,} rows/s)"
     )
     if summary["sample"]:
         s = summary["sample"]

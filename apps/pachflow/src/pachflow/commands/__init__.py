@@ -27,6 +27,10 @@ from pachflow.commands import lineage  # noqa: E402
 
 COMMANDS.append(lineage.lineage)
 
+from pachflow.commands import reproduce  # noqa: E402
+
+COMMANDS.append(reproduce.reproduce)
+
 from pachflow.commands import local_demo  # noqa: E402
 
 COMMANDS += [local_demo.demo]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-NAMES = ("commit", "model", "run")
+NAMES = ("commit", "diff", "impact", "model", "run", "verify")
 
 
 class LazyLineageGroup(click.Group):
@@ -27,5 +27,8 @@ lineage = LazyLineageGroup(
     help="Lineage both ways between commits (local store or Pachyderm) and MLflow runs and "
     "model versions. run RUN_ID: upstream of a run, down to raw_data; commit REPO@ID: "
     "downstream of a commit (jobs, commits, runs, model versions); model NAME/VERSION: "
-    "upstream of a registered model version. Output: table, --json, --mermaid, --dot, --png.",
+    "upstream of a registered model version; verify RUN_ID: re-check a run's recorded "
+    "commits and file hashes (exit 1 on a mismatch); diff A B: what changed between two model "
+    "versions; impact REPO@ID:/PATH: every run and model version that saw a file. Output: "
+    "table, --json, --mermaid, --dot, --png, --html.",
 )

@@ -30,6 +30,8 @@ from pachflow.local.executor import DatumResult, JobContext, run_datums
 from pachflow.local.progress import PipelineProgress, Progress
 from pachflow.local.runtime import LocalRuntime, Runtime
 from pachflow.local.specs import LocalSpec, pfs_inputs
+from pachflow_lineage.model import CommitRef as LineageRef
+from pachflow_lineage.openlineage_events import JobEvents, maybe_events
 from pachflow_store import (
     DATUM_FAILED,
     DATUM_RECOVERED,
@@ -115,8 +117,11 @@ class Runner:
         progress: Progress | None = None,
         reprocess: frozenset[str] = frozenset(),
         cores: int | None = None,
+        events: JobEvents | None = None,
     ) -> None:
         self.store = store
+        # OpenLineage RunEvents per job, when configured (OPENLINEAGE_URL, ...; default off)
+        self.events = events if events is not None else maybe_events()
         self.specs = specs  # in DAG order (load_specs)
         self.runtime = runtime or LocalRuntime()
         self.progress = progress or Progress()
@@ -225,6 +230,7 @@ class Runner:
             self.progress.say(f"{spec.name}: {FAILURE}: {exc}")
             return Outcome(spec.name, FAILURE, job_id=run_id, reason=str(exc))
         self.store.start_job(spec.name, run_id, spec_ref.id, inputs, len(datums))
+        self._emit("START", spec, run_id, spec_ref, inputs)
         progress = PipelineProgress(spec.name, run_id, len(datums))
         ctx = JobContext(
             store=self.store,
@@ -279,6 +285,12 @@ class Runner:
                 self.store.insert_commit(tx, ref, manifest, sorted(provenance), ORIGIN_AUTO)
                 self.store.finish_job(tx, spec.name, run_id, JOB_SUCCESS, note, counts, run_id)
         shutil.rmtree(ctx.scratch.parent, ignore_errors=True)
+        if reason:
+            self._emit("FAIL", spec, run_id, spec_ref, inputs, error=reason)
+        else:
+            self._emit(
+                "COMPLETE", spec, run_id, spec_ref, inputs, output=CommitRef(spec.name, run_id)
+            )
         self.progress.finish(progress, FAILURE + ": " + reason if reason else SUCCESS)
         return Outcome(
             spec.name,
@@ -292,6 +304,34 @@ class Runner:
             reason=reason or note,
             output_commit=None if reason else run_id,
         )
+
+    def _emit(
+        self,
+        state: str,
+        spec: LocalSpec,
+        job_id: str,
+        spec_ref: CommitRef,
+        inputs: list[CommitRef],
+        output: CommitRef | None = None,
+        error: str = "",
+    ) -> None:
+        if self.events is None:
+            return
+        as_lineage = [LineageRef(r.repo, r.id) for r in inputs]
+        out = LineageRef(output.repo, output.id) if output else None
+        try:
+            self.events.emit(
+                state,
+                spec.name,
+                job_id,
+                as_lineage,
+                output=out,
+                project=spec.project,
+                spec_commit=spec_ref.id,
+                error=error,
+            )
+        except Exception as exc:  # lineage events must never fail the job they describe
+            self.progress.say(f"OpenLineage: could not send {state} of {spec.name}: {exc}")
 
     def _skip_done(
         self,

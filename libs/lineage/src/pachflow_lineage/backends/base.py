@@ -7,7 +7,7 @@ the resolver's job, so both backends walk the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from pachflow_lineage.model import Commit, CommitRef, Datum, Job
 
@@ -43,6 +43,18 @@ class Backend(Protocol):
     def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
         """Add or replace metadata keys on a commit (idempotent). None when written, else
         why it was skipped (Pachyderm older than 2.10, no permission)."""
+        ...
+
+    def file_hash(self, ref: CommitRef, path: str) -> str | None:
+        """The content hash of one file of a commit; None when the commit has no such file."""
+        ...
+
+    def commits_of(self, repo: str) -> list[CommitRef]:
+        """Every commit of a (user) repo, newest first; UnknownCommit when no such repo."""
+        ...
+
+    def spec(self, ref: CommitRef) -> dict[str, Any] | None:
+        """The pipeline spec a spec commit holds (transform, image...), None when gone."""
         ...
 
     def commit_url(self, ref: CommitRef) -> str | None:

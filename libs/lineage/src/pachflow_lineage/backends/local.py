@@ -3,7 +3,9 @@ through pachflow_store's API and translated into the lineage model."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pachflow_store as ps
 from pachflow_lineage.backends.base import CommitRecord
@@ -11,6 +13,7 @@ from pachflow_lineage.errors import UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, CommitRef, Datum, FileEntry, Job
 
 MAX_FILES = 1000  # per commit, as for Pachyderm
+SPEC_FILE = "/spec.json"  # what the local runner stores in a pipeline's spec commit
 
 
 def _iso(ts: float | None) -> str | None:
@@ -59,7 +62,7 @@ class LocalBackend:
             ) from exc
         entries = (
             [
-                FileEntry(path=f.path.lstrip("/"), size=f.size)
+                FileEntry(path=f.path.lstrip("/"), size=f.size, hash=f.blob or "")
                 for f in self.store.walk_files(info.commit)[:MAX_FILES]
             ]
             if files and ref.type == ps.USER
@@ -115,6 +118,26 @@ class LocalBackend:
         except ps.NotFound as exc:
             raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
         return None
+
+    def file_hash(self, ref: CommitRef, path: str) -> str | None:
+        try:
+            entry = self.store.manifest(_to_store(ref)).get("/" + path.lstrip("/"))
+        except ps.NotFound as exc:
+            raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
+        return entry[0] if entry else None
+
+    def commits_of(self, repo: str) -> list[CommitRef]:
+        try:
+            return [_from_store(i.commit) for i in self.store.list_commits(repo)]
+        except ps.NotFound as exc:
+            raise UnknownCommit(f"no repo {repo} in the local store {self.store.home}") from exc
+
+    def spec(self, ref: CommitRef) -> dict[str, Any] | None:
+        try:
+            path = self.store.file_blob(_to_store(ref), SPEC_FILE)
+        except ps.NotFound:
+            return None
+        return dict(json.loads(path.read_bytes()))
 
     def commit_url(self, ref: CommitRef) -> str | None:
         return None

@@ -7,6 +7,7 @@ pachyderm_sdk messages without a cluster.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -104,7 +105,9 @@ def files_from_infos(infos: Any) -> list[FileEntry]:
     out: list[FileEntry] = []
     for fi in infos:
         if fi.file_type == pfs.FileType.FILE:
-            out.append(FileEntry(path=fi.file.path.lstrip("/"), size=fi.size_bytes))
+            out.append(
+                FileEntry(path=fi.file.path.lstrip("/"), size=fi.size_bytes, hash=fi.hash.hex())
+            )
             if len(out) >= MAX_FILES:
                 break
     return out
@@ -255,6 +258,52 @@ class PachydermBackend:
                     f"this pipeline repoWriter on {ref.repo}"
                 )
             raise
+        return None
+
+    def file_hash(self, ref: CommitRef, path: str) -> str | None:
+        file = pfs.File(commit=commit_message(ref), path="/" + path.lstrip("/"))
+        try:
+            info = self._call(
+                f"inspecting {ref.label}:{path}", self.client.pfs.inspect_file, file=file
+            )
+        except grpc.RpcError as exc:
+            if _is(exc, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNKNOWN):
+                return None
+            raise
+        return info.hash.hex() if info.file_type == pfs.FileType.FILE else None
+
+    def commits_of(self, repo: str) -> list[CommitRef]:
+        request = pfs.Repo(name=repo, type="user", project=pfs.Project(name="default"))
+        try:
+            infos = self._call(
+                f"listing commits of {repo}", self.client.pfs.list_commit, repo=request, all=True
+            )
+        except grpc.RpcError as exc:
+            if _is(exc, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNKNOWN):
+                raise UnknownCommit(f"no repo {repo} in Pachyderm ({_details(exc)})") from exc
+            raise
+        return [ref_from_commit(i.commit) for i in infos]
+
+    def spec(self, ref: CommitRef) -> dict[str, Any] | None:
+        """The pipeline version whose spec commit is `ref` (from the pipeline's history)."""
+        pipeline = pps.Pipeline(name=ref.repo, project=pfs.Project(name=ref.project))
+        try:
+            infos = self._call(
+                f"listing versions of pipeline {ref.repo}",
+                self.client.pps.list_pipeline,
+                pipeline=pipeline,
+                history=-1,
+                details=True,
+            )
+        except grpc.RpcError as exc:
+            if _is(exc, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNKNOWN):
+                return None
+            raise
+        for info in infos:
+            if info.spec_commit.id == ref.id:
+                if info.user_spec_json:  # the spec as the user wrote it (pachd 2.x)
+                    return dict(json.loads(info.user_spec_json))
+                return info.details.to_dict() if info.details else {}
         return None
 
     def commit_url(self, ref: CommitRef) -> str | None:

@@ -1,0 +1,77 @@
+"""`pachflow reproduce SUBJECT`: rebuild a model from its lineage and prove it is the same.
+The runner, MLflow and pachyderm_sdk are imported when the command runs, not on --help."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pachflow_lineage.options import CONTEXT, one_line_errors
+
+RUNTIMES = ("local", "podman", "cluster")
+DEFAULT_TOLERANCE = 1e-9
+
+
+@click.command("reproduce", context_settings=CONTEXT)
+@click.argument("subject")
+@click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default="local",
+    show_default=True,
+    help="local: the installed stage packages (each must be the version the spec's image "
+    "tag names); podman: the spec's images; cluster: new pipelines in a project of their own "
+    "on the pachd named by PACHD_ADDRESS (pachyderm_sdk).",
+)
+@click.option(
+    "--tolerance",
+    type=float,
+    default=DEFAULT_TOLERANCE,
+    show_default=True,
+    help="Metrics agree when |a - b| <= tolerance * max(1, |a|).",
+)
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Store for the reproduction (must not exist). Default: "
+    "$PACHFLOW_HOME/reproductions/<run id>-<new id>.",
+)
+@click.option("--home", envvar="PACHFLOW_HOME", default=None, help="The original local store.")
+@click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    default=None,
+    help="MLflow [env MLFLOW_TRACKING_URI; unset: the store's mlflow.db].",
+)
+@click.option("--json", "as_json", is_flag=True, help="The verdict as JSON.")
+@one_line_errors
+def reproduce(
+    subject: str,
+    runtime: str,
+    tolerance: float,
+    into: Path | None,
+    home: str | None,
+    tracking_uri: str | None,
+    as_json: bool,
+) -> None:
+    """Re-run the chain that made SUBJECT (RUN_ID, NAME/VERSION or NAME@ALIAS) from its exact
+    input commits and stage versions, and compare the new run with it.
+
+    The reproduction runs in a store (or, on a cluster, a project) of its own: the
+    original heads, branches and the model's aliases are not touched (the new version is
+    registered as NAME-reproductions). The new run is tagged pachflow.reproduces=<run id>.
+    Compared: every param, every metric within --tolerance (wall-clock *_seconds metrics
+    are listed, not compared), the content hashes of every commit upstream of both runs,
+    the fitted model (each stage's params and data, row for row) and its input example.
+    Exit 0 when reproduced, 1 naming what differs, 2 when a commit or stage version the
+    run needs is missing.
+    """
+    from pachflow.reproduce.run import reproduce_subject
+
+    verdict = reproduce_subject(subject, runtime, tolerance, into, home, tracking_uri)
+    click.echo(verdict.to_json() if as_json else verdict.to_table(), nl=False)
+    if not verdict.ok:
+        sys.exit(1)

@@ -1,0 +1,114 @@
+"""`lineage diff A B`: what changed between two model versions (or runs): input commits
+and the files added, removed or changed in them, stage (pipeline spec) versions and
+images, params and metrics."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pachflow_lineage.model import SPEC, USER, Commit, Lineage
+from pachflow_lineage.subject import Subject, resolve_run
+
+if TYPE_CHECKING:
+    from pachflow_lineage.resolve import Resolver
+
+
+@dataclass
+class Change:
+    section: str  # input, file, stage, param, metric
+    item: str
+    a: str
+    b: str
+
+
+@dataclass
+class LineageDiff:
+    a: str
+    b: str
+    changes: list[Change] = field(default_factory=list)
+    same: dict[str, int] = field(default_factory=dict)  # section -> items found equal
+
+    def to_json(self) -> str:
+        data = {"a": self.a, "b": self.b, "changes": [asdict(c) for c in self.changes]}
+        return json.dumps(data | {"same": self.same}, indent=2) + "\n"
+
+    def to_table(self) -> str:
+        lines = [f"A = {self.a}", f"B = {self.b}"]
+        sections = ["input", "file", "stage", "param", "metric"]
+        for section in sections:
+            rows = [c for c in self.changes if c.section == section]
+            same = self.same.get(section, 0)
+            lines.append(f"{section}s: {len(rows)} changed, {same} same")
+            width = max((len(c.item) for c in rows), default=0)
+            lines += [f"  {c.item.ljust(width)}  {c.a or '-'}  ->  {c.b or '-'}" for c in rows]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Side:
+    label: str
+    lineage: Lineage
+    params: dict[str, str]
+    metrics: dict[str, float]
+
+
+def _side(resolver: Resolver, subject: Subject) -> _Side:
+    run_id, mv = resolve_run(resolver.tracking, subject)
+    mlrun = resolver.tracking.get_run(run_id)
+    label = f"{mv.name}/{mv.version} (run {run_id})" if mv else f"run {run_id}"
+    return _Side(
+        label,
+        resolver.upstream_of_run(run_id),
+        dict(mlrun.data.params),
+        dict(mlrun.data.metrics),
+    )
+
+
+def _by_repo(lineage: Lineage, kind: str) -> dict[str, Commit]:
+    return {c.ref.repo: c for c in lineage.commits.values() if c.ref.type == kind}
+
+
+def diff(resolver: Resolver, a: Subject, b: Subject) -> LineageDiff:
+    left, right = _side(resolver, a), _side(resolver, b)
+    result = LineageDiff(left.label, right.label)
+
+    def compare(section: str, a_items: dict[str, Any], b_items: dict[str, Any]) -> None:
+        for key in sorted(set(a_items) | set(b_items)):
+            va, vb = a_items.get(key), b_items.get(key)
+            if va == vb:
+                result.same[section] = result.same.get(section, 0) + 1
+            else:
+                result.changes.append(Change(section, key, _s(va), _s(vb)))
+
+    a_in, b_in = _by_repo(left.lineage, USER), _by_repo(right.lineage, USER)
+    compare("input", {r: c.ref.id for r, c in a_in.items()}, {r: c.ref.id for r, c in b_in.items()})
+    for repo in sorted(set(a_in) & set(b_in)):
+        if a_in[repo].ref.id != b_in[repo].ref.id:
+            compare("file", _files(a_in[repo]), _files(b_in[repo]))
+    a_spec, b_spec = _by_repo(left.lineage, SPEC), _by_repo(right.lineage, SPEC)
+    compare("stage", _stages(resolver, a_spec), _stages(resolver, b_spec))
+    compare("param", left.params, right.params)
+    compare("metric", left.metrics, right.metrics)
+    return result
+
+
+def _files(commit: Commit) -> dict[str, str]:
+    return {
+        f"{commit.ref.repo}:/{f.path}": f"{f.size} B {f.hash[:12]}".strip() for f in commit.files
+    }
+
+
+def _stages(resolver: Resolver, specs: dict[str, Commit]) -> dict[str, str]:
+    """pipeline -> `spec <id> image <image>` (the image as the spec version names it)."""
+    result = {}
+    for name, commit in specs.items():
+        spec = resolver.backend.spec(commit.ref) or {}
+        image = (spec.get("transform") or {}).get("image", "")
+        result[name] = f"spec {commit.ref.id}" + (f" image {image}" if image else "")
+    return result
+
+
+def _s(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,203 @@
+"""`lineage verify`, `diff` and `impact` over a real local store and a real MLflow server.
+
+The DAG is made the way the runner and train make it: raw_data -> train (spec commit,
+job), an MLflow run with the worker context's tags and dataset inputs
+(pachflow_lineage.datasets, what train logs), a registered model version, and the
+lineage.json artifact the link stage logs. Each test builds its own (some tamper with it).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import pachflow_store as ps
+from pachflow_lineage.commands import lineage_group
+
+
+@dataclass
+class Dag:
+    home: Path
+    uri: str
+    model: str
+    raws: list[ps.CommitRef]
+    runs: list[str]
+    jobs: list[str]
+
+
+def _make(store: ps.Store, client: Any, exp: str, model: str, tmp: Path, n: int) -> tuple:
+    from pachflow_lineage import render
+    from pachflow_lineage.backends.local import LocalBackend
+    from pachflow_lineage.context import PachydermContext
+    from pachflow_lineage.datasets import dataset_inputs
+    from pachflow_lineage.resolve import Resolver
+    from pachflow_lineage.tracking import Tracking
+
+    # v1 puts a.csv and b.csv; v2 (a child commit: it keeps b.csv) replaces a.csv, adds c.csv
+    files = []
+    for name in ["a.csv", "b.csv"] if n == 1 else ["a.csv", "c.csv"]:
+        path = tmp / f"{n}-{name}"
+        path.write_text(f"{name} {n}\n")
+        files.append(("/" + name, path))
+    raw = store.put_files("raw_data", files)
+    spec_file = tmp / "spec.json"
+    spec_file.write_text(json.dumps({"transform": {"image": f"pachflow/train:0.{n}"}}))
+    with store.writing_blobs():
+        digest = store.blobs.put_file(spec_file)
+        with store.transaction() as tx:
+            spec = store.insert_commit(
+                tx,
+                ps.CommitRef("train", ps.new_id(), ps.SPEC),
+                {"/spec.json": digest},
+                [],
+                ps.ORIGIN_USER,
+            )
+    job = ps.new_id()
+    store.start_job("train", job, spec.id, [raw], total=1)
+    with store.writing_blobs():
+        out_blob = store.blobs.put_bytes(f"model {n}".encode())
+        with store.transaction() as tx:
+            store.insert_commit(
+                tx,
+                ps.CommitRef("train", job),
+                {"/model.bin": out_blob},
+                [raw, spec],
+                ps.ORIGIN_AUTO,
+            )
+            store.finish_job(tx, "train", job, ps.JOB_SUCCESS, "", (1, 0, 0), job)
+    env = {
+        "PACH_JOB_ID": job,
+        "PACH_DATUM_ID": "d0",
+        "PPS_PIPELINE_NAME": "train",
+        "PPS_SPEC_COMMIT": spec.id,
+        "raw_data": "/pfs/raw_data",
+        "raw_data_COMMIT": raw.id,
+    }
+    ctx = PachydermContext.from_env(env, default_pipeline="train")
+    run = client.create_run(exp, tags=ctx.tags(), run_name=ctx.run_name)
+    run_id = run.info.run_id
+    client.log_inputs(run_id, datasets=dataset_inputs(ctx))
+    client.log_param(run_id, "max_depth", str(4 + n))
+    client.log_metric(run_id, "test.areaUnderPR", 0.5 + n / 10)
+    client.set_terminated(run_id)
+    client.create_model_version(model, f"{run.info.artifact_uri}/model", run_id=run_id)
+    # what the link stage does: lineage.json artifact + mlflow.run_id on the output commit
+    resolver = Resolver(LocalBackend(store), Tracking(client.tracking_uri))
+    lineage_json = tmp / f"{n}" / "lineage.json"
+    lineage_json.parent.mkdir()
+    lineage_json.write_text(render.to_json(resolver.upstream_of_run(run_id)))
+    client.log_artifact(run_id, str(lineage_json), "lineage")
+    store.set_metadata(ps.CommitRef("train", job), "mlflow.run_id", run_id)
+    return raw, run_id, job
+
+
+@pytest.fixture
+def dag(tmp_path: Path, mlflow_tracking_uri: str) -> Dag:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(mlflow_tracking_uri)
+    suffix = uuid.uuid4().hex[:8]
+    exp = client.create_experiment(f"audit-{suffix}")
+    model = f"audit-model-{suffix}"
+    client.create_registered_model(model)
+    home = tmp_path / "home"
+    made = []
+    with ps.Store(home) as store:
+        for n in (1, 2):
+            made.append(_make(store, client, exp, model, tmp_path, n))
+    return Dag(home, mlflow_tracking_uri, model, *map(list, zip(*made, strict=True)))
+
+
+def cli(dag: Dag, *args: str) -> Any:
+    return CliRunner().invoke(
+        lineage_group(),
+        [*args, "--backend", "local", "--home", str(dag.home), "--tracking-uri", dag.uri],
+    )
+
+
+def test_verify_passes_on_an_untouched_run_by_id_version_and_alias(dag: Dag) -> None:
+    from mlflow.tracking import MlflowClient
+
+    MlflowClient(dag.uri).set_registered_model_alias(dag.model, "champion", "1")
+    for subject in (dag.runs[0], f"{dag.model}/1", f"{dag.model}@champion"):
+        result = cli(dag, "verify", subject, "--json")
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["ok"] and report["verdict"] == "verified"
+        items = [c["item"] for c in report["checks"]]
+        assert f"input raw_data@{dag.raws[0].id}: dataset input" in items
+        assert any(i.startswith(f"commit raw_data@{dag.raws[0].id}: 2 files") for i in items)
+
+
+def test_verify_names_a_changed_file_and_a_foreign_run_link(dag: Dag) -> None:
+    home_store = ps.Store(dag.home)
+    # a file's content changes under the same commit (what a corrupted store looks like) ...
+    raw = dag.raws[0]
+    with home_store.transaction() as tx:
+        tx.execute(
+            "UPDATE files SET blob = ? WHERE repo = ? AND commit_id = ? AND path = ?",
+            ("0" * 64, raw.repo, raw.id, "/b.csv"),
+        )
+    # ... and the output commit names another run
+    home_store.set_metadata(ps.CommitRef("train", dag.jobs[0]), "mlflow.run_id", dag.runs[1])
+    home_store.close()
+    result = cli(dag, "verify", dag.runs[0])
+    assert result.exit_code == 1, result.output
+    assert "NOT VERIFIED" in result.stdout
+    bad = [line for line in result.stdout.splitlines() if "MISMATCH" in line]
+    assert any(f"commit raw_data@{raw.id}: 2 files" in line and "b.csv" in line for line in bad)
+    assert any("mlflow.run_id metadata" in line and dag.runs[1] in line for line in bad)
+
+
+def test_verify_names_a_missing_input_commit(dag: Dag) -> None:
+    """A run whose input commit is gone (deleted, or squashed away on a cluster)."""
+    from mlflow.tracking import MlflowClient
+
+    gone = ps.new_id()
+    MlflowClient(dag.uri).set_tag(dag.runs[0], "pachyderm.input.raw_data.commit", gone)
+    result = cli(dag, "verify", dag.runs[0])
+    assert result.exit_code == 1, result.output
+    assert f"MISMATCH commit raw_data@{gone}: exists" in result.stdout
+    assert f"MISMATCH input raw_data@{gone}: dataset input" in result.stdout
+
+
+def test_diff_shows_inputs_files_stages_params_metrics(dag: Dag) -> None:
+    result = cli(dag, "diff", f"{dag.model}/1", f"{dag.model}/2", "--json")
+    assert result.exit_code == 0, result.output
+    changes = {
+        (c["section"], c["item"]): (c["a"], c["b"]) for c in json.loads(result.stdout)["changes"]
+    }
+    assert changes[("input", "raw_data")] == (dag.raws[0].id, dag.raws[1].id)
+    assert changes[("input", "train")] == (dag.jobs[0], dag.jobs[1])
+    assert ("file", "raw_data:/b.csv") not in changes  # kept from the parent commit
+    a_file, b_file = changes[("file", "raw_data:/a.csv")]  # replaced: same size, new hash
+    assert a_file and b_file and a_file != b_file
+    assert changes[("file", "raw_data:/c.csv")][0] == ""  # added
+    a, b = changes[("stage", "train")]
+    assert "image pachflow/train:0.1" in a and "image pachflow/train:0.2" in b
+    assert changes[("param", "max_depth")] == ("5", "6")
+    assert ("metric", "test.areaUnderPR") in changes
+    table = cli(dag, "diff", dag.runs[0], dag.runs[1]).stdout
+    assert "params: 1 changed, 0 same" in table
+
+
+def test_impact_lists_every_run_and_version_that_saw_a_file(dag: Dag) -> None:
+    # b.csv is kept by the second raw commit: both runs and versions saw it
+    both = cli(dag, "impact", f"raw_data@{dag.raws[0].id}:/b.csv", "--json")
+    assert both.exit_code == 0, both.output
+    payload = json.loads(both.stdout)
+    assert sorted(r["run_id"] for r in payload["runs"]) == sorted(dag.runs)
+    assert sorted(m["version"] for m in payload["model_versions"]) == ["1", "2"]
+    # the first a.csv was replaced by the second commit: only the first run saw it
+    one = json.loads(cli(dag, "impact", f"raw_data@{dag.raws[0].id}:/a.csv", "--json").stdout)
+    assert [r["run_id"] for r in one["runs"]] == [dag.runs[0]]
+    assert [m["version"] for m in one["model_versions"]] == ["1"]
+    assert one["commits"] == [f"raw_data@{dag.raws[0].id}"]
+    missing = cli(dag, "impact", f"raw_data@{dag.raws[0].id}:/nope.csv")
+    assert missing.exit_code == 2 and "no file /nope.csv" in missing.output
