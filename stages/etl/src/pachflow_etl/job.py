@@ -1,31 +1,33 @@
 """One etl run, input dir -> output dir: the same function serves a plain run (one datum or
 a whole repo) and each datum of a datum-batching loop.
 
-All shards found are processed in ONE Spark job (one read, one groupBy, one write
-partitioned by shard), so per-shard cost is a few files, not a Spark job each.
+Each source file (one datum with the spec's glob `/shard=*/*`) gives one partials file,
+`shard=NN/<stem>.parquet`. Files under `small_rows` rows are aggregated with Arrow in
+this process; larger ones with one Spark job each, in the one session `get_spark` gives.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from pachflow_contracts import FEATURES, TRANSACTIONS, ContractError
-from pachflow_etl.features import customer_features
-from pachflow_etl.inputs import Shard, discover
-from pachflow_spark import shuffle_partitions_for, spark_progress
+from pachflow_contracts import PARTIALS, TRANSACTIONS, ContractError
+from pachflow_etl.inputs import Source, discover
+from pachflow_etl.partials import arrow_partials, spark_partials
+from pachflow_spark import spark_progress
 from pachflow_stagekit import BadInput, atomic_output, progress
 
 STAGE = "etl"
+#: Below this many rows a source is aggregated with Arrow: a Spark job (and, for the first
+#: one, the JVM start) costs more than such data. The shards of a +1 % PaySim file hold
+#: ~4,000 rows, those of the full file ~400,000.
+SMALL_ROWS = 100_000
 #: The Spark type of each TRANSACTIONS column: Spark reads only these, no schema inference.
 _SPARK_INPUT_TYPES = {
     "int32": T.IntegerType(),
@@ -35,10 +37,6 @@ _SPARK_INPUT_TYPES = {
 }
 SPARK_INPUT_SCHEMA = T.StructType(
     [T.StructField(f.name, _SPARK_INPUT_TYPES[str(f.type)]) for f in TRANSACTIONS.schema]
-)
-#: The input schema plus `shard`, read from the `shard=NN` directory name (string: "07").
-SHARDED_INPUT_SCHEMA = T.StructType(
-    [*SPARK_INPUT_SCHEMA.fields, T.StructField("shard", T.StringType())]
 )
 
 _UNREADABLE = re.compile(
@@ -52,100 +50,55 @@ def run(
     input_dir: str | Path,
     output_dir: str | Path,
     get_spark: SessionFactory,
-    shuffle_partitions: int | None = None,
-) -> list[Shard]:
-    """Read every TRANSACTIONS file under `input_dir`, write `shard=<value>/part-*.parquet`
-    (FEATURES) under `output_dir`, complete or not at all. Returns the shards processed.
+    small_rows: int = SMALL_ROWS,
+) -> list[Source]:
+    """Read every TRANSACTIONS file under `input_dir` (or the file it names), write one
+    PARTIALS file per non-empty source under `output_dir`, complete or not at all.
+    Returns the sources processed.
 
-    `get_spark` is only called when some shard has rows, so an empty datum needs no JVM.
-    `shuffle_partitions` None: sized from the input (pachflow_spark.shuffle_partitions_for).
+    `get_spark` is only called for a source of `small_rows` rows or more, so a datum of
+    small or empty files needs no JVM. An empty source writes nothing: it adds no customer.
     """
-    shards = discover(input_dir)
-    if not shards:
+    sources = discover(input_dir)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    if not sources:
         progress(STAGE, f"no {TRANSACTIONS.name} Parquet files under {input_dir}: nothing to do")
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        return shards
-    rows = sum(s.rows for s in shards)
+        return sources
     progress(
         STAGE,
-        f"{len(shards)} shard(s), {sum(len(s.files) for s in shards)} file(s), "
-        f"{rows:,} rows under {input_dir}",
+        f"{len(sources)} file(s), {sum(s.rows for s in sources):,} rows under {input_dir}",
     )
     with atomic_output(output_dir) as staging:
-        full = [s for s in shards if s.rows]
-        if full:
-            spark = get_spark()
-            partitions = shuffle_partitions or shuffle_partitions_for(
-                sum(s.size for s in full), spark.sparkContext.master
-            )
-            _write_with_spark(spark, read_transactions(spark, full), full, staging, partitions)
-        for shard in shards:
-            if not shard.rows:
-                _write_empty(staging / f"shard={shard.value}")
+        for source in sources:
+            dest = staging / source.output_name
+            if not source.rows:
+                progress(STAGE, f"{source.path.name} of shard {source.shard}: no rows, no output")
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.rows < small_rows:
+                table = pq.read_table(source.path, columns=TRANSACTIONS.columns)
+                pq.write_table(arrow_partials(table), dest)
+                engine = "Arrow"
+            else:
+                _write_with_spark(get_spark(), source, dest)
+                engine = "Spark"
+            progress(STAGE, f"{source.output_name}: {source.rows:,} rows ({engine})")
         _check_output(staging)
-    progress(STAGE, f"wrote features of {len(shards)} shard(s) to {output_dir}")
-    return shards
+    progress(STAGE, f"wrote partials of {len(sources)} file(s) to {output_dir}")
+    return sources
 
 
-def read_transactions(spark: SparkSession, shards: list[Shard]) -> DataFrame:
-    """All rows of `shards`, with their shard value as column `shard`.
-
-    In split's layout (every file directly in its `shard=NN` directory) this is ONE Parquet
-    scan that takes `shard` from the path, like a Hive-partitioned table. Otherwise one scan
-    per shard, unioned: each is planned and code-generated on its own, which costs ~2.5 s
-    more on the full data set.
-    """
-    base = _partitioned_base(shards)
-    if base is not None:
-        return (
-            spark.read.schema(SHARDED_INPUT_SCHEMA)
-            .option("basePath", str(base))
-            .parquet(*[str(p) for shard in shards for p in shard.files])
-        )
-    frames = [
-        spark.read.schema(SPARK_INPUT_SCHEMA)
-        .parquet(*[str(p) for p in shard.files])
-        .withColumn("shard", F.lit(shard.value))
-        for shard in shards
-    ]
-    df = frames[0]
-    for frame in frames[1:]:
-        df = df.unionByName(frame)
-    return df
-
-
-def _partitioned_base(shards: list[Shard]) -> Path | None:
-    """The directory holding every `shard=<value>` directory when each file sits directly
-    in the one of its shard; None for any other layout."""
-    files = [(shard.value, path) for shard in shards for path in shard.files]
-    if any(path.parent.name != f"shard={value}" for value, path in files):
-        return None
-    bases = {path.parent.parent for _, path in files}
-    return bases.pop() if len(bases) == 1 else None
-
-
-def _write_with_spark(
-    spark: SparkSession,
-    transactions: DataFrame,
-    shards: list[Shard],
-    staging: Path,
-    partitions: int,
-) -> None:
-    # Each reduce task writes one file per shard it holds: `partitions` files per shard.
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    # Keep one open writer per shard instead of sorting all rows by shard before writing.
-    spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "1000")
-    spark.sparkContext._jsc.hadoopConfiguration().set(
-        "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
-    )
-    spark_dir = staging / "_spark"
-    progress(STAGE, f"Spark: {len(shards)} shard(s), {partitions} shuffle partitions")
+def _write_with_spark(spark: SparkSession, source: Source, dest: Path) -> None:
+    """One Spark job: the source's rows, shuffled by customer into ONE partition (so the
+    datum writes one file), aggregated there, written as `dest`."""
+    spark_dir = dest.parent / f"_spark-{dest.stem}"
+    transactions = spark.read.schema(SPARK_INPUT_SCHEMA).parquet(str(source.path))
     try:
         with spark_progress(spark, lambda line: progress(STAGE, line)):
             (
-                customer_features(transactions, keys=("shard",), partitions=partitions)
-                .write.partitionBy("shard")
-                # Feature values are nearly unique per customer: dictionaries only cost time.
+                spark_partials(transactions, partitions=1)
+                .write
+                # Partial values are nearly unique per customer: dictionaries only cost time.
                 .option("parquet.enable.dictionary", "false")
                 .parquet(str(spark_dir))
             )
@@ -158,30 +111,15 @@ def _write_with_spark(
                 f"file; expected {TRANSACTIONS.name} v{TRANSACTIONS.version} data)"
             ) from exc
         raise
-    # Keep the Parquet files only (no _SUCCESS, no .crc checksums) under staging/shard=*/.
-    for shard in shards:
-        name = f"shard={shard.value}"
-        dest = staging / name
-        dest.mkdir()
-        for part in sorted((spark_dir / name).glob("part-*.parquet")):
-            part.rename(dest / part.name)
-    shutil.rmtree(spark_dir)
-
-
-def _write_empty(shard_dir: Path) -> None:
-    """An empty shard still gets a file, so train (and people) see the shard and the schema.
-    The name is unique, like Spark's, so no two datums write the same path."""
-    shard_dir.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.Table.from_batches([], schema=FEATURES.stamped_schema()),
-        shard_dir / f"part-00000-{uuid.uuid4()}-empty.parquet",
-    )
+    (part,) = spark_dir.glob("part-*.parquet")  # one partition, one file
+    part.rename(dest)
+    shutil.rmtree(spark_dir)  # _SUCCESS, .crc files
 
 
 def _check_output(staging: Path) -> None:
-    """Every file we publish must pass the check train will run on it."""
+    """Every file we publish must pass the check its readers will run on it."""
     for path in sorted(staging.rglob("*.parquet")):
         try:
-            FEATURES.check_file(path)
+            PARTIALS.check_file(path)
         except ContractError as exc:
             raise RuntimeError(f"etl wrote a file that breaks its own contract: {exc}") from exc
