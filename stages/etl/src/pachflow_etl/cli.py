@@ -14,7 +14,7 @@ APP_NAME = "pachflow-etl"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("input_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("input_dir", type=click.Path(path_type=Path))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--datum-batching",

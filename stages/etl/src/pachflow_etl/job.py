@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
@@ -76,8 +77,7 @@ def run(
                 continue
             dest.parent.mkdir(parents=True, exist_ok=True)
             if source.rows < small_rows:
-                table = pq.read_table(source.path, columns=TRANSACTIONS.columns)
-                pq.write_table(arrow_partials(table), dest)
+                pq.write_table(arrow_partials(_read_arrow(source)), dest)
                 engine = "Arrow"
             else:
                 _write_with_spark(get_spark(), source, dest)
@@ -86,6 +86,21 @@ def run(
         _check_output(staging)
     progress(STAGE, f"wrote partials of {len(sources)} file(s) to {output_dir}")
     return sources
+
+
+def _read_arrow(source: Source) -> pa.Table:
+    try:
+        return pq.read_table(source.path, columns=TRANSACTIONS.columns)
+    except (OSError, pa.ArrowException) as exc:
+        raise BadInput(_unreadable(str(source.path))) from exc
+
+
+def _unreadable(path: str) -> str:
+    """A file whose footer is fine (it passed the contract check) but whose data is not."""
+    return (
+        f"{path}: Parquet data cannot be read (corrupt or truncated file; expected "
+        f"{TRANSACTIONS.name} v{TRANSACTIONS.version} data)"
+    )
 
 
 def _write_with_spark(spark: SparkSession, source: Source, dest: Path) -> None:
@@ -103,13 +118,9 @@ def _write_with_spark(spark: SparkSession, source: Source, dest: Path) -> None:
                 .parquet(str(spark_dir))
             )
     except Exception as exc:
-        # A file whose footer is fine (it passed the contract check) but whose data is not.
         match = _UNREADABLE.search(str(exc))
         if match:
-            raise BadInput(
-                f"{match.group('path')}: Parquet data cannot be read (corrupt or truncated "
-                f"file; expected {TRANSACTIONS.name} v{TRANSACTIONS.version} data)"
-            ) from exc
+            raise BadInput(_unreadable(match.group("path"))) from exc
         raise
     (part,) = spark_dir.glob("part-*.parquet")  # one partition, one file
     part.rename(dest)
