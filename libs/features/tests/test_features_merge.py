@@ -34,7 +34,7 @@ def random_partials(customers: list[str], seed: int) -> pd.DataFrame:
         if f.name == "nameOrig":
             continue
         if pa.types.is_floating(f.type):
-            frame[f.name] = rng.integers(-10**6, 10**9, n).astype(np.float64)
+            frame[f.name] = rng.integers(-(10**6), 10**9, n).astype(np.float64)
         else:
             frame[f.name] = rng.integers(0, 5, n)
     frame["n_tx"] = frame["n_tx"] + 10  # at least every counted row
@@ -53,8 +53,17 @@ def expected(rows: pd.DataFrame) -> pd.DataFrame:
     """Independently: reduce by customer with pandas, then the features' definitions."""
     g = rows.groupby("nameOrig")
     r = pd.DataFrame(
-        {c: getattr(g[c], "max" if c.endswith("_max") or c in ("last_step", "is_flagged")
-                    else "min" if c == "first_step" else "sum")() for c in PARTIALS.columns[1:]}
+        {
+            c: getattr(
+                g[c],
+                "max"
+                if c.endswith("_max") or c in ("last_step", "is_flagged")
+                else "min"
+                if c == "first_step"
+                else "sum",
+            )()
+            for c in PARTIALS.columns[1:]
+        }
     )
     out = pd.DataFrame(index=r.index)
     for c in ("n_tx", "n_cash_out", "n_payment", "n_cash_in", "n_transfer", "n_debit"):
@@ -105,7 +114,10 @@ def features_of(spark, files: list[Path]) -> pd.DataFrame:
 def test_plan_picks_the_largest_file_of_each_shard_as_base(layout):
     files, _ = layout
     plan = plan_merge(files)
-    assert [p.parent.name + "/" + p.name for p in plan.base] == ["shard=00/a.parquet", "shard=01/a.parquet"]
+    assert [p.parent.name + "/" + p.name for p in plan.base] == [
+        "shard=00/a.parquet",
+        "shard=01/a.parquet",
+    ]
     assert [p.name for p in plan.deltas] == ["b.parquet", "c.parquet"]
     assert (plan.base_rows, plan.delta_rows, plan.how) == (450, 41, "touched")
     assert plan_merge([files[0], files[3]]).how == "none"

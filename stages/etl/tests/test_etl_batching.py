@@ -107,9 +107,9 @@ def test_loop_processes_each_datum_and_reports_errors(
     assert errors[2].startswith(f"bad input: {bad}: ") and "'step': expected int32" in errors[2]
     # Each datum's output is its file's partials only; the failed datum and the empty
     # source wrote nothing.
-    assert [p.relative_to(uploads / "1").as_posix() for p in (uploads / "1").rglob("*.parquet")] == [
-        "shard=00/a.parquet"
-    ]
+    assert [
+        p.relative_to(uploads / "1").as_posix() for p in (uploads / "1").rglob("*.parquet")
+    ] == ["shard=00/a.parquet"]
     assert list((uploads / "2").iterdir()) == []
     assert list((uploads / "3").rglob("*.parquet")) == []
     for f in (uploads / "1").rglob("*.parquet"):

@@ -23,7 +23,13 @@ def invoke(*args: str) -> object:
 
 def test_help_says_what_it_reads_and_writes():
     out = CliRunner().invoke(main, ["--help"]).output
-    for word in ("transactions", "partials", "shard=NN/<stem>.parquet", "--datum-batching", "Exit codes"):
+    for word in (
+        "transactions",
+        "partials",
+        "shard=NN/<stem>.parquet",
+        "--datum-batching",
+        "Exit codes",
+    ):
         assert word in out
 
 

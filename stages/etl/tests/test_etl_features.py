@@ -129,9 +129,9 @@ def test_a_datum_of_one_source_file_writes_only_its_file(fixture_tx, spark, tmp_
     """With glob /shard=*/*, a datum is one file: $split names it."""
     root, _ = fixture_tx
     run(root / "shard=00" / "raw-b.parquet", tmp_path / "out", lambda: spark)
-    assert [p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.parquet")] == [
-        "shard=00/raw-b.parquet"
-    ]
+    assert [
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.parquet")
+    ] == ["shard=00/raw-b.parquet"]
 
 
 def test_small_sources_start_no_spark(fixture_tx, tmp_path):

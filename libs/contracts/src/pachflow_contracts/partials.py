@@ -14,7 +14,12 @@ from pachflow_contracts.contract import Contract
 from pachflow_contracts.features import ID_COLUMN
 
 TYPE_COUNTS = ["n_cash_out", "n_payment", "n_cash_in", "n_transfer", "n_debit"]
-BALANCE_SUMS = ["oldbalanceOrg_sum", "newbalanceOrig_sum", "oldbalanceDest_sum", "newbalanceDest_sum"]
+BALANCE_SUMS = [
+    "oldbalanceOrg_sum",
+    "newbalanceOrig_sum",
+    "oldbalanceDest_sum",
+    "newbalanceDest_sum",
+]
 
 #: Partial column -> how two partial rows of one customer combine (associative, exact for
 #: integers; for doubles up to the order of additions).

@@ -97,7 +97,10 @@ def _derive(partials: DataFrame) -> DataFrame:
     """FEATURE_FORMULAS on one reduced row per customer, typed as FEATURES."""
     types = {f.name: f.dataType for f in _spark_schema(FEATURES).fields}
     return partials.select(
-        *[_formula(op, col).cast(types[name]).alias(name) for name, (op, col) in FEATURE_FORMULAS.items()]
+        *[
+            _formula(op, col).cast(types[name]).alias(name)
+            for name, (op, col) in FEATURE_FORMULAS.items()
+        ]
     )
 
 

@@ -82,7 +82,10 @@ def partials_table(features: pa.Table) -> pa.Table:
         if op != "any":
             cols[col] = value
     schema = PARTIALS.stamped_schema()
-    arrays = [pa.array(cols[f.name], f.type) if f.name != "nameOrig" else features["nameOrig"] for f in schema]
+    arrays = [
+        pa.array(cols[f.name], f.type) if f.name != "nameOrig" else features["nameOrig"]
+        for f in schema
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

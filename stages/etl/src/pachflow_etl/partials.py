@@ -54,7 +54,6 @@ ROW_VALUES = {
 }
 
 
-
 def source_of(col: str) -> str:
     """The row value (an input column or a `*_rows` entry) partial column `col` reduces."""
     return col if col in TYPE_COUNTS else ROW_VALUES[col]

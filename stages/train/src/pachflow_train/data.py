@@ -1,5 +1,6 @@
-"""Reading etl's partials merged into features (pachflow_features), checking them, the stratified seeded train/test split, and the
-rows (and instance weights) the classifier is fitted on."""
+"""Reading etl's partials merged into features (pachflow_features), checking them, the
+stratified seeded train/test split, and the rows (and instance weights) the classifier
+is fitted on."""
 
 from __future__ import annotations
 
