@@ -2,6 +2,6 @@
 into one `features` v1 row per customer, equal to a cold computation over the same files."""
 
 from pachflow_features.arrow import features_table
-from pachflow_features.spark import plan_merge, read_features
+from pachflow_features.spark import derive_features, plan_merge, read_features
 
-__all__ = ["features_table", "plan_merge", "read_features"]
+__all__ = ["derive_features", "features_table", "plan_merge", "read_features"]

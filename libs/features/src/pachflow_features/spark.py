@@ -69,15 +69,15 @@ def read_features(spark: SparkSession, files: list[Path]) -> DataFrame:
     if not plan.base:
         return spark.createDataFrame([], _spark_schema(FEATURES))
     if plan.how == "none":
-        return _derive(_read(spark, plan.base))
+        return derive_features(_read(spark, plan.base))
     if plan.how == "full":
-        return _derive(_reduce(_read(spark, plan.base + plan.deltas)))
+        return derive_features(_reduce(_read(spark, plan.base + plan.deltas)))
     deltas = _read(spark, plan.deltas)
     touched = F.broadcast(deltas.select(ID_COLUMN).distinct())
     base = _read(spark, plan.base)
     untouched = base.join(touched, ID_COLUMN, "left_anti")
     merged = _reduce(base.join(touched, ID_COLUMN, "left_semi").unionByName(deltas))
-    return _derive(untouched.unionByName(merged))
+    return derive_features(untouched.unionByName(merged))
 
 
 def _read(spark: SparkSession, paths: list[Path]) -> DataFrame:
@@ -93,7 +93,7 @@ def _reduce(partials: DataFrame) -> DataFrame:
     )
 
 
-def _derive(partials: DataFrame) -> DataFrame:
+def derive_features(partials: DataFrame) -> DataFrame:
     """FEATURE_FORMULAS on one reduced row per customer, typed as FEATURES."""
     types = {f.name: f.dataType for f in _spark_schema(FEATURES).fields}
     return partials.select(
