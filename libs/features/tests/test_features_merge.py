@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pachflow_contracts import FEATURES, PARTIALS
-from pachflow_features import features_table, plan_merge, read_features
+from pachflow_features import features_of_partials, plan_merge, read_features
 from pachflow_features import spark as merge
 from pachflow_spark import SparkSettings, build_session
 
@@ -153,5 +153,7 @@ def test_no_rows_give_an_empty_frame_with_the_features_columns(layout, spark):
 
 def test_arrow_formulas_match_spark_on_one_file(layout, spark):
     files, _ = layout
-    arrow = features_table(pq.read_table(files[3])).to_pandas().set_index("nameOrig").sort_index()
+    arrow = (
+        features_of_partials(pq.read_table(files[3])).to_pandas().set_index("nameOrig").sort_index()
+    )
     pd.testing.assert_frame_equal(arrow, features_of(spark, [files[3]]), check_dtype=False)

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 
 from pachflow_contracts import MODEL_INPUTS
+from pachflow_features import features_of_partials
 from pachflow_testing.features import features_table, partials_table, write_features
 
 EXPERIMENT = "train-cli-tests"
@@ -142,7 +143,8 @@ def test_registered_model_loads_back_and_scores_like_output_model(
 ) -> None:
     mlflow.set_tracking_uri(mlflow_tracking_uri)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL}@candidate")
-    sample = pq.read_table(next(features_dir.rglob("*.parquet"))).slice(0, 200).to_pandas()
+    partials = pq.read_table(next(features_dir.rglob("*.parquet"))).slice(0, 200)
+    sample = features_of_partials(partials).to_pandas()
     from_registry = pyfunc.predict(sample[list(MODEL_INPUTS)])
     local = PipelineModel.load(str(trained["out"] / "model"))
     from_output = local.transform(spark.createDataFrame(sample)).select("prediction").toPandas()

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from pachflow_contracts import FEATURE_FORMULAS, FEATURES
 
 
-def features_table(partials: pa.Table) -> pa.Table:
+def features_of_partials(partials: pa.Table) -> pa.Table:
     """FEATURES columns computed from already reduced `partials` rows (one per customer)."""
     columns = []
     for field in FEATURES.schema:

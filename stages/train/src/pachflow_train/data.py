@@ -111,12 +111,12 @@ def example_rows(files: list[Path], n: int = 5) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pachflow_features import features_table
+    from pachflow_features import features_of_partials
 
     frames, rows = [], 0
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=n, columns=PARTIALS.columns):
-            features = features_table(pa.Table.from_batches([batch]))
+            features = features_of_partials(pa.Table.from_batches([batch]))
             frames.append(features.select(list(MODEL_INPUTS)).to_pandas())
             rows += batch.num_rows
             break
