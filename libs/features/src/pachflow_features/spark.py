@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pyarrow.parquet as pq
 
 from pachflow_contracts import FEATURE_FORMULAS, FEATURES, ID_COLUMN, PARTIAL_REDUCTIONS, PARTIALS
+from pachflow_spark import spark_schema
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -67,7 +68,7 @@ def read_features(spark: SparkSession, files: list[Path]) -> DataFrame:
 
     plan = plan_merge(files)
     if not plan.base:
-        return spark.createDataFrame([], _spark_schema(FEATURES))
+        return spark.createDataFrame([], spark_schema(FEATURES.schema))
     if plan.how == "none":
         return derive_features(_read(spark, plan.base))
     if plan.how == "full":
@@ -81,7 +82,7 @@ def read_features(spark: SparkSession, files: list[Path]) -> DataFrame:
 
 
 def _read(spark: SparkSession, paths: list[Path]) -> DataFrame:
-    return spark.read.schema(_spark_schema(PARTIALS)).parquet(*(str(p) for p in paths))
+    return spark.read.schema(spark_schema(PARTIALS.schema)).parquet(*(str(p) for p in paths))
 
 
 def _reduce(partials: DataFrame) -> DataFrame:
@@ -95,7 +96,7 @@ def _reduce(partials: DataFrame) -> DataFrame:
 
 def derive_features(partials: DataFrame) -> DataFrame:
     """FEATURE_FORMULAS on one reduced row per customer, typed as FEATURES."""
-    types = {f.name: f.dataType for f in _spark_schema(FEATURES).fields}
+    types = {f.name: f.dataType for f in spark_schema(FEATURES.schema).fields}
     return partials.select(
         *[
             _formula(op, col).cast(types[name]).alias(name)
@@ -112,11 +113,3 @@ def _formula(op: str, col: str) -> Column:
     if op == "any":
         return (F.col(col) > 0).cast("int")
     return F.col(col)
-
-
-def _spark_schema(contract) -> object:
-    from pyspark.sql import types as T
-
-    kinds = {"string": T.StringType(), "int64": T.LongType(), "double": T.DoubleType()}
-    kinds["int32"] = T.IntegerType()
-    return T.StructType([T.StructField(f.name, kinds[str(f.type)]) for f in contract.schema])

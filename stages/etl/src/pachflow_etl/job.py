@@ -16,12 +16,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
-from pyspark.sql import types as T
 
 from pachflow_contracts import PARTIALS, TRANSACTIONS, ContractError
 from pachflow_etl.inputs import Source, discover
 from pachflow_etl.partials import arrow_partials, spark_partials
-from pachflow_spark import spark_progress
+from pachflow_spark import spark_progress, spark_schema
 from pachflow_stagekit import BadInput, atomic_output, progress
 
 STAGE = "etl"
@@ -29,16 +28,8 @@ STAGE = "etl"
 #: one, the JVM start) costs more than such data. The shards of a +1 % PaySim file hold
 #: ~4,000 rows, those of the full file ~400,000.
 SMALL_ROWS = 100_000
-#: The Spark type of each TRANSACTIONS column: Spark reads only these, no schema inference.
-_SPARK_INPUT_TYPES = {
-    "int32": T.IntegerType(),
-    "int8": T.ByteType(),
-    "string": T.StringType(),
-    "double": T.DoubleType(),
-}
-SPARK_INPUT_SCHEMA = T.StructType(
-    [T.StructField(f.name, _SPARK_INPUT_TYPES[str(f.type)]) for f in TRANSACTIONS.schema]
-)
+#: The TRANSACTIONS columns as Spark types: Spark reads only these, no schema inference.
+SPARK_INPUT_SCHEMA = spark_schema(TRANSACTIONS.schema)
 
 _UNREADABLE = re.compile(
     r"FAILED_READ_FILE\S*\] Encountered error while reading file (?:file:/*)?(?P<path>/\S+?)\.?\s"

@@ -17,9 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from pachflow_contracts import ID_COLUMN, PARTIAL_REDUCTIONS, PARTIALS
+from pachflow_spark import spark_schema
 
 #: partials count column -> PaySim transaction type it counts.
 TYPE_COUNTS = {
@@ -59,10 +59,6 @@ def source_of(col: str) -> str:
     return col if col in TYPE_COUNTS else ROW_VALUES[col]
 
 
-_SPARK_TYPES = {"string": T.StringType(), "int64": T.LongType(), "double": T.DoubleType()}
-_SPARK_TYPES["int32"] = T.IntegerType()
-
-
 def _spark_rows(c=F.col) -> dict[str, Column]:
     """The per-row values partial columns reduce (Spark)."""
     return {
@@ -93,7 +89,7 @@ def spark_partials(transactions: DataFrame, partitions: int | None = None) -> Da
         aggs.append(ops[op](rows[source] if source in rows else F.col(source)).alias(col))
     grouped = transactions.groupBy(ID_COLUMN).agg(*aggs)
     return grouped.select(
-        *[F.col(f.name).cast(_SPARK_TYPES[str(f.type)]).alias(f.name) for f in PARTIALS.schema]
+        *[F.col(f.name).cast(f.dataType).alias(f.name) for f in spark_schema(PARTIALS.schema)]
     )
 
 
