@@ -174,7 +174,9 @@ def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         return f"v{r.get('version')}"
 
     old_m, new_m = old.get("metrics") or {}, new.get("metrics") or {}
-    keys = [f"test_{k}" for k in HEADLINE if f"test_{k}" in old_m or f"test_{k}" in new_m]
+    both = old_m | new_m
+    keys = [f"test_{k}" if f"test_{k}" in both else k for k in HEADLINE]
+    keys = [k for k in keys if k in both]
     width = max([len(k) for k in keys] + [14])
     lines = [
         f"  {'':<{width}}  {'before':>12}  {'after':>12}",
