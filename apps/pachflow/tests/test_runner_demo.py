@@ -48,12 +48,26 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "(50 rows), run again:" in increment
     assert "  split         1 datum(s) run,   1 skipped of 2" in increment
     assert "  train         1 datum(s) run,   0 skipped of 1" in increment
-    table = increment.split("the model before and after the new data:")[1]
+    table, origin = increment.split("the model before and after the new data:")[1].split(
+        "the new model came from "
+    )
     assert [line.split() for line in table.strip().splitlines()] == [
         ["before", "after"],
         ["model", "version", "v3", "v4"],
         ["MLflow", "run", "r" * 12, "s" * 12],
         ["areaUnderPR", "0.5000", "0.2500"],
+    ]
+    # lineage: which raw files, put in which raw_data commits, the new model came from
+    puts = [
+        line.split("put raw_data@")[1].split(":")[0]
+        for line in out.splitlines()
+        if "put raw_data@" in line
+    ]
+    files = [line.split() for line in origin.strip().splitlines()[1:]]
+    assert origin.startswith(f"raw_data@{puts[1]}, which holds:")
+    assert [(f[0].startswith("/paysim-1000rows"), f[-1]) for f in files] == [
+        (True, f"raw_data@{puts[0]})"),
+        (False, f"raw_data@{puts[1]})"),
     ]
 
     second = CliRunner().invoke(main, args)

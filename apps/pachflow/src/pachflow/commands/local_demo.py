@@ -88,9 +88,13 @@ def _increment(
         click.echo(line)
     with open_store() as store:
         after = d.train_result(store)
-    if after is None or after.manifest.get("run_id") == before.manifest.get("run_id"):
-        click.echo("train was skipped: no customer it sees changed")
-        return
+        if after is None or after.manifest.get("run_id") == before.manifest.get("run_id"):
+            click.echo("train was skipped: no customer it sees changed")
+            return
+        raw, files = d.raw_inputs(store, after)
     click.echo("the model before and after the new data:")
     for line in d.side_by_side(before.manifest, after.manifest):
         click.echo(line)
+    click.echo(f"the new model came from {raw}, which holds:")
+    for name, commit in files:
+        click.echo(f"  {name}  (put in {d.RAW_REPO}@{commit})")

@@ -152,6 +152,22 @@ def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[s
     return lines
 
 
+def raw_inputs(store: Store, result: TrainResult) -> tuple[CommitRef, list[tuple[str, str]]]:
+    """The raw_data commit a train commit came from, and each of its files with the
+    commit that put it there (walking parents while the file's content is unchanged)."""
+    raw = next(ref for _, ref, _ in lineage(store, result.commit) if ref.repo == RAW_REPO)
+    files = []
+    for path, (blob, _) in sorted(store.manifest(raw).items()):
+        origin = raw
+        while (parent := store.inspect_commit(origin).parent) is not None:
+            ref = CommitRef(RAW_REPO, parent)
+            if store.manifest(ref).get(path, (None,))[0] != blob:
+                break
+            origin = ref
+        files.append((path, origin.id))
+    return raw, files
+
+
 def datum_lines(outcomes: list[Any]) -> list[str]:
     """What one `pachflow run` did per pipeline: datums run and skipped (runner Outcomes)."""
     lines = []
