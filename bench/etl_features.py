@@ -15,9 +15,11 @@ if TYPE_CHECKING:
 
 def customer_features(transactions: DataFrame) -> DataFrame:
     """One row per customer (contract `features` v1) from a DataFrame of transactions
-    (contract `transactions` v1 columns), planned as etl plans it: rows shuffled by
-    customer into the session's shuffle partitions, aggregated once."""
-    from pachflow_etl.features import customer_features as etl_features
+    (contract `transactions` v1 columns): etl's partials over all rows at once (rows
+    shuffled by customer into the session's shuffle partitions, aggregated once: one
+    partial row per customer), then the features' formulas as every reader applies them."""
+    from pachflow_etl.partials import spark_partials
+    from pachflow_features import derive_features
 
     partitions = int(transactions.sparkSession.conf.get("spark.sql.shuffle.partitions"))
-    return etl_features(transactions, partitions=partitions)
+    return derive_features(spark_partials(transactions, partitions=partitions))

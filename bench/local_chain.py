@@ -71,6 +71,11 @@ class Chain:
         cmd = [tool("pachflow"), "put", repo, *map(str, files)]
         return measure(cmd, env=self.env(), log=self._log(label))
 
+    def delete(self, uri: str, label: str = "delete") -> Measurement:
+        """`pachflow delete file REPO@BRANCH:/PATH`."""
+        cmd = [tool("pachflow"), "delete", "file", uri]
+        return measure(cmd, env=self.env(), log=self._log(label))
+
     def run(self, label: str = "run") -> Measurement:
         cmd = [tool("pachflow"), "run", "--specs", str(self.specs), "--quiet"]
         return measure(cmd, env=self.env(), log=self._log(label), group_of=stage_of)

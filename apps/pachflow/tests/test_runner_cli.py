@@ -105,3 +105,21 @@ def test_run_shows_progress_per_pipeline_and_a_summary(home, tmp_path, write_spe
     assert "2 done, 0 skipped, 0 failed of 2 datums" in out  # progress line
     assert "success" in out
     assert "a            success  job " in out and "2 processed, 0 skipped, 0 failed of 2" in out
+
+
+def test_delete_file_removes_exactly_that_files_output(ran, specs_dir):
+    """`pachflow delete file` commits raw without the file; the next run drops the output
+    of that file's datum and keeps the other datum's (skipped, not rerun)."""
+    commit = cli("delete", "file", "raw@master:/one.txt").strip()
+    assert commit.startswith("raw@") and commit != ran
+    assert [e["path"] for e in json.loads(cli("ls", "raw", "--json"))] == ["/two.txt"]
+    cli("run", "--specs", str(specs_dir), "-q")
+    assert [e["path"] for e in json.loads(cli("ls", "a", "--json"))] == ["/two.txt.out"]
+    latest = json.loads(cli("jobs", "a", "--json"))[0]
+    assert (latest["processed"], latest["skipped"]) == (0, 1)
+
+
+def test_delete_file_of_a_missing_path_exits_2_naming_it(ran):
+    out = cli("delete", "file", "raw@master:/nope.txt", code=2)
+    assert "raw@master:/nope.txt does not exist" in out
+    assert "expected REPO[@BRANCH]:/PATH" in cli("delete", "file", "raw", code=2)

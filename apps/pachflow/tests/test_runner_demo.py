@@ -1,5 +1,6 @@
 """`pachflow demo` with a fake train pipeline (no Spark): data generated once, put only
-when new, the report (run, model version, metrics, lineage), and no work the second time."""
+when new, the report (run, model version, metrics, lineage), the second raw file (datums
+run/skipped, both models side by side), and no work the second time."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from pachflow.cli import main
 
 FAKE_TRAIN = """
 files = sorted(p.name for p in src.rglob("*") if p.is_file())
+n = len(files)  # 1 raw file: run r..., version 3; 2 raw files: run s..., version 4
 manifest = {
-    "run_id": "r" * 32, "run_name": "train@" + os.environ["PACH_JOB_ID"],
+    "run_id": "rs"[n - 1] * 32, "run_name": "train@" + os.environ["PACH_JOB_ID"],
     "experiment_id": "1", "experiment_name": "pachflow-fraud",
     "tracking_uri": os.environ["MLFLOW_TRACKING_URI"], "model_uri": "runs:/rrr/model",
-    "registered_model": {"name": "fraud", "version": 3, "alias": "latest",
-                         "uri": "models:/fraud/3"},
-    "metrics": {"areaUnderPR": 0.5, "f1": 0.25}, "spark_model_dir": "model", "files": files,
+    "registered_model": {"name": "fraud", "version": 2 + n, "alias": "latest",
+                         "uri": f"models:/fraud/{2 + n}"},
+    "metrics": {"areaUnderPR": 0.5 / n, "f1": 0.25}, "spark_model_dir": "model",
+    "files": files,
 }
 (out / "run.json").write_text(json.dumps(manifest))
 """
@@ -37,9 +40,35 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "make mlflow-ui" in out
     assert "fraud v3 (alias latest)" in out and "areaUnderPR=0.5000" in out
     assert f"sqlite:///{home / 'mlflow.db'}" in out
-    lineage = out.split("lineage")[1].splitlines()[1:]
+    report, increment = out.split("\nnew data: put raw_data@")
+    lineage = report.split("lineage")[1].strip().splitlines()[1:]
     assert [line.split("@")[0].strip() for line in lineage] == ["train", "split", "raw_data"]
     assert "[spec train.spec@" in lineage[0]
+    # the second, small file: only its datum runs, and a new model shows next to the old
+    assert "(50 rows), run again:" in increment
+    assert "  split         1 datum(s) run,   1 skipped of 2" in increment
+    assert "  train         1 datum(s) run,   0 skipped of 1" in increment
+    table, origin = increment.split("the model before and after the new data:")[1].split(
+        "the new model came from "
+    )
+    assert [line.split() for line in table.strip().splitlines()] == [
+        ["before", "after"],
+        ["model", "version", "v3", "v4"],
+        ["MLflow", "run", "r" * 12, "s" * 12],
+        ["areaUnderPR", "0.5000", "0.2500"],
+    ]
+    # lineage: which raw files, put in which raw_data commits, the new model came from
+    puts = [
+        line.split("put raw_data@")[1].split(":")[0]
+        for line in out.splitlines()
+        if "put raw_data@" in line
+    ]
+    files = [line.split() for line in origin.strip().splitlines()[1:]]
+    assert origin.startswith(f"raw_data@{puts[1]}, which holds:")
+    assert [(f[0].startswith("/paysim-1000rows"), f[-1]) for f in files] == [
+        (True, f"raw_data@{puts[0]})"),
+        (False, f"raw_data@{puts[1]})"),
+    ]
 
     second = CliRunner().invoke(main, args)
 
@@ -47,4 +76,4 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "generated" not in second.output
     assert "raw_data already holds this data" in second.output
     assert "no work done" in second.output and "nothing to do" in second.output
-    assert "fraud v3" in second.output
+    assert "fraud v4" in second.output and "new data" not in second.output

@@ -52,3 +52,26 @@ def test_a_file_that_is_not_parquet_is_a_contract_error(tmp_path):
 def test_model_inputs_exclude_id_label_and_label_derived_columns():
     assert set(MODEL_INPUTS) <= set(FEATURES.columns)
     assert not {"nameOrig", "is_fraud", "is_flagged", "fraud_tx_count"} & set(MODEL_INPUTS)
+
+
+def test_a_file_of_another_known_contract_is_named_instead_of_listing_columns(tmp_path):
+    """features v1 (etl < 0.2) read where partials v1 are expected, and the other way."""
+    from pachflow_contracts import PARTIALS
+
+    old, new = tmp_path / "v1.parquet", tmp_path / "partials.parquet"
+    pq.write_table(_empty_table(FEATURES.schema), old)
+    pq.write_table(_empty_table(PARTIALS.schema), new)
+    with pytest.raises(ContractError) as err:
+        PARTIALS.check_file(old)
+    assert str(err.value) == (
+        f"{old}: does not match contract partials v1: it follows contract features v1 instead"
+    )
+    with pytest.raises(ContractError, match="it follows contract partials v1 instead"):
+        FEATURES.check_file(new)
+
+
+def test_feature_formulas_cover_every_feature_from_partial_columns():
+    from pachflow_contracts import FEATURE_FORMULAS, PARTIALS
+
+    assert list(FEATURE_FORMULAS) == FEATURES.columns
+    assert {col for _, col in FEATURE_FORMULAS.values()} <= set(PARTIALS.columns)

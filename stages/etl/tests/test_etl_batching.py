@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from pachyderm_sdk.api.worker import NextDatumRequest, NextDatumResponse
 
-from pachflow_contracts import FEATURES, TRANSACTIONS
+from pachflow_contracts import PARTIALS, TRANSACTIONS
 from pachflow_etl.batching import apply_env, datum_input_dir
 from pachflow_etl.cli import main
 from pachflow_stagekit import BadInput
@@ -88,9 +88,10 @@ def test_loop_processes_each_datum_and_reports_errors(
         FakeWorker(
             [
                 # as Pachyderm sets it: /pfs/split/... (here /pfs is remapped to tmp_path/pfs)
-                ["split=/pfs/split/shard=00", "PACH_DATUM_ID=d0", "split_COMMIT=abc"],
-                [f"split={split / 'shard=01'}", "PACH_DATUM_ID=d1"],
-                [f"split={split / 'shard=02'}", "PACH_DATUM_ID=d2"],
+                # glob /shard=*/*: each datum is one source file of one shard
+                ["split=/pfs/split/shard=00/a.parquet", "PACH_DATUM_ID=d0", "split_COMMIT=abc"],
+                [f"split={split / 'shard=01' / 'a.parquet'}", "PACH_DATUM_ID=d1"],
+                [f"split={split / 'shard=02' / 'a.parquet'}", "PACH_DATUM_ID=d2"],
             ],
             out,
             uploads,
@@ -104,12 +105,15 @@ def test_loop_processes_each_datum_and_reports_errors(
     errors = holder[0].errors
     assert len(errors) == 4 and errors[0] == errors[1] == errors[3] == ""
     assert errors[2].startswith(f"bad input: {bad}: ") and "'step': expected int32" in errors[2]
-    # Each datum's output holds its shard only; the failed datum wrote nothing.
-    assert [p.name for p in (uploads / "1").iterdir()] == ["shard=00"]
+    # Each datum's output is its file's partials only; the failed datum and the empty
+    # source wrote nothing.
+    assert [
+        p.relative_to(uploads / "1").as_posix() for p in (uploads / "1").rglob("*.parquet")
+    ] == ["shard=00/a.parquet"]
     assert list((uploads / "2").iterdir()) == []
-    assert [p.name for p in (uploads / "3").iterdir()] == ["shard=02"]
+    assert list((uploads / "3").rglob("*.parquet")) == []
     for f in (uploads / "1").rglob("*.parquet"):
-        FEATURES.check_file(f)
+        PARTIALS.check_file(f)
     assert sum(pq.read_metadata(f).num_rows for f in (uploads / "1").rglob("*.parquet")) == 3
     assert os.environ["PACH_DATUM_ID"] == "d2" and os.environ["split_COMMIT"] == "abc"  # noqa: SIM112 (Pachyderm names)
 

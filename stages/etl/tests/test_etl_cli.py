@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from pachflow_contracts import FEATURES, TRANSACTIONS
+from pachflow_contracts import PARTIALS, TRANSACTIONS
 from pachflow_etl.cli import main
 from pachflow_etl.inputs import discover, shard_value
 from pachflow_stagekit import BadInput
@@ -23,7 +23,13 @@ def invoke(*args: str) -> object:
 
 def test_help_says_what_it_reads_and_writes():
     out = CliRunner().invoke(main, ["--help"]).output
-    for word in ("transactions", "features", "shard=NN", "--datum-batching", "Exit codes"):
+    for word in (
+        "transactions",
+        "partials",
+        "shard=NN/<stem>.parquet",
+        "--datum-batching",
+        "Exit codes",
+    ):
         assert word in out
 
 
@@ -82,8 +88,20 @@ def test_row_counts_come_from_footers(tmp_path, write_tx, random_tx):
     write_tx(tmp_path / "shard=01" / "a.parquet", _tx(random_tx, 7))
     write_tx(tmp_path / "shard=01" / "b.parquet", _tx(random_tx, 5))
     write_tx(tmp_path / "shard=02" / "a.parquet", _tx(random_tx, 0))
-    shards = discover(tmp_path)
-    assert [(s.value, len(s.files), s.rows) for s in shards] == [("01", 2, 12), ("02", 1, 0)]
+    sources = discover(tmp_path)
+    assert [(s.output_name, s.rows) for s in sources] == [
+        ("shard=01/a.parquet", 7),
+        ("shard=01/b.parquet", 5),
+        ("shard=02/a.parquet", 0),
+    ]
+
+
+def test_two_files_that_would_write_the_same_output_exit_2(tmp_path, write_tx, random_tx):
+    write_tx(tmp_path / "in" / "x" / "a.parquet", _tx(random_tx))
+    write_tx(tmp_path / "in" / "y" / "a.parquet", _tx(random_tx))
+    result = invoke(tmp_path / "in", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "would both write shard=all/a.parquet" in result.output
 
 
 @pytest.mark.spark
@@ -97,22 +115,24 @@ def test_files_directly_in_input_dir_go_to_shard_all(tmp_path, write_tx, random_
 
 
 @pytest.mark.spark
-def test_one_shard_datum_writes_only_its_shard(tmp_path, write_tx, random_tx, spark):
-    """A datum is `/pfs/split/shard=05`-like or `/pfs/split` holding `shard=05/`."""
+@pytest.mark.parametrize("datum", ["shard=05", "shard=05/a.parquet"])
+def test_one_shard_datum_writes_only_its_shard(tmp_path, write_tx, random_tx, spark, datum):
+    """A datum is `/pfs/split/shard=05/a.parquet` (glob /shard=*/*), `/pfs/split/shard=05`
+    or `/pfs/split` holding `shard=05/`."""
     write_tx(tmp_path / "split" / "shard=05" / "a.parquet", _tx(random_tx))
     (tmp_path / "out" / "shard=04").mkdir(parents=True)  # another datum's output: untouched
     (tmp_path / "out" / "shard=04" / "x.parquet").write_bytes(b"other")
-    result = invoke(tmp_path / "split" / "shard=05", tmp_path / "out")
+    result = invoke(tmp_path / "split" / datum, tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shard=04", "shard=05"]
     assert (tmp_path / "out" / "shard=04" / "x.parquet").read_bytes() == b"other"
-    for f in (tmp_path / "out" / "shard=05").iterdir():
-        assert f.name.startswith("part-") and f.suffix == ".parquet"
-        FEATURES.check_file(f)
+    assert [f.name for f in (tmp_path / "out" / "shard=05").iterdir()] == ["a.parquet"]
+    PARTIALS.check_file(tmp_path / "out" / "shard=05" / "a.parquet")
 
 
 @pytest.mark.spark
-def test_failure_leaves_no_output(tmp_path, write_tx, random_tx, spark):
+@pytest.mark.parametrize("engine", ["--small-rows=0", "--small-rows=100000"])
+def test_failure_leaves_no_output(tmp_path, write_tx, random_tx, spark, engine):
     """A shard whose data pages are corrupt (footer intact, so the contract check passes)
     fails the Spark job: exit 2 naming the file, and nothing published, not even the good shard."""
     write_tx(tmp_path / "in" / "shard=00" / "a.parquet", _tx(random_tx))
@@ -124,7 +144,7 @@ def test_failure_leaves_no_output(tmp_path, write_tx, random_tx, spark):
     data[8:4000] = bytes(np.random.default_rng(0).integers(0, 256, 3992, dtype=np.uint8))
     bad.write_bytes(bytes(data))
     TRANSACTIONS.check_file(bad)
-    result = invoke(tmp_path / "in", tmp_path / "out")
+    result = invoke(tmp_path / "in", tmp_path / "out", engine)
     assert result.exit_code == 2
     assert f"Error: {bad}: Parquet data cannot be read" in result.output
     assert list((tmp_path / "out").iterdir()) == []

@@ -1,8 +1,8 @@
-"""Feature values: etl's Spark output against an independent pandas computation."""
+"""Partials: etl's output, merged the way every reader merges it, against an independent
+pandas computation of the features; Spark and Arrow partials against each other."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,23 +10,20 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from pachflow_contracts import FEATURES
-from pachflow_etl.features import customer_features
-from pachflow_etl.inputs import discover
-from pachflow_etl.job import _partitioned_base, read_transactions, run
+from pachflow_contracts import FEATURES, PARTIALS
+from pachflow_etl.job import SPARK_INPUT_SCHEMA, run
+from pachflow_etl.partials import spark_partials
+from pachflow_features import read_features
 
 pytestmark = pytest.mark.spark
 
+ALWAYS_SPARK, ALWAYS_ARROW = 0, 10**9
 
-def read_output(out: Path) -> dict[str, pd.DataFrame]:
-    """Output shard dir name -> its rows (all files of the shard), indexed by nameOrig."""
-    shards = {}
-    for shard_dir in sorted(out.iterdir()):
-        files = sorted(shard_dir.glob("part-*.parquet"))
-        assert files, f"{shard_dir} holds no part-*.parquet file"
-        frames = [pq.read_table(f).to_pandas() for f in files]
-        shards[shard_dir.name] = pd.concat(frames).set_index("nameOrig").sort_index()
-    return shards
+
+def merged(spark, out: Path) -> pd.DataFrame:
+    """The features every reader gets from etl's output, indexed by nameOrig."""
+    files = sorted(out.rglob("*.parquet"))
+    return read_features(spark, files).toPandas().set_index("nameOrig").sort_index()
 
 
 @pytest.fixture(scope="module")
@@ -55,52 +52,52 @@ def fixture_tx(tmp_path_factory, random_tx, write_tx) -> tuple[Path, dict[str, p
     write_tx(root / "shard=00" / "raw-b.parquet", b)
     write_tx(root / "shard=01" / "raw-a.parquet", extreme)
     write_tx(root / "shard=02" / "raw-a.parquet", extreme.iloc[0:0])
-    return root, {"shard=00": pd.concat([a, b]), "shard=01": extreme, "shard=02": extreme[:0]}
+    return root, {"shard=00": pd.concat([a, b]), "shard=01": extreme}
 
 
-@pytest.fixture(scope="module")
-def features_dir(fixture_tx, spark, tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["spark", "arrow"])
+def partials_dir(request, fixture_tx, spark, tmp_path_factory) -> Path:
     root, _ = fixture_tx
-    out = tmp_path_factory.mktemp("etl") / "out"
-    run(root, out, lambda: spark, shuffle_partitions=2)
+    out = tmp_path_factory.mktemp(f"etl-{request.param}") / "out"
+    small = ALWAYS_SPARK if request.param == "spark" else ALWAYS_ARROW
+    run(root, out, lambda: spark, small_rows=small)
     return out
 
 
-@pytest.fixture(scope="module")
-def features_out(features_dir) -> dict[str, pd.DataFrame]:
-    return read_output(features_dir)
+def test_one_file_per_non_empty_source_named_after_it(partials_dir):
+    files = sorted(p.relative_to(partials_dir).as_posix() for p in partials_dir.rglob("*"))
+    assert files == [
+        "shard=00",
+        "shard=00/raw-a.parquet",
+        "shard=00/raw-b.parquet",
+        "shard=01",
+        "shard=01/raw-a.parquet",
+    ]  # no file for the empty source: it adds no customer
 
 
-def test_one_output_dir_per_input_shard(features_out):
-    assert sorted(features_out) == ["shard=00", "shard=01", "shard=02"]
+def test_every_output_file_has_the_partials_types(partials_dir):
+    for path in partials_dir.rglob("*.parquet"):
+        PARTIALS.check_file(path)
+        found = pq.read_schema(path)
+        assert [(f.name, f.type) for f in found] == [(f.name, f.type) for f in PARTIALS.schema]
 
 
-@pytest.mark.parametrize("shard", ["shard=00", "shard=01"])
-def test_features_match_pandas(fixture_tx, features_out, expected, shard):
-    want = expected(fixture_tx[1][shard])
-    got = features_out[shard]
+def test_merged_partials_match_pandas_features(fixture_tx, partials_dir, spark, expected):
+    """A customer spread over raw-a and raw-b is one row, with every feature exact."""
+    _, rows = fixture_tx
+    want = expected(pd.concat(rows.values())).sort_index()
+    got = merged(spark, partials_dir)
     assert list(got.columns) == FEATURES.columns[1:]
     assert list(got.index) == list(want.index)  # one row per customer, no more, no less
+    spread = set(rows["shard=00"].iloc[:120].nameOrig) & set(rows["shard=00"].iloc[120:].nameOrig)
+    assert spread, "fixture must have customers in both source files"
     pd.testing.assert_frame_equal(
         got, want, check_dtype=False, check_exact=False, rtol=1e-12, atol=1e-6
     )
 
 
-def test_customer_spread_over_two_files_is_one_row(fixture_tx, features_out):
-    tx = fixture_tx[1]["shard=00"]
-    counts = tx.groupby("nameOrig").size()
-    spread = [
-        c
-        for c in counts.index
-        if c in set(tx.iloc[:120].nameOrig) and c in set(tx.iloc[120:].nameOrig)
-    ]
-    assert spread, "fixture must have customers in both source files"
-    for customer in spread:
-        assert features_out["shard=00"].loc[customer, "n_tx"] == counts[customer]
-
-
-def test_extreme_values(features_out):
-    got = features_out["shard=01"]
+def test_extreme_values(partials_dir, spark):
+    got = merged(spark, partials_dir)
     assert got.loc["C900", "amount_total"] == 1e8 + 92_445_516.64
     assert got.loc["C900", "drain_share"] == 0.5  # 1e8 drained; the 0-balance cash-out not
     assert got.loc["C900", "is_fraud"] == 1 and got.loc["C900", "is_flagged"] == 1
@@ -109,73 +106,53 @@ def test_extreme_values(features_out):
     assert (got.loc["C900", "first_step"], got.loc["C900", "last_step"]) == (1, 743)
 
 
-def test_empty_shard_gives_empty_file_with_the_schema(features_out):
-    assert len(features_out["shard=02"]) == 0
-
-
-def test_every_output_file_has_the_contract_types(features_dir):
-    files = sorted(features_dir.rglob("*.parquet"))
-    assert len(files) >= 3
-    assert len(list((features_dir / "shard=00").iterdir())) <= 2  # <= shuffle partitions
-    for path in files:
-        FEATURES.check_file(path)
-        found = pq.read_schema(path)
-        assert [(f.name, f.type) for f in found] == [(f.name, f.type) for f in FEATURES.schema]
-    assert not [p for p in features_dir.rglob("*") if p.name.startswith((".", "_"))]
-
-
-def test_split_layout_is_read_as_one_partitioned_scan(fixture_tx, tmp_path):
-    """Files directly in `shard=NN/` (split's layout, whole repo or one-shard datum): one
-    scan with `shard` from the path. Anything else: one scan per shard."""
+def test_spark_and_arrow_write_the_same_partials(fixture_tx, spark, tmp_path):
     root, _ = fixture_tx
-    assert _partitioned_base(discover(root)) == root
-    assert _partitioned_base(discover(root / "shard=01")) == root
-    nested = tmp_path / "split" / "shard=01" / "deeper"
-    nested.mkdir(parents=True)
-    shutil.copy(root / "shard=01" / "raw-a.parquet", nested)
-    assert _partitioned_base(discover(tmp_path / "split")) is None
+    outs = {}
+    for name, small in (("spark", ALWAYS_SPARK), ("arrow", ALWAYS_ARROW)):
+        run(root, tmp_path / name, lambda: spark, small_rows=small)
+        outs[name] = {
+            p.relative_to(tmp_path / name): pq.read_table(p).to_pandas().sort_values("nameOrig")
+            for p in (tmp_path / name).rglob("*.parquet")
+        }
+    assert sorted(outs["spark"]) == sorted(outs["arrow"])
+    for path, frame in outs["spark"].items():
+        pd.testing.assert_frame_equal(
+            frame.reset_index(drop=True),
+            outs["arrow"][path].reset_index(drop=True),
+            check_exact=False,
+            rtol=1e-15,
+        )
 
 
-def test_split_layout_plans_one_scan_and_others_a_union(fixture_tx, spark, tmp_path):
+def test_a_datum_of_one_source_file_writes_only_its_file(fixture_tx, spark, tmp_path):
+    """With glob /shard=*/*, a datum is one file: $split names it."""
     root, _ = fixture_tx
-    one_scan = read_transactions(spark, [s for s in discover(root) if s.rows])
-    assert "Union" not in one_scan._jdf.queryExecution().optimizedPlan().toString()
-    assert sorted(r.shard for r in one_scan.select("shard").distinct().collect()) == ["00", "01"]
-    for f in root.rglob("*.parquet"):
-        dest = tmp_path / "split" / f.parent.name / "deeper" / f.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(f, dest)
-    nested = [s for s in discover(tmp_path / "split") if s.rows]
-    assert (
-        "Union" in read_transactions(spark, nested)._jdf.queryExecution().optimizedPlan().toString()
-    )
+    run(root / "shard=00" / "raw-b.parquet", tmp_path / "out", lambda: spark)
+    assert [
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.parquet")
+    ] == ["shard=00/raw-b.parquet"]
+
+
+def test_small_sources_start_no_spark(fixture_tx, tmp_path):
+    root, _ = fixture_tx
+
+    def no_spark():
+        raise AssertionError("a small source must not need Spark")
+
+    run(root, tmp_path / "out", no_spark)  # default threshold: these files are small
+    assert len(list((tmp_path / "out").rglob("*.parquet"))) == 3
 
 
 def test_input_rows_are_shuffled_by_customer_and_aggregated_once_there(fixture_tx, spark):
-    """Customers are nearly unique, so no partial aggregation before the one shuffle: it
-    would send 24 aggregation buffers per row instead of the input columns."""
+    """Customers are nearly unique, so no partial aggregation before the one shuffle (into
+    one partition: one output file per datum)."""
     root, _ = fixture_tx
-    tx = read_transactions(spark, [s for s in discover(root) if s.rows])
-    plan = customer_features(tx, ("shard",), partitions=3)._jdf.queryExecution().executedPlan()
+    tx = spark.read.schema(SPARK_INPUT_SCHEMA).parquet(str(root / "shard=00" / "raw-a.parquet"))
+    plan = spark_partials(tx, partitions=1)._jdf.queryExecution().executedPlan()
     lines = plan.toString().splitlines()
     exchanges = [i for i, line in enumerate(lines) if "Exchange" in line]
     aggregates = [i for i, line in enumerate(lines) if "HashAggregate" in line]
     assert len(exchanges) == 1 and aggregates, plan.toString()
-    assert "hashpartitioning(shard#" in lines[exchanges[0]] and ", 3)" in lines[exchanges[0]]
+    assert "Exchange SinglePartition" in lines[exchanges[0]]
     assert max(aggregates) < exchanges[0]  # printed top-down: every aggregate is after it
-
-
-def test_other_layouts_give_the_same_features(fixture_tx, features_out, spark, tmp_path):
-    """Files one level deeper than their shard directory take the one-scan-per-shard path;
-    the features must not depend on which path read them."""
-    root, _ = fixture_tx
-    nested = tmp_path / "split"
-    for f in root.rglob("*.parquet"):
-        dest = nested / f.parent.name / "deeper" / f.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(f, dest)
-    run(nested, tmp_path / "out", lambda: spark, shuffle_partitions=2)
-    got = read_output(tmp_path / "out")
-    assert sorted(got) == sorted(features_out)
-    for name, frame in got.items():
-        pd.testing.assert_frame_equal(frame, features_out[name])

@@ -73,7 +73,7 @@ def test_fuzz_etl_input_check_accepts_or_names_the_file(data):
         path = shard / "f.parquet"
         path.write_bytes(data)
         try:
-            shards = discover(Path(tmp) / "in")
+            sources = discover(Path(tmp) / "in")
         except BadInput as exc:
             event("rejected")
             message = exc.format_message()
@@ -81,5 +81,5 @@ def test_fuzz_etl_input_check_accepts_or_names_the_file(data):
             assert len(message) < 1000, message
             return
         event("accepted")
-        (found,) = shards
-        assert found.files == [path] and found.rows == pq.read_metadata(path).num_rows
+        (found,) = sources
+        assert found.path == path and found.rows == pq.read_metadata(path).num_rows

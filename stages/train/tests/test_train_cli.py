@@ -17,7 +17,8 @@ from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 
 from pachflow_contracts import MODEL_INPUTS
-from pachflow_testing.features import features_table, write_features
+from pachflow_features import features_of_partials
+from pachflow_testing.features import features_table, partials_table, write_features
 
 EXPERIMENT = "train-cli-tests"
 MODEL = "train-cli-detector"
@@ -142,7 +143,8 @@ def test_registered_model_loads_back_and_scores_like_output_model(
 ) -> None:
     mlflow.set_tracking_uri(mlflow_tracking_uri)
     pyfunc = mlflow.pyfunc.load_model(f"models:/{MODEL}@candidate")
-    sample = pq.read_table(next(features_dir.rglob("*.parquet"))).slice(0, 200).to_pandas()
+    partials = pq.read_table(next(features_dir.rglob("*.parquet"))).slice(0, 200)
+    sample = features_of_partials(partials).to_pandas()
     from_registry = pyfunc.predict(sample[list(MODEL_INPUTS)])
     local = PipelineModel.load(str(trained["out"] / "model"))
     from_output = local.transform(spark.createDataFrame(sample)).select("prediction").toPandas()
@@ -176,9 +178,10 @@ def _features(tmp_path: Path, table: pa.Table) -> Path:
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("missing_column", "missing column 'drain_share'"),
+        ("missing_column", "missing column 'n_drain'"),
+        ("features_v1", "does not match contract partials v1: it follows contract features v1"),
         ("wrong_type", "column 'n_tx': expected int64, found double"),
-        ("no_files", "no features Parquet files"),
+        ("no_files", "no partials Parquet files"),
         ("no_rows", "no rows"),
         ("one_class", "have is_fraud = non-fraud"),
         ("too_few_positives", "too few fraud rows"),
@@ -194,10 +197,13 @@ def test_bad_input_exits_2_with_specifics_and_no_run(
     worker_env: Any,
     commit_id: Any,
 ) -> None:
-    table = features_table(400, fraud_rate=0.05)
-    label = table.schema.get_field_index("is_fraud")
+    features = features_table(400, fraud_rate=0.05)
+    table = partials_table(features)
+    label = table.schema.get_field_index("fraud_tx_count")
     if case == "missing_column":
-        etl = _features(tmp_path, table.drop_columns(["drain_share"]))
+        etl = _features(tmp_path, table.drop_columns(["n_drain"]))
+    elif case == "features_v1":  # written by etl < 0.2
+        etl = _features(tmp_path, features)
     elif case == "wrong_type":
         i = table.schema.get_field_index("n_tx")
         etl = _features(tmp_path, table.set_column(i, "n_tx", table["n_tx"].cast(pa.float64())))
@@ -207,11 +213,11 @@ def test_bad_input_exits_2_with_specifics_and_no_run(
     elif case == "no_rows":
         etl = _features(tmp_path, table.slice(0, 0))
     elif case == "one_class":
-        zeros = pa.array([0] * table.num_rows, pa.int32())
-        etl = _features(tmp_path, table.set_column(label, "is_fraud", zeros))
+        zeros = pa.array([0] * table.num_rows, pa.int64())
+        etl = _features(tmp_path, table.set_column(label, "fraud_tx_count", zeros))
     else:
-        one = pa.array([1] + [0] * (table.num_rows - 1), pa.int32())
-        etl = _features(tmp_path, table.set_column(label, "is_fraud", one))
+        one = pa.array([1] + [0] * (table.num_rows - 1), pa.int64())
+        etl = _features(tmp_path, table.set_column(label, "fraud_tx_count", one))
     job = commit_id()
     inv = run_train(
         etl,

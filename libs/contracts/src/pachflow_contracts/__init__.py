@@ -5,13 +5,18 @@ and checked by the stage that consumes it; it lives here so both use the same de
 """
 
 from pachflow_contracts.contract import Contract, ContractError
-from pachflow_contracts.features import FEATURES, LABEL_COLUMN, MODEL_INPUTS
+from pachflow_contracts.features import FEATURES, ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS
+from pachflow_contracts.partials import FEATURE_FORMULAS, PARTIAL_REDUCTIONS, PARTIALS
 from pachflow_contracts.transactions import SHARD_DIR_FORMAT, TRANSACTIONS
 
 __all__ = [
     "FEATURES",
+    "FEATURE_FORMULAS",
+    "ID_COLUMN",
     "LABEL_COLUMN",
     "MODEL_INPUTS",
+    "PARTIALS",
+    "PARTIAL_REDUCTIONS",
     "SHARD_DIR_FORMAT",
     "TRANSACTIONS",
     "Contract",

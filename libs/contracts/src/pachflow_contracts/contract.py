@@ -18,6 +18,10 @@ class ContractError(ValueError):
     """A file does not match the contract it is supposed to follow."""
 
 
+#: Every contract defined, so a mismatch can say which other contract a file follows.
+KNOWN: list[Contract] = []
+
+
 @dataclass(frozen=True)
 class Contract:
     """The columns (names, order, Arrow types) one stage promises the next."""
@@ -25,6 +29,16 @@ class Contract:
     name: str
     version: int
     schema: pa.Schema
+
+    def __post_init__(self) -> None:
+        KNOWN.append(self)
+
+    def matches(self, found: pa.Schema) -> bool:
+        """Every column of this contract is in `found`, with its type."""
+        return all(
+            found.get_field_index(f.name) >= 0 and found.field(f.name).type.equals(f.type)
+            for f in self.schema
+        )
 
     @property
     def columns(self) -> list[str]:
@@ -55,6 +69,9 @@ class Contract:
                 f"expected version {self.version}"
             )
         if problems:
+            other = next((c for c in KNOWN if c is not self and c.matches(found)), None)
+            if other is not None:  # e.g. features v1 written by an older etl
+                problems = [f"it follows contract {other.name} v{other.version} instead"]
             raise ContractError(
                 f"{where}: does not match contract {self.name} v{self.version}: "
                 + "; ".join(problems)

@@ -1,4 +1,6 @@
-"""`features` v1: what etl writes and train reads. One row per customer (`nameOrig`).
+"""`features` v1: one row per customer (`nameOrig`), what a model is trained on. Since etl
+0.2 it is not a file contract any more: etl writes `partials` v1 and readers merge them
+into these rows (`pachflow_features.read_features`).
 
 `fraud_tx_count` is the seed's "sum of isFraud" feature; it is derived from the label,
 so it is kept for analysis but is NOT a model input (see MODEL_INPUTS).

@@ -4,6 +4,7 @@ common options and progress lines."""
 from pachflow_spark.java import JavaMissing, require_java
 from pachflow_spark.options import spark_options
 from pachflow_spark.progress import spark_progress
+from pachflow_spark.schema import spark_schema
 from pachflow_spark.session import SparkSettings, build_session, shuffle_partitions_for
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "shuffle_partitions_for",
     "spark_options",
     "spark_progress",
+    "spark_schema",
 ]

@@ -67,6 +67,27 @@ class CommitStore(Connected):
                     tx, CommitRef(repo, new_id()), manifest, [], ORIGIN_USER, branch, description
                 )
 
+    def delete_files(
+        self, repo: str, paths: Iterable[str], branch: str = DEFAULT_BRANCH, description: str = ""
+    ) -> CommitRef:
+        """One new USER commit on `repo@branch`: its parent's files without `paths` (a
+        directory path removes everything under it, as `pachctl delete file` does).
+        Raises NotFound for a path that matches no file."""
+        with self.transaction() as tx:
+            head = self._head(tx, repo, USER, branch)
+            if head is None:
+                raise NotFound(f"branch {repo}@{branch} has no commit to delete files from")
+            manifest = self._manifest(tx, CommitRef(repo, head))
+            for path in map(normalize_path, paths):
+                gone = [p for p in manifest if p == path or p.startswith(path.rstrip("/") + "/")]
+                if not gone:
+                    raise NotFound(f"file {repo}@{branch}:{path} does not exist")
+                for p in gone:
+                    del manifest[p]
+            return self.insert_commit(
+                tx, CommitRef(repo, new_id()), manifest, [], ORIGIN_USER, branch, description
+            )
+
     def insert_commit(
         self,
         tx: sqlite3.Connection,

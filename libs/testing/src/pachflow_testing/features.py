@@ -1,4 +1,5 @@
-"""Synthetic `features` v1 tables (what etl writes), for train's tests and benchmarks.
+"""Synthetic `features` v1 tables, and the `partials` v1 tables etl would write for them
+(one partial row per customer), for train's tests and benchmarks.
 
 Learnable but not trivially: fraud customers tend to drain their account (high
 `drain_share`, large transfers/cash-outs, balance errors), with label noise, so a depth-5
@@ -15,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pachflow_contracts import FEATURES, LABEL_COLUMN
+from pachflow_contracts import FEATURE_FORMULAS, FEATURES, LABEL_COLUMN, PARTIALS
 
 
 def features_table(n_rows: int, seed: int = 7, fraud_rate: float = 0.01) -> pa.Table:
@@ -58,12 +59,33 @@ def features_table(n_rows: int, seed: int = 7, fraud_rate: float = 0.01) -> pa.T
         "dest_zero_share": np.where(fraud, rng.beta(5, 2, n_rows), rng.beta(1, 6, n_rows)),
         "first_step": first,
         "last_step": last,
-        "fraud_tx_count": fraud.astype(np.int64),
+        "fraud_tx_count": noisy_label.astype(np.int64),  # is_fraud = fraud_tx_count > 0
         LABEL_COLUMN: noisy_label.astype(np.int32),
         "is_flagged": np.zeros(n_rows, np.int32),
     }
     schema = FEATURES.stamped_schema()
     arrays = [pa.array(cols[f.name], f.type) for f in schema]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def partials_table(features: pa.Table) -> pa.Table:
+    """The one partial row per customer whose merge gives `features` (shares and means
+    times n_tx; shares rounded to whole rows)."""
+    n_tx = features["n_tx"].to_numpy()
+    cols = {}
+    for name, (op, col) in FEATURE_FORMULAS.items():
+        value = features[name].to_numpy()
+        if op == "per_tx":
+            value = value * n_tx
+            if col.startswith("n_"):
+                value = np.round(value)
+        if op != "any":
+            cols[col] = value
+    schema = PARTIALS.stamped_schema()
+    arrays = [
+        pa.array(cols[f.name], f.type) if f.name != "nameOrig" else features["nameOrig"]
+        for f in schema
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -76,9 +98,9 @@ def write_features(
     n_files: int = 1,
     table: pa.Table | None = None,
 ) -> list[Path]:
-    """Write `n_rows` synthetic customers (or `table`) as etl does: `shard=NN/part.parquet`,
-    one file per shard. Returns the files."""
-    table = features_table(n_rows, seed, fraud_rate) if table is None else table
+    """Write `n_rows` synthetic customers (or `table`, partials) as etl does from one raw
+    file: `shard=NN/part.parquet` partials, one file per shard. Returns the files."""
+    table = partials_table(features_table(n_rows, seed, fraud_rate)) if table is None else table
     out = Path(out_dir)
     paths = []
     bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)

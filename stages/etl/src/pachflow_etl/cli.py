@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pachflow_etl.job import STAGE, run
+from pachflow_etl.job import SMALL_ROWS, STAGE, run
 from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_options
 from pachflow_stagekit import progress
 
@@ -14,7 +14,7 @@ APP_NAME = "pachflow-etl"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("input_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("input_dir", type=click.Path(path_type=Path))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--datum-batching",
@@ -24,17 +24,32 @@ APP_NAME = "pachflow-etl"
     "NextDatum API (for specs with transform.datumBatching: true). Each datum's input is "
     "$<input name> (e.g. $split) if set, else INPUT_DIR.",
 )
+@click.option(
+    "--small-rows",
+    type=click.IntRange(min=0),
+    default=SMALL_ROWS,
+    show_default=True,
+    envvar="PACHFLOW_ETL_SMALL_ROWS",
+    help="Source files with fewer rows are aggregated with Arrow in this process (no Spark "
+    "job, no JVM start: the shards of a small new raw file); 0 = always Spark.",
+)
 @spark_options
 def main(
-    input_dir: Path, output_dir: Path, datum_batching: bool, spark_settings: SparkSettings
+    input_dir: Path,
+    output_dir: Path,
+    datum_batching: bool,
+    small_rows: int,
+    spark_settings: SparkSettings,
 ) -> None:
-    """Per-customer fraud features from split's transactions.
+    """Per-customer partial aggregates from split's transactions, one file per source.
 
-    Reads every `.parquet` file under INPUT_DIR (contract `transactions` v1: one shard
-    directory `shard=NN`, several, or files directly in INPUT_DIR, which count as shard
-    `all`) and writes one row per customer (nameOrig), contract `features` v1, as
-    OUTPUT_DIR/shard=NN/part-*.parquet: the same shard names as the input, a few files per
-    shard, an empty file for an empty shard. Output is complete or absent.
+    Reads every `.parquet` file under INPUT_DIR, or the one file a datum names (contract
+    `transactions` v1: shard directories `shard=NN`, or files directly in INPUT_DIR, which
+    count as shard `all`) and writes, for each non-empty file `shard=NN/<stem>.parquet`,
+    one row per customer (nameOrig) of exact, additive aggregates, contract `partials` v1,
+    as OUTPUT_DIR/shard=NN/<stem>.parquet. Readers merge them into one features row per
+    customer (pachflow_features). An empty file writes nothing. Output is complete or
+    absent. Each Spark job reduces in one task into one file (--shuffle-partitions unused).
 
     Exit codes: 0 ok, 2 bad input (a file not matching the contract: file, column,
     expected and found are named), 1 anything else.
@@ -50,14 +65,14 @@ def main(
                 raise click.ClickException(str(exc)) from exc
         return session
 
-    partitions = spark_settings.shuffle_partitions
     if not datum_batching:
-        run(input_dir, output_dir, get_spark, partitions)
+        run(input_dir, output_dir, get_spark, small_rows)
         return
     # Only datum batching talks to the worker: its gRPC stack costs ~0.4 s to import.
     from pachflow_etl.batching import connect_worker, datum_input_dir, serve_datums
 
     worker = connect_worker()
-    get_spark()  # once, before the first datum: that is the point of datum batching
+    # The session is made at the first datum that needs Spark and kept for all later ones
+    # (that is the point of datum batching); datums of small files never start the JVM.
     progress(STAGE, "datum batching: asking the worker for datums")
-    serve_datums(worker, lambda: run(datum_input_dir(input_dir), output_dir, get_spark, partitions))
+    serve_datums(worker, lambda: run(datum_input_dir(input_dir), output_dir, get_spark, small_rows))

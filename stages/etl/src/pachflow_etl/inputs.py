@@ -1,13 +1,14 @@
-"""What one etl run reads: the TRANSACTIONS Parquet files under INPUT_DIR, by shard.
+"""What one etl run reads: the TRANSACTIONS Parquet files under INPUT_DIR (or the one file
+a datum names), each with its shard.
 
 Every file is checked against the contract from its footer (cheap: no data read), and its
-row count is taken from the same footer, so empty shards are known before Spark starts.
+row count is taken from the same footer, so empty files are known before Spark starts.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -24,14 +25,21 @@ WHAT = f"{TRANSACTIONS.name} Parquet files (split's output)"
 UNSHARDED = "all"
 
 
-@dataclass
-class Shard:
-    """The input files of one shard and their total row count (from the footers)."""
+@dataclass(frozen=True)
+class Source:
+    """One input file: its shard, row count (from the footer) and size. It is one datum
+    with the spec's glob `/shard=*/*`, and its partials go to `output_name`."""
 
-    value: str
-    files: list[Path] = field(default_factory=list)
-    rows: int = 0
-    size: int = 0
+    shard: str
+    path: Path
+    rows: int
+    size: int
+
+    @property
+    def output_name(self) -> str:
+        """`shard=<value>/<file stem>.parquet`: unique per source file of a shard, so no two
+        datums write the same path (Pachyderm fails a job when they do)."""
+        return f"shard={self.shard}/{self.path.stem}.parquet"
 
 
 def shard_value(root: Path, path: Path) -> str:
@@ -55,26 +63,34 @@ def shard_value(root: Path, path: Path) -> str:
     return UNSHARDED
 
 
-def discover(input_dir: str | Path) -> list[Shard]:
-    """All `.parquet` files under `input_dir`, checked against TRANSACTIONS, by shard.
+def discover(input_dir: str | Path) -> list[Source]:
+    """All `.parquet` files under `input_dir` (or `input_dir` itself when it is a file, as
+    a datum of glob `/shard=*/*` names it), checked against TRANSACTIONS, by output name.
 
-    Raises BadInput (exit 2) naming the file, column, expected and found type, or when
-    `input_dir` does not exist. A directory without Parquet files is an empty input, not
-    an error (with glob `/*` instead of the spec's `/shard=*`, split's `_summary/` directory
-    would be such a datum).
+    Raises BadInput (exit 2) naming the file, column, expected and found type; when
+    `input_dir` does not exist; or when two files would write the same output. A directory
+    without Parquet files is an empty input, not an error.
     """
     root = Path(input_dir)
-    if not root.is_dir():
+    if root.is_file():
+        files, root = [root], root.parent
+    elif not root.is_dir():
         raise BadInput(f"input directory {root} does not exist (expected {WHAT})")
-    files = find_files(root, [".parquet"], WHAT, required=False)
-    shards: dict[str, Shard] = {}
+    else:
+        files = find_files(root, [".parquet"], WHAT, required=False)
+    sources: dict[str, Source] = {}
     for path in files:
         try:
             TRANSACTIONS.check_file(path)
         except ContractError as exc:
             raise BadInput(str(exc)) from exc
-        shard = shards.setdefault(shard_value(root, path), Shard(shard_value(root, path)))
-        shard.files.append(path)
-        shard.rows += pq.read_metadata(path).num_rows
-        shard.size += path.stat().st_size
-    return sorted(shards.values(), key=lambda s: s.value)
+        source = Source(
+            shard_value(root, path), path, pq.read_metadata(path).num_rows, path.stat().st_size
+        )
+        other = sources.setdefault(source.output_name, source)
+        if other is not source:
+            raise BadInput(
+                f"{path} and {other.path} would both write {source.output_name} (expected "
+                "one file per name in each shard, as split writes shard=NN/<stem>.parquet)"
+            )
+    return sorted(sources.values(), key=lambda s: s.output_name)

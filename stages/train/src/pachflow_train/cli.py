@@ -31,7 +31,8 @@ def _class_weight(ctx: click.Context, param: click.Parameter, value: str) -> str
 HELP = """Fit the fraud classifier on etl's customer features and track it in MLflow.
 
 \b
-Reads:  every *.parquet under INPUT_DIR (features contract v1, e.g. /pfs/etl).
+Reads:  every *.parquet under INPUT_DIR (partials contract v1, e.g. /pfs/etl), merged
+        into one features row per customer.
 Writes: OUTPUT_DIR/<run_id>   empty marker named after the MLflow run
         OUTPUT_DIR/run.json   run id, experiment, tracking URI, model URI, registered
                               model version, metrics, input commits

@@ -16,7 +16,13 @@ COMMANDS += [cluster.deploy, cluster.undeploy, cluster.cluster]
 
 from pachflow.commands import local_run, local_store  # noqa: E402
 
-COMMANDS += [local_store.put, local_store.ls, local_store.get, local_store.list_group]
+COMMANDS += [
+    local_store.put,
+    local_store.delete_group,
+    local_store.ls,
+    local_store.get,
+    local_store.list_group,
+]
 COMMANDS += [local_store.inspect_group, local_run.run, local_run.jobs, local_run.logs]
 
 from pachflow.commands import gen_paysim  # noqa: E402

@@ -27,7 +27,9 @@ DEFAULT_ROWS = 50_000
 def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool) -> None:
     """Generate PaySim-like data, put it in raw_data, run the DAG (split -> etl -> train
     -> ...), then print the MLflow run, the registered model version, its metrics and the
-    lineage from the model back to the raw_data commit.
+    lineage from the model back to the raw_data commit. Then it puts a second, small file
+    (5 % of the rows) and runs again: only the new file's datums run (printed per
+    pipeline) and a new model version is trained, shown next to the first.
 
     Everything lives under $PACHFLOW_HOME (default ./.pachflow), MLflow included
     (sqlite:///$PACHFLOW_HOME/mlflow.db) unless MLFLOW_TRACKING_URI is set. Running it again
@@ -61,3 +63,38 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool) -> None:
             raise BadInput("train@master has no run.json: did the train pipeline run?")
         for line in d.report_lines(store, result, local_tracking_uri(home)):
             click.echo(line)
+    _increment(rows, seed, specs_dir, quiet, result)
+
+
+def _increment(
+    rows: int, seed: int, specs_dir: Path | None, quiet: bool, before: d.TrainResult
+) -> None:
+    """The second raw file on top of the first model: what ran, and the two models."""
+    extra = d.increment_rows(rows)
+    with open_store() as store:
+        path = d.demo_file(store, extra, seed + 1)
+        d.generate(path, extra, seed + 1)
+        raw, new = d.put_if_new(store, path)
+    if not new:
+        return  # the demo ran before: both files are in, and the models above are current
+    click.echo(f"\nnew data: put {raw}:/{path.name} ({extra} rows), run again:")
+    summary = run_pipelines(specs_dir, quiet=quiet)
+    if summary.failed:
+        raise click.ClickException(
+            "the demo's second run failed: "
+            + "; ".join(f"{o.pipeline}: {o.reason}" for o in summary.failed)
+        )
+    for line in d.datum_lines(summary.outcomes):
+        click.echo(line)
+    with open_store() as store:
+        after = d.train_result(store)
+        if after is None or after.manifest.get("run_id") == before.manifest.get("run_id"):
+            click.echo("train was skipped: no customer it sees changed")
+            return
+        raw, files = d.raw_inputs(store, after)
+    click.echo("the model before and after the new data:")
+    for line in d.side_by_side(before.manifest, after.manifest):
+        click.echo(line)
+    click.echo(f"the new model came from {raw}, which holds:")
+    for name, commit in files:
+        click.echo(f"  {name}  (put in {d.RAW_REPO}@{commit})")

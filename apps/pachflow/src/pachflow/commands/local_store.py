@@ -107,6 +107,33 @@ def put(repo: str, files: tuple[Path, ...], branch: str, dest: str, message: str
     click.echo(str(ref))
 
 
+@click.group(name="delete")
+def delete_group() -> None:
+    """Delete from the local store (as `pachctl delete`)."""
+
+
+@delete_group.command(name="file")
+@click.argument("uris", nargs=-1, required=True, metavar="REPO[@BRANCH]:/PATH...")
+@click.option("--message", "-m", default="", help="Commit description.")
+def delete_file(uris: tuple[str, ...], message: str) -> None:
+    """Delete files (or directories) from a user repo as one new commit on its branch; the
+    next `pachflow run` removes exactly what the deleted files' datums produced. Prints
+    the commit (REPO@ID)."""
+    targets: dict[tuple[str, str], list[str]] = {}
+    for uri in uris:
+        spec, colon, path = uri.partition(":")
+        repo, _, branch = spec.partition("@")
+        if not colon or path.strip("/") == "":
+            raise click.UsageError(f"{uri!r}: expected REPO[@BRANCH]:/PATH naming a file")
+        targets.setdefault((repo, branch or "master"), []).append(path)
+    if len(targets) > 1:
+        raise click.UsageError("all paths must be in one repo and branch (one commit)")
+    ((repo, branch), paths) = targets.popitem()
+    with open_store() as store:
+        ref = store.delete_files(repo, paths, branch=branch, description=message)
+    click.echo(str(ref))
+
+
 @click.command(name="ls")
 @click.argument("uri")
 @json_option

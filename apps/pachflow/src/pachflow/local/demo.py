@@ -19,8 +19,16 @@ RUN_JSON = "/run.json"
 LINEAGE_JSON = "/lineage.json"
 
 
+#: The demo's second raw file is this share of the first: new data on top of a model.
+INCREMENT_SHARE = 0.05
+
+
 def demo_file(store: Store, rows: int, seed: int) -> Path:
     return store.home / "demo" / f"paysim-{rows}rows-seed{seed}.csv.gz"
+
+
+def increment_rows(rows: int) -> int:
+    return max(1, round(rows * INCREMENT_SHARE))
 
 
 def generate(path: Path, rows: int, seed: int) -> bool:
@@ -43,8 +51,8 @@ def sha256_of(path: Path) -> str:
 
 
 def put_if_new(store: Store, local: Path) -> tuple[CommitRef, bool]:
-    """Put the file as raw_data's only demo file, unless raw_data@master already holds
-    exactly these bytes (then nothing new is committed and nothing will run)."""
+    """Put the file into raw_data, unless raw_data@master already holds exactly these
+    bytes at that path (then nothing new is committed and nothing will run)."""
     target = "/" + local.name
     head = store.head(RAW_REPO)
     if head is not None:
@@ -141,4 +149,59 @@ def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[s
     lines.append("lineage (model -> raw data, via each commit's direct provenance):")
     for depth, ref, spec in lineage(store, result.commit):
         lines.append(f"  {'  ' * depth}{ref}" + (f"   [spec {spec}]" if spec else ""))
+    return lines
+
+
+def raw_inputs(store: Store, result: TrainResult) -> tuple[CommitRef, list[tuple[str, str]]]:
+    """The raw_data commit a train commit came from, and each of its files with the
+    commit that put it there (walking parents while the file's content is unchanged)."""
+    raw = next(ref for _, ref, _ in lineage(store, result.commit) if ref.repo == RAW_REPO)
+    files = []
+    for path, (blob, _) in sorted(store.manifest(raw).items()):
+        origin = raw
+        while (parent := store.inspect_commit(origin).parent) is not None:
+            ref = CommitRef(RAW_REPO, parent)
+            if store.manifest(ref).get(path, (None,))[0] != blob:
+                break
+            origin = ref
+        files.append((path, origin.id))
+    return raw, files
+
+
+def datum_lines(outcomes: list[Any]) -> list[str]:
+    """What one `pachflow run` did per pipeline: datums run and skipped (runner Outcomes)."""
+    lines = []
+    for o in outcomes:
+        if o.job_id:
+            lines.append(
+                f"  {o.pipeline:<11} {o.processed:>3} datum(s) run, {o.skipped:>3} skipped"
+                f" of {o.total}  ({o.elapsed:.1f} s)"
+            )
+        else:
+            lines.append(f"  {o.pipeline:<11} no job: {o.reason or o.status}")
+    return lines
+
+
+def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Two train manifests' model versions and headline metrics, in two columns."""
+
+    def version(m: dict[str, Any]) -> str:
+        r = m.get("registered_model") or {}
+        return f"v{r.get('version')}"
+
+    old_m, new_m = old.get("metrics") or {}, new.get("metrics") or {}
+    both = old_m | new_m
+    keys = [f"test_{k}" if f"test_{k}" in both else k for k in HEADLINE]
+    keys = [k for k in keys if k in both]
+    width = max([len(k) for k in keys] + [14])
+    lines = [
+        f"  {'':<{width}}  {'before':>12}  {'after':>12}",
+        f"  {'model version':<{width}}  {version(old):>12}  {version(new):>12}",
+        f"  {'MLflow run':<{width}}  {str(old.get('run_id'))[:12]:>12}"
+        f"  {str(new.get('run_id'))[:12]:>12}",
+    ]
+    for k in keys:
+        a, b = old_m.get(k), new_m.get(k)
+        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
+        lines.append(f"  {k:<{width}}  {fmt(a):>12}  {fmt(b):>12}")
     return lines

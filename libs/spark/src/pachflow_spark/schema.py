@@ -1,0 +1,24 @@
+"""Arrow schemas (the stage contracts) as Spark schemas, for reading with an explicit
+schema (no inference) and casting results to a contract's types."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from pyspark.sql import types as T
+
+_TYPES = {
+    pa.string(): T.StringType(),
+    pa.int64(): T.LongType(),
+    pa.int32(): T.IntegerType(),
+    pa.int8(): T.ByteType(),
+    pa.float64(): T.DoubleType(),
+}
+
+
+def spark_schema(schema: pa.Schema) -> T.StructType:
+    """The same columns, in order, as Spark types (nullable: Spark reads and writes
+    Parquet columns as optional)."""
+    try:
+        return T.StructType([T.StructField(f.name, _TYPES[f.type]) for f in schema])
+    except KeyError as exc:
+        raise ValueError(f"no Spark type for Arrow type {exc.args[0]}") from None
