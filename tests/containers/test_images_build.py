@@ -40,7 +40,7 @@ def test_image_holds_the_stage_and_nothing_of_the_build(images, stage):
     script = (
         f"command -v pachflow-{stage} >/dev/null || echo 'no console script'; "
         "test -e /opt/uv && echo 'uv left in the image'; "
-        "ls -d /opt/wheels /opt/venv-requirements.txt /tmp/export 2>/dev/null; "
+        "ls -d /opt/wheels /opt/venv-requirements.txt /opt/export 2>/dev/null; "
         "test -e /root/.cache && echo 'a cache left in the image'; "
         "test -e /run/secrets/ca && echo 'the CA secret left in the image'; "
         "find /opt/venv -type d -name tests | head -3; "
