@@ -29,6 +29,7 @@
 #   podman build -f stages/split/Dockerfile \
 #     --build-arg PYTHON_INSTALLED="$(docker/images.sh installed-tag split)" -t pachflow/pachflow-split:0.1.0 .
 set -euo pipefail
+shopt -s inherit_errexit  # a failed build inside $(...) stops the script too
 cd "$(dirname "$0")/.."
 
 REGISTRY=${REGISTRY:-pachflow}
@@ -164,11 +165,12 @@ resolve_base() {
 
 build_shared() {
   # builder | python | spark: built once per content (the tag is its hash), then reused.
-  local kind=$1 tag args
+  local kind=$1 tag list args=()
   tag=$(shared_tag "$kind")
   if exists "$tag"; then echo "$tag"; return; fi
   if [ "$kind" = spark ]; then build_shared builder >/dev/null; fi
-  mapfile -t args < <(shared_args "$kind")
+  list=$(shared_args "$kind")  # not mapfile < <(...): a failure there would pass unseen
+  [ -z "$list" ] || mapfile -t args <<<"$list"
   say "building $tag (shared: docker/$(shared_name "$kind"))"
   # shellcheck disable=SC2046
   # No --label here: a shared image's tag already is its content hash, and every label
@@ -180,12 +182,13 @@ build_shared() {
 
 build_installed() {
   # pachflow-<stage>-installed: docker/stage/Dockerfile for this stage, once per content.
-  local stage=$1 tag args
+  local stage=$1 tag list args=()
   tag=$(installed_tag "$stage")
   if exists "$tag"; then echo "$tag"; return; fi
   build_shared builder >/dev/null
   build_shared "$(runtime_of "$stage")" >/dev/null
-  mapfile -t args < <(stage_args "$stage")
+  list=$(stage_args "$stage")  # not mapfile < <(...): a failure there would pass unseen
+  [ -z "$list" ] || mapfile -t args <<<"$list"
   say "building $tag (docker/stage: pachflow-$stage on its runtime)"
   # shellcheck disable=SC2046
   "$ENGINE" build $(secret_args) -f docker/stage/Dockerfile "${args[@]/#/--build-arg=}" \

@@ -36,8 +36,10 @@ def test_a_changed_install_script_re_runs_the_install_steps(images, repo_copy):
     is bind-mounted: an edited script must run again, not be answered from the cache."""
     script = repo_copy / "docker" / "builder" / "install-package.sh"
     text = script.read_text()
-    for step in ("requirements", "wheels"):
-        text = text.replace(f"  {step}:?*)\n", f'  {step}:?*)\n    touch "$venv/.{step}-changed"\n')
+    for step in ("requirements", "wheels"):  # a marker once the step's venv exists
+        text = text.replace(
+            f"  {step}:?*)\n", f"  {step}:?*)\n    trap 'touch $venv/.{step}-changed' EXIT\n"
+        )
     script.write_text(text)
     tag = f"{REGISTRY}/pachflow-split:{images.version('split')}"
     installed = images.images_sh("installed-tag", "split", repo=repo_copy, REGISTRY=REGISTRY)
@@ -58,7 +60,8 @@ def test_changed_spark_sources_re_make_the_class_archive(images, repo_copy):
     cds.write_text(
         cds.read_text().replace(
             'if __name__ == "__main__":\n',
-            f'if __name__ == "__main__":\n    Path("{marker}").touch()\n',
+            f'if __name__ == "__main__":\n    Path("{marker}").parent.mkdir(parents=True)\n'
+            f'    Path("{marker}").touch()\n',
         )
     )
     runtime = images.images_sh("shared-tags", "spark", repo=repo_copy, REGISTRY=REGISTRY)
