@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, checks, pushes and loads the pachflow stage images. mk/images.mk calls this;
 # run it directly as:
-#   docker/images.sh build|push|minikube|sizes|tags|content-hash|shared-tags|spark-runtime-tag [STAGE...]
+#   docker/images.sh build|push|minikube|sizes|tags|content-hash|installed-tag|stage-args [STAGE...]
+#   docker/images.sh build-shared|shared-tags [builder python spark]  |  spark-runtime-tag
 #
 # Env: CONTAINER_ENGINE (docker|podman, auto), REGISTRY (default pachflow), BASE_IMAGE
 # (default python:3.11-slim-bookworm), CA_BUNDLE (host CA bundle handed to builds as a
@@ -15,12 +16,20 @@
 # its workspace packages, the shared images' inputs), and `build` refuses to overwrite a
 # tag with different content.
 #
-# The build logic is written once, in shared images built first (tag = hash of their
-# inputs, so they are never overwritten): pachflow-builder (docker/builder: uv + the
-# export-package/install-package scripts), the stage's runtime named by its Dockerfile's
-# `FROM ${<KIND>_RUNTIME}`: pachflow-python-runtime (docker/python-runtime) or
-# pachflow-spark-runtime (docker/spark-runtime, itself built with the builder).
+# The build logic is written once, in images built first (tag = hash of their inputs, so
+# they are never overwritten): pachflow-builder (docker/builder: uv + the
+# export-package/install-package scripts), the runtimes pachflow-python-runtime
+# (docker/python-runtime) and pachflow-spark-runtime (docker/spark-runtime, built with the
+# builder), and per stage pachflow-<stage>-installed (docker/stage/Dockerfile: the stage's
+# packages installed on the runtime its Dockerfile names, `FROM ${PYTHON_INSTALLED}` or
+# `FROM ${SPARK_INSTALLED}`). The stage's own Dockerfile then adds its command and labels.
+# By hand, from the repo root, what `build split` does after `build-shared`:
+#   podman build -f docker/stage/Dockerfile $(docker/images.sh stage-args split) \
+#     --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt -t "$(docker/images.sh installed-tag split)" .
+#   podman build -f stages/split/Dockerfile \
+#     --build-arg PYTHON_INSTALLED="$(docker/images.sh installed-tag split)" -t pachflow/pachflow-split:0.1.0 .
 set -euo pipefail
+shopt -s inherit_errexit  # a failed build inside $(...) stops the script too
 cd "$(dirname "$0")/.."
 
 REGISTRY=${REGISTRY:-pachflow}
@@ -50,10 +59,11 @@ version_of() {
   sed -nE 's/^version *= *"([^"]+)".*/\1/p' "stages/$1/pyproject.toml" | head -1
 }
 tag_of() { echo "$REGISTRY/pachflow-$1:$(version_of "$1")"; }
-# The runtime a stage builds FROM: `FROM ${PYTHON_RUNTIME}` -> python, `${SPARK_RUNTIME}` -> spark.
+# The runtime a stage is installed on, from its Dockerfile: `FROM ${PYTHON_INSTALLED}` ->
+# python, `FROM ${SPARK_INSTALLED}` -> spark.
 runtime_of() {
   local kind
-  kind=$(sed -nE 's/^FROM \$\{([A-Z]+)_RUNTIME\}.*/\1/p' "stages/$1/Dockerfile" | head -1)
+  kind=$(sed -nE 's/^FROM \$\{([A-Z]+)_INSTALLED\}.*/\1/p' "stages/$1/Dockerfile" | head -1)
   echo "${kind,,}"
 }
 exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
@@ -73,17 +83,27 @@ hash_files() {
     printf '%s %s\n' "$(sha256sum <"$f" | cut -c1-64)" "$f"
   done
 }
-content_hash() {
+# What pachflow-<stage>-installed is made of: the stage's lock slice and workspace
+# packages, the shared docker/stage/Dockerfile and its runtime's inputs.
+installed_inputs() {
   local stage=$1 slice runtime
   slice=$(lock_slice "pachflow-$stage") || die "uv export failed for pachflow-$stage"
   runtime=$(runtime_of "$stage")
-  [ -n "$runtime" ] || die "stages/$stage/Dockerfile builds FROM no \${PYTHON_RUNTIME} or \${SPARK_RUNTIME}"
-  {
-    echo "$slice"
-    # shellcheck disable=SC2046  # word splitting intended: one path per workspace package
-    hash_files .dockerignore "stages/$stage/Dockerfile" $(grep '^\./' <<<"$slice")
-    shared_inputs "$runtime"
-  } | sha256sum | cut -c1-64
+  [ -n "$runtime" ] || die "stages/$stage/Dockerfile builds FROM no \${PYTHON_INSTALLED} or \${SPARK_INSTALLED}"
+  echo "$slice"
+  # shellcheck disable=SC2046  # word splitting intended: one path per workspace package
+  hash_files .dockerignore docker/stage $(grep '^\./' <<<"$slice")
+  shared_inputs "$runtime"
+}
+# A stage image = its installed image + its own Dockerfile.
+content_hash() {
+  { installed_inputs "$1"; hash_files "stages/$1/Dockerfile"; } | sha256sum | cut -c1-64
+}
+installed_hash() { { installed_inputs "$1"; echo "$BASE_IMAGE"; } | sha256sum | cut -c1-64; }
+installed_tag() { echo "$REGISTRY/pachflow-$1-installed:$(installed_hash "$1" | cut -c1-16)"; }
+# What a package's pins step mounts: its third-party pins and the builder installing them.
+pins_hash() {
+  { lock_slice "$1" | grep -v '^\./'; shared_inputs builder; } | sha256sum | cut -c1-16
 }
 # What each shared image is made of (its tag is a hash of this and the base image). The
 # builder's scripts do every export and install, so they are part of every image's content.
@@ -102,6 +122,26 @@ shared_name() { case "$1" in builder) echo builder ;; *) echo "$1-runtime" ;; es
 shared_hash() { { shared_inputs "$1"; echo "$BASE_IMAGE"; } | sha256sum | cut -c1-64; }
 shared_tag() { echo "$REGISTRY/pachflow-$(shared_name "$1"):$(shared_hash "$1" | cut -c1-16)"; }
 spark_runtime_tag() { shared_tag spark; }
+
+# Build args, one KEY=VALUE a line. The *_HASH ones key the layer cache: podman < 5.4
+# reuses a cached RUN step when only the content of its bind mounts changed, so each step
+# that mounts something gets a build arg holding the hash of it (in the step's history).
+shared_args() {
+  case "$1" in
+    builder | python) ;;
+    spark)
+      echo "BUILDER=$(shared_tag builder)"
+      echo "PINS_HASH=$(pins_hash pachflow-spark)"
+      echo "SPARK_SOURCES_HASH=$(hash_files libs/spark/src | sha256sum | cut -c1-16)" ;;
+  esac
+}
+stage_args() {
+  echo "BUILDER=$(shared_tag builder)"
+  echo "RUNTIME=$(shared_tag "$(runtime_of "$1")")"
+  echo "PACKAGE=pachflow-$1"
+  echo "PINS_HASH=$(pins_hash "pachflow-$1")"
+  echo "PACKAGES_HASH=$(installed_hash "$1" | cut -c1-16)"
+}
 
 secret_args() {
   if [ -f "$CA_BUNDLE" ]; then echo "--secret id=ca,src=$CA_BUNDLE"; fi
@@ -125,16 +165,34 @@ resolve_base() {
 
 build_shared() {
   # builder | python | spark: built once per content (the tag is its hash), then reused.
-  local kind=$1 tag builder_args=()
+  local kind=$1 tag list args=()
   tag=$(shared_tag "$kind")
   if exists "$tag"; then echo "$tag"; return; fi
-  [ "$kind" = builder ] || builder_args=(--build-arg "BUILDER=$(build_shared builder)")
+  if [ "$kind" = spark ]; then build_shared builder >/dev/null; fi
+  list=$(shared_args "$kind")  # not mapfile < <(...): a failure there would pass unseen
+  [ -z "$list" ] || mapfile -t args <<<"$list"
   say "building $tag (shared: docker/$(shared_name "$kind"))"
   # shellcheck disable=SC2046
   # No --label here: a shared image's tag already is its content hash, and every label
   # (with its history entry) would be inherited into each stage image's config.
   "$ENGINE" build $(secret_args) -f "docker/$(shared_name "$kind")/Dockerfile" \
-    --build-arg BASE_IMAGE="$BASE_IMAGE" "${builder_args[@]}" -t "$tag" . >&2
+    --build-arg BASE_IMAGE="$BASE_IMAGE" "${args[@]/#/--build-arg=}" -t "$tag" . >&2
+  echo "$tag"
+}
+
+build_installed() {
+  # pachflow-<stage>-installed: docker/stage/Dockerfile for this stage, once per content.
+  local stage=$1 tag list args=()
+  tag=$(installed_tag "$stage")
+  if exists "$tag"; then echo "$tag"; return; fi
+  build_shared builder >/dev/null
+  build_shared "$(runtime_of "$stage")" >/dev/null
+  list=$(stage_args "$stage")  # not mapfile < <(...): a failure there would pass unseen
+  [ -z "$list" ] || mapfile -t args <<<"$list"
+  say "building $tag (docker/stage: pachflow-$stage on its runtime)"
+  # shellcheck disable=SC2046
+  "$ENGINE" build $(secret_args) -f docker/stage/Dockerfile "${args[@]/#/--build-arg=}" \
+    -t "$tag" . >&2
   echo "$tag"
 }
 
@@ -156,17 +214,17 @@ throwaway local tag."
 }
 
 build_stage() {
-  local stage=$1 tag hash runtime
+  local stage=$1 tag hash runtime installed
   tag=$(tag_of "$stage")
   hash=$(content_hash "$stage")
   runtime=$(runtime_of "$stage")
+  installed=$(build_installed "$stage")
   say "building $tag"
   # The labels that change with every version or commit are given here, not in the
   # Dockerfile (podman reuses a cached LABEL step even when build args in it changed).
   # shellcheck disable=SC2046
   "$ENGINE" build $(secret_args) -f "stages/$stage/Dockerfile" \
-    --build-arg "BUILDER=$(build_shared builder)" \
-    --build-arg "${runtime^^}_RUNTIME=$(build_shared "$runtime")" \
+    --build-arg "${runtime^^}_INSTALLED=$installed" \
     --label "org.opencontainers.image.version=$(version_of "$stage")" \
     --label "org.opencontainers.image.source=$SOURCE" \
     --label "org.opencontainers.image.revision=$REVISION" \
@@ -180,6 +238,17 @@ size_of() {
 }
 
 cmd=${1:-build}; shift || true
+case "$cmd" in
+  build-shared | shared-tags)
+    kinds=("$@"); [ ${#kinds[@]} -gt 0 ] || kinds=(builder python spark)
+    for k in "${kinds[@]}"; do
+      case "$k" in builder | python | spark) ;; *) die "unknown shared image: $k (builder, python, spark)" ;; esac
+    done
+    if [ "$cmd" = build-shared ]; then resolve_base; for k in "${kinds[@]}"; do build_shared "$k"; done
+    else for k in "${kinds[@]}"; do shared_tag "$k"; done; fi
+    exit 0 ;;
+  spark-runtime-tag) spark_runtime_tag; exit 0 ;;
+esac
 stages=("$@"); [ ${#stages[@]} -gt 0 ] || mapfile -t stages < <(all_stages)
 for s in "${stages[@]}"; do [ -f "stages/$s/Dockerfile" ] || die "no stages/$s/Dockerfile"; done
 
@@ -212,7 +281,8 @@ case "$cmd" in
   sizes) for s in "${stages[@]}"; do echo "$(tag_of "$s")  $(size_of "$(tag_of "$s")")"; done ;;
   tags) for s in "${stages[@]}"; do tag_of "$s"; done ;;
   content-hash) for s in "${stages[@]}"; do echo "$s $(content_hash "$s")"; done ;;
-  shared-tags) for k in builder python spark; do shared_tag "$k"; done ;;
-  spark-runtime-tag) spark_runtime_tag ;;
-  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash|shared-tags|spark-runtime-tag [STAGE...]" ;;
+  installed-tag) for s in "${stages[@]}"; do installed_tag "$s"; done ;;
+  stage-args)
+    for s in "${stages[@]}"; do stage_args "$s" | sed 's/^/--build-arg /' | paste -sd' '; done ;;
+  *) die "usage: $0 build|push|minikube|sizes|tags|content-hash|installed-tag|stage-args [STAGE...] | build-shared|shared-tags [builder python spark] | spark-runtime-tag" ;;
 esac

@@ -1,6 +1,7 @@
 # Container images and the cluster path (issue 7). Included from the root Makefile
 # (`include mk/*.mk`); the logic lives in docker/images.sh so it can run without make.
-# The build steps themselves are written once, in docker/builder/*.sh (see docker/README.md).
+# The build steps are written once: docker/builder/*.sh, run by docker/stage/Dockerfile for
+# every stage (see docker/README.md).
 #   make images [CONTAINER_ENGINE=docker|podman] [REGISTRY=pachflow] [BASE_IMAGE=...] [STAGES=...]
 #   make push | images-minikube | base-image | image-sizes | lint-docker
 #   make deploy | undeploy | put-data FILE=...   (on the active Pachyderm context)

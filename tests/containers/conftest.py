@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGES_SH = REPO / "docker" / "images.sh"
 TEST_REGISTRY = "localhost/pachflow-test"
 LOCAL_BASE = "localhost/pachflow-base:bookworm"
 IMAGE_UID = 10001
@@ -107,15 +106,38 @@ class Images:
         )
         return json.loads(out.stdout)[0]
 
-    def images_sh(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def images_sh(
+        self, *args: str, repo: Path = REPO, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(IMAGES_SH), *args],
+            [str(repo / "docker" / "images.sh"), *args],
             env={**os.environ, **self.env, **env},
             capture_output=True,
             text=True,
             check=False,
-            cwd=REPO,
+            cwd=repo,
         )
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """The working tree's tracked and new files, copied: images.sh and the builds read
+    only files, so a test can change one and see what the images make of it."""
+    if shutil.which("uv") is None and os.environ.get("UV") is None:
+        pytest.skip("uv not on PATH (images.sh hashes the lock slices with it)")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+        check=True,
+        cwd=REPO,
+    ).stdout.split(b"\0")
+    copy = tmp_path / "repo"
+    for name in filter(None, listed):
+        src = REPO / name.decode()
+        if src.is_file():
+            (copy / name.decode()).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, copy / name.decode())
+    return copy
 
 
 @pytest.fixture(scope="session")

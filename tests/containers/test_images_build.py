@@ -40,6 +40,7 @@ def test_image_holds_the_stage_and_nothing_of_the_build(images, stage):
     script = (
         f"command -v pachflow-{stage} >/dev/null || echo 'no console script'; "
         "test -e /opt/uv && echo 'uv left in the image'; "
+        "ls -d /opt/wheels /opt/venv-requirements.txt /opt/export 2>/dev/null; "
         "test -e /root/.cache && echo 'a cache left in the image'; "
         "test -e /run/secrets/ca && echo 'the CA secret left in the image'; "
         "find /opt/venv -type d -name tests | head -3; "
@@ -66,14 +67,15 @@ def test_spark_stages_share_one_runtime_stack(images):
 
 def test_python_stages_share_the_python_runtime_and_no_builder_layer(images):
     """split and provenance are the python runtime's layers plus their two own ones (pins,
-    then the package); nothing of the builder image (uv, scripts) is among them."""
+    then the package: the wheels and the pins list are bind-mounted, not copied); nothing
+    of the builder image (uv, scripts) is among them."""
     builder_tag, python_tag, _ = images.images_sh("shared-tags").stdout.split()
     runtime = images.inspect(python_tag)["RootFS"]["Layers"]
     builder = set(images.inspect(builder_tag)["RootFS"]["Layers"]) - set(runtime)
     for stage in ("split", "provenance"):
         layers = images.inspect(images.tag(stage))["RootFS"]["Layers"]
         assert layers[: len(runtime)] == runtime, stage
-        assert len(layers) - len(runtime) == 4, stage  # requirements, pins, wheels, package
+        assert len(layers) - len(runtime) == 2, stage  # pins, package
         assert not builder & set(layers), stage
 
 
@@ -112,10 +114,13 @@ def test_unpullable_base_falls_back_to_the_local_base(images):
         base_layers = images.inspect("localhost/pachflow-base:bookworm")["RootFS"]["Layers"]
         assert images.inspect(tag)["RootFS"]["Layers"][: len(base_layers)] == base_layers
     finally:
-        shared = images.images_sh(
-            "shared-tags", REGISTRY=registry, BASE_IMAGE="localhost/pachflow-base:bookworm"
-        ).stdout.split()
-        for ref in (tag, *shared):
+        made = [
+            images.images_sh(
+                command, *args, REGISTRY=registry, BASE_IMAGE="localhost/pachflow-base:bookworm"
+            ).stdout.split()
+            for command, *args in (("shared-tags",), ("installed-tag", "split"))
+        ]
+        for ref in (tag, *made[0], *made[1]):
             subprocess.run([images.engine, "rmi", ref], capture_output=True, check=False)
 
 
