@@ -29,8 +29,7 @@ HELP_VARS := MLFLOW_UI_PORT REGISTRY ROWS
 help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
 	  | sed $(foreach v,$(HELP_VARS),-e 's|$$($(v))|$($(v))|g') \
-	  | awk -F':.*## ' '{printf "  %-14s %s
-", $$1, $$2}'
+	  | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "uv not found: installing uv $(UV_VERSION) with pip --user"
