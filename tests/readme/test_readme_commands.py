@@ -2,9 +2,11 @@
 clone of HEAD, in a shell where neither uv nor .venv/bin is on PATH (a fresh machine's).
 
 What it does: `git clone` of this repository's HEAD into a temporary directory; the
-clone's `.venv` is a symlink to this checkout's (a second `uv sync` would take minutes),
-and make is told (`-o`) not to remake the venv stamp and the Spark class archive, so
-nothing in the shared venv is rebuilt. Every command line of the two blocks then runs in
+clone's `.venv` is a symlink to this checkout's (a second `uv sync` would take minutes).
+The clone's lock and pyproject files get an old mtime, so make finds the venv up to date
+and runs no `uv sync` there (which would point the shared venv's editable installs at
+the clone); `make -n setup` must say so before anything runs, and afterwards the venv must
+still point at this checkout. Every command line of the two blocks then runs in
 one bash session (`set -e`), with `ROWS=20000` for the demo; the lines that run test
 suites (`make test`, `make test-stage`) are left out: they are what runs this test.
 The code that runs is the venv's (this checkout, editable installs); the clone checks the
@@ -56,7 +58,19 @@ def clone(tmp_path: Path) -> Path:
     dest = tmp_path / "pachflow"
     subprocess.run(["git", "clone", "-q", str(REPO_ROOT), str(dest)], check=True)
     (dest / ".venv").symlink_to(REPO_ROOT / ".venv")
+    for path in [
+        dest / "uv.lock",
+        *dest.glob("*/pyproject.toml"),
+        *dest.glob("*/*/pyproject.toml"),
+    ]:
+        os.utime(path, (0, 0))  # older than the venv's stamp: make does not sync
     return dest
+
+
+def venv_source() -> str:
+    """Where the venv's editable install of pachflow points."""
+    pth = next((REPO_ROOT / ".venv" / "lib").glob("python*/site-packages/pachflow.pth"))
+    return pth.read_text().strip()
 
 
 def test_readme_commands_work_in_a_clean_clone(clone: Path) -> None:
@@ -74,7 +88,12 @@ def test_readme_commands_work_in_a_clean_clone(clone: Path) -> None:
         p for p in env["PATH"].split(":") if p != home_bin and not p.endswith(".venv/bin")
     )
     env["ROWS"] = DEMO_ROWS
-    env["MAKEFLAGS"] = "-o .venv/.synced -o .venv/share/pachflow/spark.jsa"
+    dry = subprocess.run(
+        ["make", "-n", "setup"], cwd=clone, env=env, capture_output=True, text=True
+    )
+    if "uv sync" in dry.stdout or "pachflow_spark.cds" in dry.stdout:
+        pytest.fail(f"make would rebuild the shared venv from the clone:\n{dry.stdout}")
+    before = venv_source()
     done = subprocess.run(
         ["bash", "-c", script],
         cwd=clone,
@@ -84,6 +103,7 @@ def test_readme_commands_work_in_a_clean_clone(clone: Path) -> None:
         timeout=1800,
     )
     out = done.stdout + done.stderr
+    assert venv_source() == before, "the README commands re-synced the shared venv"
     assert done.returncode == 0, out[-4000:]
     # make demo: the result block
     assert "MLflow run      " in out and "model version   pachflow-fraud-detector v1" in out
