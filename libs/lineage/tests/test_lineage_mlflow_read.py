@@ -31,6 +31,9 @@ def logged(mlflow_server: Any) -> dict[str, str]:
         exp, run_name=f"train@{job}", tags={"pachyderm.job_id": job, "other": "x"}
     )
     run_id = run.info.run_id
+    client.log_param(run_id, "max_depth", "5")
+    client.log_metric(run_id, "test_areaUnderPR", 0.5, step=0)
+    client.log_metric(run_id, "test_areaUnderPR", 0.75, step=1)  # the latest counts
     dataset = Dataset(f"etl@{commit}", commit, "local", json.dumps({"uri": "/pfs/etl"}))
     tags = [InputTag("mlflow.data.context", "training"), InputTag("pachyderm.repo", "etl")]
     client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=tags)])
@@ -53,11 +56,13 @@ def readers(mlflow_server: Any) -> dict[str, Tracking]:
 
 
 def answers(t: Tracking, logged: dict[str, str]) -> dict[str, Any]:
-    run = t.run_node(t.get_run(logged["run_id"]))
+    raw = t.get_run(logged["run_id"])
+    run = t.run_node(raw)
     by_tags = t.runs_by_tags({"pachyderm.job_id": logged["job"]})
     by_data = t.runs_with_dataset(CommitRef("etl", logged["commit"]))
     return {
         "run": (run.run_id, run.name, run.status, run.experiment_id, run.tags, run.datasets),
+        "data": (dict(raw.data.params), dict(raw.data.metrics)),
         "by_tags": [r.info.run_id for r in by_tags],
         "by_data": [r.info.run_id for r in by_data],
         "versions": t.model_versions_for_run(logged["run_id"]),
@@ -73,9 +78,10 @@ def test_sqlite_and_rest_readers_agree_with_mlflow_client(
     client = got["client"]
     assert client["run"][5][0]["context"] == "training"  # the data is really there
     assert client["by_tags"] == client["by_data"] == [logged["run_id"]]
+    assert client["data"] == ({"max_depth": "5"}, {"test_areaUnderPR": 0.75})
     assert client["alias"].aliases == ["candidate"]
     for name in ("rest", "sqlite"):
-        for key in ("run", "by_tags", "by_data"):
+        for key in ("run", "data", "by_tags", "by_data"):
             assert got[name][key] == client[key], (name, key)
         for key in ("versions", "alias", "number"):
             mine, theirs = got[name][key], client[key]

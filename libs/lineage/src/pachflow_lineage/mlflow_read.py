@@ -43,6 +43,7 @@ class RunInfo:
 class RunData:
     tags: dict[str, str]
     metrics: dict[str, float] = field(default_factory=dict)  # the latest value of each
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,11 @@ class SqliteReader:
             )
         return RunRecord(
             RunInfo(uuid, str(experiment_id), name or "", status),
-            RunData(tags, metrics),
+            RunData(
+                tags,
+                metrics,
+                dict(self._rows("SELECT key, value FROM params WHERE run_uuid = ?", (uuid,))),
+            ),
             RunInputs(inputs),
         )
 
@@ -291,6 +296,7 @@ class RestReader:
             RunData(
                 {t["key"]: t.get("value", "") for t in data.get("tags", [])},
                 {m["key"]: float(m.get("value", "nan")) for m in data.get("metrics", [])},
+                {p["key"]: p.get("value", "") for p in data.get("params", [])},
             ),
             RunInputs(inputs),
         )
