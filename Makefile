@@ -10,17 +10,26 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 STAGES := $(notdir $(wildcard stages/*))
-ROWS ?= 50000
+ROWS ?= 1000000
 MLFLOW_UI_PORT ?= 5000
 
 SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-stage demo validate pin mlflow-ui bench spark-cds lineage clean
+.PHONY: help setup check-java lint format test test-stage demo run put jobs validate pin mlflow-ui bench spark-cds lineage clean
+
+# V=1: show the install output (uv sync) and the commands make runs; quiet otherwise.
+Q := $(if $(V),,@)
+UV_QUIET := $(if $(V),,--quiet)
+VERBOSE_FLAG := $(if $(V),-v)
+# make variables named in the help texts, shown with their values
+HELP_VARS := MLFLOW_UI_PORT REGISTRY ROWS
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
+	  | sed $(foreach v,$(HELP_VARS),-e 's|$$($(v))|$($(v))|g') \
+	  | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	@echo "uv not found: installing uv $(UV_VERSION) with pip --user"
@@ -29,7 +38,8 @@ $(UV):
 setup: check-java $(VENV)/.synced $(SPARK_CDS) ## create .venv from uv.lock (installs uv if missing) and archive Spark's classes
 
 $(VENV)/.synced: uv.lock $(UV) $(wildcard */pyproject.toml */*/pyproject.toml)
-	$(UV) sync --frozen --all-packages
+	@echo "installing the locked dependencies into $(VENV) (uv sync; V=1 shows every package)"
+	$(Q)$(UV) sync --frozen --all-packages $(UV_QUIET)
 	@touch $@
 
 check-java: ## Spark needs Java 17+: say exactly what to install when it is missing
@@ -53,8 +63,18 @@ test-stage: setup ## one stage's unit tests alone: make test-stage STAGE=split
 	@[ -n "$(STAGE)" ] && [ -d stages/$(STAGE) ] || { echo "usage: make test-stage STAGE=<$(STAGES)>"; exit 2; }
 	$(UV) run --frozen --package pachflow-$(STAGE) pytest stages/$(STAGE)/tests
 
-demo: setup ## generate PaySim-like data and run the whole chain locally (ROWS=N)
-	$(RUN) pachflow demo --rows $(ROWS)
+demo: setup ## generate $(ROWS) PaySim-like rows and run the whole chain locally (ROWS=N, V=1)
+	$(Q)$(RUN) pachflow demo --rows $(ROWS) $(VERBOSE_FLAG)
+
+run: setup ## run every pipeline whose inputs changed (after `make put FILE=...`), V=1
+	$(Q)$(RUN) pachflow run $(VERBOSE_FLAG)
+
+put: setup ## put a PaySim CSV (.csv or .csv.gz) into the local raw_data repo: make put FILE=...
+	@[ -n "$(FILE)" ] || { echo "usage: make put FILE=<PaySim CSV, plain or .gz>"; exit 2; }
+	$(Q)$(RUN) pachflow put raw_data $(FILE)
+
+jobs: setup ## the local jobs, newest first
+	$(Q)$(RUN) pachflow jobs
 
 validate: setup ## check pipelines/*.json strictly against Pachyderm's CreatePipelineRequest
 	$(RUN) pachflow validate
@@ -80,7 +100,7 @@ $(SPARK_CDS): $(VENV)/.synced
 
 lineage: setup ## lineage of an MLflow run (RUN_ID=<id>) or a commit (COMMIT=repo@id)
 	@[ -n "$(RUN_ID)$(COMMIT)" ] || { echo "usage: make lineage RUN_ID=<mlflow run id> | COMMIT=<repo@id>"; exit 2; }
-	$(if $(RUN_ID),$(RUN) pachflow lineage run $(RUN_ID),$(RUN) pachflow lineage commit $(COMMIT))
+	$(Q)$(if $(RUN_ID),$(RUN) pachflow lineage run $(RUN_ID),$(RUN) pachflow lineage commit $(COMMIT))
 
 clean: ## remove the venv, the local store and caches
 	rm -rf $(VENV) $(PACHFLOW_HOME) .pytest_cache .ruff_cache

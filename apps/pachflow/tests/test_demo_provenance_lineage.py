@@ -1,5 +1,5 @@
-"""The demo's lineage printout comes from the provenance pipeline's lineage.json when that
-pipeline ran on the reported train commit."""
+"""With -v, the demo's report adds the provenance pipeline's lineage.json when that
+pipeline ran on the reported train commit (and only then)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from pachflow.local import demo as d
+from pachflow.local.results import train_result
 from pachflow_store import ORIGIN_AUTO, CommitRef, Store, new_id
 
 RUN_ID = "r" * 32
@@ -50,23 +51,24 @@ def test_report_uses_the_provenance_pipelines_lineage(tmp_path: Path) -> None:
     with Store(tmp_path / "home") as store:
         job = new_id()
         train = _commit(store, "train", job, "/run.json", json.dumps({"run_id": RUN_ID}).encode())
-        result = d.train_result(store)
+        result = train_result(store)
         assert result is not None and result.commit == train
-        # no provenance commit yet: the store walk
-        assert "via each commit's direct provenance" in "\n".join(
-            d.report_lines(store, result, "u")
-        )
+        # no provenance commit yet: only the store walk
+        before = "\n".join(d.report_lines(store, result, "u", verbose=True))
+        assert "lineage         train@" in before and "provenance pipeline" not in before
         _commit(store, "provenance", job, "/lineage.json", _lineage_json(raw))
-        text = "\n".join(d.report_lines(store, result, "u"))
-    assert f"pachflow lineage run {RUN_ID}" in text
-    assert f"raw_data  {raw}  USER" in text and "a.csv" in text
+        quiet = "\n".join(d.report_lines(store, result, "u"))
+        text = "\n".join(d.report_lines(store, result, "u", verbose=True))
+    assert f"pachflow lineage run {RUN_ID}" in quiet and "a.csv" not in quiet
+    assert "lineage (the provenance pipeline's):" in text
+    assert f"raw_data  {raw[:12]}  USER" in text and "a.csv" in text
 
 
 def test_report_ignores_a_provenance_commit_of_another_run(tmp_path: Path) -> None:
     with Store(tmp_path / "home") as store:
         _commit(store, "provenance", new_id(), "/lineage.json", _lineage_json(new_id()))
         _commit(store, "train", new_id(), "/run.json", json.dumps({"run_id": RUN_ID}).encode())
-        result = d.train_result(store)
+        result = train_result(store)
         assert result is not None
-        text = "\n".join(d.report_lines(store, result, "u"))
-    assert "via each commit's direct provenance" in text
+        text = "\n".join(d.report_lines(store, result, "u", verbose=True))
+    assert "provenance pipeline" not in text and "lineage         train@" in text

@@ -38,12 +38,15 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "generated 1000 rows" in out and "put raw_data@" in out
     assert "MLflow run      " + "r" * 32 in out
     assert "make mlflow-ui" in out
-    assert "fraud v3 (alias latest)" in out and "areaUnderPR=0.5000" in out
+    assert "fraud v3, alias latest" in out and "areaUnderPR=0.5000" in out
     assert f"sqlite:///{home / 'mlflow.db'}" in out
+    assert "http://127.0.0.1:5000/#/experiments/1/runs/" + "r" * 32 in out
     report, increment = out.split("\nnew data: put raw_data@")
-    lineage = report.split("lineage")[1].strip().splitlines()[1:]
-    assert [line.split("@")[0].strip() for line in lineage] == ["train", "split", "raw_data"]
-    assert "[spec train.spec@" in lineage[0]
+    chain = next(line for line in report.splitlines() if line.startswith("lineage "))
+    commits = chain.split(maxsplit=1)[1].split("  <-  ")
+    assert [c.split("@")[0] for c in commits] == ["train", "split", "raw_data"]
+    assert all(len(c.split("@")[1]) == 12 for c in commits)  # short ids for people
+    assert "pachflow lineage run " + "r" * 32 in report  # the full id where it is to be pasted
     # the second, small file: only its datum runs, and a new model shows next to the old
     assert "(50 rows), run again:" in increment
     assert "  split         1 datum(s) run,   1 skipped of 2" in increment
@@ -63,6 +66,7 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
         for line in out.splitlines()
         if "put raw_data@" in line
     ]
+    assert all(len(p) == 12 for p in puts)
     files = [line.split() for line in origin.strip().splitlines()[1:]]
     assert origin.startswith(f"raw_data@{puts[1]}, which holds:")
     assert [(f[0].startswith("/paysim-1000rows"), f[-1]) for f in files] == [
@@ -77,3 +81,25 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "raw_data already holds this data" in second.output
     assert "no work done" in second.output and "nothing to do" in second.output
     assert "fraud v4" in second.output and "new data" not in second.output
+
+
+def test_run_ends_with_the_commits_run_and_model_version_it_made(
+    home, write_spec, script, copy_stage, specs_dir, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999/")
+    write_spec("split", [*copy_stage, "/pfs/raw_data", "/pfs/out"], "raw_data")
+    write_spec("train", [*script("train", FAKE_TRAIN), "/pfs/split", "/pfs/out"], "split", "/")
+    (tmp_path / "a.csv").write_text("x\n")
+    runner = CliRunner()
+    assert runner.invoke(main, ["put", "raw_data", str(tmp_path / "a.csv")]).exit_code == 0
+
+    out = runner.invoke(main, ["run", "--specs", str(specs_dir), "-q"]).output
+
+    produced = out[out.index("produced") :].splitlines()
+    assert [line.split("@")[0].strip() for line in produced[1:3]] == ["split", "train"]
+    assert "MLflow run      " + "r" * 32 in out
+    assert "model version   fraud v3, alias latest  (models:/fraud/3)" in out
+    assert "MLflow UI       http://127.0.0.1:5999/#/experiments/1/runs/" + "r" * 32 in out
+
+    again = runner.invoke(main, ["run", "--specs", str(specs_dir), "-q"]).output
+    assert "produced" not in again and "nothing to do" in again

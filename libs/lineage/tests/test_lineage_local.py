@@ -6,8 +6,10 @@ import json
 import re
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
+from pachflow_lineage import render
 from pachflow_lineage.commands import lineage_group
 
 
@@ -100,11 +102,23 @@ def test_commit_upstream_and_model_downstream(local_dag: Any) -> None:
 def test_table_and_mermaid(local_dag: Any) -> None:
     v1, _ = local_dag.versions
     table = invoke(local_dag, "run", v1.run_id).stdout
-    assert re.search(rf"^raw_data +{v1.raw.id} +USER +\d+ B", table, re.M)
-    assert re.search(r"^  paysim-1.csv +\d+ B$", table, re.M)
-    assert re.search(rf"^train\.spec +{local_dag.spec_train} ", table, re.M)
+    # short ids for people (12 hex, like git), the full ones in --json
+    assert re.search(rf"^raw_data +{v1.raw.id[:12]} +USER +\d+ B", table, re.M)
+    assert re.search(r"^    paysim-1.csv  \d+ B$", table, re.M)
+    assert re.search(rf"^train\.spec +{local_dag.spec_train[:12]} ", table, re.M)
+    assert v1.raw.id not in table.split("\n", 1)[1]
     mermaid = invoke(local_dag, "commit", f"raw_data@{v1.raw.id}", "--mermaid").stdout
-    assert mermaid.startswith("flowchart LR") and f"run train@{v1.job_id}" in mermaid
+    assert mermaid.startswith("flowchart TD") and f"run {v1.run_id[:12]}" in mermaid
+
+
+def test_png_writes_only_the_picture_and_prints_its_path(local_dag: Any, tmp_path: Any) -> None:
+    if not render.graphviz_available():
+        pytest.skip("graphviz `dot` not installed")
+    v1, _ = local_dag.versions
+    png = tmp_path / "lineage.png"
+    out = invoke(local_dag, "run", v1.run_id, "--png", str(png)).stdout
+    assert out == f"{png}\n"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_model_version_aliases_are_shown_on_every_path(local_dag: Any) -> None:
@@ -116,7 +130,7 @@ def test_model_version_aliases_are_shown_on_every_path(local_dag: Any) -> None:
     MlflowClient(local_dag.tracking_uri).set_registered_model_alias(
         local_dag.model, "candidate", v1.model_version
     )
-    row = rf"^{re.escape(local_dag.model)} +{v1.model_version} +candidate +{v1.run_id}$"
+    row = rf"^{re.escape(local_dag.model)} +{v1.model_version} +candidate +{v1.run_id[:12]}$"
     for args in (
         ("run", v1.run_id),
         ("commit", f"raw_data@{v1.raw.id}"),

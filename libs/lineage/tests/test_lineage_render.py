@@ -73,16 +73,45 @@ def test_order_is_upstream_first_whatever_the_insertion_order() -> None:
 
 def test_table_shows_sizes_and_caps_the_file_list() -> None:
     table = render.to_table(graph())
-    assert re.search(rf"^raw_data +{RAW} +USER +3\.0 MiB", table, re.M)
+    assert re.search(rf"^raw_data +{RAW[:12]} +USER +3\.0 MiB", table, re.M)
     assert "f4.csv" in table and "f5.csv" not in table and "... 2 more files" in table
+
+
+def test_table_leaves_out_hidden_files() -> None:
+    lin = graph()
+    lin.commits[f"commit:train@{OUT}"].files[:] = [
+        FileEntry("model/part-0.parquet", 9),
+        FileEntry("model/.part-0.parquet.crc", 1),
+    ]
+    table = render.to_table(lin)
+    assert "model/part-0.parquet  9 B" in table and ".crc" not in table
+    assert "... 1 more files" in table
+
+
+def test_dot_is_top_down_with_one_short_line_per_node() -> None:
+    dot = render.to_dot(graph())
+    assert "rankdir=TB" in dot
+    labels = re.findall(r'label="((?:[^"\\]|\\.)*)", shape', dot)
+    assert sorted(labels) == sorted(
+        [
+            f"raw_data@{RAW[:12]}",
+            f"train@{OUT[:12]}",
+            f"job train@{OUT[:12]}",
+            f"run {'c' * 12}",
+            "model fraud v3",
+        ]
+    )
 
 
 def test_mermaid_and_dot_have_every_node_and_edge_quoted() -> None:
     lin = graph()
+    quoted = ModelVersion('fraud "quoted"', "1", run_id="c" * 32)
+    lin.add(quoted)
+    lin.connect(f"run:{'c' * 32}", quoted.key, "registered")
     mermaid = render.to_mermaid(lin)
-    assert mermaid.count("-->|") == 4 and "#quot;quoted#quot;" in mermaid
+    assert mermaid.count("-->|") == 5 and "#quot;quoted#quot;" in mermaid
     dot = render.to_dot(lin)
-    assert dot.count(" -> ") == 4 and '\\"quoted\\"' in dot and "shape=cylinder" in dot
+    assert dot.count(" -> ") == 5 and '\\"quoted\\"' in dot and "shape=cylinder" in dot
 
 
 @pytest.mark.skipif(not render.graphviz_available(), reason="graphviz `dot` not installed")

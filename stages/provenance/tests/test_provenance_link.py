@@ -42,7 +42,7 @@ def test_link_writes_lineage_and_links_both_ways_idempotently(
         assert sorted(p.name for p in out.iterdir()) == ["lineage.json", "lineage.mmd"]
         lineage = json.loads((out / "lineage.json").read_text())
         assert ("raw_data", v1.raw.id) in {(c["repo"], c["id"]) for c in lineage["commits"]}
-        assert (out / "lineage.mmd").read_text().startswith("flowchart LR")
+        assert (out / "lineage.mmd").read_text().startswith("flowchart TD")
         run = client.get_run(v1.run_id)
         mv = client.get_model_version(local_dag.model, v1.model_version)
         artifacts = sorted(a.path for a in client.list_artifacts(v1.run_id, "lineage"))

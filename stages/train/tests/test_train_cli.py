@@ -254,3 +254,33 @@ def test_unreachable_mlflow_exits_1_naming_uri_and_leaves_output_empty(
     (error,) = [line for line in inv.result.stderr.splitlines() if line.startswith("Error:")]
     assert dead_tracking_uri in error and "unreachable" in error
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_feature_that_alone_separates_the_classes_is_warned_about_and_tagged(
+    spark: Any,
+    tmp_path: Path,
+    mlflow_tracking_uri: str,
+    run_train: Any,
+    worker_env: Any,
+    commit_id: Any,
+    trained: dict[str, Any],
+) -> None:
+    # the learnable data of `trained` raises no warning
+    assert "pachflow.leakage.perfect_separators" not in trained["run"].data.tags
+    table = features_table(600, fraud_rate=0.05)
+    leak = pa.array(table["is_fraud"].to_numpy() * 2.0)  # the label, disguised as a share
+    i = table.schema.get_field_index("dest_zero_share")
+    etl = _features(tmp_path, table.set_column(i, "dest_zero_share", leak))
+    inv = run_train(
+        etl,
+        tmp_path / "out",
+        mlflow_tracking_uri,
+        worker_env(commit_id(), commit_id()),
+        "--experiment",
+        "train-leakage",
+    )
+    assert inv.exit_code == 0, inv.result.output
+    assert "warning: dest_zero_share alone separates fraud" in inv.result.stderr
+    run_id = json.loads((tmp_path / "out" / "run.json").read_text())["run_id"]
+    run = MlflowClient(tracking_uri=mlflow_tracking_uri).get_run(run_id)
+    assert run.data.tags["pachflow.leakage.perfect_separators"] == "dest_zero_share"

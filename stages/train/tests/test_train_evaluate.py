@@ -53,3 +53,17 @@ def test_metrics_are_flat_and_prefixed() -> None:
         "test_tp_at_best",
     } <= set(metrics)
     assert all(isinstance(v, float) for v in metrics.values())
+
+
+def test_confusion_counts_contrast_with_their_cell() -> None:
+    import matplotlib.pyplot as plt
+
+    from pachflow_train import plots
+
+    cmap = plt.get_cmap(plots.CONFUSION_CMAP)
+    # the darkest and the lightest cells of the map, and the two plain extremes
+    assert plots.text_colour(cmap(1.0)) == "white"
+    assert plots.text_colour(cmap(0.0)) == "black"
+    assert plots.text_colour((0.0, 0.0, 0.5, 1.0)) == "white"  # navy: never dark red on it
+    assert plots.text_colour((1.0, 1.0, 0.9, 1.0)) == "black"
+    assert plots.share_text(3 / 199_703) == "<0.1%" and plots.share_text(0.992) == "99.2%"

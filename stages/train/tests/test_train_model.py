@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 
-from pachflow_train import data
+from pachflow_testing.features import features_table, write_features
+from pachflow_train import data, leakage
 from pachflow_train import model as m
 
 
@@ -109,3 +112,31 @@ def test_fit_uses_the_weights_training_rows_carry(split: Any) -> None:
     assert weighted.stages[-1].getOrDefault("weightCol") == data.WEIGHT
     plain = m.fit(data.training_rows(split, counts, "none", 1.0, 42).rows, settings)
     assert not plain.stages[-1].isSet("weightCol")
+
+
+def test_leakage_check_passes_learnable_features(split: Any) -> None:
+    # Overlapping classes (label noise, no rule that decides alone): nothing to warn about.
+    assert leakage.perfect_separators(split) == []
+
+
+def test_leakage_check_names_a_feature_that_alone_separates_the_classes(
+    spark: Any, tmp_path: Path
+) -> None:
+    table = features_table(2000, fraud_rate=0.05)
+    label = table["is_fraud"].to_numpy()
+    i = table.schema.get_field_index("drain_share")
+    # fraud customers drain exactly 1.0, the rest never do: one threshold decides alone
+    table = table.set_column(i, "drain_share", pa.array(np.where(label == 1, 1.0, 0.4)))
+    write_features(tmp_path / "etl", 0, table=table)
+    df = data.load_split(spark, data.feature_files(tmp_path / "etl"), 0.25, 42)
+    try:
+        assert leakage.perfect_separators(df) == ["drain_share"]
+    finally:
+        df.unpersist()
+    assert "drain_share alone separates fraud" in leakage.warning(["drain_share"])
+
+
+def test_separators_need_non_overlapping_ranges() -> None:
+    pos = {"a": leakage.Range(5, 9), "b": leakage.Range(0, 1), "c": leakage.Range(-3, -1)}
+    neg = {"a": leakage.Range(0, 4.9), "b": leakage.Range(0, 1), "c": leakage.Range(-1, 2)}
+    assert leakage.separators(pos, neg, ("a", "b", "c")) == ["a"]

@@ -48,7 +48,10 @@ def _resolver(opts: dict[str, Any]) -> Resolver:
 
     quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
     backend_kind = choose_backend(opts["backend"], opts["home"])
-    tracking = Tracking(opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]))
+    tracking = Tracking(
+        opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]),
+        timeout_s=CLI_HTTP_TIMEOUT_S,
+    )
     tracking.check()
     backend = open_backend(
         backend_kind,
@@ -60,6 +63,15 @@ def _resolver(opts: dict[str, Any]) -> Resolver:
 
 
 def _emit(lineage: Lineage, fmt: str, png: Path | None, html: Path | None = None) -> None:
+    """The report in `fmt`; with --png only the picture (and its path), unless another
+    format was asked for as well."""
+    if png is not None:
+        render.write_png(lineage, png)
+        click.echo(str(png))
+    if html is not None:
+        _write_html(lineage, html)
+    if png is not None and fmt == "table":
+        return
     text = {
         "json": render.to_json,
         "mermaid": render.to_mermaid,
@@ -67,11 +79,6 @@ def _emit(lineage: Lineage, fmt: str, png: Path | None, html: Path | None = None
         "table": render.to_table,
     }[fmt](lineage)
     click.echo(text, nl=False)
-    if png is not None:
-        render.write_png(lineage, png)
-        click.echo(f"wrote {png}", err=True)
-    if html is not None:
-        _write_html(lineage, html)
 
 
 def _write_html(lineage: Lineage, path: Path) -> None:

@@ -73,7 +73,8 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--png",
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
-            help="Also render the graph to this PNG file (needs graphviz `dot`).",
+            help="Draw the graph (top down, short ids) to this PNG file and print its path, "
+            "nothing else unless --json/--mermaid/--dot is also given (needs graphviz `dot`).",
         ),
         click.option(
             "--html",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
 from pachflow_lineage.model import Commit, Lineage
+from pachflow_store import short_id
 
 MAX_FILES_SHOWN = 5
+SHORT_NOTE = "ids are shortened to their first 12 hex digits; --json gives them in full"
 
 
 class GraphvizMissing(RuntimeError):
@@ -49,6 +52,36 @@ def ordered_keys(lineage: Lineage) -> list[str]:
     return order + [k for k in keys if k not in order]
 
 
+_LONG_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{20}\b")
+
+
+def _short_ids(text: str) -> str:
+    """Every 32-hex id in `text` cut to its short form."""
+    return _LONG_ID.sub(r"\1", text)
+
+
+def short_label(lineage: Lineage, key: str) -> str:
+    """One line per node kind, with short ids: `repo@id`, `job pipeline@id`, `datum id`,
+    `run id`, `model name vN (aliases)`."""
+    kind, _, rest = key.partition(":")
+    if kind == "commit":
+        name, _, cid = rest.rpartition("@")
+        return f"{name}@{short_id(cid)}"
+    if kind == "job":
+        name, _, jid = rest.rpartition("@")
+        return f"job {name}@{short_id(jid)}"
+    if kind == "datum":
+        return f"datum {short_id(rest.rsplit('/', 1)[-1])}"
+    if kind == "run":
+        return f"run {short_id(rest)}"
+    if kind == "model":
+        mv = lineage.model_versions.get(key)
+        name, _, version = rest.rpartition("/")
+        aliases = f" ({', '.join(mv.aliases)})" if mv and mv.aliases else ""
+        return f"model {name} v{version}{aliases}"
+    return rest
+
+
 def _size(n: int | None) -> str:
     if n is None:
         return "-"
@@ -69,39 +102,51 @@ def _table(headers: list[str], rows: Iterable[list[str]]) -> list[str]:
     return lines
 
 
-def _commit_rows(commits: list[Commit]) -> list[list[str]]:
-    rows: list[list[str]] = []
-    for c in commits:
-        name = c.ref.label.rsplit("@", 1)[0]
-        rows.append([name, c.ref.id, c.origin or "-", _size(c.size), c.created or "-"])
-        for f in c.files[:MAX_FILES_SHOWN]:
-            rows.append([f"  {f.path}", "", "", _size(f.size), ""])
-        if len(c.files) > MAX_FILES_SHOWN:
-            rows.append([f"  ... {len(c.files) - MAX_FILES_SHOWN} more files", "", "", "", ""])
-    return rows
+def _shown_files(c: Commit) -> tuple[list[str], int]:
+    """File lines under a commit: hidden files (Spark's .crc checksums) are not shown."""
+    visible = [f for f in c.files if not f.path.rsplit("/", 1)[-1].startswith(".")]
+    lines = [f"    {f.path}  {_size(f.size)}" for f in visible[:MAX_FILES_SHOWN]]
+    return lines, len(c.files) - len(lines)
+
+
+def _commit_lines(commits: list[Commit]) -> list[str]:
+    rows = [
+        [
+            c.ref.label.rsplit("@", 1)[0],
+            short_id(c.ref.id),
+            c.origin or "-",
+            _size(c.size),
+            c.created or "-",
+        ]
+        for c in commits
+    ]
+    table = _table(["repo", "id", "origin", "size", "created"], rows)
+    lines = table[:2]
+    for c, row in zip(commits, table[2:], strict=True):
+        files, more = _shown_files(c)
+        lines += [row, *files]
+        if more:
+            lines.append(f"    ... {more} more files")
+    return lines
 
 
 def to_table(lineage: Lineage) -> str:
     """The default, human output: one section per kind of node, upstream first."""
     order = {k: i for i, k in enumerate(ordered_keys(lineage))}
     lines = [f"lineage {lineage.direction} of {lineage.subject}"]
-    lines += [f"  {name}: {value}" for name, value in lineage.info.items()]
+    lines += [f"  {name}: {_short_ids(str(value))}" for name, value in lineage.info.items()]
     lines.append("")
     if lineage.commits:
         # data first (upstream to downstream), then the spec versions
         commits = sorted(
             lineage.commits.values(), key=lambda c: (c.ref.type != "user", order[c.key])
         )
-        lines += [
-            "commits",
-            *_table(["repo", "id", "origin", "size", "created"], _commit_rows(commits)),
-            "",
-        ]
+        lines += ["commits", *_commit_lines(commits), ""]
     if lineage.jobs:
         jobs = sorted(lineage.jobs.values(), key=lambda j: order[j.key])
         rows = [
             [
-                j.label,
+                short_label(lineage, j.key).removeprefix("job "),
                 j.state or "-",
                 "-"
                 if j.data_total is None
@@ -118,26 +163,27 @@ def to_table(lineage: Lineage) -> str:
         ]
     if lineage.runs:
         rows = [
-            [r.run_id, r.name or "-", r.status or "-", r.experiment_id or "-"]
+            [short_id(r.run_id), r.name or "-", r.status or "-", r.experiment_id or "-"]
             for r in lineage.runs.values()
         ]
         lines += ["mlflow runs", *_table(["run id", "name", "status", "experiment"], rows), ""]
     if lineage.model_versions:
         rows = [
-            [m.name, m.version, ",".join(m.aliases) or "-", m.run_id or "-"]
+            [m.name, m.version, ",".join(m.aliases) or "-", short_id(m.run_id) or "-"]
             for m in lineage.model_versions.values()
         ]
         lines += ["model versions", *_table(["model", "version", "aliases", "run id"], rows), ""]
     if lineage.edges:
         lines += ["edges"]
         lines += [
-            f"  {lineage.node_label(e.src)} --{e.kind}--> {lineage.node_label(e.dst)}"
+            f"  {short_label(lineage, e.src)} --{e.kind}--> {short_label(lineage, e.dst)}"
             for e in sorted(lineage.edges, key=lambda e: (order.get(e.src, 0), e.dst))
         ]
         lines.append("")
     if lineage.links:
         lines += ["links", *(f"  {name}: {url}" for name, url in lineage.links.items()), ""]
     lines += [f"note: {n}" for n in lineage.notes]
+    lines.append(f"note: {SHORT_NOTE}")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -159,12 +205,12 @@ _MERMAID_SHAPE = {
 
 
 def to_mermaid(lineage: Lineage) -> str:
-    """A Mermaid flowchart (left to right): cylinders are commits, boxes jobs, pills runs."""
+    """A Mermaid flowchart (top down): cylinders are commits, boxes jobs, pills runs."""
     ids = _ids(lineage)
-    lines = ["flowchart LR"]
+    lines = ["flowchart TD"]
     for key, node_id in ids.items():
         open_, close = _MERMAID_SHAPE[key.partition(":")[0]]
-        lines.append(f"  {node_id}{open_}{_quote_mermaid(lineage.node_label(key))}{close}")
+        lines.append(f"  {node_id}{open_}{_quote_mermaid(short_label(lineage, key))}{close}")
     for e in lineage.edges:
         if e.src in ids and e.dst in ids:
             lines.append(f"  {ids[e.src]} -->|{e.kind}| {ids[e.dst]}")
@@ -188,17 +234,19 @@ def _quote_dot(text: str) -> str:
 
 
 def to_dot(lineage: Lineage) -> str:
-    """Graphviz DOT, left to right, the subject drawn bold."""
+    """Graphviz DOT, top down (data flows down, as the pipeline runs), short ids, the
+    subject drawn bold."""
     ids = _ids(lineage)
     lines = [
         "digraph lineage {",
-        "  rankdir=LR;",
-        '  node [fontname="Helvetica", fontsize=10];',
-        '  edge [fontname="Helvetica", fontsize=8];',
+        "  rankdir=TB;",
+        "  nodesep=0.25; ranksep=0.35;",
+        '  node [fontname="Helvetica", fontsize=11, style=filled, fillcolor="#f4f6f8"];',
+        '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
     ]
     for key, node_id in ids.items():
         attrs = [
-            f"label={_quote_dot(lineage.node_label(key))}",
+            f"label={_quote_dot(short_label(lineage, key))}",
             f"shape={_DOT_SHAPE[key.partition(':')[0]]}",
         ]
         if key == lineage.subject:

@@ -1,25 +1,31 @@
-"""The MLflow side of lineage, through MlflowClient: runs by id or by `pachyderm.*` tags and
-dataset inputs, registered model versions, and the link stage's writes (tags, artifacts)."""
+"""The MLflow side of lineage: runs by id or by `pachyderm.*` tags and dataset inputs,
+registered model versions, and the link stage's writes (tags, artifacts).
+
+Reads go through mlflow_read (sqlite3 or REST, no `import mlflow`: a lineage question
+answers in well under a second) for sqlite:/// and http(s):// tracking URIs, and through
+MlflowClient for any other store; writes always through MlflowClient.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from mlflow.entities import Run as MlflowRun
-from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
-
+from pachflow_lineage import mlflow_read as mr
 from pachflow_lineage.errors import UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.model import CommitRef, ModelVersion, Run
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 TAG_PREFIX = "pachyderm."
+TRACKING_ENV = "MLFLOW_TRACKING_URI"
+#: Seconds a REST read may take before the server counts as unreachable.
+DEFAULT_TIMEOUT_S = 10.0
 
 
 def quiet_http_retries(retries: int, timeout_s: int) -> None:
@@ -29,44 +35,121 @@ def quiet_http_retries(retries: int, timeout_s: int) -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_s))
 
 
-def _error_code(exc: MlflowException) -> str:
-    return str(getattr(exc, "error_code", ""))
+class ClientReader:
+    """mlflow_read's interface over MlflowClient, for stores it does not read itself."""
 
+    def __init__(self, client: MlflowClient) -> None:
+        self.client = client
 
-def _quote(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("'", "\\'")
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return fn(*args, **kwargs)
+        except MlflowException as exc:
+            if str(getattr(exc, "error_code", "")) in _NOT_FOUND:
+                raise mr.NotFound(str(exc)) from exc
+            raise mr.ReadFailed(str(exc)) from exc
+
+    def check(self) -> None:
+        self._call(self.client.search_experiments, max_results=1)
+
+    def get_run(self, run_id: str) -> Any:
+        return self._call(self.client.get_run, run_id)
+
+    def find_runs(self, tags: dict[str, str] | None = None, digest: str | None = None) -> list:
+        clauses = [f"tags.`{k}` = '{mr.quote(v)}'" for k, v in sorted((tags or {}).items())]
+        if digest is not None:
+            clauses.append(f"datasets.digest = '{mr.quote(digest)}'")
+        experiments, token = [], None
+        while True:
+            page = self._call(self.client.search_experiments, max_results=1000, page_token=token)
+            experiments += [e.experiment_id for e in page]
+            token = page.token
+            if not token:
+                break
+        runs: list = []
+        while experiments:
+            page = self._call(
+                self.client.search_runs,
+                experiments,
+                filter_string=" AND ".join(clauses),
+                max_results=1000,
+                page_token=token,
+            )
+            runs += list(page)
+            token = page.token
+            if not token:
+                break
+        return runs
+
+    def model_versions_for_run(self, run_id: str) -> list:
+        # search_model_versions returns versions without their aliases (MLflow fills them in
+        # only on get_model_version), so each version found is read again, in full.
+        found = self._call(self.client.search_model_versions, f"run_id = '{mr.quote(run_id)}'")
+        return [self.get_model_version(mv.name, mv.version) for mv in found]
+
+    def get_model_version(self, name: str, version: str) -> Any:
+        return self._call(self.client.get_model_version, name, version)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> Any:
+        return self._call(self.client.get_model_version_by_alias, name, alias)
+
+    def close(self) -> None:
+        pass
 
 
 class Tracking:
     """Read and annotate MLflow runs and model versions for lineage."""
 
-    def __init__(self, tracking_uri: str | None = None) -> None:
-        self.client = MlflowClient(tracking_uri=tracking_uri)
-        self.tracking_uri = self.client.tracking_uri
+    def __init__(self, tracking_uri: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
+        uri = tracking_uri or os.environ.get(TRACKING_ENV)
+        reader = mr.reader_for(uri, timeout_s) if uri else None
+        self._client: MlflowClient | None = None
+        if reader is None:
+            self.reader: mr.SqliteReader | mr.RestReader | ClientReader = ClientReader(self.client)
+            self.tracking_uri = self.client.tracking_uri
+        else:
+            self.reader = reader
+            self.tracking_uri = uri or ""
+
+    @property
+    def client(self) -> MlflowClient:
+        """MlflowClient, made on first use (writes, other stores): it costs seconds."""
+        if self._client is None:
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=getattr(self, "tracking_uri", None))
+        return self._client
 
     def _unreachable(self, exc: Exception) -> Unreachable:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return Unreachable(f"MLflow at {self.tracking_uri} is unreachable or refused: {first}")
 
+    def _read(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except mr.NotFound:
+            raise
+        except mr.ReadFailed as exc:
+            raise self._unreachable(exc) from exc
+
     def check(self) -> None:
         """Fail with Unreachable now rather than at the first lookup."""
         try:
-            self.client.search_experiments(max_results=1)
+            self.reader.check()
         except Exception as exc:
             raise self._unreachable(exc) from exc
 
     # --- reads -----------------------------------------------------------------------
-    def get_run(self, run_id: str) -> MlflowRun:
+    def get_run(self, run_id: str) -> Any:
+        """The run (an MLflow Run, or a mlflow_read.RunRecord with the same attributes)."""
         try:
-            return self.client.get_run(run_id)
-        except MlflowException as exc:
-            if _error_code(exc) in _NOT_FOUND:
-                raise UnknownRun(f"no MLflow run {run_id!r} at {self.tracking_uri}") from exc
-            raise self._unreachable(exc) from exc
-        except Exception as exc:
-            raise self._unreachable(exc) from exc
+            return self._read(self.reader.get_run, run_id)
+        except mr.NotFound as exc:
+            raise UnknownRun(f"no MLflow run {run_id!r} at {self.tracking_uri}") from exc
 
-    def run_node(self, run: MlflowRun) -> Run:
+    def run_node(self, run: Any) -> Run:
         datasets = [
             {
                 "name": d.dataset.name,
@@ -89,39 +172,19 @@ class Tracking:
             metrics=dict(sorted(run.data.metrics.items())),
         )
 
-    def _experiment_ids(self) -> list[str]:
-        ids: list[str] = []
-        token = None
-        while True:
-            page = self.client.search_experiments(max_results=1000, page_token=token)
-            ids += [e.experiment_id for e in page]
-            token = page.token
-            if not token:
-                return ids
-
-    def _search(self, filter_string: str) -> Iterator[MlflowRun]:
+    def runs_by_tags(self, tags: dict[str, str]) -> list[Any]:
+        """Runs (any experiment) carrying every tag in `tags` with exactly that value."""
         try:
-            experiments = self._experiment_ids()
-            token = None
-            while experiments:
-                page = self.client.search_runs(
-                    experiments, filter_string=filter_string, max_results=1000, page_token=token
-                )
-                yield from page
-                token = page.token
-                if not token:
-                    return
-        except MlflowException as exc:
+            return self._read(self.reader.find_runs, tags=tags)
+        except mr.NotFound as exc:
             raise self._unreachable(exc) from exc
 
-    def runs_by_tags(self, tags: dict[str, str]) -> list[MlflowRun]:
-        """Runs (any experiment) carrying every tag in `tags` with exactly that value."""
-        clause = " AND ".join(f"tags.`{k}` = '{_quote(v)}'" for k, v in sorted(tags.items()))
-        return list(self._search(clause))
-
-    def runs_with_dataset(self, ref: CommitRef) -> list[MlflowRun]:
+    def runs_with_dataset(self, ref: CommitRef) -> list[Any]:
         """Runs that logged this commit as a dataset input (digest = commit id)."""
-        runs = self._search(f"datasets.digest = '{_quote(ref.id)}'")
+        try:
+            runs = self._read(self.reader.find_runs, digest=ref.id)
+        except mr.NotFound as exc:
+            raise self._unreachable(exc) from exc
         return [
             r
             for r in runs
@@ -129,12 +192,9 @@ class Tracking:
         ]
 
     def model_versions_for_run(self, run_id: str) -> list[ModelVersion]:
-        # search_model_versions returns versions without their aliases (MLflow fills them in
-        # only on get_model_version), so each version found is read again, in full.
         try:
-            found = self.client.search_model_versions(f"run_id = '{_quote(run_id)}'")
-            full = [self.client.get_model_version(mv.name, mv.version) for mv in found]
-        except MlflowException as exc:
+            full = self._read(self.reader.model_versions_for_run, run_id)
+        except mr.NotFound as exc:
             raise self._unreachable(exc) from exc
         return sorted((self._mv_node(mv) for mv in full), key=lambda m: (m.name, int(m.version)))
 
@@ -142,18 +202,16 @@ class Tracking:
         """`version` is a number or an alias (e.g. 'candidate')."""
         try:
             if version.isdigit():
-                mv = self.client.get_model_version(name, version)
+                mv = self._read(self.reader.get_model_version, name, version)
             else:
-                mv = self.client.get_model_version_by_alias(name, version)
-        except MlflowException as exc:
-            if _error_code(exc) in _NOT_FOUND:
-                raise UnknownModelVersion(
-                    f"no registered model version {name}/{version} at {self.tracking_uri}"
-                ) from exc
-            raise self._unreachable(exc) from exc
+                mv = self._read(self.reader.get_model_version_by_alias, name, version)
+        except mr.NotFound as exc:
+            raise UnknownModelVersion(
+                f"no registered model version {name}/{version} at {self.tracking_uri}"
+            ) from exc
         return self._mv_node(mv)
 
-    def _mv_node(self, mv: MlflowModelVersion) -> ModelVersion:
+    def _mv_node(self, mv: Any) -> ModelVersion:
         return ModelVersion(
             name=mv.name,
             version=str(mv.version),
@@ -166,6 +224,8 @@ class Tracking:
     def load_json_artifact(self, run_id: str, path: str) -> dict[str, Any] | None:
         """A JSON artifact of a run, None when the run has no such artifact."""
         import tempfile
+
+        from mlflow.exceptions import MlflowException
 
         parent = path.rpartition("/")[0] or None
         try:
@@ -180,6 +240,8 @@ class Tracking:
 
     def download(self, run_id: str, path: str, dest: str) -> str:
         """An artifact (file or folder) of a run into `dest`; its local path."""
+        from mlflow.exceptions import MlflowException
+
         try:
             return str(self.client.download_artifacts(run_id, path, dest))
         except MlflowException as exc:

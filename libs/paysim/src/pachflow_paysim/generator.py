@@ -9,7 +9,8 @@ How the rows come about (numbers in pachflow_paysim.model):
   amount); CASH_IN adds). PAYMENT goes to a merchant `M...` whose balances stay 0.
 - Fraud, per step: a victim's account is emptied by TRANSFERs to mule accounts in chunks
   of at most 10,000,000, each followed at once (same step) by the mule's CASH_OUT of the
-  same amount. A few large fraudulent TRANSFERs are flagged (isFlaggedFraud=1): they were
+  same amount; a few (0.3 %) are logged with a 0 -> 0 origin balance, as in the real file.
+  A few large fraudulent TRANSFERs are flagged (isFlaggedFraud=1): they were
   blocked, so the origin balance is left unchanged and the destination shows 0 -> 0.
 
 Randomness is keyed, never sequential: the plan by (seed), genuine rows by (seed, block of
@@ -194,7 +195,7 @@ def _genuine(rng: np.random.Generator, n: int, ids: _Ids) -> dict[str, np.ndarra
 
     ratio = np.exp(m.RATIO_LOG_MU[t] + m.RATIO_SIGMA[t] * rng.standard_normal(n))
     old_org = np.rint(np.minimum(amount * ratio, m.ORIG_BALANCE_MAX * m.CENTS)).astype(np.int64)
-    old_org[rng.random(n) < m.P_ZERO_OLD_ORG] = 0
+    old_org[rng.random(n) < m.P_ZERO_OLD_ORG[t]] = 0
     cash_in = t == m.CASH_IN
     new_orig = np.where(cash_in, old_org + amount, np.maximum(old_org - amount, 0))
 
@@ -287,6 +288,10 @@ def _fraud_step(
         "is_fraud": _interleave(ones, ones),
         "is_flagged": _interleave(flagged.astype(np.int8), np.zeros(pairs, dtype=np.int8)),
     }
+    # Drawn last, so the draws above stay the same: frauds logged with a 0 -> 0 origin.
+    zero_origin = (rng.random(2 * pairs) < m.P_FRAUD_ZERO_ORIGIN) & (rows["is_flagged"] == 0)
+    rows["old_org"][zero_origin] = 0
+    rows["new_orig"][zero_origin] = 0
     return _interleave(transfer_at, transfer_at + 1), rows
 
 

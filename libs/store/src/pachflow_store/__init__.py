@@ -6,7 +6,7 @@ small write side (put, commit, metadata, job records) is used by `pachflow`'s ru
 """
 
 from pachflow_store.errors import NotFound, StoreBusy, StoreError
-from pachflow_store.ids import is_commit_id, new_id
+from pachflow_store.ids import SHORT_ID_LEN, is_commit_id, new_id, short_id
 from pachflow_store.models import (
     DATUM_FAILED,
     DATUM_RECOVERED,
@@ -52,6 +52,7 @@ __all__ = [
     "JOB_SUCCESS",
     "ORIGIN_AUTO",
     "ORIGIN_USER",
+    "SHORT_ID_LEN",
     "SPEC",
     "USER",
     "CommitInfo",
@@ -71,4 +72,5 @@ __all__ = [
     "normalize_path",
     "parse_repo",
     "resolve_home",
+    "short_id",
 ]

@@ -15,3 +15,12 @@ def new_id() -> str:
 
 def is_commit_id(text: str) -> bool:
     return bool(COMMIT_ID_RE.match(text))
+
+
+#: Hex digits of an id shown to a person (like git's short hashes); JSON keeps the full id.
+SHORT_ID_LEN = 12
+
+
+def short_id(text: str) -> str:
+    """The first SHORT_ID_LEN characters of a commit, job or run id."""
+    return text[:SHORT_ID_LEN]

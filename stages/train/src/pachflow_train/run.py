@@ -112,10 +112,14 @@ def _train_and_log(
     experiment: str,
     registered_model: str,
 ) -> None:
+    from pachflow_train import leakage, plots
     from pachflow_train import model as m
-    from pachflow_train import plots
 
     tracker.log_inputs(schema=features_mlflow_schema())
+    separators = leakage.perfect_separators(df)
+    if separators:
+        progress(STAGE, leakage.warning(separators))
+        tracker.set_tags({leakage.TAG: ",".join(separators)})
     train = data.training_rows(
         df, counts, settings.class_weight, settings.negative_fraction, settings.seed
     )

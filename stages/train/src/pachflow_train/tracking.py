@@ -151,6 +151,11 @@ class Tracker:
 
         self.client.log_inputs(self._run(), datasets=dataset_inputs(self.ctx, schema=schema))
 
+    def set_tags(self, tags: dict[str, str]) -> None:
+        import mlflow
+
+        mlflow.set_tags(tags)
+
     def log_metrics(self, metrics: dict[str, float]) -> None:
         import mlflow
 

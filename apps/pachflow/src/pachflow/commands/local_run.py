@@ -57,9 +57,11 @@ def run_pipelines(
     reprocess: tuple[str, ...] = (),
     quiet: bool = False,
     cron_ticks: int = 0,
+    verbose: bool = False,
 ) -> RunSummary:
-    """Load the specs and bring every pipeline up to date; prints progress and the summary.
-    With `cron_ticks` N: N times, one tick of every cron input, then a run."""
+    """Load the specs and bring every pipeline up to date; prints progress (one line per job)
+    and the pipelines that did not run. With `cron_ticks` N: N times, one tick of every
+    cron input, then a run."""
     from pachflow.local.runner import Runner, summary_lines
     from pachflow.local.specs import SpecError, find_spec, load_specs
 
@@ -67,7 +69,7 @@ def run_pipelines(
         specs = load_specs(specs_dir)
     except SpecError as exc:
         raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
-    progress = Progress(quiet=quiet)
+    progress = Progress(quiet=quiet, verbose=verbose)
     from pachflow.local.cron import tick_all
 
     with open_store() as store, sigterm_stops():
@@ -82,7 +84,7 @@ def run_pipelines(
             summary = Runner(
                 store, specs, get_runtime(runtime), progress, reprocess=frozenset(reprocess)
             ).run()
-            for line in summary_lines(summary):
+            for line in summary_lines(summary, progress_shown=not quiet):
                 click.echo(line, err=True)
             reprocess = ()
             if summary.failed:
@@ -116,24 +118,41 @@ def run_pipelines(
     "the cron repo named by its time, as pachd makes it), running the pipelines after "
     "each. Without it cron pipelines wait for their first tick.",
 )
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Progress at every tenth of a job also off a terminal."
+)
 def run(
     specs_dir: Path | None,
     runtime: str,
     reprocess: tuple[str, ...],
     quiet: bool,
     cron_ticks: int,
+    verbose: bool,
 ) -> None:
     """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
     date. One run = one commit set: its jobs and output commits share one new id.
+
+    Ends with what the (last) run produced: the new commit of each pipeline and, when train
+    ran, the MLflow run, the registered model version and its page in the MLflow UI.
 
     Exit codes: 0 every job succeeded (or nothing had to run); 1 a job failed (its datums'
     logs: `pachflow logs PIPELINE`); 2 invalid specs or bad usage; 75 another `pachflow
     run` holds this store (named; try again when it ends); 130/143 stopped by Ctrl-C or
     SIGTERM (its jobs marked JOB_KILLED).
     """
-    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks)
+    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks, verbose)
+    echo_produced(summary)
     if summary.failed:
         sys.exit(1)
+
+
+def echo_produced(summary: RunSummary) -> None:
+    from pachflow.local.env import local_tracking_uri
+    from pachflow.local.results import produced_lines
+
+    with open_store() as store:
+        for line in produced_lines(store, summary, local_tracking_uri(store.home)):
+            click.echo(line)
 
 
 @click.command(name="jobs")

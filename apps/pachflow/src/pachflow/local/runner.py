@@ -48,6 +48,7 @@ from pachflow_store import (
     Manifest,
     Store,
     new_id,
+    short_id,
 )
 
 SPEC_FILE = "/spec.json"
@@ -291,7 +292,7 @@ class Runner:
             self._emit(
                 "COMPLETE", spec, run_id, spec_ref, inputs, output=CommitRef(spec.name, run_id)
             )
-        self.progress.finish(progress, FAILURE + ": " + reason if reason else SUCCESS)
+        self.progress.finish(progress, FAILURE if reason else SUCCESS, reason)
         return Outcome(
             spec.name,
             FAILURE if reason else SUCCESS,
@@ -413,12 +414,16 @@ class Runner:
         )
 
 
-def summary_lines(summary: RunSummary) -> list[str]:
+def summary_lines(summary: RunSummary, progress_shown: bool = False) -> list[str]:
+    """One line per pipeline; with `progress_shown`, the pipelines whose jobs the progress
+    lines already reported are left out."""
     lines = []
     for o in summary.outcomes:
         if o.status in (SUCCESS, FAILURE) and o.job_id:
+            if progress_shown:
+                continue
             lines.append(
-                f"{o.pipeline:<12} {o.status:<8} job {o.job_id}  {o.processed} processed,"
+                f"{o.pipeline:<12} {o.status:<8} job {short_id(o.job_id)}  {o.processed} processed,"
                 f" {o.skipped} skipped, {o.failed} failed of {o.total}  {o.elapsed:.1f}s"
                 + (f"\n{'':<13}{o.reason}" if o.reason else "")
             )

@@ -1,0 +1,89 @@
+"""What a local run produced, for a person: the new commit of each pipeline, and from the
+train pipeline's run.json the MLflow run, the registered model version and where to see
+them in the MLflow UI. `pachflow run` ends with it; `pachflow demo` builds on it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pachflow_store import CommitRef, NotFound, Store, short_id
+
+if TYPE_CHECKING:
+    from pachflow.local.runner import RunSummary
+
+TRAIN_PIPELINE = "train"
+RUN_JSON = "/run.json"
+#: `make mlflow-ui` serves the local store here (Makefile: MLFLOW_UI_PORT).
+LOCAL_UI = "http://127.0.0.1:5000"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    commit: CommitRef
+    manifest: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id") or "")
+
+
+def train_result(store: Store, commit_id: str | None = None) -> TrainResult | None:
+    """train's run.json at `commit_id` (default: the head of train@master)."""
+    head = commit_id or store.head(TRAIN_PIPELINE)
+    if head is None:
+        return None
+    ref = CommitRef(TRAIN_PIPELINE, head)
+    try:
+        return TrainResult(ref, json.loads(store.file_blob(ref, RUN_JSON).read_text()))
+    except NotFound:
+        return None
+
+
+def run_ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """The run's page in the MLflow UI: on the tracking server itself when it is http(s),
+    else where `make mlflow-ui` serves the local store."""
+    base = (
+        tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else LOCAL_UI
+    )
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def model_line(manifest: dict[str, Any]) -> str:
+    registered = manifest.get("registered_model") or {}
+    return (
+        f"{registered.get('name')} v{registered.get('version')}"
+        + (f", alias {registered['alias']}" if registered.get("alias") else "")
+        + f"  ({registered.get('uri') or manifest.get('model_uri', '')})"
+    )
+
+
+def mlflow_lines(result: TrainResult, default_tracking_uri: str) -> list[str]:
+    """MLflow run, model version and the UI link; a hint to start the UI for a local store."""
+    m = result.manifest
+    uri = m.get("tracking_uri") or default_tracking_uri
+    url = run_ui_url(uri, str(m.get("experiment_id", "")), result.run_id)
+    lines = [
+        f"MLflow run      {result.run_id}  (experiment {m.get('experiment_name')!r})",
+        f"model version   {model_line(m)}",
+    ]
+    if uri.startswith(("http://", "https://")):
+        lines.append(f"MLflow UI       {url}")
+    else:
+        lines.append(f"MLflow UI       make mlflow-ui, then {url}   (store {uri})")
+    return lines
+
+
+def produced_lines(store: Store, summary: RunSummary, default_tracking_uri: str) -> list[str]:
+    """The new commit of every pipeline that ran, then what train made (if it ran)."""
+    made = [o for o in summary.outcomes if o.output_commit and o.job_id]
+    if not made:
+        return []
+    lines = ["produced"]
+    lines += [f"  {o.pipeline}@{short_id(o.output_commit or '')}" for o in made]
+    trained = next((o for o in made if o.pipeline == TRAIN_PIPELINE), None)
+    result = train_result(store, trained.output_commit) if trained else None
+    if result is not None:
+        lines += ["  " + line for line in mlflow_lines(result, default_tracking_uri)]
+    return lines

@@ -1,0 +1,131 @@
+"""The direct MLflow readers (sqlite3 on the server's own database, REST on the server)
+answer every lineage read exactly as MlflowClient does, and a question about an unknown run
+is answered without importing mlflow at all (it costs seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mlflow.entities import Dataset, DatasetInput, InputTag
+from mlflow.tracking import MlflowClient
+
+import pachflow_store as ps
+from pachflow_lineage.errors import UnknownModelVersion, UnknownRun
+from pachflow_lineage.model import CommitRef
+from pachflow_lineage.tracking import ClientReader, Tracking
+
+
+@pytest.fixture(scope="module")
+def logged(mlflow_server: Any) -> dict[str, str]:
+    """A run with pachyderm tags, a commit as dataset input and an aliased model version."""
+    client = MlflowClient(mlflow_server.uri)
+    exp = client.create_experiment(f"read-{uuid.uuid4().hex[:8]}")
+    commit, job = uuid.uuid4().hex, uuid.uuid4().hex
+    run = client.create_run(
+        exp, run_name=f"train@{job}", tags={"pachyderm.job_id": job, "other": "x"}
+    )
+    run_id = run.info.run_id
+    client.log_param(run_id, "max_depth", "5")
+    client.log_metric(run_id, "test_areaUnderPR", 0.5, step=0)
+    client.log_metric(run_id, "test_areaUnderPR", 0.75, step=1)  # the latest counts
+    dataset = Dataset(f"etl@{commit}", commit, "local", json.dumps({"uri": "/pfs/etl"}))
+    tags = [InputTag("mlflow.data.context", "training"), InputTag("pachyderm.repo", "etl")]
+    client.log_inputs(run_id, datasets=[DatasetInput(dataset, tags=tags)])
+    client.set_terminated(run_id)
+    model = f"read-model-{uuid.uuid4().hex[:8]}"
+    client.create_registered_model(model)
+    mv = client.create_model_version(model, f"{run.info.artifact_uri}/model", run_id=run_id)
+    client.set_registered_model_alias(model, "candidate", mv.version)
+    return {"run_id": run_id, "job": job, "commit": commit, "model": model, "v": mv.version}
+
+
+def readers(mlflow_server: Any) -> dict[str, Tracking]:
+    via_client = Tracking(mlflow_server.uri)
+    via_client.reader = ClientReader(via_client.client)
+    return {
+        "rest": Tracking(mlflow_server.uri),
+        "sqlite": Tracking(f"sqlite:///{mlflow_server.root / 'mlflow.db'}"),
+        "client": via_client,
+    }
+
+
+def answers(t: Tracking, logged: dict[str, str]) -> dict[str, Any]:
+    raw = t.get_run(logged["run_id"])
+    run = t.run_node(raw)
+    by_tags = t.runs_by_tags({"pachyderm.job_id": logged["job"]})
+    by_data = t.runs_with_dataset(CommitRef("etl", logged["commit"]))
+    return {
+        "run": (run.run_id, run.name, run.status, run.experiment_id, run.tags, run.datasets),
+        "data": (dict(raw.data.params), dict(raw.data.metrics)),
+        "by_tags": [r.info.run_id for r in by_tags],
+        "by_data": [r.info.run_id for r in by_data],
+        "versions": t.model_versions_for_run(logged["run_id"]),
+        "alias": t.get_model_version(logged["model"], "candidate"),
+        "number": t.get_model_version(logged["model"], logged["v"]),
+    }
+
+
+def test_sqlite_and_rest_readers_agree_with_mlflow_client(
+    mlflow_server: Any, logged: dict[str, str]
+) -> None:
+    got = {name: answers(t, logged) for name, t in readers(mlflow_server).items()}
+    client = got["client"]
+    assert client["run"][5][0]["context"] == "training"  # the data is really there
+    assert client["by_tags"] == client["by_data"] == [logged["run_id"]]
+    assert client["data"] == ({"max_depth": "5"}, {"test_areaUnderPR": 0.75})
+    assert client["alias"].aliases == ["candidate"]
+    for name in ("rest", "sqlite"):
+        for key in ("run", "data", "by_tags", "by_data"):
+            assert got[name][key] == client[key], (name, key)
+        for key in ("versions", "alias", "number"):
+            mine, theirs = got[name][key], client[key]
+            if not isinstance(mine, list):
+                mine, theirs = [mine], [theirs]
+            fields = [(v.name, v.version, v.run_id, v.aliases, v.status) for v in mine]
+            assert fields == [(v.name, v.version, v.run_id, v.aliases, v.status) for v in theirs]
+
+
+def test_unknown_run_and_version_are_clear_errors_from_every_reader(
+    mlflow_server: Any, logged: dict[str, str]
+) -> None:
+    for name, t in readers(mlflow_server).items():
+        with pytest.raises(UnknownRun, match=r"no MLflow run '0{32}'"):
+            t.get_run("0" * 32)
+        with pytest.raises(UnknownModelVersion):
+            t.get_model_version(logged["model"], "nosuchalias")
+        assert t.runs_by_tags({"pachyderm.job_id": "nope"}) == [], name
+
+
+PROBE = """
+import json, sys
+from pachflow_lineage.commands import lineage_group
+try:
+    lineage_group().main(sys.argv[1:], prog_name="lineage")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps([code, sorted({m.split(".")[0] for m in sys.modules})]), file=sys.stderr)
+"""
+
+
+def test_no_such_run_is_answered_without_importing_mlflow(
+    mlflow_server: Any, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    with ps.Store(home):
+        pass  # an empty local store
+    for uri in (f"sqlite:///{mlflow_server.root / 'mlflow.db'}", mlflow_server.uri):
+        args = ["run", "0" * 32, "--backend", "local", "--home", str(home)]
+        args += ["--tracking-uri", uri]
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120
+        )
+        code, modules = json.loads(done.stderr.strip().splitlines()[-1])
+        assert code == 2, done.stderr
+        assert f"no MLflow run '{'0' * 32}' at {uri}" in done.stderr
+        assert "mlflow" not in modules and "pandas" not in modules, uri
