@@ -55,6 +55,7 @@ def trained(
         "job": job,
         "etl_commit": etl_commit,
         "out": out,
+        "output": inv.result.output,
         "manifest": manifest,
         "client": client,
         "run": client.get_run(manifest["run_id"]),
@@ -248,3 +249,29 @@ def test_unreachable_mlflow_exits_1_naming_uri_and_leaves_output_empty(
     (error,) = [line for line in inv.result.stderr.splitlines() if line.startswith("Error:")]
     assert dead_tracking_uri in error and "unreachable" in error
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_no_credential_in_output_run_or_artifacts(
+    trained: dict[str, Any], mlflow_server: Any, tmp_path: Path
+) -> None:
+    """The password the stage authenticated with (the mlflow-credentials secret) is nowhere
+    in what it printed, wrote to OUTPUT_DIR or recorded in MLflow."""
+    if mlflow_server.credentials is None:
+        pytest.skip("the MLflow test server runs without authentication (SQLite)")
+    secret = mlflow_server.credentials.password.encode()
+    client, run = trained["client"], trained["run"]
+    assert secret not in (trained["output"]).encode()
+    for path in trained["out"].rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_bytes(), path
+    recorded = json.dumps(
+        [run.data.params, run.data.tags, list(run.data.metrics), run.info.artifact_uri]
+    )
+    assert secret.decode() not in recorded
+    artifacts = Path(client.download_artifacts(run.info.run_id, "", str(tmp_path)))
+    files = [p for p in artifacts.rglob("*") if p.is_file()]
+    assert any(p.name == "MLmodel" for p in files)
+    for path in files:
+        assert secret not in path.read_bytes(), path
+    mv = client.get_model_version_by_alias(MODEL, "candidate")
+    assert secret.decode() not in json.dumps([mv.tags, mv.source, mv.description])

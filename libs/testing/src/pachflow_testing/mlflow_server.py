@@ -1,8 +1,10 @@
 """A real `mlflow server` on a free loopback port, for tests that talk to MLflow over HTTP.
 
-SQLite backend and proxied artifacts (`--artifacts-destination`), like the cluster's
-server, so clients need nothing but the tracking URI. The server is stopped by its own pid
-(never by name: other suites may run servers too) and we wait until its port is closed.
+By default a SQLite backend and proxied artifacts (`--artifacts-destination`), so clients
+need nothing but the tracking URI; pachflow_testing.mlflow_production starts the same
+server on PostgreSQL, with basic auth and artifacts in S3. The server is stopped by its
+own pid (never by name: other suites may run servers too) and we wait until its port is
+closed.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pachflow_testing.postgres import PostgresCluster
+    from pachflow_testing.s3 import S3Store
 
 LOOPBACK = "127.0.0.1"
 # ~11 s on an idle 2-core machine; over 90 s at load average 30 (seen here), hence the
@@ -33,6 +40,20 @@ class MlflowServerError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """An MLflow basic-auth user, as a pipeline gets it (secret mlflow-credentials)."""
+
+    username: str
+    password: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "MLFLOW_TRACKING_USERNAME": self.username,
+            "MLFLOW_TRACKING_PASSWORD": self.password,
+        }
+
+
+@dataclass(frozen=True)
 class MlflowServer:
     """A running server: its URI and where it keeps its data."""
 
@@ -41,6 +62,12 @@ class MlflowServer:
     pid: int
     root: Path
     log: Path
+    backend_uri: str = ""
+    # With basic auth: the pipelines' (non-admin) user and the admin who manages users.
+    credentials: Credentials | None = None
+    admin: Credentials | None = None
+    postgres: PostgresCluster | None = None
+    s3: S3Store | None = None  # None: artifacts in root/artifacts
 
 
 def free_port() -> int:
@@ -76,31 +103,43 @@ def _healthy(uri: str) -> bool:
 
 
 @contextmanager
-def run_mlflow_server(root: Path, workers: int = 1) -> Iterator[MlflowServer]:
-    """Start `mlflow server` with its data under `root`, yield it once /health answers,
-    stop it on exit."""
+def run_mlflow_server(
+    root: Path,
+    workers: int = 1,
+    *,
+    backend_uri: str | None = None,
+    artifacts_destination: str | None = None,
+    app_name: str | None = None,
+    server_env: dict[str, str] | None = None,
+) -> Iterator[MlflowServer]:
+    """Start `mlflow server` with its data under `root` (SQLite and local artifacts unless
+    `backend_uri` / `artifacts_destination` say otherwise; `app_name="basic-auth"` with its
+    settings in `server_env`), yield it once /health answers, stop it on exit."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "artifacts").mkdir(exist_ok=True)
     port = free_port()
     uri = f"http://{LOOPBACK}:{port}"
     log = root / "server.log"
+    backend_uri = backend_uri or f"sqlite:///{root / 'mlflow.db'}"
     cmd = [
         mlflow_executable(),
         "server",
         "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
+        backend_uri,
         "--artifacts-destination",
-        str(root / "artifacts"),
+        artifacts_destination or str(root / "artifacts"),
         "--host",
         LOOPBACK,
         "--port",
         str(port),
         "--workers",
         str(workers),
+        *(["--app-name", app_name] if app_name else []),
     ]
-    env = {**os.environ}
-    # The server must not inherit a client-side tracking URI pointing elsewhere.
-    env.pop("MLFLOW_TRACKING_URI", None)
+    env = {**os.environ, **(server_env or {})}
+    # The server must not inherit a client-side tracking URI (or identity) meant for others.
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        env.pop(var, None)
     # MLflow 3's job runner (huey consumers for GenAI scorers) is not used here, and its
     # processes take ~30 CPU-s in the first minute: time stolen from the Spark stage under test.
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
@@ -121,13 +160,15 @@ def run_mlflow_server(root: Path, workers: int = 1) -> Iterator[MlflowServer]:
                     f"mlflow server not healthy after {START_TIMEOUT_S:.0f}s: {_tail(log)}"
                 )
             time.sleep(0.25)
-        yield MlflowServer(uri=uri, port=port, pid=proc.pid, root=root, log=log)
+        yield MlflowServer(
+            uri=uri, port=port, pid=proc.pid, root=root, log=log, backend_uri=backend_uri
+        )
     finally:
-        _stop(proc, port)
+        stop_process_group(proc, port)
 
 
-def _stop(proc: subprocess.Popen[bytes], port: int) -> None:
-    """SIGTERM the server's process group (by its own pid), SIGKILL if it lingers, then
+def stop_process_group(proc: subprocess.Popen[bytes], port: int) -> None:
+    """SIGTERM a server's process group (by its own pid), SIGKILL if it lingers, then
     wait for the port to close. Killed children may stay defunct when PID 1 does not reap
     them; that is harmless, a listening port is not."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
