@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pachflow_testing.mlflow_server import port_open
+from pachflow_testing.loopback import port_open
 from pachflow_testing.postgres import PostgresMissing, postgres_bin_dir, run_postgres
 from pachflow_testing.s3 import ACCESS_KEY, SECRET_KEY, S3Missing, run_s3rver, s3rver_executable
 

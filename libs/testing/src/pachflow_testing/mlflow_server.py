@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pachflow_testing.loopback import LOOPBACK, free_port, stop_process_group
+
 if TYPE_CHECKING:
     from pachflow_testing.postgres import PostgresCluster
     from pachflow_testing.s3 import S3Store
 
-LOOPBACK = "127.0.0.1"
 # ~11 s on an idle 2-core machine; over 90 s at load average 30 (seen here), hence the
 # generous default; PACHFLOW_TEST_MLFLOW_START_TIMEOUT overrides it.
 START_TIMEOUT_S = float(os.environ.get("PACHFLOW_TEST_MLFLOW_START_TIMEOUT", "240"))
-STOP_TIMEOUT_S = 20.0
 
 
 class MlflowServerError(RuntimeError):
@@ -68,19 +66,6 @@ class MlflowServer:
     admin: Credentials | None = None
     postgres: PostgresCluster | None = None
     s3: S3Store | None = None  # None: artifacts in root/artifacts
-
-
-def free_port() -> int:
-    """A loopback TCP port that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = LOOPBACK) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def mlflow_executable() -> str:
@@ -165,25 +150,6 @@ def run_mlflow_server(
         )
     finally:
         stop_process_group(proc, port)
-
-
-def stop_process_group(proc: subprocess.Popen[bytes], port: int) -> None:
-    """SIGTERM a server's process group (by its own pid), SIGKILL if it lingers, then
-    wait for the port to close. Killed children may stay defunct when PID 1 does not reap
-    them; that is harmless, a listening port is not."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S / 2)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while port_open(port) and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def _tail(log: Path, lines: int = 15) -> str:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pachflow_testing.mlflow_server import LOOPBACK, free_port, port_open
+from pachflow_testing.loopback import LOOPBACK, free_port, port_open
 
 BIN_ENV = "PACHFLOW_PG_BIN"  # a directory holding initdb/pg_ctl/createdb, overriding the search
 SUPERUSER = "mlflow"

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from pachflow_testing.mlflow_server import LOOPBACK, free_port, port_open, stop_process_group
+from pachflow_testing.loopback import LOOPBACK, free_port, port_open, stop_process_group
 
 PREFIX_ENV = "PACHFLOW_S3RVER"  # an npm prefix holding node_modules/s3rver
 DEFAULT_PREFIX = Path(sys.prefix) / "share" / "pachflow" / "s3rver"  # where `make s3rver` puts it
