@@ -8,7 +8,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from pachflow_testing.mlflow_server import MlflowServer, port_open, run_mlflow_server
+from pachflow_testing.loopback import port_open
+from pachflow_testing.mlflow_server import MlflowServer, run_mlflow_server
 
 
 def test_mlflow_server_stores_runs_and_proxied_artifacts(
