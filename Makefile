@@ -17,7 +17,7 @@ SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-stage demo run put jobs validate pin mlflow-ui bench spark-cds lineage clean
+.PHONY: help setup check-java lint format test test-stage test-services demo run put jobs validate pin mlflow-ui bench spark-cds lineage clean
 
 # V=1: show the install output (uv sync) and the commands make runs; quiet otherwise.
 Q := $(if $(V),,@)
@@ -58,6 +58,12 @@ format: setup ## ruff format + autofix
 
 test: setup ## every test that can run on this machine (cluster tests skip with a reason)
 	$(RUN) pytest libs stages apps tests
+
+# The production-like MLflow test server (libs/testing: PostgreSQL, basic auth, S3 artifacts).
+test-services: setup s3rver ## install PostgreSQL (apt) and s3rver (npm, pinned) for the production-like MLflow tests
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; \
+	else echo "PostgreSQL server binaries missing: sudo apt-get install postgresql (Debian/Ubuntu) or brew install postgresql@15 (macOS)"; exit 1; fi
 
 test-stage: setup ## one stage's unit tests alone: make test-stage STAGE=split
 	@[ -n "$(STAGE)" ] && [ -d stages/$(STAGE) ] || { echo "usage: make test-stage STAGE=<$(STAGES)>"; exit 2; }

@@ -52,6 +52,7 @@ class Chain:
     put_and_run: Callable[[Path], Version]
     lineage: Callable[..., dict[str, Any]]
     commit_metadata: Callable[[str], dict[str, str]]
+    home: Path | None = None  # the local store (every commit's files and every job's logs)
 
 
 def _check(cmd: list[str], env: dict[str, str], timeout: float = 600) -> str:
@@ -110,7 +111,7 @@ def _local_chain(tmp: Path, tracking_uri: str) -> Chain:
         with ps.Store(home) as store:
             return store.get_metadata(ps.CommitRef("train", train_commit))
 
-    return Chain(put_and_run, lineage, commit_metadata)
+    return Chain(put_and_run, lineage, commit_metadata, home)
 
 
 def _cluster_chain(tmp: Path) -> Chain:
@@ -193,3 +194,17 @@ def test_two_data_versions_resolve_to_their_own_runs_both_ways(
         assert meta["mlflow.model_version"] == ",".join(
             f"{m['name']}/{m['version']}" for m in up["model_versions"]
         )
+        _assert_no_credential([down, up, meta], chain.home)
+
+
+def _assert_no_credential(outputs: list[Any], home: Path | None) -> None:
+    """The MLflow password the stages ran with (the mlflow-credentials secret) is in no
+    `--json` output (runs with their params and tags), no commit metadata, and locally in
+    no file of the store: lineage.json/.mmd, run.json, every job's logs."""
+    secret = os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if not secret:
+        return
+    assert secret not in json.dumps(outputs)
+    for path in home.rglob("*") if home else ():
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

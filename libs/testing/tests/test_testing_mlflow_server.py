@@ -8,7 +8,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from pachflow_testing.mlflow_server import MlflowServer, port_open, run_mlflow_server
+from pachflow_testing.loopback import port_open
+from pachflow_testing.mlflow_server import MlflowServer, run_mlflow_server
 
 
 def test_mlflow_server_stores_runs_and_proxied_artifacts(
@@ -20,10 +21,16 @@ def test_mlflow_server_stores_runs_and_proxied_artifacts(
     note = tmp_path / "note.txt"
     note.write_text("hello")
     client.log_artifact(run.info.run_id, str(note))
-    # Proxied: the artifact lands in the server's --artifacts-destination, not a client path.
+    # Proxied: the artifact lands in the server's --artifacts-destination (the S3 bucket,
+    # or a local dir on SQLite), not a client path: the client has no S3 keys.
     assert run.info.artifact_uri.startswith("mlflow-artifacts:")
-    stored = list((mlflow_server.root / "artifacts").rglob("note.txt"))
-    assert [p.read_text() for p in stored] == ["hello"]
+    if mlflow_server.s3 is not None:
+        keys = [k for k in mlflow_server.s3.object_keys() if k.endswith("/note.txt")]
+        assert keys == [f"artifacts/{exp_id}/{run.info.run_id}/artifacts/note.txt"]
+    else:
+        stored = list((mlflow_server.root / "artifacts").rglob("note.txt"))
+        assert [p.read_text() for p in stored] == ["hello"]
+    assert Path(client.download_artifacts(run.info.run_id, "note.txt")).read_text() == "hello"
 
 
 def test_dead_tracking_uri_refuses(dead_tracking_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,6 +56,7 @@ def trained(
         "job": job,
         "etl_commit": etl_commit,
         "out": out,
+        "output": inv.result.output,
         "manifest": manifest,
         "client": client,
         "run": client.get_run(manifest["run_id"]),
@@ -284,3 +285,29 @@ def test_a_feature_that_alone_separates_the_classes_is_warned_about_and_tagged(
     run_id = json.loads((tmp_path / "out" / "run.json").read_text())["run_id"]
     run = MlflowClient(tracking_uri=mlflow_tracking_uri).get_run(run_id)
     assert run.data.tags["pachflow.leakage.perfect_separators"] == "dest_zero_share"
+
+
+def test_no_credential_in_output_run_or_artifacts(
+    trained: dict[str, Any], mlflow_server: Any, tmp_path: Path
+) -> None:
+    """The password the stage authenticated with (the mlflow-credentials secret) is nowhere
+    in what it printed, wrote to OUTPUT_DIR or recorded in MLflow."""
+    if mlflow_server.credentials is None:
+        pytest.skip("the MLflow test server runs without authentication (SQLite)")
+    secret = mlflow_server.credentials.password.encode()
+    client, run = trained["client"], trained["run"]
+    assert secret not in (trained["output"]).encode()
+    for path in trained["out"].rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_bytes(), path
+    recorded = json.dumps(
+        [run.data.params, run.data.tags, list(run.data.metrics), run.info.artifact_uri]
+    )
+    assert secret.decode() not in recorded
+    artifacts = Path(client.download_artifacts(run.info.run_id, "", str(tmp_path)))
+    files = [p for p in artifacts.rglob("*") if p.is_file()]
+    assert any(p.name == "MLmodel" for p in files)
+    for path in files:
+        assert secret not in path.read_bytes(), path
+    mv = client.get_model_version_by_alias(MODEL, "candidate")
+    assert secret.decode() not in json.dumps([mv.tags, mv.source, mv.description])

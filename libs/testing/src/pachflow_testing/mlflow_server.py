@@ -1,16 +1,16 @@
 """A real `mlflow server` on a free loopback port, for tests that talk to MLflow over HTTP.
 
-SQLite backend and proxied artifacts (`--artifacts-destination`), like the cluster's
-server, so clients need nothing but the tracking URI. The server is stopped by its own pid
-(never by name: other suites may run servers too) and we wait until its port is closed.
+By default a SQLite backend and proxied artifacts (`--artifacts-destination`), so clients
+need nothing but the tracking URI; pachflow_testing.mlflow_production starts the same
+server on PostgreSQL, with basic auth and artifacts in S3. The server is stopped by its
+own pid (never by name: other suites may run servers too) and we wait until its port is
+closed.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,16 +20,35 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-LOOPBACK = "127.0.0.1"
+from pachflow_testing.loopback import LOOPBACK, free_port, stop_process_group
+
+if TYPE_CHECKING:
+    from pachflow_testing.postgres import PostgresCluster
+    from pachflow_testing.s3 import S3Store
+
 # ~11 s on an idle 2-core machine; over 90 s at load average 30 (seen here), hence the
 # generous default; PACHFLOW_TEST_MLFLOW_START_TIMEOUT overrides it.
 START_TIMEOUT_S = float(os.environ.get("PACHFLOW_TEST_MLFLOW_START_TIMEOUT", "240"))
-STOP_TIMEOUT_S = 20.0
 
 
 class MlflowServerError(RuntimeError):
     """The server did not come up (its log tail is in the message)."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An MLflow basic-auth user, as a pipeline gets it (secret mlflow-credentials)."""
+
+    username: str
+    password: str
+
+    def env(self) -> dict[str, str]:
+        return {
+            "MLFLOW_TRACKING_USERNAME": self.username,
+            "MLFLOW_TRACKING_PASSWORD": self.password,
+        }
 
 
 @dataclass(frozen=True)
@@ -41,19 +60,12 @@ class MlflowServer:
     pid: int
     root: Path
     log: Path
-
-
-def free_port() -> int:
-    """A loopback TCP port that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = LOOPBACK) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+    backend_uri: str = ""
+    # With basic auth: the pipelines' (non-admin) user and the admin who manages users.
+    credentials: Credentials | None = None
+    admin: Credentials | None = None
+    postgres: PostgresCluster | None = None
+    s3: S3Store | None = None  # None: artifacts in root/artifacts
 
 
 def mlflow_executable() -> str:
@@ -76,31 +88,43 @@ def _healthy(uri: str) -> bool:
 
 
 @contextmanager
-def run_mlflow_server(root: Path, workers: int = 1) -> Iterator[MlflowServer]:
-    """Start `mlflow server` with its data under `root`, yield it once /health answers,
-    stop it on exit."""
+def run_mlflow_server(
+    root: Path,
+    workers: int = 1,
+    *,
+    backend_uri: str | None = None,
+    artifacts_destination: str | None = None,
+    app_name: str | None = None,
+    server_env: dict[str, str] | None = None,
+) -> Iterator[MlflowServer]:
+    """Start `mlflow server` with its data under `root` (SQLite and local artifacts unless
+    `backend_uri` / `artifacts_destination` say otherwise; `app_name="basic-auth"` with its
+    settings in `server_env`), yield it once /health answers, stop it on exit."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "artifacts").mkdir(exist_ok=True)
     port = free_port()
     uri = f"http://{LOOPBACK}:{port}"
     log = root / "server.log"
+    backend_uri = backend_uri or f"sqlite:///{root / 'mlflow.db'}"
     cmd = [
         mlflow_executable(),
         "server",
         "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
+        backend_uri,
         "--artifacts-destination",
-        str(root / "artifacts"),
+        artifacts_destination or str(root / "artifacts"),
         "--host",
         LOOPBACK,
         "--port",
         str(port),
         "--workers",
         str(workers),
+        *(["--app-name", app_name] if app_name else []),
     ]
-    env = {**os.environ}
-    # The server must not inherit a client-side tracking URI pointing elsewhere.
-    env.pop("MLFLOW_TRACKING_URI", None)
+    env = {**os.environ, **(server_env or {})}
+    # The server must not inherit a client-side tracking URI (or identity) meant for others.
+    for var in ("MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"):
+        env.pop(var, None)
     # MLflow 3's job runner (huey consumers for GenAI scorers) is not used here, and its
     # processes take ~30 CPU-s in the first minute: time stolen from the Spark stage under test.
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
@@ -121,28 +145,11 @@ def run_mlflow_server(root: Path, workers: int = 1) -> Iterator[MlflowServer]:
                     f"mlflow server not healthy after {START_TIMEOUT_S:.0f}s: {_tail(log)}"
                 )
             time.sleep(0.25)
-        yield MlflowServer(uri=uri, port=port, pid=proc.pid, root=root, log=log)
+        yield MlflowServer(
+            uri=uri, port=port, pid=proc.pid, root=root, log=log, backend_uri=backend_uri
+        )
     finally:
-        _stop(proc, port)
-
-
-def _stop(proc: subprocess.Popen[bytes], port: int) -> None:
-    """SIGTERM the server's process group (by its own pid), SIGKILL if it lingers, then
-    wait for the port to close. Killed children may stay defunct when PID 1 does not reap
-    them; that is harmless, a listening port is not."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=STOP_TIMEOUT_S / 2)
-            break
-        except subprocess.TimeoutExpired:
-            continue
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while port_open(port) and time.monotonic() < deadline:
-        time.sleep(0.1)
+        stop_process_group(proc, port)
 
 
 def _tail(log: Path, lines: int = 15) -> str:

@@ -1,36 +1,74 @@
 """pytest plugin: fixtures registered for every test suite in the workspace.
 
-- `mlflow_server` (session): a real `mlflow server` on a free loopback port (SQLite backend,
-  proxied artifacts); yields an `MlflowServer` (`.uri`, `.root`, ...). Started once per
-  pytest session, on first use, and shared by every suite (train, provenance, integration).
+- `mlflow_server` (session): a real `mlflow server` on a free loopback port, started once
+  per pytest session on first use and shared by every suite (train, provenance,
+  integration). By default it is the production-like one (pachflow_testing.mlflow_production:
+  PostgreSQL backend, basic auth, artifacts in s3rver); the session then runs as its
+  pipeline user (MLFLOW_TRACKING_USERNAME/PASSWORD set for the whole session, as the
+  mlflow-credentials secret sets them in a worker). `PACHFLOW_TEST_MLFLOW=sqlite` selects
+  the embedded SQLite server without auth instead (what `make demo` uses). Without the
+  PostgreSQL binaries the tests that need the server skip, saying how to install them.
 - `mlflow_tracking_uri` (session): just that server's URI.
+- `postgres_cluster` (session): the production server's PostgreSQL cluster (skips on SQLite).
 - `dead_tracking_uri`: an http URI on a loopback port that refuses connections, for the
   "MLflow unreachable" paths.
 - `local_dag` (session): a two-version local store DAG with real MLflow runs and model
   versions (pachflow_testing.local_dag), for lineage tests.
+
+PACHFLOW_REQUIRE_SERVICES=1 (CI) turns "PostgreSQL/s3rver not installed" into an error.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 
 from pachflow_testing.local_dag import LocalDag, Version, local_dag
+from pachflow_testing.mlflow_production import run_production_mlflow
 from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
+from pachflow_testing.postgres import PostgresCluster, PostgresMissing
 
 __all__ = ["LocalDag", "Version", "local_dag"]
+
+BACKEND_ENV = "PACHFLOW_TEST_MLFLOW"  # "production" (default) or "sqlite"
+REQUIRE_ENV = "PACHFLOW_REQUIRE_SERVICES"
 
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    with run_mlflow_server(tmp_path_factory.mktemp("mlflow-server")) as server:
+    root = tmp_path_factory.mktemp("mlflow-server")
+    if os.environ.get(BACKEND_ENV, "production") == "sqlite":
+        with run_mlflow_server(root) as server:
+            yield server
+        return
+    required = os.environ.get(REQUIRE_ENV) == "1"
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(run_production_mlflow(root, require_s3=required))
+        except PostgresMissing as exc:
+            if required:
+                raise
+            pytest.skip(f"{exc}; or run the tests on SQLite with {BACKEND_ENV}=sqlite")
+        env = stack.enter_context(pytest.MonkeyPatch.context())
+        assert server.credentials is not None
+        for var, value in server.credentials.env().items():
+            env.setenv(var, value)
         yield server
 
 
 @pytest.fixture(scope="session")
 def mlflow_tracking_uri(mlflow_server: MlflowServer) -> str:
     return mlflow_server.uri
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(mlflow_server: MlflowServer) -> PostgresCluster:
+    if mlflow_server.postgres is None:
+        pytest.skip(f"the MLflow test server runs on SQLite ({BACKEND_ENV}=sqlite)")
+    return mlflow_server.postgres
 
 
 @pytest.fixture

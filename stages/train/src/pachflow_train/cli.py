@@ -42,6 +42,12 @@ Inside a Pachyderm worker the job context (PACH_JOB_ID, PACH_DATUM_ID, <input>_C
 becomes pachyderm.* tags and dataset inputs of the run; a retry of the same job + datum
 reuses or resumes its run. Exit 0 ok, 2 bad input (schema, unlearnable data, usage),
 1 anything else (e.g. MLflow unreachable after the retries; OUTPUT_DIR is then empty).
+
+MLflow credentials come from the environment only (options would show in logs):
+MLFLOW_TRACKING_USERNAME/PASSWORD for basic auth (the spec's mlflow-credentials secret)
+or MLFLOW_TRACKING_TOKEN (bearer). Rejected credentials (401, "authentication") or a
+missing permission (403, "permission denied") are not retried: exit 1 at once. No secret
+is ever printed or recorded.
 """
 
 

@@ -58,7 +58,9 @@ def train(
     with tracking_errors(uri, http):
         tracker = Tracker(uri, experiment, ctx)
         previous = tracker.previous_run()
-    progress(STAGE, f"MLflow at {uri}: experiment {experiment} ({tracker.experiment_id})")
+    progress(
+        STAGE, f"MLflow at {tracker.public_uri}: experiment {experiment} ({tracker.experiment_id})"
+    )
     if previous is not None and previous.info.status == "FINISHED":
         progress(STAGE, f"run {previous.info.run_id} of {ctx.run_name} already finished: reusing")
         with tracking_errors(uri, http):
@@ -81,7 +83,10 @@ def train(
             data.check_learnable(counts, str(input_dir), settings.test_fraction)
             with tracking_errors(uri, http):
                 run_id = tracker.start(previous, settings.params())
-                progress(STAGE, f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {uri}")
+                progress(
+                    STAGE,
+                    f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",
+                )
                 try:
                     _train_and_log(
                         tracker,
@@ -201,7 +206,7 @@ def _train_and_log(
                 run_name=tracker.ctx.run_name,
                 experiment_id=tracker.experiment_id,
                 experiment_name=experiment,
-                tracking_uri=tracker.uri,
+                tracking_uri=tracker.public_uri,
                 model_uri=model_uri,
                 registered=registered,
                 metrics=metrics,
@@ -229,7 +234,7 @@ def _reuse(
                 run_name=run.info.run_name,
                 experiment_id=tracker.experiment_id,
                 experiment_name=experiment,
-                tracking_uri=tracker.uri,
+                tracking_uri=tracker.public_uri,
                 model_uri=f"runs:/{run_id}/model",
                 registered=registered,
                 metrics=dict(run.data.metrics),

@@ -4,12 +4,20 @@ metrics, tags, dataset inputs, artifacts, the Spark model and its registered ver
 HTTP failures: MLflow's own client retries with backoff (urllib3) are configured through
 its env vars (MLFLOW_HTTP_REQUEST_MAX_RETRIES / _BACKOFF_FACTOR / _TIMEOUT) from train's
 options, instead of a second retry loop here. When they are exhausted the stage exits 1
-with a message naming the tracking URI (TrackingUnavailable).
+with a message naming the tracking URI (TrackingUnavailable). A server that restarts or
+loses its database answers 503, which those retries ride out.
+
+Credentials come from the environment only, as MLflow's client reads them on every
+request: MLFLOW_TRACKING_USERNAME/PASSWORD (basic auth; the mlflow-credentials secret of
+the spec) or MLFLOW_TRACKING_TOKEN (bearer). 401 and 403 are not retried: the stage exits
+1 at once, saying "authentication" or "permission denied". Secrets never reach a message,
+run.json or MLflow: messages are scrubbed of them and URIs lose their userinfo password.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,12 +36,66 @@ if TYPE_CHECKING:
 MODEL_ARTIFACT = "model"
 SPARK_MODEL_SUBDIR = "sparkml"  # where mlflow.spark puts the PipelineModel inside the model
 CANDIDATE_ALIAS = "candidate"
+USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
+PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
+SECRET_ENVS = (PASSWORD_ENV, TOKEN_ENV)
+REDACTED = "***"
 
 
 class TrackingUnavailable(click.ClickException):
     """MLflow could not be reached, or refused a request, after the configured retries."""
 
     exit_code = EXIT_FAILURE
+
+
+class TrackingAuthFailed(TrackingUnavailable):
+    """MLflow rejected the credentials (401) or the user's permissions (403)."""
+
+
+def redact(text: str) -> str:
+    """`text` with every credential of the environment (and any URI password) masked."""
+    for var in SECRET_ENVS:
+        secret = os.environ.get(var)
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return re.sub(r"(://[^/:@\s]+):[^/@\s]+@", rf"\1:{REDACTED}@", text)
+
+
+def public_uri(uri: str) -> str:
+    """The tracking URI as shown and recorded: a password in its userinfo is masked."""
+    return redact(uri)
+
+
+def identity() -> str:
+    """Who the client authenticates as, for messages (never the secret itself)."""
+    user, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+    if user and password:
+        return f"user {user!r} ({USERNAME_ENV}/{PASSWORD_ENV})"
+    if os.environ.get(TOKEN_ENV):
+        return f"a bearer token ({TOKEN_ENV})"
+    if user or password:
+        missing = PASSWORD_ENV if user else USERNAME_ENV
+        return f"no credentials: {missing} is empty, so {USERNAME_ENV}/{PASSWORD_ENV} are not sent"
+    return f"no credentials ({USERNAME_ENV}/{PASSWORD_ENV} and {TOKEN_ENV} unset)"
+
+
+def _auth_error(uri: str, code: str, message: str) -> TrackingAuthFailed | None:
+    endpoint = re.search(r"endpoint (\S+)", message)
+    where = f" on {endpoint.group(1)}" if endpoint else ""
+    if code == "UNAUTHENTICATED":
+        return TrackingAuthFailed(
+            f"MLflow tracking server {uri} rejected authentication (HTTP 401{where}) with "
+            f"{identity()}: set {USERNAME_ENV}/{PASSWORD_ENV} (secret mlflow-credentials) or "
+            f"{TOKEN_ENV}"
+        )
+    if code == "PERMISSION_DENIED":
+        return TrackingAuthFailed(
+            f"MLflow tracking server {uri}: permission denied (HTTP 403{where}) for "
+            f"{identity()}: authentication succeeded, but this user needs EDIT on the "
+            "experiment and the registered model (ask an MLflow admin)"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -55,14 +117,19 @@ def tracking_errors(uri: str, http: HttpSettings) -> Iterator[None]:
     import requests
     from mlflow.exceptions import MlflowException
 
+    uri = public_uri(uri)
     try:
         yield
     except (MlflowException, requests.RequestException, ConnectionError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = redact(str(exc).strip())
+        auth = _auth_error(uri, getattr(exc, "error_code", ""), text)
+        if auth is not None:
+            raise auth from None  # the cause's text is already in the message, scrubbed
+        first = text.splitlines()[0] if text else type(exc).__name__
         raise TrackingUnavailable(
             f"MLflow tracking server {uri} unreachable or refusing requests "
             f"(after {http.retries} retries, backoff factor {http.backoff}s): {first[:300]}"
-        ) from exc
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -85,6 +152,7 @@ class Tracker:
 
         mlflow.set_tracking_uri(uri)
         self.uri = uri
+        self.public_uri = public_uri(uri)  # what messages and run.json show
         self.ctx = ctx
         self.client: MlflowClient = MlflowClient(tracking_uri=uri)
         self.experiment_id = self._experiment(experiment)
@@ -190,7 +258,8 @@ class Tracker:
 
     def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> RegisteredVersion:
         """One model version per run (a retry finds the one it made), with the pachyderm
-        tags and `alias` pointing at it."""
+        tags; `alias` then points at the model's newest version (this one, unless another
+        pipeline registered a later one meanwhile)."""
         run_id = self._run()
         # register_model creates the registered model even when the artifact is missing,
         # then fails: check first so a half-logged run leaves no empty registered model.
@@ -208,8 +277,25 @@ class Tracker:
                 f"runs:/{run_id}/{MODEL_ARTIFACT}", name, tags=self.ctx.tags()
             )
             version = str(mv.version)
-        self.client.set_registered_model_alias(name, alias, version)
+        self.point_alias_at_newest(name, alias)
         return RegisteredVersion(name, version, alias)
+
+    def point_alias_at_newest(self, name: str, alias: str) -> None:
+        """Concurrent pipelines each register a version, then move the alias: setting it
+        to "my version" lets a slow writer move it back to an older one. Each writer sets it
+        to the newest version and re-checks until that still holds after its write, so the
+        last writer to finish leaves it on the newest version."""
+        while True:
+            newest = self._newest_version(name)
+            self.client.set_registered_model_alias(name, alias, newest)
+            if self._newest_version(name) == newest:
+                return
+
+    def _newest_version(self, name: str) -> str:
+        (newest,) = self.client.search_model_versions(
+            f"name = '{name}'", max_results=1, order_by=["version_number DESC"]
+        )
+        return str(newest.version)
 
     def download_spark_model(self, run_id: str, dest: Path) -> None:
         """The fitted PipelineModel of a finished run, into `dest` (for a reused run)."""
