@@ -13,7 +13,9 @@ reads them does not care which reader produced them.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import sqlite3
 import urllib.error
 import urllib.parse
@@ -254,6 +256,9 @@ class RestReader:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
         request.add_header("Content-Type", "application/json")
+        auth = auth_header()
+        if auth:
+            request.add_header("Authorization", auth)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 return json.loads(response.read() or b"{}")
@@ -362,6 +367,17 @@ class RestReader:
 
     def close(self) -> None:
         pass
+
+
+def auth_header() -> str | None:
+    """The credentials MLflow's own client sends (its environment variables: what the
+    spec's mlflow-credentials secret sets in a worker): basic auth, else a bearer token."""
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user and password:
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    token = os.environ.get("MLFLOW_TRACKING_TOKEN")
+    return f"Bearer {token}" if token else None
 
 
 def quote(value: str) -> str:
