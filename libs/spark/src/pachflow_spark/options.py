@@ -1,4 +1,5 @@
-"""The click options every Spark stage takes, with PACHFLOW_SPARK_* env defaults."""
+"""The click options every Spark stage takes (which Spark, its driver memory, shuffle
+partitions, timeout, extra settings), with PACHFLOW_SPARK_* env defaults."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from typing import Any
 
 import click
 
+from pachflow_spark.endpoint import DEFAULT_TIMEOUT_S, FORMS, EndpointError, parse_endpoint
 from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, DEFAULT_MASTER, SparkSettings
+
+#: `spark.some.key=value`, as spark-submit's --conf takes it.
+CONF_ITEM = re.compile(r"(?P<key>spark\.[A-Za-z0-9_.-]+)=(?P<value>.*)", re.S)
 
 #: A heap size both Spark and the JVM's -Xmx/-Xms accept: 4g, 512m, 1024k, 2T.
 JVM_SIZE = re.compile(r"[1-9][0-9]*[kmgtKMGT]")
@@ -25,16 +30,42 @@ def _jvm_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _endpoint(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    try:
+        parse_endpoint(value)
+    except EndpointError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+    return value.strip()
+
+
+def _conf(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """--spark-conf KEY=VALUE (repeatable); from PACHFLOW_SPARK_CONF, whitespace-separated."""
+    pairs = []
+    for item in value:
+        match = CONF_ITEM.fullmatch(item)
+        if not match:
+            raise click.BadParameter(
+                f"{item!r} is not a Spark setting: expected spark.KEY=VALUE", ctx, param
+            )
+        pairs.append((match["key"], match["value"]))
+    return tuple(pairs)
+
+
 def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --master, --driver-memory and --shuffle-partitions; the command receives
-    `spark_settings: SparkSettings` instead of the three values."""
+    """Add --master, --driver-memory, --shuffle-partitions, --spark-timeout and
+    --spark-conf; the command receives `spark_settings: SparkSettings` instead."""
     options = [
         click.option(
             "--master",
             envvar="PACHFLOW_SPARK_MASTER",
             default=DEFAULT_MASTER,
             show_default=True,
-            help="Spark master: local[N] on one machine, or a cluster URL (spark://...).",
+            callback=_endpoint,
+            help=f"Which Spark: {FORMS}. local runs Spark in this process; a cluster master "
+            "makes this process the driver; sc:// is a Spark Connect server (the driver; no "
+            "JVM here). `pachflow run` sets it to its shared Connect server.",
         ),
         click.option(
             "--driver-memory",
@@ -51,12 +82,37 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="spark.sql.shuffle.partitions [default: sized for the data, >= local cores].",
         ),
+        click.option(
+            "--spark-timeout",
+            envvar="PACHFLOW_SPARK_TIMEOUT",
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT_S,
+            show_default=True,
+            help="Seconds a cluster master or Connect server has to answer (else exit 2).",
+        ),
+        click.option(
+            "--spark-conf",
+            envvar="PACHFLOW_SPARK_CONF",
+            multiple=True,
+            metavar="spark.KEY=VALUE",
+            callback=_conf,
+            help="Extra Spark setting, repeatable (env: whitespace-separated), e.g. "
+            "spark.executor.memory=2g or spark.kubernetes.container.image=...",
+        ),
     ]
 
     def wrapper(
-        *args: Any, master: str, driver_memory: str, shuffle_partitions: int | None, **kw: Any
+        *args: Any,
+        master: str,
+        driver_memory: str,
+        shuffle_partitions: int | None,
+        spark_timeout: float,
+        spark_conf: tuple[tuple[str, str], ...],
+        **kw: Any,
     ) -> Any:
-        kw["spark_settings"] = SparkSettings(master, driver_memory, shuffle_partitions)
+        kw["spark_settings"] = SparkSettings(
+            master, driver_memory, shuffle_partitions, spark_timeout, spark_conf
+        )
         return func(*args, **kw)
 
     wrapper.__name__ = func.__name__

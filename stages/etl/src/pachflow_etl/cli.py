@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pachflow_etl.job import STAGE, run
-from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_options
+from pachflow_spark import SparkSettings, open_session, spark_options
 from pachflow_stagekit import progress
 
 APP_NAME = "pachflow-etl"
@@ -36,18 +36,20 @@ def main(
     OUTPUT_DIR/shard=NN/part-*.parquet: the same shard names as the input, a few files per
     shard, an empty file for an empty shard. Output is complete or absent.
 
+    Spark: in this process by default; --master (PACHFLOW_SPARK_MASTER) points it at a
+    cluster master or a Spark Connect server (what `pachflow run` shares between stages).
+
     Exit codes: 0 ok, 2 bad input (a file not matching the contract: file, column,
-    expected and found are named), 1 anything else.
+    expected and found are named; a Spark endpoint that is malformed or does not answer),
+    1 anything else.
     """
     session = None
 
     def get_spark():
         nonlocal session
         if session is None:
-            try:
-                session = build_session(APP_NAME, spark_settings)
-            except JavaMissing as exc:
-                raise click.ClickException(str(exc)) from exc
+            session = open_session(APP_NAME, spark_settings)
+            progress(STAGE, f"Spark: {spark_settings.endpoint.describe()}")
         return session
 
     partitions = spark_settings.shuffle_partitions

@@ -25,7 +25,7 @@ from pachflow_contracts import FEATURES, TRANSACTIONS, ContractError
 from pachflow_contracts.features import ID_COLUMN
 from pachflow_etl.features import customer_features
 from pachflow_etl.inputs import Shard, discover
-from pachflow_spark import shuffle_partitions_for, spark_progress
+from pachflow_spark import master_of, shuffle_partitions_for, spark_progress
 from pachflow_stagekit import BadInput, atomic_output, progress
 
 STAGE = "etl"
@@ -79,7 +79,7 @@ def run(
         if full:
             spark = get_spark()
             partitions = shuffle_partitions or shuffle_partitions_for(
-                sum(s.size for s in full), spark.sparkContext.master
+                sum(s.size for s in full), master_of(spark)
             )
             _write_with_spark(spark, read_transactions(spark, full), full, staging, partitions)
         for shard in shards:
@@ -138,9 +138,6 @@ def _write_with_spark(
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     # Keep one open writer per shard instead of sorting all rows by shard before writing.
     spark.conf.set("spark.sql.maxConcurrentOutputFileWriters", "1000")
-    spark.sparkContext._jsc.hadoopConfiguration().set(
-        "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
-    )
     spark_dir = staging / "_spark"
     progress(STAGE, f"Spark: {len(shards)} shard(s), {partitions} shuffle partitions")
     try:
@@ -155,6 +152,9 @@ def _write_with_spark(
                 .write.partitionBy("shard")
                 # Feature values are nearly unique per customer: dictionaries only cost time.
                 .option("parquet.enable.dictionary", "false")
+                # No _SUCCESS marker (a write option reaches the job's Hadoop settings on
+                # classic and Spark Connect sessions alike).
+                .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
                 .parquet(str(spark_dir))
             )
     except Exception as exc:

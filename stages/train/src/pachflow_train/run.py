@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
 from pachflow_lineage.context import PachydermContext
-from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_progress
+from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
 from pachflow_train.manifest import MODEL_DIR, run_manifest, write_link
@@ -65,10 +63,10 @@ def train(
             _reuse(tracker, previous, output_dir, experiment, registered_model)
         return
 
-    try:
-        spark = build_session("pachflow-train", spark_settings)
-    except JavaMissing as exc:
-        raise click.ClickException(str(exc)) from exc
+    spark = open_session("pachflow-train", spark_settings)
+    spark_tags = spark_run_tags(spark_settings, spark)
+    endpoint = spark_settings.endpoint.describe()
+    progress(STAGE, f"Spark: {endpoint} (master {spark_tags[MASTER_TAG]})")
     df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
     with spark_progress(spark, lambda line: progress(STAGE, line)):
         try:
@@ -81,6 +79,7 @@ def train(
             data.check_learnable(counts, str(input_dir), settings.test_fraction)
             with tracking_errors(uri, http):
                 run_id = tracker.start(previous, settings.params())
+                tracker.set_tags(spark_tags)
                 progress(STAGE, f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {uri}")
                 try:
                     _train_and_log(
@@ -99,6 +98,22 @@ def train(
                     raise
         finally:
             df.unpersist()
+
+
+ENDPOINT_TAG = "pachflow.spark.endpoint"
+KIND_TAG = "pachflow.spark.kind"
+MASTER_TAG = "pachflow.spark.master"
+
+
+def spark_run_tags(spark_settings: SparkSettings, spark: Any) -> dict[str, str]:
+    """Which Spark the run used, as MLflow tags (not params: the same model trained through
+    another endpoint, e.g. a new port of the runner's shared server, is the same run)."""
+    endpoint = spark_settings.endpoint
+    return {
+        ENDPOINT_TAG: endpoint.url,
+        KIND_TAG: endpoint.kind,
+        MASTER_TAG: master_of(spark),
+    }
 
 
 def _train_and_log(
@@ -181,7 +196,7 @@ def _train_and_log(
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(example, sample["prediction"])
         t_model = time.monotonic()
-        model_uri = tracker.log_model(fitted, example, signature)
+        model_uri = tracker.log_model(fitted, example, signature, connect=is_connect(spark))
         model_s = time.monotonic() - t_model
         registered = tracker.register(registered_model)
         progress(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,26 +161,37 @@ class Tracker:
 
         mlflow.log_artifacts(str(folder))
 
-    def log_model(self, model: Any, input_example: Any, signature: Any) -> str:
+    def set_tags(self, tags: dict[str, str]) -> None:
+        import mlflow
+
+        mlflow.set_tags(tags)
+
+    def log_model(
+        self, model: Any, input_example: Any, signature: Any, connect: bool = False
+    ) -> str:
         """mlflow.spark.log_model with explicit pip requirements (inferring them takes
-        ~12 s); returns the model URI."""
+        ~12 s); returns the model URI. `connect`: fitted on a Spark Connect session
+        (pachflow_train.connect_model)."""
         import mlflow
         import pandas
         import pyarrow
         import pyspark
 
-        mlflow.spark.log_model(
-            model,
-            MODEL_ARTIFACT,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=[
-                f"mlflow-skinny=={mlflow.__version__}",
-                f"pyspark=={pyspark.__version__}",
-                f"pandas=={pandas.__version__}",
-                f"pyarrow=={pyarrow.__version__}",
-            ],
-        )
+        from pachflow_train.connect_model import connect_model_copies
+
+        with connect_model_copies() if connect else nullcontext():
+            mlflow.spark.log_model(
+                model,
+                MODEL_ARTIFACT,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=[
+                    f"mlflow-skinny=={mlflow.__version__}",
+                    f"pyspark=={pyspark.__version__}",
+                    f"pandas=={pandas.__version__}",
+                    f"pyarrow=={pyarrow.__version__}",
+                ],
+            )
         return f"runs:/{self._run()}/{MODEL_ARTIFACT}"
 
     def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> RegisteredVersion:

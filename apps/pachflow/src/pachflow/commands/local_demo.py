@@ -61,3 +61,5 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool) -> None:
             raise BadInput("train@master has no run.json: did the train pipeline run?")
         for line in d.report_lines(store, result, local_tracking_uri(home)):
             click.echo(line)
+    if summary.did_work:
+        click.echo(f"Spark           {summary.spark}")

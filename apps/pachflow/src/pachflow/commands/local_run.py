@@ -57,10 +57,15 @@ def run_pipelines(
     reprocess: tuple[str, ...] = (),
     quiet: bool = False,
     cron_ticks: int = 0,
+    shared_spark: bool = True,
 ) -> RunSummary:
     """Load the specs and bring every pipeline up to date; prints progress and the summary.
-    With `cron_ticks` N: N times, one tick of every cron input, then a run."""
+    With `cron_ticks` N: N times, one tick of every cron input, then a run. With
+    `shared_spark` (local runtime only: a container's /pfs is not the server's) the Spark
+    stages share one Spark Connect server, stopped when the run ends however it ends."""
+    from pachflow.local.cron import tick_all
     from pachflow.local.runner import Runner, summary_lines
+    from pachflow.local.shared_spark import SharedSpark
     from pachflow.local.specs import SpecError, find_spec, load_specs
 
     try:
@@ -68,25 +73,38 @@ def run_pipelines(
     except SpecError as exc:
         raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
     progress = Progress(quiet=quiet)
-    from pachflow.local.cron import tick_all
 
     with open_store() as store, sigterm_stops():
         for name in reprocess:
             find_spec(specs, name)
         if cron_ticks and not any(spec.crons for spec in specs):
             raise BadInput("--cron-ticks: no spec has a cron input")
-        for n in range(max(1, cron_ticks)):
-            if cron_ticks:
-                for ref in tick_all(store, specs):
-                    progress.say(f"cron tick {n + 1}/{cron_ticks}: {ref}")
-            summary = Runner(
-                store, specs, get_runtime(runtime), progress, reprocess=frozenset(reprocess)
-            ).run()
-            for line in summary_lines(summary):
-                click.echo(line, err=True)
-            reprocess = ()
-            if summary.failed:
-                break
+        spark = None
+        if shared_spark and runtime == "local":
+            spark = SharedSpark(specs, store.logs_dir, time.strftime("%Y%m%dT%H%M%S"))
+        try:
+            for n in range(max(1, cron_ticks)):
+                if cron_ticks:
+                    for ref in tick_all(store, specs):
+                        progress.say(f"cron tick {n + 1}/{cron_ticks}: {ref}")
+                summary = Runner(
+                    store,
+                    specs,
+                    get_runtime(runtime),
+                    progress,
+                    reprocess=frozenset(reprocess),
+                    spark=spark,
+                ).run()
+                for line in summary_lines(summary):
+                    click.echo(line, err=True)
+                reprocess = ()
+                if summary.failed:
+                    break
+        finally:
+            if spark is not None and spark.server is not None:
+                spark.stop()
+                progress.say(f"stopped the {spark.describe()}")
+    summary.spark = spark.describe() if spark is not None else "in-process Spark in each stage"
     return summary
 
 
@@ -106,6 +124,16 @@ def run_pipelines(
     metavar="PIPELINE",
     help="Run this pipeline again and process every datum (e.g. after changing stage code).",
 )
+@click.option(
+    "--shared-spark/--no-shared-spark",
+    default=True,
+    envvar="PACHFLOW_SHARED_SPARK",
+    show_default=True,
+    help="Run every Spark job of this run on one Spark Connect server, started on "
+    "loopback when a Spark stage is about to run and stopped at the end (log in "
+    "$PACHFLOW_HOME/logs/spark-connect/). --no-shared-spark: each Spark stage starts its "
+    "own in-process Spark, as in its container. Always off with --runtime podman/docker.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
 @click.option(
     "--cron-ticks",
@@ -122,6 +150,7 @@ def run(
     reprocess: tuple[str, ...],
     quiet: bool,
     cron_ticks: int,
+    shared_spark: bool,
 ) -> None:
     """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
     date. One run = one commit set: its jobs and output commits share one new id.
@@ -131,7 +160,7 @@ def run(
     run` holds this store (named; try again when it ends); 130/143 stopped by Ctrl-C or
     SIGTERM (its jobs marked JOB_KILLED).
     """
-    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks)
+    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks, shared_spark)
     if summary.failed:
         sys.exit(1)
 

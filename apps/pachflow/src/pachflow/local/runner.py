@@ -29,9 +29,11 @@ from pachflow.local.env import job_env
 from pachflow.local.executor import DatumResult, JobContext, run_datums
 from pachflow.local.progress import PipelineProgress, Progress
 from pachflow.local.runtime import LocalRuntime, Runtime
+from pachflow.local.shared_spark import SharedSpark
 from pachflow.local.specs import LocalSpec, pfs_inputs
 from pachflow_lineage.model import CommitRef as LineageRef
 from pachflow_lineage.openlineage_events import JobEvents, maybe_events
+from pachflow_spark.servers import SparkServerError
 from pachflow_store import (
     DATUM_FAILED,
     DATUM_RECOVERED,
@@ -77,6 +79,7 @@ class Outcome:
 class RunSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     commit_sets: list[str] = field(default_factory=list)
+    spark: str = ""  # which Spark the Spark jobs used (the shared server, or their own)
 
     @property
     def did_work(self) -> bool:
@@ -118,10 +121,12 @@ class Runner:
         reprocess: frozenset[str] = frozenset(),
         cores: int | None = None,
         events: JobEvents | None = None,
+        spark: SharedSpark | None = None,
     ) -> None:
         self.store = store
         # OpenLineage RunEvents per job, when configured (OPENLINEAGE_URL, ...; default off)
         self.events = events if events is not None else maybe_events()
+        self.spark = spark  # the run's shared Spark Connect server, None: each stage its own
         self.specs = specs  # in DAG order (load_specs)
         self.runtime = runtime or LocalRuntime()
         self.progress = progress or Progress()
@@ -221,14 +226,21 @@ class Runner:
         forced: bool,
     ) -> Outcome:
         inputs = [ref for ref, _ in commits.values()]
+        spark_env: dict[str, str] = {}
         try:
             datums = build_datums(spec.input, commits, spec.salt())
-        except DatumError as exc:  # pachd fails the job when it cannot make its datums
+            if self.spark is not None:
+                self.spark.prepare(spec)  # warms up while the jobs before the Spark ones run
+                if datums:
+                    spark_env = self.spark.env_for(spec)
+        except (DatumError, SparkServerError) as exc:  # pachd fails the job likewise
             self.store.start_job(spec.name, run_id, spec_ref.id, inputs, 0)
             with self.store.transaction() as tx:
                 self.store.finish_job(tx, spec.name, run_id, JOB_FAILURE, str(exc), (0, 0, 0), None)
             self.progress.say(f"{spec.name}: {FAILURE}: {exc}")
             return Outcome(spec.name, FAILURE, job_id=run_id, reason=str(exc))
+        if spark_env and self.spark is not None:
+            self.progress.say(f"{spec.name}: {self.spark.describe()}")
         self.store.start_job(spec.name, run_id, spec_ref.id, inputs, len(datums))
         self._emit("START", spec, run_id, spec_ref, inputs)
         progress = PipelineProgress(spec.name, run_id, len(datums))
@@ -237,7 +249,8 @@ class Runner:
             spec=spec,
             runtime=self.runtime,
             job_id=run_id,
-            base_env=job_env(spec, job_id=run_id, spec_commit=spec_ref.id, home=self.store.home),
+            base_env=job_env(spec, job_id=run_id, spec_commit=spec_ref.id, home=self.store.home)
+            | spark_env,
             workers=max(1, min(spec.parallelism, self.cores)),
             deadline=time.monotonic() + spec.job_timeout_s if spec.job_timeout_s else None,
         )

@@ -1,0 +1,49 @@
+"""mlflow.spark.save_model/log_model for a model fitted on a Spark Connect session.
+
+MLflow 3.17 has two Spark paths: classic pyspark.ml models, which it saves through Spark to
+a temporary DFS directory and then copies to a local directory through the JVM's Hadoop
+FileSystem (`SparkContext._gateway`: py4j), and `pyspark.ml.connect` models (the Spark 3.5
+subset, saved client-side). Spark 4's pyspark.ml models on a Connect session are neither:
+their save runs on the server (fine), but there is no py4j gateway on the client, so the
+copy fails. The copy is the only classic-only step, so it is replaced, for the duration of
+one save, by what it does when the server and this process share a filesystem (the
+server of `pachflow run`, or any server on this host): a local move of the directory the
+server wrote (MLFLOW_DFS_TMP, default /tmp/mlflow). On a remote server that directory is
+on the server's disk: then MLFLOW_DFS_TMP must be storage both see (a shared mount).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _local(path: str) -> Path:
+    return Path(path[len("file:") :] if path.startswith("file:") else path)
+
+
+@contextmanager
+def connect_model_copies() -> Iterator[None]:
+    """While active, mlflow.spark moves the server-written model with the filesystem."""
+    from mlflow.spark import _HadoopFileSystem
+
+    def copy_to_local_file(cls: type, src: str, dst: str, remove_src: bool) -> None:
+        source = _local(src)
+        if not source.exists():
+            raise RuntimeError(
+                f"the Spark Connect server saved the model to {src}, which this process "
+                "cannot see: set MLFLOW_DFS_TMP to a directory shared with the server"
+            )
+        if remove_src:
+            shutil.move(source, dst)
+        else:
+            shutil.copytree(source, dst)
+
+    original = _HadoopFileSystem.__dict__["copy_to_local_file"]
+    _HadoopFileSystem.copy_to_local_file = classmethod(copy_to_local_file)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        _HadoopFileSystem.copy_to_local_file = original  # type: ignore[method-assign]
