@@ -60,6 +60,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--master",
             envvar="PACHFLOW_SPARK_MASTER",
+            show_envvar=True,
             default=DEFAULT_MASTER,
             show_default=True,
             callback=_endpoint,
@@ -70,6 +71,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--driver-memory",
             envvar="PACHFLOW_SPARK_DRIVER_MEMORY",
+            show_envvar=True,
             default=DEFAULT_DRIVER_MEMORY,
             show_default=True,
             callback=_jvm_size,
@@ -78,6 +80,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--shuffle-partitions",
             envvar="PACHFLOW_SPARK_SHUFFLE_PARTITIONS",
+            show_envvar=True,
             type=click.IntRange(min=1),
             default=None,
             help="spark.sql.shuffle.partitions [default: sized for the data, >= local cores].",
@@ -85,6 +88,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--spark-timeout",
             envvar="PACHFLOW_SPARK_TIMEOUT",
+            show_envvar=True,
             type=click.FloatRange(min=0.1),
             default=DEFAULT_TIMEOUT_S,
             show_default=True,
@@ -93,6 +97,7 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--spark-conf",
             envvar="PACHFLOW_SPARK_CONF",
+            show_envvar=True,
             multiple=True,
             metavar="spark.KEY=VALUE",
             callback=_conf,

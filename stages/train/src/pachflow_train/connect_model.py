@@ -5,10 +5,12 @@ a temporary DFS directory and then copies to a local directory through the JVM's
 FileSystem (`SparkContext._gateway`: py4j), and `pyspark.ml.connect` models (the Spark 3.5
 subset, saved client-side). Spark 4's pyspark.ml models on a Connect session are neither:
 their save runs on the server (fine), but there is no py4j gateway on the client, so the
-copy fails. The copy is the only classic-only step, so it is replaced, for the duration of
-one save, by what it does when the server and this process share a filesystem (the
-server of `pachflow run`, or any server on this host): a local move of the directory the
-server wrote (MLFLOW_DFS_TMP, default /tmp/mlflow). On a remote server that directory is
+copy fails (and so does the load that validates the input example, which copies the
+other way). Those copies are the only classic-only steps, so they are replaced, for the
+duration of one log_model, by what they do when the server and this process share a
+filesystem (the server of `pachflow run`, or any server on this host): a local move of
+the directory the server wrote (MLFLOW_DFS_TMP, default /tmp/mlflow), and loading from
+the local model directory as it is. On a remote server that directory is
 on the server's disk: then MLFLOW_DFS_TMP must be storage both see (a shared mount).
 """
 
@@ -41,9 +43,22 @@ def connect_model_copies() -> Iterator[None]:
         else:
             shutil.copytree(source, dst)
 
-    original = _HadoopFileSystem.__dict__["copy_to_local_file"]
-    _HadoopFileSystem.copy_to_local_file = classmethod(copy_to_local_file)  # type: ignore[method-assign]
+    def maybe_copy_from_uri(
+        cls: type, src_uri: str, dst_path: str, local_model_path: str | None = None
+    ) -> str:
+        from mlflow.artifacts import download_artifacts
+
+        return local_model_path or download_artifacts(src_uri)
+
+    replaced = {
+        "copy_to_local_file": classmethod(copy_to_local_file),
+        "maybe_copy_from_uri": classmethod(maybe_copy_from_uri),
+    }
+    originals = {name: _HadoopFileSystem.__dict__[name] for name in replaced}
+    for name, method in replaced.items():
+        setattr(_HadoopFileSystem, name, method)
     try:
         yield
     finally:
-        _HadoopFileSystem.copy_to_local_file = original  # type: ignore[method-assign]
+        for name, method in originals.items():
+            setattr(_HadoopFileSystem, name, method)

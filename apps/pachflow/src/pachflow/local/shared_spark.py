@@ -102,8 +102,9 @@ class SharedSpark:
         if self.server is None:
             return "no Spark stage ran"
         return (
-            f"shared Spark Connect server {self.server.url} (master {self.server.master}, "
-            f"driver memory {self.server.driver_memory}; log {self.log})"
+            f"shared Spark Connect server {self.server.url} (pid {self.server.process.pid}, "
+            f"master {self.server.master}, driver memory {self.server.driver_memory}; "
+            f"log {self.log})"
         )
 
     def stop(self) -> None:
