@@ -32,6 +32,8 @@ WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 #: A cold JVM start is ~8 s on an idle 2-core machine; minutes under heavy load.
 START_TIMEOUT_S = float(os.environ.get("PACHFLOW_SPARK_SERVER_START_TIMEOUT", "240"))
 STOP_TIMEOUT_S = 20.0
+#: Warnings, errors and each server's start/stop lines (the stages log errors only).
+SERVER_LOG_CONFIG = Path(__file__).with_name("log4j2-server.properties")
 
 
 class SparkServerError(RuntimeError):
@@ -119,6 +121,8 @@ def spark_env(extra: dict[str, str] | None = None) -> dict[str, str]:
         SPARK_LOCAL_IP=LOOPBACK,
         PYSPARK_PYTHON=sys.executable,
         SPARK_NO_DAEMONIZE="1",
+        # the master's and workers' own JVM options (spark-class reads them)
+        SPARK_DAEMON_JAVA_OPTS=f"-Dlog4j2.configurationFile={SERVER_LOG_CONFIG.as_uri()}",
     )
     env.update(extra or {})
     return env
@@ -184,7 +188,7 @@ def connect_server_argv(
         "--driver-memory",
         driver_memory,
         "--driver-java-options",
-        driver_java_options(),
+        driver_java_options(log_config=SERVER_LOG_CONFIG),
     ]
     for key, value in settings.items():
         argv += ["--conf", f"{key}={value}"]
@@ -198,6 +202,7 @@ def start_connect_server(
     port: int | None = None,
     cwd: Path | None = None,
     wait: bool = True,
+    conf: dict[str, str] | None = None,
 ) -> ConnectServer:
     """Start a Spark Connect server on loopback; with `wait`, return once it listens
     (else call `server.process.wait_for_port(server.port)` before using it)."""
@@ -205,7 +210,7 @@ def start_connect_server(
     port = port or free_port()
     process = start_process(
         f"Spark Connect server (port {port})",
-        connect_server_argv(port, master, driver_memory),
+        connect_server_argv(port, master, driver_memory, conf),
         log,
         spark_env(),
         cwd or log.parent,
@@ -255,6 +260,7 @@ class StandaloneCluster:
     workers: list[SparkProcess]
     port: int
     webui_port: int
+    root: Path  # logs, and each worker's work dir (worker<N>/app-*/<executor>/)
 
     @property
     def url(self) -> str:
@@ -283,11 +289,11 @@ def start_standalone_cluster(
     work dirs); returns once every worker has registered with the master."""
     require_java()
     port, webui = free_port(), free_port()
-    env = spark_env({"SPARK_WORKER_DIR": str(root / "work")})
+    env = spark_env()
     master = start_process(
         "Spark standalone master", master_argv(port, webui), root / "master.log", env, root
     )
-    cluster = StandaloneCluster(master, [], port, webui)
+    cluster = StandaloneCluster(master, [], port, webui, root)
     try:
         master.wait_for_port(port)
         for i in range(workers):

@@ -102,10 +102,10 @@ def shuffle_partitions_for(input_bytes: int, master: str) -> int:
     return min(MAX_SIZED_PARTITIONS, partitions)
 
 
-def driver_java_options(extra: str = "") -> str:
-    """The driver JVM's options: our log4j2 config, the parallel collector, the class
-    archive when there is one, then `extra` (also used for a Spark Connect server)."""
-    logging = f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}"
+def driver_java_options(extra: str = "", log_config: Path = LOG_CONFIG) -> str:
+    """The driver JVM's options: a log4j2 config (the stages': errors only), the parallel
+    collector, the class archive when there is one, then `extra`."""
+    logging = f"-Dlog4j2.configurationFile={log_config.as_uri()}"
     return " ".join(filter(None, [logging, DRIVER_JAVA_OPTIONS, cds.java_options(), extra]))
 
 

@@ -58,6 +58,7 @@ def run_pipelines(
     quiet: bool = False,
     cron_ticks: int = 0,
     shared_spark: bool = True,
+    shared_spark_master: str | None = None,
 ) -> RunSummary:
     """Load the specs and bring every pipeline up to date; prints progress and the summary.
     With `cron_ticks` N: N times, one tick of every cron input, then a run. With
@@ -81,7 +82,8 @@ def run_pipelines(
             raise BadInput("--cron-ticks: no spec has a cron input")
         spark = None
         if shared_spark and runtime == "local":
-            spark = SharedSpark(specs, store.logs_dir, time.strftime("%Y%m%dT%H%M%S"))
+            run_name = time.strftime("%Y%m%dT%H%M%S")
+            spark = SharedSpark(specs, store.logs_dir, run_name, shared_spark_master)
         try:
             for n in range(max(1, cron_ticks)):
                 if cron_ticks:
@@ -134,6 +136,15 @@ def run_pipelines(
     "$PACHFLOW_HOME/logs/spark-connect/). --no-shared-spark: each Spark stage starts its "
     "own in-process Spark, as in its container. Always off with --runtime podman/docker.",
 )
+@click.option(
+    "--shared-spark-master",
+    envvar="PACHFLOW_SHARED_SPARK_MASTER",
+    metavar="URL",
+    default=None,
+    help="Master of the shared server, e.g. an existing standalone cluster spark://HOST:PORT "
+    "(its executors get the largest PACHFLOW_SPARK_DRIVER_MEMORY of the Spark stages) "
+    "[default: local[N], N = the most cores a Spark stage asks for].",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines, only the summary.")
 @click.option(
     "--cron-ticks",
@@ -151,6 +162,7 @@ def run(
     quiet: bool,
     cron_ticks: int,
     shared_spark: bool,
+    shared_spark_master: str | None,
 ) -> None:
     """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
     date. One run = one commit set: its jobs and output commits share one new id.
@@ -160,7 +172,9 @@ def run(
     run` holds this store (named; try again when it ends); 130/143 stopped by Ctrl-C or
     SIGTERM (its jobs marked JOB_KILLED).
     """
-    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks, shared_spark)
+    summary = run_pipelines(
+        specs_dir, runtime, reprocess, quiet, cron_ticks, shared_spark, shared_spark_master
+    )
     if summary.failed:
         sys.exit(1)
 

@@ -63,8 +63,17 @@ class SharedSpark:
     `stop` (the runner's caller does it in a `finally`: end of run, stage failure, Ctrl-C,
     SIGTERM). A kill -9 of the runner takes the server with it (PR_SET_PDEATHSIG)."""
 
-    def __init__(self, specs: Sequence[LocalSpec], log_dir: Path, run_name: str) -> None:
+    def __init__(
+        self,
+        specs: Sequence[LocalSpec],
+        log_dir: Path,
+        run_name: str,
+        master: str | None = None,
+    ) -> None:
+        """`master`: where the server runs its jobs, e.g. an existing standalone cluster
+        (spark://...); default: local[N] sized from the specs."""
         self.spark_specs = [s for s in specs if is_spark_stage(s)]
+        self.master = master
         self.order = [s.name for s in specs]
         self.log = log_dir / "spark-connect" / f"{run_name}.log"
         self.server: ConnectServer | None = None
@@ -80,11 +89,15 @@ class SharedSpark:
         if self.server is None and self.needed_from(spec):
             from pachflow_spark.servers import start_connect_server
 
+            memory = server_memory(self.spark_specs)
+            # on a cluster each executor gets what the largest stage would have had
+            conf = {"spark.executor.memory": memory} if self.master else None
             self.server = start_connect_server(
                 self.log,
-                master=server_master(self.spark_specs),
-                driver_memory=server_memory(self.spark_specs),
+                master=self.master or server_master(self.spark_specs),
+                driver_memory=memory,
                 wait=False,
+                conf=conf,
             )
 
     def env_for(self, spec: LocalSpec) -> dict[str, str]:

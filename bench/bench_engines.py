@@ -1,0 +1,151 @@
+"""Spark engines (issue 19): the cold end-to-end run with one shared Spark Connect server,
+against the monolithic reference in the same invocation, each Spark stage with its own
+in-process Spark (--no-shared-spark, as before), the same run on a standalone cluster
+(a master + 2 workers, 1 core each, separate JVMs on loopback), and etl's cost per extra
+datum with datum batching on the shared server (4 vs 64 shards).
+
+    flock /work/bench.lock .venv/bin/python bench/bench_engines.py [--rows N]
+        [--what e2e,own,cluster,batching]
+
+Every figure is one run with the 1-minute load average before it and the highest seen
+while it ran: on a machine shared with other work the medians of several runs would not
+be more trustworthy than stating the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import data
+from harness import as_dict, machine_line, measure, say, table, write_section
+from local_chain import Chain
+
+BENCH = Path(__file__).resolve().parent
+
+
+def monolithic(raw: Path) -> dict[str, Any]:
+    work = data.scratch("engines-monolithic")
+    out = work / "phases.json"
+    m = measure(
+        [sys.executable, BENCH / "monolithic.py", "job", raw, "--json", out],
+        log=work / "job.log",
+    )
+    return {"run": as_dict(m), "phases": json.loads(out.read_text())}
+
+
+def cold(raw: Path, label: str, env: dict[str, str]) -> dict[str, Any]:
+    work = data.scratch(label)
+    chain = Chain(work / "home", logs=work / "logs").fresh()
+    chain.put("raw_data", [raw])
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # Chain.env() copies os.environ
+    try:
+        m = chain.run()
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    jobs = chain.latest_jobs()
+    run_json = json.loads(chain.read("train@master:/run.json", work / "run.json").read_text())
+    say(f"{label}: {m.wall_s:.1f} s (load {m.load_before:.1f} -> {m.load_max:.1f})")
+    return {
+        "run": as_dict(m),
+        "jobs": {p: round(j["duration_s"], 1) for p, j in jobs.items()},
+        "test_areaUnderPR": run_json["metrics"]["test_areaUnderPR"],
+    }
+
+
+def batching(raw: Path) -> dict[str, Any]:
+    from seed_design import ours  # the committed design, with `shards` shards
+
+    lo, hi = ours(raw, "engines-b4", True, 4), ours(raw, "engines-b64", True, 64)
+    return {"lo": lo, "hi": hi, "per_datum_s": (hi["etl_s"] - lo["etl_s"]) / 60}
+
+
+def section(rows: int, r: dict[str, Any]) -> str:
+    lines = []
+    mono = r.get("monolithic")
+
+    def row(name: str, res: dict[str, Any] | None) -> None:
+        if not res:
+            return
+        run = res["run"]
+        ratio = f"{run['wall_s'] / mono['run']['wall_s']:.2f}" if mono else ""
+        jobs = res.get("jobs", {})
+        stages = ", ".join(f"{k} {v}" for k, v in jobs.items())
+        load = f"{run['load_before']:.1f} -> {run['load_max']:.1f}"
+        lines.append([name, f"{run['wall_s']:.1f} s", ratio, stages, load])
+
+    row("monolithic Spark job (reference)", mono)
+    row("**`pachflow run`, shared Spark Connect server** (default)", r.get("shared"))
+    row("`pachflow run --no-shared-spark` (each stage its own JVM)", r.get("own"))
+    row(
+        "`pachflow run`, shared server on a standalone cluster (2 workers x 1 core)",
+        r.get("cluster"),
+    )
+    text = table(
+        lines,
+        [
+            "run (cold, raw CSV -> registered model)",
+            "wall",
+            "/ monolithic",
+            "stage jobs (s)",
+            "load before -> max",
+        ],
+    )
+    b = r.get("batching")
+    if b:
+        text += (
+            f"\n\netl with datum batching on the shared server: {b['lo']['etl_datums']} datums "
+            f"{b['lo']['etl_s']:.1f} s, {b['hi']['etl_datums']} datums {b['hi']['etl_s']:.1f} s: "
+            f"**{b['per_datum_s']:.2f} s per extra datum** (load "
+            f"{b['lo']['run']['load_before']:.1f} / {b['hi']['run']['load_before']:.1f} before "
+            "each)."
+        )
+    return f"""
+`flock /work/bench.lock .venv/bin/python bench/bench_engines.py --rows {rows}`
+({machine_line()}). One run each, in this order, in one invocation; raw file
+`pachflow gen-paysim --rows {rows} --seed 42`; the committed specs.
+
+{text}
+"""
+
+
+def main() -> None:
+    sys.path.insert(0, str(BENCH))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=data.FULL_ROWS)
+    parser.add_argument("--what", default="e2e,own,cluster,batching")
+    args = parser.parse_args()
+    what = set(args.what.split(","))
+    raw = data.raw_csv(args.rows)
+    r: dict[str, Any] = {}
+    if "e2e" in what:
+        r["monolithic"] = monolithic(raw)
+        say(f"monolithic: {r['monolithic']['run']['wall_s']:.1f} s")
+        r["shared"] = cold(raw, "engines-shared", {"PACHFLOW_SHARED_SPARK": "true"})
+    if "own" in what:
+        r["own"] = cold(raw, "engines-own", {"PACHFLOW_SHARED_SPARK": "false"})
+    if "cluster" in what:
+        from pachflow_spark.servers import start_standalone_cluster
+
+        cluster = start_standalone_cluster(data.scratch("engines-standalone"), 2, 1, "4g")
+        try:
+            r["cluster"] = cold(
+                raw, "engines-cluster", {"PACHFLOW_SHARED_SPARK_MASTER": cluster.url}
+            )
+        finally:
+            cluster.stop()
+    if "batching" in what:
+        r["batching"] = batching(raw)
+    (BENCH / ".data").mkdir(exist_ok=True)
+    (BENCH / ".data" / "engines.json").write_text(json.dumps(r, indent=2))
+    write_section("Spark engines (issue 19)", section(args.rows, r))
+
+
+if __name__ == "__main__":
+    main()
