@@ -27,6 +27,7 @@ from pachflow_spark.endpoint import (
     wait_until_answering,
 )
 from pachflow_spark.java import JavaMissing, require_java
+from pachflow_spark.s3 import spark_s3_settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -163,15 +164,17 @@ def build_session(
 
 
 def _sql_conf(partitions: int, scan_partitions: int | None) -> tuple[tuple[str, str], ...]:
-    """Session settings both kinds of session take at run time."""
-    conf = [
+    """Session settings both kinds of session take at run time (Hadoop's `fs.*` too: a
+    session's settings reach the Hadoop configuration of its reads and writes)."""
+    conf: list[tuple[str, str]] = [
         ("spark.sql.shuffle.partitions", str(partitions)),
         ("spark.sql.execution.arrow.pyspark.enabled", "true"),
         ("spark.sql.session.timeZone", "UTC"),
     ]
     if scan_partitions:
         conf.append(("spark.sql.files.minPartitionNum", str(scan_partitions)))
-    return tuple(conf)
+    # In an S3-enabled Pachyderm pipeline: the worker's S3 gateway (pachflow_spark.s3).
+    return (*conf, *spark_s3_settings())
 
 
 def _connect_session(endpoint: SparkEndpoint, settings: SparkSettings) -> SparkSession:
