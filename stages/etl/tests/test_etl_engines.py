@@ -49,23 +49,23 @@ def run_etl(master: str, src: Path, out: Path) -> subprocess.CompletedProcess[st
     return subprocess.run([ETL, str(src), str(out)], env=env, capture_output=True, text=True)
 
 
-def test_on_a_spark_connect_server_the_rows_equal_the_local_run(
-    sharded_input, local_features, spark_connect_server, tmp_path
+@pytest.mark.parametrize(
+    ("engine", "says"),
+    [
+        ("spark_connect_server", "Spark Connect server"),
+        ("spark_standalone_cluster", "Spark cluster"),
+    ],
+)
+def test_the_rows_equal_the_local_run(
+    engine, says, request, sharded_input, local_features, tmp_path
 ):
-    done = run_etl(spark_connect_server.url, sharded_input, tmp_path / "out")
+    server = request.getfixturevalue(engine)
+    done = run_etl(server.url, sharded_input, tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert f"Spark: Spark Connect server {spark_connect_server.url}" in done.stderr
+    assert f"Spark: {says} {server.url}" in done.stderr
     pd.testing.assert_frame_equal(features(tmp_path / "out"), local_features)
     assert not list((tmp_path / "out").rglob("_SUCCESS"))
-
-
-def test_on_a_standalone_cluster_the_rows_equal_the_local_run(
-    sharded_input, local_features, spark_standalone_cluster, tmp_path
-):
-    done = run_etl(spark_standalone_cluster.url, sharded_input, tmp_path / "out")
-    assert done.returncode == 0, done.stderr
-    assert f"Spark cluster {spark_standalone_cluster.url}" in done.stderr
-    pd.testing.assert_frame_equal(features(tmp_path / "out"), local_features)
-    # the work ran in executors of both workers (their own JVMs), not in the driver
-    workers = {p.parent.parent.name for p in spark_standalone_cluster.root.glob("worker*/app-*/*")}
-    assert workers == {"worker1", "worker2"}
+    if engine == "spark_standalone_cluster":
+        # the work ran in executors of both workers (their own JVMs), not in the driver
+        workers = {p.parent.parent.name for p in server.root.glob("worker*/app-*/*")}
+        assert workers == {"worker1", "worker2"}

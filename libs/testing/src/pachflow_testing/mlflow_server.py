@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-LOOPBACK = "127.0.0.1"
+from pachflow_spark.servers import LOOPBACK, free_port, port_open
+
+__all__ = ["LOOPBACK", "MlflowServer", "free_port", "port_open", "run_mlflow_server"]
 # ~11 s on an idle 2-core machine; over 90 s at load average 30 (seen here), hence the
 # generous default; PACHFLOW_TEST_MLFLOW_START_TIMEOUT overrides it.
 START_TIMEOUT_S = float(os.environ.get("PACHFLOW_TEST_MLFLOW_START_TIMEOUT", "240"))
@@ -41,19 +42,6 @@ class MlflowServer:
     pid: int
     root: Path
     log: Path
-
-
-def free_port() -> int:
-    """A loopback TCP port that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = LOOPBACK) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def mlflow_executable() -> str:
