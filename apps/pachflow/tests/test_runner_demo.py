@@ -37,6 +37,7 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "make mlflow-ui" in out
     assert "fraud v3 (alias latest)" in out and "areaUnderPR=0.5000" in out
     assert f"sqlite:///{home / 'mlflow.db'}" in out
+    assert "Spark           no Spark stage ran" in out  # which Spark the run used
     lineage = out.split("lineage")[1].splitlines()[1:]
     assert [line.split("@")[0].strip() for line in lineage] == ["train", "split", "raw_data"]
     assert "[spec train.spec@" in lineage[0]
@@ -48,3 +49,4 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "raw_data already holds this data" in second.output
     assert "no work done" in second.output and "nothing to do" in second.output
     assert "fraud v3" in second.output
+    assert "Spark  " not in second.output  # nothing ran

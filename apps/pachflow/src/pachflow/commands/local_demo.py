@@ -59,7 +59,6 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool) -> None:
         result = d.train_result(store)
         if result is None:
             raise BadInput("train@master has no run.json: did the train pipeline run?")
-        for line in d.report_lines(store, result, local_tracking_uri(home)):
+        spark = summary.spark if summary.did_work else None
+        for line in d.report_lines(store, result, local_tracking_uri(home), spark):
             click.echo(line)
-    if summary.did_work:
-        click.echo(f"Spark           {summary.spark}")

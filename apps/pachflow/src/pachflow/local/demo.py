@@ -116,7 +116,10 @@ def headline_metrics(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4f}" for k, v in shown.items())
 
 
-def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[str]:
+def report_lines(
+    store: Store, result: TrainResult, tracking_uri: str, spark: str | None = None
+) -> list[str]:
+    """What the demo prints; `spark`: which Spark this run's Spark jobs used."""
     m = result.manifest
     registered = m.get("registered_model") or {}
     lines = [
@@ -132,6 +135,8 @@ def report_lines(store: Store, result: TrainResult, tracking_uri: str) -> list[s
         f"all metrics     pachflow get {result.commit}:{RUN_JSON}",
         f"model files     pachflow ls {result.commit}:/{m.get('spark_model_dir', 'model')}",
     ]
+    if spark:
+        lines.append(f"Spark           {spark}")
     table = provenance_table(store, result)
     if table is not None:
         lines.append(
