@@ -116,8 +116,12 @@ def is_connect(spark: SparkSession) -> bool:
 
 
 def master_of(spark: SparkSession) -> str:
-    """The master Spark runs on (behind a Connect server: the server's), e.g. `local[2]`."""
-    return spark.conf.get("spark.master") or DEFAULT_MASTER
+    """The master Spark runs on (behind a Connect server: the server's), e.g. `local[2]`.
+    A classic session's context is asked: its `spark.master` setting is what the last
+    builder said, not what the running context uses."""
+    if is_connect(spark):
+        return spark.conf.get("spark.master") or DEFAULT_MASTER
+    return spark.sparkContext.master
 
 
 def _loopback_only(endpoint: SparkEndpoint) -> bool:
