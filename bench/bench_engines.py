@@ -120,6 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=data.FULL_ROWS)
     parser.add_argument("--what", default="e2e,own,cluster,batching")
+    parser.add_argument("--section", default="Spark engines (issue 19)", help="RESULTS.md title")
     args = parser.parse_args()
     what = set(args.what.split(","))
     raw = data.raw_csv(args.rows)
@@ -143,8 +144,9 @@ def main() -> None:
     if "batching" in what:
         r["batching"] = batching(raw)
     (BENCH / ".data").mkdir(exist_ok=True)
-    (BENCH / ".data" / "engines.json").write_text(json.dumps(r, indent=2))
-    write_section("Spark engines (issue 19)", section(args.rows, r))
+    slug = "".join(c if c.isalnum() else "-" for c in args.section.lower())
+    (BENCH / ".data" / f"{slug}.json").write_text(json.dumps(r, indent=2))
+    write_section(args.section, section(args.rows, r))
 
 
 if __name__ == "__main__":
