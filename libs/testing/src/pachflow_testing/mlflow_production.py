@@ -93,7 +93,7 @@ def run_production_mlflow(
 
     `auth_cache_ttl_s`: how long a worker trusts a password it verified. MLflow's default,
     0, checks the scrypt hash on every request (~0.1 CPU-s each here; a train run makes
-    hundreds). Kept at 0 like production: with a cache, MLflow 3.17.2 answers a bearer
+    ~50). Kept at 0 like production: with a cache, MLflow 3.17.2 answers a bearer
     token with 500 instead of 401 (`_auth_cache_key` encodes the absent password)."""
     root.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
