@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,21 @@ import pachflow_store as ps
 from pachflow_lineage.errors import UnknownModelVersion, UnknownRun
 from pachflow_lineage.model import CommitRef
 from pachflow_lineage.tracking import ClientReader, Tracking
+from pachflow_testing.mlflow_server import run_mlflow_server
 
 
 @pytest.fixture(scope="module")
-def logged(mlflow_server: Any) -> dict[str, str]:
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A server on SQLite whatever the session's server is: the sqlite reader reads its
+    database file directly (the session's production server keeps its data in PostgreSQL)."""
+    with run_mlflow_server(tmp_path_factory.mktemp("mlflow-sqlite")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def logged(sqlite_server: Any) -> dict[str, str]:
     """A run with pachyderm tags, a commit as dataset input and an aliased model version."""
-    client = MlflowClient(mlflow_server.uri)
+    client = MlflowClient(sqlite_server.uri)
     exp = client.create_experiment(f"read-{uuid.uuid4().hex[:8]}")
     commit, job = uuid.uuid4().hex, uuid.uuid4().hex
     run = client.create_run(
@@ -45,12 +55,12 @@ def logged(mlflow_server: Any) -> dict[str, str]:
     return {"run_id": run_id, "job": job, "commit": commit, "model": model, "v": mv.version}
 
 
-def readers(mlflow_server: Any) -> dict[str, Tracking]:
-    via_client = Tracking(mlflow_server.uri)
+def readers(sqlite_server: Any) -> dict[str, Tracking]:
+    via_client = Tracking(sqlite_server.uri)
     via_client.reader = ClientReader(via_client.client)
     return {
-        "rest": Tracking(mlflow_server.uri),
-        "sqlite": Tracking(f"sqlite:///{mlflow_server.root / 'mlflow.db'}"),
+        "rest": Tracking(sqlite_server.uri),
+        "sqlite": Tracking(f"sqlite:///{sqlite_server.root / 'mlflow.db'}"),
         "client": via_client,
     }
 
@@ -72,9 +82,9 @@ def answers(t: Tracking, logged: dict[str, str]) -> dict[str, Any]:
 
 
 def test_sqlite_and_rest_readers_agree_with_mlflow_client(
-    mlflow_server: Any, logged: dict[str, str]
+    sqlite_server: Any, logged: dict[str, str]
 ) -> None:
-    got = {name: answers(t, logged) for name, t in readers(mlflow_server).items()}
+    got = {name: answers(t, logged) for name, t in readers(sqlite_server).items()}
     client = got["client"]
     assert client["run"][5][0]["context"] == "training"  # the data is really there
     assert client["by_tags"] == client["by_data"] == [logged["run_id"]]
@@ -92,9 +102,9 @@ def test_sqlite_and_rest_readers_agree_with_mlflow_client(
 
 
 def test_unknown_run_and_version_are_clear_errors_from_every_reader(
-    mlflow_server: Any, logged: dict[str, str]
+    sqlite_server: Any, logged: dict[str, str]
 ) -> None:
-    for name, t in readers(mlflow_server).items():
+    for name, t in readers(sqlite_server).items():
         with pytest.raises(UnknownRun, match=r"no MLflow run '0{32}'"):
             t.get_run("0" * 32)
         with pytest.raises(UnknownModelVersion):
@@ -114,12 +124,12 @@ print(json.dumps([code, sorted({m.split(".")[0] for m in sys.modules})]), file=s
 
 
 def test_no_such_run_is_answered_without_importing_mlflow(
-    mlflow_server: Any, tmp_path: Path
+    sqlite_server: Any, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
     with ps.Store(home):
         pass  # an empty local store
-    for uri in (f"sqlite:///{mlflow_server.root / 'mlflow.db'}", mlflow_server.uri):
+    for uri in (f"sqlite:///{sqlite_server.root / 'mlflow.db'}", sqlite_server.uri):
         args = ["run", "0" * 32, "--backend", "local", "--home", str(home)]
         args += ["--tracking-uri", uri]
         done = subprocess.run(

@@ -269,6 +269,10 @@ class RestReader:
                 error = {}
             if error.get("error_code") in _NOT_FOUND:
                 raise NotFound(error.get("message", endpoint)) from exc
+            if exc.code == 403 or error.get("error_code") == "PERMISSION_DENIED":
+                # MLflow's auth app answers 403 for an object that does not exist (it finds
+                # no experiment to check); to the reader it is an object it cannot see.
+                raise NotFound(f"not found or not readable with these credentials: {url}") from exc
             raise ReadFailed(f"HTTP {exc.code} from {url}: {error.get('message', '')}") from exc
         except (OSError, ValueError) as exc:
             raise ReadFailed(f"{url}: {exc}") from exc
