@@ -20,7 +20,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPECS = REPO_ROOT / "pipelines"
-ROWS = 6000
+ROWS = 20_000  # ~26 frauds: enough for both parts of the stratified train/test split
 CHAIN = ["raw_data", "split", "etl", "train"]
 STAGE_MODULES = ["pachflow_split.cli", "pachflow_etl.cli", "pachflow_train.cli"]
 
