@@ -56,3 +56,14 @@ def test_driver_memory_must_be_a_heap_size():
         assert result.exit_code == 2, bad
         assert "--driver-memory" in result.output and "e.g. 4g, 512m" in result.output
     assert "'512m'" in settings(["--driver-memory", "512m"])
+
+
+def test_a_stage_that_partitions_itself_has_no_shuffle_option():
+    @click.command()
+    @spark_options(shuffle_partitions=False)
+    def own(spark_settings: SparkSettings) -> None:
+        click.echo(repr(spark_settings))
+
+    result = CliRunner().invoke(own, ["--shuffle-partitions", "4"])
+    assert result.exit_code == 2 and "No such option" in result.output
+    assert repr(SparkSettings("local[*]", "4g", None)) in CliRunner().invoke(own, []).output

@@ -8,10 +8,8 @@ import sys
 
 import pytest
 
-from pachflow_spark import SparkSettings, build_session, shuffle_partitions_for
+from pachflow_spark import SparkSettings, build_session
 from pachflow_spark.session import default_shuffle_partitions, local_cores, min_scan_partitions
-
-MIB = 1024 * 1024
 
 
 def test_local_cores():
@@ -26,17 +24,6 @@ def test_default_shuffle_partitions():
     assert default_shuffle_partitions("local") == 2  # never fewer than 2
     assert default_shuffle_partitions("local[8]") == 8
     assert default_shuffle_partitions("yarn") == 200
-
-
-def test_shuffle_partitions_sized_for_the_data():
-    assert shuffle_partitions_for(0, "local[2]") == 2  # one per core for small data
-    assert shuffle_partitions_for(18 * MIB, "local[2]") == 2  # a PaySim shard
-    assert shuffle_partitions_for(278 * MIB, "local[2]") == 6  # all of PaySim: 64 MiB each,
-    # rounded up to a multiple of the cores so no core idles in the last wave
-    assert shuffle_partitions_for(278 * MIB, "local[4]") == 8
-    assert shuffle_partitions_for(130 * MIB, "local[3]") == 3
-    assert shuffle_partitions_for(10**13, "local[2]") == 200  # capped
-    assert shuffle_partitions_for(1 * MIB, "spark://h:7077") == 200
 
 
 def test_scan_is_split_into_several_tasks_per_core():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -25,9 +26,16 @@ def _jvm_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add --master, --driver-memory and --shuffle-partitions; the command receives
-    `spark_settings: SparkSettings` instead of the three values."""
+def spark_options(
+    func: Callable[..., Any] | None = None, *, shuffle_partitions: bool = True
+) -> Any:
+    """Add --master, --driver-memory and (unless `shuffle_partitions=False`, for a stage
+    that sets its own partitioning) --shuffle-partitions; the command receives
+    `spark_settings: SparkSettings` instead of the values.
+
+    Use as `@spark_options` or `@spark_options(shuffle_partitions=False)`."""
+    if func is None:
+        return functools.partial(spark_options, shuffle_partitions=shuffle_partitions)
     options = [
         click.option(
             "--master",
@@ -44,19 +52,21 @@ def spark_options(func: Callable[..., Any]) -> Callable[..., Any]:
             callback=_jvm_size,
             help="JVM heap of the Spark driver (in local mode, all of Spark).",
         ),
-        click.option(
-            "--shuffle-partitions",
-            envvar="PACHFLOW_SPARK_SHUFFLE_PARTITIONS",
-            type=click.IntRange(min=1),
-            default=None,
-            help="spark.sql.shuffle.partitions [default: sized for the data, >= local cores].",
-        ),
     ]
+    if shuffle_partitions:
+        options.append(
+            click.option(
+                "--shuffle-partitions",
+                envvar="PACHFLOW_SPARK_SHUFFLE_PARTITIONS",
+                type=click.IntRange(min=1),
+                default=None,
+                help="spark.sql.shuffle.partitions [default: one per local core, at least 2].",
+            )
+        )
 
-    def wrapper(
-        *args: Any, master: str, driver_memory: str, shuffle_partitions: int | None, **kw: Any
-    ) -> Any:
-        kw["spark_settings"] = SparkSettings(master, driver_memory, shuffle_partitions)
+    def wrapper(*args: Any, master: str, driver_memory: str, **kw: Any) -> Any:
+        partitions = kw.pop("shuffle_partitions", None)
+        kw["spark_settings"] = SparkSettings(master, driver_memory, partitions)
         return func(*args, **kw)
 
     wrapper.__name__ = func.__name__

@@ -27,9 +27,6 @@ class SparkSettings:
     shuffle_partitions: int | None = None  # None: one per core
 
 
-#: Input bytes per shuffle partition when sizing from the data (Parquet on disk).
-TARGET_PARTITION_BYTES = 64 * 1024 * 1024
-MAX_SIZED_PARTITIONS = 200
 SCAN_TASKS_PER_CORE = 4
 #: The parallel (throughput) collector: batch stages on a few cores gain more from it than
 #: from G1's short pauses (etl, full PaySim: -1.5 s of 34).
@@ -62,21 +59,6 @@ def default_shuffle_partitions(master: str) -> int:
     """One partition per local core (at least 2); for a cluster master Spark's 200."""
     cores = local_cores(master)
     return 200 if cores is None else max(2, cores)
-
-
-def shuffle_partitions_for(input_bytes: int, master: str) -> int:
-    """Shuffle partitions sized for the data: one per 64 MiB of input, at least one per core
-    (so every core works), at most 200 (Spark's default, right for big cluster jobs).
-
-    In local mode the count is rounded up to a multiple of the cores: 5 tasks on 2 cores
-    leave one core idle for the whole last wave (measured: ~1.5 s of 15 on full PaySim).
-    """
-    by_size = -(-max(input_bytes, 0) // TARGET_PARTITION_BYTES)
-    partitions = max(default_shuffle_partitions(master), by_size)
-    cores = local_cores(master)
-    if cores:
-        partitions = -(-partitions // cores) * cores
-    return min(MAX_SIZED_PARTITIONS, partitions)
 
 
 def build_session(app_name: str, settings: SparkSettings | None = None, java_options: str = ""):

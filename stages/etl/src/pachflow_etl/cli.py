@@ -33,7 +33,7 @@ APP_NAME = "pachflow-etl"
     help="Source files with fewer rows are aggregated with Arrow in this process (no Spark "
     "job, no JVM start: the shards of a small new raw file); 0 = always Spark.",
 )
-@spark_options
+@spark_options(shuffle_partitions=False)
 def main(
     input_dir: Path,
     output_dir: Path,
@@ -49,7 +49,7 @@ def main(
     one row per customer (nameOrig) of exact, additive aggregates, contract `partials` v1,
     as OUTPUT_DIR/shard=NN/<stem>.parquet. Readers merge them into one features row per
     customer (pachflow_features). An empty file writes nothing. Output is complete or
-    absent. Each Spark job reduces in one task into one file (--shuffle-partitions unused).
+    absent. Each Spark job reduces in one task into one file.
 
     Exit codes: 0 ok, 2 bad input (a file not matching the contract: file, column,
     expected and found are named), 1 anything else.
