@@ -13,12 +13,14 @@ pytestmark = pytest.mark.containers
 
 
 @pytest.fixture(scope="module")
-def train_out(images, run_stage, mlflow_tracking_uri, tmp_path_factory):
+def train_out(images, run_stage, mlflow_server, tmp_path_factory):
     images.require_stage("train")
     features = pytest.importorskip("pachflow_testing.features")
     etl = tmp_path_factory.mktemp("etl")
     features.write_features(etl, 3000, seed=11, fraud_rate=0.05, n_files=2)
-    env = {"MLFLOW_TRACKING_URI": mlflow_tracking_uri, "PACHFLOW_SPARK_DRIVER_MEMORY": "1g"}
+    env = {"MLFLOW_TRACKING_URI": mlflow_server.uri, "PACHFLOW_SPARK_DRIVER_MEMORY": "1g"}
+    if mlflow_server.credentials:  # what the spec's mlflow-credentials secret sets
+        env |= mlflow_server.credentials.env()
     out = tmp_path_factory.mktemp("train") / "out"
     return run_stage("train", {"etl": etl}, out, env=env, network_host=True)
 
