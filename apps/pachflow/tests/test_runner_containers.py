@@ -14,7 +14,7 @@ from pachflow.local.containers import (
     PodmanRuntime,
     container_env,
 )
-from pachflow.local.runtime import RUNTIMES, get_runtime
+from pachflow.local.runtime import RUNTIMES, Launch, get_runtime
 
 
 def test_podman_and_docker_are_runtimes_of_pachflow_run():
@@ -52,11 +52,13 @@ def test_run_command_mounts_pfs_and_the_store(tmp_path, monkeypatch):
     home = tmp_path / "home"
     pfs = home / "scratch" / "job" / "pfs"
     cmd = PodmanRuntime().command(
-        image="pachflow/pachflow-split:0.1.0",
-        argv=["pachflow-split", "/pfs/raw_data", "/pfs/out"],
-        env={"PACHFLOW_HOME": str(home), "PACH_JOB_ID": "j1"},
-        pfs_dir=pfs,
-        cwd=home,
+        Launch(
+            image="pachflow/pachflow-split:0.1.0",
+            argv=["pachflow-split", "/pfs/raw_data", "/pfs/out"],
+            env={"PACHFLOW_HOME": str(home), "PACH_JOB_ID": "j1"},
+            pfs_dir=pfs,
+            cwd=home,
+        )
     )
     assert cmd[:3] == ["podman", "run", "--rm"]
     assert f"{pfs}:/pfs" in cmd and f"{home}:{home}" in cmd
@@ -69,7 +71,7 @@ def test_run_command_mounts_pfs_and_the_store(tmp_path, monkeypatch):
 
 def test_extra_flags_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PACHFLOW_CONTAINER_FLAGS", "--runtime runc --ulimit nofile=4096:4096")
-    cmd = DockerRuntime().command(image="img", argv=["x"], env={}, pfs_dir=tmp_path, cwd=tmp_path)
+    cmd = DockerRuntime().command(Launch("img", ["x"], {}, tmp_path, tmp_path))
     at = cmd.index("img")
     assert cmd[at - 4 : at] == ["--runtime", "runc", "--ulimit", "nofile=4096:4096"]
 

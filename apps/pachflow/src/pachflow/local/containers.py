@@ -28,9 +28,8 @@ import subprocess
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
 
-from pachflow.local.runtime import Runtime
+from pachflow.local.runtime import Launch, Runtime
 from pachflow_store import HOME_ENV
 
 #: Extra `run` flags, e.g. "--runtime runc --ulimit nofile=4096:4096" (whitespace-split).
@@ -104,9 +103,14 @@ class ContainerRuntime(Runtime):
             )
         self._checked.add(image)
 
-    def command(
-        self, *, image: str, argv: list[str], env: Mapping[str, str], pfs_dir: Path, cwd: Path
-    ) -> list[str]:
+    def prepare(self, launch: Launch) -> None:
+        self.require_image(launch.image)
+
+    def inherits(self) -> bool:
+        return True  # the engine client passes launch.env and launch.cwd into the container
+
+    def command(self, launch: Launch) -> list[str]:
+        env, pfs_dir, cwd = launch.env, launch.pfs_dir, launch.cwd
         mounts = ["-v", f"{pfs_dir}:/pfs"]
         home = env.get(HOME_ENV)
         if home:
@@ -132,30 +136,9 @@ class ContainerRuntime(Runtime):
             *mounts,
             *env_flags,
             *flags,
-            image,
-            *argv,
+            launch.image,
+            *launch.argv,
         ]
-
-    def start(
-        self,
-        *,
-        image: str,
-        argv: list[str],
-        env: dict[str, str],
-        pfs_dir: Path,
-        cwd: Path,
-        output: IO[bytes] | int,
-    ) -> subprocess.Popen[bytes]:
-        self.require_image(image)
-        return subprocess.Popen(
-            self.command(image=image, argv=argv, env=env, pfs_dir=pfs_dir, cwd=cwd),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            # the engine client forwards SIGTERM to the container (sig-proxy), so stopping
-            # this process group stops the datum as with the local runtime
-            start_new_session=True,
-        )
 
 
 class PodmanRuntime(ContainerRuntime):

@@ -23,7 +23,7 @@ from typing import Any
 
 from pachflow.local.datums import Datum
 from pachflow.local.env import datum_env
-from pachflow.local.runtime import Runtime
+from pachflow.local.runtime import Launch, Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow_store import DATUM_FAILED, DATUM_RECOVERED, DATUM_SUCCESS, Manifest, Store
 
@@ -254,14 +254,8 @@ def _run_once(
     ctx: JobContext, argv: list[str], env: dict[str, str], pfs_dir: Path, log: object
 ) -> str:
     """Run the process once; '' on success, else why it failed."""
-    proc = ctx.runtime.start(
-        image=ctx.spec.image,
-        argv=argv,
-        env=env,
-        pfs_dir=pfs_dir,
-        cwd=ctx.store.home,
-        output=log,  # type: ignore[arg-type]
-    )
+    launch = Launch(ctx.spec.image, argv, env, pfs_dir, ctx.store.home)
+    proc = ctx.runtime.start(launch, log)  # type: ignore[arg-type]
     ctx.started(proc)
     limit, why = ctx.wait_limit()
     try:
