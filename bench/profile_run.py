@@ -145,6 +145,12 @@ def spark_jobs(events: Path, top: int) -> dict[str, tuple[str, list[tuple[str, f
     return out
 
 
+def _seconds_table(rows: list[tuple[str, int]], label: str, rate: float, total: int) -> str:
+    """Sample counts as seconds and shares of the stage's samples (one markdown table)."""
+    cells = [[name, f"{c / rate:.1f}", f"{100 * c / total:.0f} %"] for name, c in rows]
+    return table(cells, [label, "s", "share"], "lrr") + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=data.FULL_ROWS)
@@ -213,23 +219,9 @@ the start -> highest during the run {m.load_before:.1f} -> {
             "Library calls made by first-party code (inclusive; the JVM's work "
             "appears as the pyspark call waiting for it):\n"
         )
-        parts.append(
-            table(
-                [[name, f"{c / rate:.1f}", f"{100 * c / total:.0f} %"] for name, c in calls],
-                ["call", "s", "share"],
-                "lrr",
-            )
-            + "\n"
-        )
+        parts.append(_seconds_table(calls, "call", rate, total))
         parts.append("First-party functions (inclusive):\n")
-        parts.append(
-            table(
-                [[name, f"{c / rate:.1f}", f"{100 * c / total:.0f} %"] for name, c in own],
-                ["function", "s", "share"],
-                "lrr",
-            )
-            + "\n"
-        )
+        parts.append(_seconds_table(own, "function", rate, total))
     for app, (totals, sites) in spark_jobs(events, args.top).items():
         parts.append(f"### Spark jobs of {app}\n\n{totals}.\n")
         parts.append(
