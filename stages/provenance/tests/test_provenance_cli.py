@@ -17,6 +17,11 @@ def run(*args: str, env: dict[str, str | None] | None = None) -> Any:
     return CliRunner().invoke(main, list(args), env=env)
 
 
+def ask_raw_commit(tracking_uri: str, *args: str, env: dict[str, str | None] | None = None) -> Any:
+    """`commit raw_data@GOOD_ID` against one MLflow: the question the store tests ask."""
+    return run("commit", f"raw_data@{GOOD_ID}", "--tracking-uri", tracking_uri, *args, env=env)
+
+
 def one_line(result: Any) -> str:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
@@ -54,29 +59,14 @@ def test_unknown_run_is_exit_2(local_dag: Any) -> None:
 
 
 def test_unknown_commit_is_exit_2(local_dag: Any) -> None:
-    result = run(
-        "commit",
-        f"raw_data@{GOOD_ID}",
-        "--tracking-uri",
-        local_dag.tracking_uri,
-        "--home",
-        str(local_dag.home),
-    )
+    result = ask_raw_commit(local_dag.tracking_uri, "--home", str(local_dag.home))
     assert result.exit_code == 2
     assert f"no commit raw_data@{GOOD_ID} in the local store" in one_line(result)
 
 
 def test_missing_local_store_is_exit_2(mlflow_tracking_uri: str, tmp_path: Path) -> None:
-    result = run(
-        "commit",
-        f"raw_data@{GOOD_ID}",
-        "--tracking-uri",
-        mlflow_tracking_uri,
-        "--backend",
-        "local",
-        "--home",
-        str(tmp_path / "nothing"),
-    )
+    nothing = str(tmp_path / "nothing")
+    result = ask_raw_commit(mlflow_tracking_uri, "--backend", "local", "--home", nothing)
     assert result.exit_code == 2
     assert "no local pachflow store at" in one_line(result)
     assert not (tmp_path / "nothing").exists()  # a question never creates a store
@@ -92,10 +82,7 @@ def test_unreachable_pachd_is_exit_2(mlflow_tracking_uri: str) -> None:
     from pachflow_testing.mlflow_server import free_port
 
     address = f"grpc://127.0.0.1:{free_port()}"
-    result = run(
-        "commit",
-        f"raw_data@{GOOD_ID}",
-        "--tracking-uri",
+    result = ask_raw_commit(
         mlflow_tracking_uri,
         "--backend",
         "pachyderm",
