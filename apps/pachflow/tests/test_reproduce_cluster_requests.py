@@ -141,5 +141,7 @@ def test_a_failed_reproduction_names_its_project() -> None:
 def test_a_pipeline_reading_a_repo_nothing_makes_is_named() -> None:
     p = plan()
     del p.specs["split"]
+    client = StandIn()
     with pytest.raises(ReproduceError, match="pipelines etl, provenance, train read repos"):
-        run_cluster(p, StandIn(), "http://127.0.0.1:5000")
+        run_cluster(p, client, "http://127.0.0.1:5000")
+    assert client.calls == []  # refused before anything is made on the cluster

@@ -21,6 +21,8 @@ def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, f
     """-> (new run id, project, seconds). `client`: a pachyderm_sdk Client."""
     from pachyderm_sdk.api import pfs
 
+    # Ordered first: a spec set that cannot run must leave nothing behind on the cluster.
+    specs = _dag_order(plan.specs, {r.ref.repo for r in plan.roots})
     project = f"reproduce-{new_id()[:12]}"
     started = time.monotonic()
     client.pfs.create_project(project=pfs.Project(name=project), description=plan.run_id)
@@ -36,7 +38,7 @@ def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, f
         with client.pfs.commit(branch=pfs.Branch(repo=repo, name="master")) as commit:
             commit.copy_file(src=pfs.File(commit=src, path="/"), dst="/")
         last = commit
-    for spec in _dag_order(plan.specs, {r.ref.repo for r in plan.roots}):
+    for spec in specs:
         spec = json.loads(json.dumps(spec))
         spec.setdefault("pipeline", {})["project"] = {"name": project}
         env = spec.setdefault("transform", {}).setdefault("env", {})
