@@ -43,6 +43,7 @@ from pachflow.local.executor import (
     materialize,
     stop_group,
 )
+from pachflow.local.runtime import Launch
 from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
 
 SERVICE = "pachyderm.worker.Worker"
@@ -193,14 +194,8 @@ class _Worker:
 
     def _one_process(self, servicer: _Servicer, argv: list[str], env: dict[str, str]) -> bool:
         """Run the user process until it is out of datums (True) or dies (False)."""
-        proc = self.ctx.runtime.start(
-            image=self.ctx.spec.image,
-            argv=argv,
-            env=env,
-            pfs_dir=self.pfs_dir,
-            cwd=self.ctx.store.home,
-            output=subprocess.PIPE,
-        )
+        launch = Launch(self.ctx.spec.image, argv, env, self.pfs_dir, self.ctx.store.home)
+        proc = self.ctx.runtime.start(launch, subprocess.PIPE)
         assert proc.stdout is not None
         self.ctx.started(proc)
         self.log.write(f"{PROCESS_STARTED} {shlex.join(argv)} (pid {proc.pid})\n".encode())
