@@ -2,7 +2,8 @@
 pachd for, as real pachyderm_sdk messages, on the committed specs.
 
 A stand-in client records the pfs/pps calls and answers with real pfs messages (the only
-fake here); the run against a real cluster is tests/integration/test_reproduce_cluster.py.
+fake here); the run against a real cluster is
+tests/integration/test_reproduce_and_events_cluster.py.
 What a user relies on: the reproduction lives in a project of its own (the user's repos
 and pipelines are never named), its raw_data is a server-side copy of the original
 commit, every pipeline is the run's spec version moved into that project and created after
