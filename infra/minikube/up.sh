@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 helm_dir=$here/../helm
 
 PACHYDERM_CHART_VERSION=2.12.2   # = pachd 2.12.2 = pachyderm-sdk pin in the stages
-MLFLOW_CHART_VERSION=1.11.5      # community-charts/mlflow (upstream/mlflow/values.yaml)
+MLFLOW_CHART_VERSION=1.11.5      # community-charts/mlflow
 PROFILE=${PROFILE:-pachflow}
 PACH_NAMESPACE=${PACH_NAMESPACE:-default}
 MLFLOW_NAMESPACE=${MLFLOW_NAMESPACE:-mlflow}

@@ -9,6 +9,10 @@ registry-free local base (built with debootstrap when missing): set
 PACHFLOW_TEST_BASE_IMAGE=python:3.11-slim-bookworm to test the public one.
 Without an engine every test here skips, saying so; with PACHFLOW_REQUIRE_CONTAINERS=1
 (CI) a missing engine is a failure instead.
+
+`chart_reference`: the third-party charts' own values files, read from the reference
+folder beside the clone (`../shared/reference`, present in CI); nothing upstream is
+copied into the project, so the tests that need them skip where it is absent.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ LOCAL_BASE = "localhost/pachflow-base:bookworm"
 IMAGE_UID = 10001
 STAGES = ("split", "etl", "train", "provenance")
 PFS = "/pfs"
+#: Read-only third-party reference files beside the clone (CI has them; a user's clone not).
+REFERENCE = REPO.parent / "shared" / "reference"
 
 
 def implemented(stage: str) -> bool:
@@ -40,6 +46,18 @@ def implemented(stage: str) -> bool:
 def require_stage(stage: str) -> None:
     if not implemented(stage):
         pytest.skip(f"stages/{stage} has no CLI yet (src/pachflow_{stage}/cli.py)")
+
+
+@pytest.fixture(scope="session")
+def chart_reference() -> Path:
+    """The folder holding the pinned charts' default values (`pachyderm/helm-values.yaml`,
+    `pachyderm/postgresql-subchart-values.yaml`, `mlflow-chart-values.yaml`)."""
+    if not (REFERENCE / "pachyderm" / "helm-values.yaml").is_file():
+        pytest.skip(
+            f"no chart reference values at {REFERENCE} (the folder beside the clone that "
+            "CI provides): the charts' own values.yaml are not copied into the project"
+        )
+    return REFERENCE
 
 
 def _no_engine(reason: str) -> None:

@@ -1,7 +1,8 @@
 """Our Helm values only use keys the pinned charts define (a misspelt key is silently
 ignored by Helm: the cluster would come up without the setting), and the pinned versions
-agree with each other. Checked against committed copies of the charts' own values
-(infra/helm/upstream/, see its README)."""
+agree with each other. Checked against the charts' own values as published upstream, read
+from the reference folder beside the clone (`../shared/reference`, see conftest's
+`chart_reference`; skipped where it is absent: nothing upstream is copied into the project)."""
 
 from __future__ import annotations
 
@@ -37,23 +38,29 @@ def unknown_keys(ours: object, theirs: object, path: tuple[str, ...]) -> list[st
     return problems
 
 
-#: Subcharts whose own values.yaml is committed too: their keys are valid below them.
-SUBCHARTS = {"pachyderm": {"postgresql": "postgresql-values.yaml"}}
+#: Each chart's default values in the reference folder (chart revisions: its README). When a
+#: chart pin in infra/minikube/up.sh moves, that folder needs the new version's values.yaml.
+CHART_VALUES = {
+    "pachyderm": "pachyderm/helm-values.yaml",
+    "mlflow": "mlflow-chart-values.yaml",
+}
+#: Subcharts whose own values.yaml is there too: their keys are valid below them.
+SUBCHARTS = {"pachyderm": {"postgresql": "pachyderm/postgresql-subchart-values.yaml"}}
 
 
-def chart_values(chart: str) -> dict:
+def chart_values(reference: Path, chart: str) -> dict:
     """The chart's default values, each subchart's own keys merged in below its name."""
-    theirs = yaml.safe_load((HELM / "upstream" / chart / "values.yaml").read_text())
+    theirs = yaml.safe_load((reference / CHART_VALUES[chart]).read_text())
     for key, name in SUBCHARTS.get(chart, {}).items():
-        sub = yaml.safe_load((HELM / "upstream" / chart / name).read_text())
+        sub = yaml.safe_load((reference / name).read_text())
         theirs[key] = {**sub, **(theirs.get(key) or {})}
     return theirs
 
 
 @pytest.mark.parametrize("chart", ["pachyderm", "mlflow"])
-def test_every_values_key_exists_in_the_chart(chart):
+def test_every_values_key_exists_in_the_chart(chart, chart_reference):
     ours = yaml.safe_load((HELM / f"{chart}-values.yaml").read_text())
-    assert unknown_keys(ours, chart_values(chart), (chart,)) == []
+    assert unknown_keys(ours, chart_values(chart_reference, chart), (chart,)) == []
 
 
 def test_the_check_catches_a_misspelt_key():

@@ -56,8 +56,8 @@ def test_the_check_finds_a_literal_password():
     assert literal_secrets({"postgresqlExistingSecretName": "pg", "passwordKey": "password"}) == []
 
 
-def test_pachyderm_values_replace_the_charts_default_postgres_passwords():
-    chart = yaml.safe_load((HELM / "upstream" / "pachyderm" / "values.yaml").read_text())
+def test_pachyderm_values_replace_the_charts_default_postgres_passwords(chart_reference):
+    chart = yaml.safe_load((chart_reference / "pachyderm" / "helm-values.yaml").read_text())
     defaults = chart["global"]["postgresql"]
     assert defaults["postgresqlPassword"] == "insecure-user-password"  # what we override
     ours = yaml.safe_load((HELM / "pachyderm-values.yaml").read_text())
