@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pachflow_store import JOB_KILLED, JOB_SUCCESS, Store
+from pachflow_store import JOB_KILLED, JOB_SUCCESS, SHORT_ID_LEN, Store
 
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
@@ -70,12 +70,16 @@ def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
         proc.communicate()
 
 
-def test_kill_9_mid_job_leaves_nothing_half_made_and_the_next_run_recovers(gated, home, specs_dir):
+def test_kill_9_mid_job_leaves_no_survivor_and_the_next_run_resumes_the_job(gated, home, specs_dir):
     start_run, gates = gated
     runner = start_run()
+    (started,) = gates.glob("started-*")
+    datum_pid = int(started.read_text())
     os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
 
+    # the datum dies with its runner (parent-death signal), though its gate never opens
+    wait_for(lambda: not alive(datum_pid), "the datum process to die with its runner")
     with Store(home) as store:
         (job,) = store.list_jobs("p")
         assert job.state == JOB_KILLED  # read at once as what it is: its runner is gone
@@ -88,12 +92,68 @@ def test_kill_9_mid_job_leaves_nothing_half_made_and_the_next_run_recovers(gated
 
     assert again.returncode == 0, again.stderr
     assert "1 job(s) marked killed" in again.stderr
+    assert f"p: resuming job {job.id[:SHORT_ID_LEN]}" in again.stderr
     with Store(home) as store:
-        jobs = {j.id: j.state for j in store.list_jobs("p")}
-        assert jobs[job.id] == JOB_KILLED
-        assert sorted(jobs.values()) == [JOB_KILLED, JOB_SUCCESS]
+        # one job, the killed one, finished under its own id: its datums' ids (what a
+        # stage keys its MLflow run on) are the same in the retry
+        assert [(j.id, j.state) for j in store.list_jobs("p")] == [(job.id, JOB_SUCCESS)]
+        assert store.resolve("p").id == job.id
         assert [f.path for f in store.walk_files(store.resolve("p"))] == ["/x.txt"]
         assert not (home / "scratch").exists() or not any((home / "scratch").iterdir())
+
+
+def test_a_datum_that_outlives_its_killed_runner_keeps_the_job_running_until_stopped(
+    write_spec, script, specs_dir, home, tmp_path, monkeypatch
+):
+    """A datum's child that leaves the datum's process (as a daemon would) but stays in
+    its process group: `jobs` says RUNNING while it lives, the next run stops it first."""
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    monkeypatch.setenv("GATE", str(gates / "open"))
+    write_spec("p", [*script("detached", DETACHED), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
+    (tmp_path / "x.txt").write_text("x")
+    subprocess.run([PACHFLOW, "put", "raw", str(tmp_path / "x.txt")], check=True)
+    runner = subprocess.Popen(
+        [PACHFLOW, "run", "--specs", str(specs_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    child = gates / "child"
+    try:
+        wait_for(lambda: child.exists() and child.read_text(), "the datum's child", runner)
+        os.kill(runner.pid, signal.SIGKILL)
+        runner.wait()
+        child_pid = int(child.read_text())
+        assert alive(child_pid)
+
+        shown = subprocess.run([PACHFLOW, "jobs", "p"], capture_output=True, text=True)
+        (row,) = shown.stdout.splitlines()[1:]
+        assert " JOB_RUNNING " in row and "still run" in row, row
+
+        (gates / "open").touch()
+        again = subprocess.run(
+            [PACHFLOW, "run", "--specs", str(specs_dir)], capture_output=True, text=True
+        )
+        assert "stopped 1 datum process group(s) a killed runner left running" in again.stderr
+        assert not alive(child_pid)
+    finally:
+        (gates / "open").touch()
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+
+
+# a child of the datum's process: the parent-death signal does not reach it (only the
+# datum's process gets it), its process group (the datum's) does
+DETACHED = """
+import subprocess
+gate = pathlib.Path(os.environ["GATE"])
+if not gate.exists():
+    kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    (gate.parent / "child").write_text(str(kid.pid))
+    while not gate.exists():
+        time.sleep(0.02)
+"""
 
 
 def test_a_second_run_is_refused_while_puts_and_reads_go_on(gated, home, specs_dir, tmp_path):
@@ -211,10 +271,14 @@ def test_jobs_after_kill_9_shows_the_job_killed_with_the_datums_that_finished(
         [PACHFLOW, "run", "--specs", str(specs_dir)], capture_output=True, text=True
     )
     assert again.returncode == 0, again.stderr
-    assert "success  5/5 datums (4 skipped)" in again.stderr  # 1 run, 4 reused
+    assert "resuming job" in again.stderr and "success  5/5 datums" in again.stderr
     with Store(home) as store:
-        killed = store.inspect_job("p", job["id"])
-        assert (killed.state, killed.processed) == (JOB_KILLED, 4)  # as recorded for good
+        resumed = store.inspect_job("p", job["id"])  # the killed job, finished
+        assert (resumed.state, resumed.processed) == (JOB_SUCCESS, 5)
+        tries = [
+            Path(d.log_path).read_text().count("--- try") for d in store.list_datums("p", job["id"])
+        ]
+        assert sorted(tries) == [1, 1, 1, 1, 2]  # only the killed datum ran again
 
 
 def test_ctrl_c_exits_130_and_marks_the_job_killed(gated, home):

@@ -7,6 +7,7 @@ small write side (put, commit, metadata, job records) is used by `pachflow`'s ru
 
 from pachflow_store.errors import NotFound, StoreBusy, StoreError
 from pachflow_store.ids import SHORT_ID_LEN, is_commit_id, new_id, short_id
+from pachflow_store.jobs import RUNNER_ERROR, RUNNER_GONE
 from pachflow_store.models import (
     DATUM_FAILED,
     DATUM_RECOVERED,
@@ -52,6 +53,8 @@ __all__ = [
     "JOB_SUCCESS",
     "ORIGIN_AUTO",
     "ORIGIN_USER",
+    "RUNNER_ERROR",
+    "RUNNER_GONE",
     "SHORT_ID_LEN",
     "SPEC",
     "USER",

@@ -28,9 +28,17 @@ from pachflow_store.models import (
     JobInfo,
 )
 from pachflow_store.names import Manifest, parse_repo
+from pachflow_store.processes import DatumGroup
 
 #: The reason of a job whose runner died without finishing it.
 RUNNER_GONE = "the runner was killed (its process is gone); `pachflow run` resumes the job"
+#: The reason's start for a job its runner stopped on an error or a signal (Ctrl-C, SIGTERM).
+RUNNER_ERROR = "runner error: "
+#: Why a job is still RUNNING though its runner is gone.
+ORPHANS_RUNNING = (
+    "its runner was killed but {n} datum process group(s) still run (pgid {pgids}); "
+    "the next `pachflow run` stops them and resumes the job"
+)
 
 
 class JobLedger(Connected):
@@ -142,8 +150,37 @@ class JobLedger(Connected):
         jobs = [self._job(r) for r in rows]
         if any(j.state == JOB_RUNNING for j in jobs):
             since = self.live_runner_since()
-            jobs = [self._running(j, since) if j.state == JOB_RUNNING else j for j in jobs]
+            orphans = self.surviving_datums() if since is None else []
+            jobs = [self._running(j, since, orphans) if j.state == JOB_RUNNING else j for j in jobs]
         return jobs
+
+    def resumable_job(self, pipeline: str, spec_commit: str, inputs: list[CommitRef]) -> str | None:
+        """The pipeline's latest job when its runner was killed or stopped before it could
+        finish it, on these very inputs and spec: the next run resumes it under its id, so
+        what its datums did outside the store (an MLflow run, a model version, keyed on the
+        job and datum ids) is found again, not made twice."""
+        row = self.conn.execute(
+            "SELECT id, state, reason, spec_commit, inputs, output_commit FROM jobs"
+            " WHERE pipeline = ? ORDER BY created DESC LIMIT 1",
+            (pipeline,),
+        ).fetchone()
+        if row is None or row["state"] not in (JOB_KILLED, JOB_RUNNING):
+            return None
+        stopped = row["reason"] == RUNNER_GONE or (row["reason"] or "").startswith(RUNNER_ERROR)
+        same = row["spec_commit"] == spec_commit and json.loads(row["inputs"]) == [
+            str(i) for i in inputs
+        ]
+        return row["id"] if stopped and same and row["output_commit"] is None else None
+
+    def restart_job(self, pipeline: str, job_id: str, total: int) -> None:
+        """A resumed job is RUNNING again, started now (so a reader sees the live runner's
+        job, not a killed one); the datums it recorded stay."""
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE jobs SET state = ?, created = ?, finished = NULL, reason = '',"
+                " total = ? WHERE pipeline = ? AND id = ?",
+                (JOB_RUNNING, time.time(), total, pipeline, job_id),
+            )
 
     def datum_counts(self, pipeline: str, job_id: str) -> tuple[int, int, int]:
         """(processed, skipped, failed) datums recorded for a job so far."""
@@ -158,13 +195,20 @@ class JobLedger(Connected):
             by_state.get(DATUM_FAILED, 0),
         )
 
-    def _running(self, job: JobInfo, runner_since: float | None) -> JobInfo:
+    def _running(
+        self, job: JobInfo, runner_since: float | None, orphans: list[DatumGroup]
+    ) -> JobInfo:
         """A RUNNING job as it really is: its datums so far, and KILLED when no live runner
-        started before it (the runner that started it is gone)."""
+        started before it (the runner that started it is gone) and none of its datum
+        processes outlived that runner."""
         processed, skipped, failed = self.datum_counts(job.pipeline, job.id)
         job = dataclasses.replace(job, processed=processed, skipped=skipped, failed=failed)
         if runner_since is not None and job.created >= runner_since:
             return job
+        mine = [g for g in orphans if (g.pipeline, g.job_id) == (job.pipeline, job.id)]
+        if mine:
+            pgids = ", ".join(str(g.pgid) for g in mine)
+            return dataclasses.replace(job, reason=ORPHANS_RUNNING.format(n=len(mine), pgids=pgids))
         return dataclasses.replace(job, state=JOB_KILLED, reason=RUNNER_GONE)
 
     def inspect_job(self, pipeline: str, job_id: str | None = None) -> JobInfo:

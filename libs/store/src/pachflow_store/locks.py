@@ -7,7 +7,9 @@
   that is about to commit.
 flock locks die with their process, so a kill -9 never leaves a stale lock behind; the
 holder's note stays in the file, and `live_holder` tells a reader (who takes no lock)
-whether that process is still there.
+whether that process is still there. The runner adds the process groups of the datums it
+runs to its note, so the next runner (who reads the note before writing its own) can stop
+any that outlived a killed runner.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pachflow_store.errors import StoreBusy
 
 
-def _read_holder(path: Path) -> dict:
+def read_note(path: Path) -> dict:
     try:
         info = json.loads(path.read_text() or "{}")
     except (OSError, ValueError):
@@ -36,7 +39,7 @@ def live_holder(path: Path) -> dict | None:
     """The note (pid, command, since) of the process holding `path`, or None when nobody
     does: the note is cleared on a clean exit, and a killed holder's pid is gone (or a
     zombie its parent has not reaped yet)."""
-    info = _read_holder(path)
+    info = read_note(path)
     pid = info.get("pid")
     return info if isinstance(pid, int) and _alive(pid) else None
 
@@ -55,15 +58,31 @@ def _alive(pid: int) -> bool:
 
 
 def _describe_holder(path: Path) -> str:
-    info = _read_holder(path)
+    info = read_note(path)
     if not info:
         return "another pachflow command"
     since = time.strftime("%H:%M:%S", time.localtime(info.get("since", 0)))
     return f"pid {info.get('pid')} (`{info.get('command')}`, since {since})"
 
 
+@dataclass
+class Holder:
+    """The exclusive holder's side of a lock file: the note it found there (left by a
+    holder that was killed) and its own note, which it may add to while it holds the lock."""
+
+    fd: int
+    previous: dict
+    note: dict = field(default_factory=dict)
+
+    def update(self, **fields: object) -> None:
+        self.note.update(fields)
+        data = json.dumps(self.note).encode()
+        os.pwrite(self.fd, data, 0)
+        os.ftruncate(self.fd, len(data))
+
+
 @contextmanager
-def exclusive(path: Path, what: str) -> Iterator[None]:
+def exclusive(path: Path, what: str) -> Iterator[Holder]:
     """Hold `path` exclusively or raise StoreBusy naming who holds it."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -74,11 +93,10 @@ def exclusive(path: Path, what: str) -> Iterator[None]:
                 f"{what}: the store {path.parent} is in use by {_describe_holder(path)}; "
                 "wait for it to finish (or stop that process) and try again"
             ) from None
-        holder = {"pid": os.getpid(), "command": " ".join(_command()), "since": time.time()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        holder = Holder(fd, read_note(path))
+        holder.update(pid=os.getpid(), command=" ".join(_command()), since=time.time())
         try:
-            yield
+            yield holder
         finally:
             os.ftruncate(fd, 0)
     finally:

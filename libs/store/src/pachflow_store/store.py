@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from pachflow_store import locks
+from pachflow_store import locks, processes
 from pachflow_store.blobs import BlobStore
 from pachflow_store.commits import CommitStore
 from pachflow_store.jobs import RUNNER_GONE, JobLedger
 from pachflow_store.models import JOB_RUNNING
 from pachflow_store.names import resolve_home
+from pachflow_store.processes import DatumGroup
 from pachflow_store.schema import connect, init
 
 
@@ -48,6 +50,9 @@ class Store(CommitStore, JobLedger):
         self._inflight.mkdir(exist_ok=True)
         self.conn = connect(self.home / "store.db")
         init(self.conn)
+        self._run_holder: locks.Holder | None = None
+        self._groups: dict[int, DatumGroup] = {}
+        self._groups_lock = threading.Lock()
 
     def close(self) -> None:
         self.conn.close()
@@ -84,14 +89,44 @@ class Store(CommitStore, JobLedger):
                 marker.unlink(missing_ok=True)
 
     @contextmanager
-    def run_lock(self, what: str = "pachflow run") -> Iterator[None]:
-        """One runner at a time per store (StoreBusy names the holder otherwise)."""
-        with locks.exclusive(self.home / "run.lock", what):
-            yield
+    def run_lock(self, what: str = "pachflow run") -> Iterator[list[DatumGroup]]:
+        """One runner at a time per store (StoreBusy names the holder otherwise). Yields
+        the datum process groups a killed runner recorded that are still alive: the caller
+        stops them (`processes.stop`) before it recovers anything they may still write."""
+        with locks.exclusive(self.home / "run.lock", what) as holder:
+            self._run_holder = holder
+            try:
+                yield processes.live(_groups_of(holder.previous))
+            finally:
+                self._run_holder = None
+                self._groups.clear()
+
+    def datum_started(self, pipeline: str, job_id: str, pid: int) -> None:
+        """Record a datum process (the leader of its own group) in the run lock's note."""
+        group = DatumGroup(pid, processes.start_time(pid), pipeline, job_id)
+        with self._groups_lock:
+            self._groups[pid] = group
+            self._write_groups()
+
+    def datum_ended(self, pid: int) -> None:
+        with self._groups_lock:
+            if self._groups.pop(pid, None) is not None:
+                self._write_groups()
+
+    def _write_groups(self) -> None:
+        if self._run_holder is not None:
+            self._run_holder.update(datums=[g.as_json() for g in self._groups.values()])
 
     def live_runner_since(self) -> float | None:
         holder = locks.live_holder(self.home / "run.lock")
         return float(holder.get("since", 0)) if holder is not None else None
+
+    def surviving_datums(self) -> list[DatumGroup]:
+        """Datum process groups still alive though the runner that started them is gone
+        (nothing while a runner holds the lock: its note lists its own datums)."""
+        if locks.live_holder(self.home / "run.lock") is not None:
+            return []
+        return processes.live(_groups_of(locks.read_note(self.home / "run.lock")))
 
     def recover(self, runner: bool = False) -> Recovery:
         """Clean what a killed command left: temp blobs and blobs no commit or datum
@@ -124,3 +159,9 @@ class Store(CommitStore, JobLedger):
                     self.kill_job(tx, pipeline, job_id, RUNNER_GONE)
                 killed = len(stale)
         return Recovery(tmp_files=tmp_files, orphan_blobs=orphans, killed_jobs=killed)
+
+
+def _groups_of(note: dict) -> list[DatumGroup]:
+    items = note.get("datums")
+    groups = [DatumGroup.from_json(i) for i in items] if isinstance(items, list) else []
+    return [g for g in groups if g is not None]

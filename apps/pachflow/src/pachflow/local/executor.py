@@ -56,6 +56,8 @@ class JobContext:
     def started(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
             self._live.add(proc)
+        # in the run lock's note: a runner killed now leaves a record of the group
+        self.store.datum_started(self.spec.name, self.job_id, proc.pid)
         if self.stopping.is_set():  # stop_all ran while this one was starting
             stop_group(proc)
 
@@ -76,6 +78,7 @@ class JobContext:
     def ended(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
             self._live.discard(proc)
+        self.store.datum_ended(proc.pid)
 
     def stop_all(self) -> None:
         """The runner is interrupted: no new try starts, every datum process stops (they

@@ -42,12 +42,14 @@ from pachflow_store import (
     JOB_SUCCESS,
     ORIGIN_AUTO,
     ORIGIN_USER,
+    RUNNER_ERROR,
     SPEC,
     CommitRef,
     DatumInfo,
     Manifest,
     Store,
     new_id,
+    processes,
     short_id,
 )
 
@@ -131,7 +133,13 @@ class Runner:
         self._failed: set[tuple[str, frozenset[CommitRef]]] = set()
 
     def run(self) -> RunSummary:
-        with self.store.run_lock():
+        with self.store.run_lock() as survivors:
+            if survivors:  # a killed runner's datums: stopped before their scratch goes
+                stopped = processes.stop(survivors)
+                self.progress.say(
+                    f"stopped {len(stopped)} datum process group(s) a killed runner left "
+                    f"running (pgid {', '.join(str(g.pgid) for g in stopped)})"
+                )
             recovered = self.store.recover(runner=True)
             shutil.rmtree(self.store.scratch_dir, ignore_errors=True)
             if recovered.killed_jobs or recovered.orphan_blobs:
@@ -145,8 +153,8 @@ class Runner:
                     run_id = new_id()
                     outcomes = [self._pipeline(spec, run_id) for spec in self.specs]
                     worked = any(o.job_id for o in outcomes)
-                    if worked:
-                        summary.commit_sets.append(run_id)
+                    for job_id in dict.fromkeys(o.job_id for o in outcomes if o.job_id):
+                        summary.commit_sets.append(job_id)  # run_id, or a resumed job's id
                     # keep the last word on each pipeline
                     by_name = {o.pipeline: o for o in summary.outcomes}
                     for o in outcomes:
@@ -201,12 +209,15 @@ class Runner:
         if (spec.name, expected) in self._failed:
             return Outcome(spec.name, FAILURE, reason="failed earlier in this run")
         self.reprocess.discard(spec.name)
+        inputs = [ref for ref, _ in commits.values()]
+        resumed = self.store.resumable_job(spec.name, spec_ref.id, inputs)
+        job_id = resumed or run_id
         try:
-            outcome = self._job(spec, run_id, spec_ref, commits, expected, forced)
+            outcome = self._job(spec, job_id, spec_ref, commits, expected, forced, bool(resumed))
         except BaseException as exc:
             # the runner itself failed (or was interrupted): the job must not stay RUNNING
             with self.store.transaction() as tx:
-                self.store.kill_job(tx, spec.name, run_id, f"runner error: {exc!r}")
+                self.store.kill_job(tx, spec.name, job_id, f"{RUNNER_ERROR}{exc!r}")
             raise
         if outcome.status == FAILURE:
             self._failed.add((spec.name, expected))
@@ -220,17 +231,28 @@ class Runner:
         commits: InputCommits,
         provenance: frozenset[CommitRef],
         forced: bool,
+        resumed: bool = False,
     ) -> Outcome:
+        """One job; `resumed`: under the id of a job a killed runner left unfinished (its
+        datums that succeeded count as processed, the rest run again)."""
         inputs = [ref for ref, _ in commits.values()]
+
+        def start(total: int) -> None:
+            if resumed:
+                self.store.restart_job(spec.name, run_id, total)
+                self.progress.say(f"{spec.name}: resuming job {short_id(run_id)}")
+            else:
+                self.store.start_job(spec.name, run_id, spec_ref.id, inputs, total)
+
         try:
             datums = build_datums(spec.input, commits, spec.salt())
         except DatumError as exc:  # pachd fails the job when it cannot make its datums
-            self.store.start_job(spec.name, run_id, spec_ref.id, inputs, 0)
+            start(0)
             with self.store.transaction() as tx:
                 self.store.finish_job(tx, spec.name, run_id, JOB_FAILURE, str(exc), (0, 0, 0), None)
             self.progress.say(f"{spec.name}: {FAILURE}: {exc}")
             return Outcome(spec.name, FAILURE, job_id=run_id, reason=str(exc))
-        self.store.start_job(spec.name, run_id, spec_ref.id, inputs, len(datums))
+        start(len(datums))
         self._emit("START", spec, run_id, spec_ref, inputs)
         progress = PipelineProgress(spec.name, run_id, len(datums))
         ctx = JobContext(
@@ -353,6 +375,10 @@ class Runner:
                     to_run.append(datum)
                     continue
                 source_job, outputs = done
+                if source_job == run_id:  # a resumed job's datum that succeeded: kept as is
+                    produced.append((datum.id, outputs))
+                    progress.done += 1
+                    continue
                 info = self._info(spec, run_id, datum, DATUM_SKIPPED, 0, "", "", source_job)
                 self.store.record_datum(tx, spec.name, run_id, info, outputs)
                 produced.append((datum.id, outputs))
