@@ -92,11 +92,18 @@ if [ "$MLFLOW_AUTH" = 1 ]; then
 else
   user="" pass=""
 fi
+# From files in a private directory, never literal arguments: a command line is readable by
+# every user of the machine (ps, /proc/<pid>/cmdline) and lands in shell history.
+cred_dir=$(mktemp -d)
+trap 'rm -rf "$cred_dir"' EXIT
+(umask 077 && printf '%s' "$user" > "$cred_dir/username" && printf '%s' "$pass" > "$cred_dir/password")
+unset pass
 for ns in "$MLFLOW_NAMESPACE" "$PACH_NAMESPACE"; do
   kubectl -n "$ns" create secret generic mlflow-credentials \
-    --from-literal=username="$user" --from-literal=password="$pass" \
+    --from-file=username="$cred_dir/username" --from-file=password="$cred_dir/password" \
     --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 done
+rm -rf "$cred_dir"
 
 say "MLflow chart $MLFLOW_CHART_VERSION (namespace $MLFLOW_NAMESPACE)"
 helm upgrade --install mlflow community-charts/mlflow --version "$MLFLOW_CHART_VERSION" \

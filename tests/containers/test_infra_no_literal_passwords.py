@@ -73,3 +73,16 @@ def test_pachyderm_values_replace_the_charts_default_postgres_passwords(chart_re
     for key in ("postgresql-password", "postgresql-postgres-password"):  # the subchart's keys
         assert f"/{key}" in create.group("args")
     assert "/dev/urandom" in script[: create.start()].rsplit("get secret", 1)[-1]
+
+
+def test_up_sh_passes_no_secret_on_a_command_line():
+    """A command line is readable by every user (ps, /proc/<pid>/cmdline): secrets go to
+    kubectl and helm as files (--from-file, --set-file), never as literals."""
+    script = UP.read_text()
+    assert "--from-literal" not in script
+    on_command_lines = [
+        line
+        for line in script.splitlines()
+        if re.search(r"\b(kubectl|helm)\b", line) and re.search(r"\$\{?pass\b", line)
+    ]
+    assert on_command_lines == []
