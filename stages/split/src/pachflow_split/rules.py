@@ -125,6 +125,9 @@ def check_batch(
     already found that they do.
     """
     problems: dict[int, list[Problem]] = {}
+    batch, lines, blank_rows = _without_blank_rows(batch, lines)
+    if blank_rows:
+        text = None  # no longer the same rows
     if prechecked or (text is not None and len(text) == batch.num_rows and lines_ok(text)):
         all_ok = None
     else:
@@ -159,7 +162,25 @@ def check_batch(
     else:
         problems_rows = {}
     rejected, blank = _rejected_rows(batch, lines, problems, problems_rows)
-    return Checked(typed, good_lines, good, rejected, blank)
+    return Checked(typed, good_lines, good, rejected, blank + blank_rows)
+
+
+def _without_blank_rows(
+    batch: pa.RecordBatch, lines: np.ndarray
+) -> tuple[pa.RecordBatch, np.ndarray, int]:
+    """Wholly blank lines (every field empty) counted and dropped, vectorised: a file of
+    blank lines must not become a Python object per line."""
+    if not batch.num_rows:
+        return batch, lines, 0
+    blank = None
+    for column in batch.columns:
+        empty = pc.equal(pc.utf8_length(column), 0)
+        blank = empty if blank is None else pc.and_(blank, empty)
+    count = pc.sum(blank).as_py() or 0
+    if not count:
+        return batch, lines, 0
+    keep = pc.invert(blank)
+    return batch.filter(keep), lines[np.asarray(keep, dtype=bool)], count
 
 
 def _describe(

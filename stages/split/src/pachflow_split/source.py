@@ -30,6 +30,14 @@ from pachflow_stagekit import BadInput, excerpt
 
 SUFFIXES = (".csv.gz", ".csv")
 _HEADER_PEEK = 64 * 1024
+#: A block holds at most block_bytes // this many lines as well as block_bytes of text: a
+#: PaySim line is ~75 bytes, but a file of blank or one-field lines (1-2 bytes each) would
+#: otherwise make millions of rows (and of Python objects for the bad ones) per block.
+BYTES_PER_LINE_CAP = 512
+
+
+def max_lines(block_bytes: int) -> int:
+    return max(1024, block_bytes // BYTES_PER_LINE_CAP)
 
 
 def source_stem(path: Path) -> str:
@@ -124,7 +132,37 @@ class _SkippedRows:
 
 def _chunks(path: Path, block_bytes: int) -> Iterator[pa.Buffer]:
     """Pieces of the data after the header, each ending at a newline (but maybe the last),
-    about `block_bytes` long (the only raw text held in memory)."""
+    about `block_bytes` long and of at most `max_lines(block_bytes)` lines."""
+    cap = max_lines(block_bytes)
+    for block in _blocks(path, block_bytes):
+        yield from _split_lines(block, cap)
+
+
+_SCAN_BYTES = 1 << 20  # newline positions are found a window at a time (8 bytes each)
+
+
+def _split_lines(block: pa.Buffer, cap: int) -> Iterator[pa.Buffer]:
+    """`block` in zero-copy pieces of at most `cap` lines (newlines found vectorised, one
+    window at a time, so a block of blank lines needs no array of all its offsets)."""
+    view = np.frombuffer(block, dtype=np.uint8)
+    start = pos = lines = 0
+    while pos < view.size:
+        ends = np.flatnonzero(view[pos : pos + _SCAN_BYTES] == _NL)
+        if lines + ends.size < cap:
+            lines += ends.size
+            pos += _SCAN_BYTES
+            continue
+        end = pos + int(ends[cap - lines - 1]) + 1
+        yield block.slice(start, end - start)
+        start = pos = end
+        lines = 0
+    if start < view.size:
+        yield block.slice(start)
+
+
+def _blocks(path: Path, block_bytes: int) -> Iterator[pa.Buffer]:
+    """The data after the header in blocks of about `block_bytes` (the only raw text held
+    in memory), each ending at a newline (but maybe the last)."""
     with _open_stream(path) as stream:
         data = stream.read_buffer(block_bytes)
         cut = _find_newline(data, last=False)
