@@ -329,6 +329,12 @@ def test_not_json_and_not_an_object(project: Path) -> None:
     assert f"{other}: expected a JSON object (one pipeline spec per file)" in found
 
 
+def test_a_spec_that_is_not_utf8_is_one_problem_not_a_traceback(project: Path) -> None:
+    bad = project / "pipelines" / "e.json"
+    bad.write_bytes(b'{\n  "pipeline": {"name": "p\xff"}}')
+    assert f"{bad}: not UTF-8 text: byte 0xff on line 2" in problems(project)
+
+
 def test_cli_exits_2_with_one_line_per_problem(project: Path, monkeypatch) -> None:
     edit(project, "a", lambda s: s["transform"].update(datumBatchng=True))
     edit(project, "b", lambda s: s.update(datumTimeout="10m"))
@@ -405,3 +411,21 @@ def test_egress_url_is_spelled_URL_as_in_the_proto(project: Path) -> None:
     assert problems(project) == []
     path = edit(project, "a", lambda s: s.update(egress={"url": "s3://bucket/dir"}))
     assert problems(project) == [f"{path}: egress.url: unknown field (did you mean URL?)"]
+
+
+def test_a_stage_writing_outside_pfs_out_is_a_problem(project: Path) -> None:
+    path = edit(project, "b", lambda spec: spec["transform"]["cmd"].__setitem__(-1, "/tmp/out"))
+    found = problems(project)
+    assert any(
+        p.startswith(f"{path}: transform.cmd: the stage writes its output to its last argument")
+        and "'/tmp/out'" in p
+        for p in found
+    ), found
+
+
+def test_run_refuses_a_stage_writing_outside_pfs_out(project: Path, monkeypatch) -> None:
+    edit(project, "b", lambda spec: spec["transform"]["cmd"].__setitem__(-1, "/tmp/elsewhere"))
+    monkeypatch.setenv("PACHFLOW_HOME", str(project / "home"))
+    result = CliRunner().invoke(main, ["run", "--specs", str(project / "pipelines")])
+    assert result.exit_code == 2, result.output
+    assert "expected /pfs/out" in result.output

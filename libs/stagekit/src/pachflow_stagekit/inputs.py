@@ -11,6 +11,8 @@ This is the one walker every stage reads its inputs with, so its rules hold ever
 - A matching file whose path holds a control character, a line separator, a
   bidirectional control or bytes that are not UTF-8 is bad input: its name would become
   part of an output path or split a log line.
+- A matching entry that is not a regular file (a FIFO, a socket, a device) is bad input:
+  reading a FIFO would wait forever.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from pachflow_stagekit.text import excerpt, unsafe_name_reason
 
 
 def find_files(
-    input_dir: str | Path, suffixes: Iterable[str], what: str, required: bool = True
+    input_dir: str | Path,
+    suffixes: Iterable[str],
+    what: str,
+    required: bool = True,
+    hidden: bool = False,
 ) -> list[Path]:
     """All files under `input_dir` whose name ends with one of `suffixes`, sorted, by the
-    rules above (paths are as seen under `input_dir`, links not resolved).
+    rules above (paths are as seen under `input_dir`, links not resolved); `hidden`: hidden
+    entries too (what `pachflow put` of a directory takes).
 
     Raises BadInput when the directory is missing, breaks a rule, or (when `required`)
     holds no such file, naming the directory and what was expected.
@@ -35,7 +42,7 @@ def find_files(
     root = Path(input_dir)
     if not root.is_dir():
         raise BadInput(f"input directory {root} does not exist (expected {what})")
-    walk = _Walk(root, tuple(suffixes))
+    walk = _Walk(root, tuple(suffixes), hidden)
     walk.directory(root, frozenset([root.resolve()]))
     if required and not walk.found:
         raise BadInput(f"no {what} ({', '.join(walk.suffixes)}) under {root}")
@@ -43,8 +50,9 @@ def find_files(
 
 
 class _Walk:
-    def __init__(self, root: Path, suffixes: tuple[str, ...]) -> None:
+    def __init__(self, root: Path, suffixes: tuple[str, ...], hidden: bool = False) -> None:
         self.root = root
+        self.hidden = hidden
         self.real_root = root.resolve()
         self.suffixes = suffixes
         self.found: list[Path] = []
@@ -54,7 +62,7 @@ class _Walk:
         (and itself), to refuse a link that loops back into one of them."""
         with os.scandir(directory) as entries:
             for entry in sorted(entries, key=lambda e: e.name):
-                if entry.name.startswith("."):
+                if entry.name.startswith(".") and not self.hidden:
                     continue
                 path = Path(entry.path)
                 matches = entry.name.endswith(self.suffixes)
@@ -64,6 +72,8 @@ class _Walk:
                     self.directory(path, ancestors | {path.resolve()})
                 elif matches and entry.is_file():
                     self._add(path)
+                elif matches:
+                    self._not_a_file(path)
 
     def _link(self, path: Path, matches: bool, ancestors: frozenset[Path]) -> None:
         target = path.resolve()
@@ -89,6 +99,14 @@ class _Walk:
             self.directory(path, ancestors | {target})
         elif target.is_file():
             self._add(path)
+        else:
+            self._not_a_file(path)
+
+    def _not_a_file(self, path: Path) -> None:
+        raise BadInput(
+            f"{self._shown(path)}: not a regular file (a FIFO, socket or device; expected "
+            "files: reading it could wait forever)"
+        )
 
     def _add(self, path: Path) -> None:
         reason = unsafe_name_reason(str(path.relative_to(self.root)))

@@ -5,7 +5,7 @@ commit metadata, jobs, datums) is shared by `pachflow` and the provenance backen
 small write side (put, commit, metadata, job records) is used by `pachflow`'s runner.
 """
 
-from pachflow_store.errors import NotFound, StoreBusy, StoreError
+from pachflow_store.errors import NotFound, StoreBusy, StoreError, StoreReadOnly
 from pachflow_store.ids import SHORT_ID_LEN, is_commit_id, new_id, short_id
 from pachflow_store.jobs import RUNNER_ERROR, RUNNER_GONE
 from pachflow_store.models import (
@@ -70,6 +70,7 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreError",
+    "StoreReadOnly",
     "is_commit_id",
     "new_id",
     "normalize_path",

@@ -11,6 +11,8 @@ import hashlib
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -18,16 +20,28 @@ READ_ONLY = 0o444
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, read_only: bool = False) -> None:
         self.root = root
         self.tmp = root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.tmp.mkdir(parents=True, exist_ok=True)
 
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:]
 
     def exists(self, digest: str) -> bool:
         return self.path(digest).exists()
+
+    @contextmanager
+    def _temp(self) -> Iterator[Path]:
+        """A temp blob path, removed on any error (a full disk must not leave a half
+        written blob for every later command to trip on)."""
+        tmp = self.tmp / uuid.uuid4().hex
+        try:
+            yield tmp
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _publish(self, tmp: Path, digest: str) -> None:
         dest = self.path(digest)
@@ -40,18 +54,18 @@ class BlobStore:
 
     def put_file(self, src: Path) -> tuple[str, int]:
         """Copy `src` in (hashing while copying); returns (sha256 hex, size)."""
-        tmp = self.tmp / uuid.uuid4().hex
         digest = hashlib.sha256()
         size = 0
-        with src.open("rb") as fin, tmp.open("wb") as fout:
-            while chunk := fin.read(CHUNK):
-                digest.update(chunk)
-                fout.write(chunk)
-                size += len(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-        hexdigest = digest.hexdigest()
-        self._publish(tmp, hexdigest)
+        with self._temp() as tmp:
+            with src.open("rb") as fin, tmp.open("wb") as fout:
+                while chunk := fin.read(CHUNK):
+                    digest.update(chunk)
+                    fout.write(chunk)
+                    size += len(chunk)
+                fout.flush()
+                os.fsync(fout.fileno())
+            hexdigest = digest.hexdigest()
+            self._publish(tmp, hexdigest)
         return hexdigest, size
 
     def adopt_file(self, src: Path) -> tuple[str, int]:
@@ -63,20 +77,20 @@ class BlobStore:
                 digest.update(chunk)
                 size += len(chunk)
         hexdigest = digest.hexdigest()
-        tmp = self.tmp / uuid.uuid4().hex
-        try:
-            os.replace(src, tmp)
-        except OSError:  # another filesystem: copy instead
-            shutil.copyfile(src, tmp)
-            src.unlink()
-        self._publish(tmp, hexdigest)
+        with self._temp() as tmp:
+            try:
+                os.replace(src, tmp)
+            except OSError:  # another filesystem: copy instead
+                shutil.copyfile(src, tmp)
+                src.unlink()
+            self._publish(tmp, hexdigest)
         return hexdigest, size
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
-        tmp = self.tmp / uuid.uuid4().hex
-        tmp.write_bytes(data)
         hexdigest = hashlib.sha256(data).hexdigest()
-        self._publish(tmp, hexdigest)
+        with self._temp() as tmp:
+            tmp.write_bytes(data)
+            self._publish(tmp, hexdigest)
         return hexdigest, len(data)
 
     def link_to(self, digest: str, dest: Path) -> None:

@@ -13,3 +13,7 @@ class NotFound(StoreError):
 
 class StoreBusy(StoreError):
     """Another pachflow command holds the lock this one needs (the message names it)."""
+
+
+class StoreReadOnly(StoreError):
+    """A command that writes, on a store whose filesystem is mounted read-only."""

@@ -76,6 +76,14 @@ def connect(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
+def connect_read_only(db_path: Path) -> sqlite3.Connection:
+    """A store on a read-only filesystem: nothing can change it, so SQLite may read it
+    without its WAL index or locks (which it could not create there)."""
+    conn = sqlite3.connect(f"{db_path.as_uri()}?mode=ro&immutable=1", uri=True)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
 def init(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     for statement in DDL.split(";"):

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pachflow_store import locks, processes
 from pachflow_store.blobs import BlobStore
 from pachflow_store.commits import CommitStore
+from pachflow_store.errors import StoreReadOnly
 from pachflow_store.jobs import RUNNER_GONE, JobLedger
 from pachflow_store.models import JOB_RUNNING
 from pachflow_store.names import resolve_home
 from pachflow_store.processes import DatumGroup
-from pachflow_store.schema import connect, init
+from pachflow_store.schema import connect, connect_read_only, init
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,23 @@ class Store(CommitStore, JobLedger):
 
     def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
         self.home = resolve_home(home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.blobs = BlobStore(self.home / "blobs")
+        # a store on a read-only filesystem (a snapshot, a full disk remounted ro) can
+        # still be read; any command that writes fails naming it (StoreReadOnly)
+        self.read_only = _on_read_only_fs(self.home)
+        if not self.read_only:
+            self.home.mkdir(parents=True, exist_ok=True)
+        self.blobs = BlobStore(self.home / "blobs", read_only=self.read_only)
         self.logs_dir = self.home / "logs"
         self.scratch_dir = self.home / "scratch"
         self._inflight = self.home / "inflight"
-        self._inflight.mkdir(exist_ok=True)
-        self.conn = connect(self.home / "store.db")
-        init(self.conn)
+        if self.read_only:
+            if not (self.home / "store.db").exists():
+                raise StoreReadOnly(f"{self.home}: no store there, and its filesystem is read-only")
+            self.conn = connect_read_only(self.home / "store.db")
+        else:
+            self._inflight.mkdir(exist_ok=True)
+            self.conn = connect(self.home / "store.db")
+            init(self.conn)
         self._run_holder: locks.Holder | None = None
         self._groups: dict[int, DatumGroup] = {}
         self._groups_lock = threading.Lock()
@@ -68,6 +78,7 @@ class Store(CommitStore, JobLedger):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One atomic write: everything inside becomes visible together, or not at all."""
+        self._writable()
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -80,6 +91,7 @@ class Store(CommitStore, JobLedger):
     def writing_blobs(self) -> Iterator[None]:
         """Hold while writing blobs that a later transaction will reference. A marker file
         says "blobs may be orphaned if I die"; it is removed on a clean exit."""
+        self._writable()
         marker = self._inflight / f"{os.getpid()}-{uuid.uuid4().hex}"
         with locks.shared(self.home / "blobs.lock"):
             marker.touch()
@@ -93,6 +105,7 @@ class Store(CommitStore, JobLedger):
         """One runner at a time per store (StoreBusy names the holder otherwise). Yields
         the datum process groups a killed runner recorded that are still alive: the caller
         stops them (`processes.stop`) before it recovers anything they may still write."""
+        self._writable()
         with locks.exclusive(self.home / "run.lock", what) as holder:
             self._run_holder = holder
             try:
@@ -100,6 +113,13 @@ class Store(CommitStore, JobLedger):
             finally:
                 self._run_holder = None
                 self._groups.clear()
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnly(
+                f"{self.home}: the store's filesystem is read-only (reading commands work; "
+                "this one writes)"
+            )
 
     def datum_started(self, pipeline: str, job_id: str, pid: int) -> None:
         """Record a datum process (the leader of its own group) in the run lock's note."""
@@ -134,6 +154,7 @@ class Store(CommitStore, JobLedger):
         caller holds the run lock, so no job can really be running), jobs still marked
         running."""
         tmp_files = orphans = killed = 0
+        self._writable()
         with locks.try_exclusive(self.home / "blobs.lock") as alone:
             markers = list(self._inflight.iterdir()) if alone else []
             if alone:
@@ -165,3 +186,15 @@ def _groups_of(note: dict) -> list[DatumGroup]:
     items = note.get("datums")
     groups = [DatumGroup.from_json(i) for i in items] if isinstance(items, list) else []
     return [g for g in groups if g is not None]
+
+
+def _on_read_only_fs(home: os.PathLike[str]) -> bool:
+    """True when `home` (or, before it exists, its nearest existing parent) is on a
+    filesystem mounted read-only."""
+    path = os.fspath(home)
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False

@@ -12,6 +12,8 @@
 - `postgres_cluster` (session): the production server's PostgreSQL cluster (skips on SQLite).
 - `dead_tracking_uri`: an http URI on a loopback port that refuses connections, for the
   "MLflow unreachable" paths.
+- `tmpfs`: small tmpfs mounts for disk-full, no-inode and read-only faults (root only;
+  skipped elsewhere).
 - `local_dag` (session): a two-version local store DAG with real MLflow runs and model
   versions (pachflow_testing.local_dag), for lineage tests.
 
@@ -30,8 +32,9 @@ from pachflow_testing.local_dag import LocalDag, Version, local_dag
 from pachflow_testing.mlflow_production import run_production_mlflow
 from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
 from pachflow_testing.postgres import PostgresCluster, PostgresMissing
+from pachflow_testing.tmpfs import tmpfs
 
-__all__ = ["LocalDag", "Version", "local_dag"]
+__all__ = ["LocalDag", "Version", "local_dag", "tmpfs"]
 
 BACKEND_ENV = "PACHFLOW_TEST_MLFLOW"  # "production" (default) or "sqlite"
 REQUIRE_ENV = "PACHFLOW_REQUIRE_SERVICES"

@@ -16,6 +16,7 @@ import click
 from pachflow.commands.local_store import BadInput, emit_json, open_store, table, when
 from pachflow.local.progress import Progress
 from pachflow.local.runtime import RUNTIMES, get_runtime
+from pachflow_store import USER
 
 if TYPE_CHECKING:
     from pachflow.local.runner import RunSummary
@@ -63,7 +64,8 @@ def run_pipelines(
     and the pipelines that did not run. With `cron_ticks` N: N times, one tick of every
     cron input, then a run."""
     from pachflow.local.runner import Runner, summary_lines
-    from pachflow.local.specs import SpecError, find_spec, load_specs
+    from pachflow.local.specs import SpecError, find_spec, load_specs, unknown_inputs
+    from pachflow.pipeline_spec.locate import input_repos_from_env
 
     try:
         specs = load_specs(specs_dir)
@@ -77,6 +79,11 @@ def run_pipelines(
             find_spec(specs, name)
         if cron_ticks and not any(spec.crons for spec in specs):
             raise BadInput("--cron-ticks: no spec has a cron input")
+        # the input repos validate knows ($PACHFLOW_INPUT_REPOS) and those data was put in
+        known = {*input_repos_from_env(), *(r.name for r in store.list_repos() if r.type == USER)}
+        problems = unknown_inputs(specs, known)
+        if problems:
+            raise BadInput("the pipeline specs are not valid:\n" + "\n".join(problems))
         for n in range(max(1, cron_ticks)):
             if cron_ticks:
                 for ref in tick_all(store, specs):

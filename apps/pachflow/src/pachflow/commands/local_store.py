@@ -3,8 +3,10 @@ pachctl-like arguments: `REPO[@COMMIT|@BRANCH][:PATH]`, a spec repo as `<pipelin
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -14,7 +16,15 @@ from typing import Any
 
 import click
 
-from pachflow_store import CommitInfo, NotFound, Store, StoreBusy, StoreError, is_commit_id
+from pachflow_store import (
+    CommitInfo,
+    NotFound,
+    Store,
+    StoreBusy,
+    StoreError,
+    is_commit_id,
+    resolve_home,
+)
 
 #: Exit codes of the store's commands (docs/local-runner.md has every command's table).
 EXIT_BAD_INPUT = 2
@@ -38,10 +48,17 @@ class Busy(click.ClickException):
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
+#: What the machine can do to a store: a full disk or quota, no inodes left, a read-only
+#: or unwritable filesystem. The command exits 2 naming the path, not with a traceback.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
 @contextmanager
 def open_store() -> Iterator[Store]:
     """The store, with its errors turned into clear one-line CLI errors: something that
-    does not exist -> exit 2 naming it; the store busy -> exit 75 naming who holds it."""
+    does not exist -> exit 2 naming it; the store busy -> exit 75 naming who holds it; the
+    disk full or read-only -> exit 2 naming the path (a temp blob is already removed)."""
+    home = resolve_home()
     try:
         with Store() as store:
             yield store
@@ -51,6 +68,15 @@ def open_store() -> Iterator[Store]:
         raise Busy(str(exc)) from None
     except StoreError as exc:
         raise BadInput(str(exc)) from None
+    except OSError as exc:
+        if exc.errno not in DISK_ERRNOS:
+            raise
+        where = exc.filename or home
+        raise BadInput(f"{where}: {exc.strerror} (the store is {home})") from None
+    except sqlite3.OperationalError as exc:  # SQLite says "database or disk is full", ...
+        if not any(w in str(exc) for w in ("full", "readonly", "read-only", "disk I/O")):
+            raise
+        raise BadInput(f"{home / 'store.db'}: {exc}") from None
 
 
 def when(ts: float | None) -> str:
@@ -91,16 +117,9 @@ def emit_json(data: Any) -> None:
 def put(repo: str, files: tuple[Path, ...], branch: str, dest: str, message: str) -> None:
     """Put FILES (files or directories, recursively) into REPO as one new commit on
     BRANCH; creates the repo if needed. Prints the commit (REPO@ID)."""
-    pairs: list[tuple[str, Path]] = []
-    for f in files:
-        if f.is_dir():
-            pairs += [
-                (f"{dest}/{p.relative_to(f).as_posix()}", p)
-                for p in sorted(f.rglob("*"))
-                if p.is_file()
-            ]
-        else:
-            pairs.append((f"{dest}/{f.name}", f))
+    from pachflow.commands.put_sources import put_pairs
+
+    pairs = put_pairs(files, dest)
     with open_store() as store:
         store.recover()
         ref = store.put_files(repo, pairs, branch=branch, description=message)

@@ -89,7 +89,8 @@ def validate(
     """Check pipeline specs strictly against Pachyderm's CreatePipelineRequest.
 
     FILES default to pipelines/*.json. Checks unknown or misspelled fields at any depth,
-    field types, durations ("600s"), transform.cmd/image, glob syntax, inputs that name no
+    field types, durations ("600s"), transform.cmd/image, a stage writing outside /pfs/out,
+    glob syntax, inputs that name no
     pipeline or input repo, cycles, and image tags against each stage's pyproject version.
     Prints one line per problem (file: field: message) and exits 2 if there is any.
     """

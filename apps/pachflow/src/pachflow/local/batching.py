@@ -37,6 +37,7 @@ from pachflow.local.executor import (
     ENV_FILE,
     DatumResult,
     JobContext,
+    OutputError,
     clear_inputs,
     collect_outputs,
     fresh_out,
@@ -300,12 +301,17 @@ class _Worker:
                 log.write(f"--- failed: {error}\n".encode())
             self._fail(item, error, final=False)
         else:
-            outputs = collect_outputs(self.ctx.store, self.pfs_dir / "out")
-            self.results.put(
-                DatumResult(
-                    datum, DATUM_SUCCESS, item[1] + 1, "", outputs, str(self.ctx.log_path(datum))
+            try:
+                outputs = collect_outputs(self.ctx.store, self.pfs_dir / "out")
+            except OutputError as exc:  # what no commit can hold: no retry helps
+                with self.ctx.log_path(datum).open("ab") as log:
+                    log.write(f"--- failed: {exc}\n".encode())
+                self._fail(item, str(exc), final=True)
+            else:
+                log_path = str(self.ctx.log_path(datum))
+                self.results.put(
+                    DatumResult(datum, DATUM_SUCCESS, item[1] + 1, "", outputs, log_path)
                 )
-            )
         clear_inputs(datum, self.pfs_dir)
         fresh_out(self.ctx.spec, self.pfs_dir)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -149,20 +150,48 @@ def clear_inputs(datum: Datum, pfs_dir: Path) -> None:
         shutil.rmtree(pfs_dir / i.name, ignore_errors=True)
 
 
+class OutputError(Exception):
+    """/pfs/out holds something that cannot be a file of the output commit."""
+
+
 def collect_outputs(store: Store, out_dir: Path) -> Manifest:
     """Move every file under /pfs/out into the blob store: path in the commit -> blob.
-    Empty directories vanish, as in Pachyderm."""
+    Empty directories vanish, as in Pachyderm. A symlink stands for its target's content;
+    anything that is not a regular file (a FIFO, a socket, a device, a broken link) fails
+    the datum naming it (reading a FIFO would wait forever)."""
     outputs: Manifest = {}
     for root, _dirs, files in os.walk(out_dir):
         for name in files:
             local = Path(root) / name
             path = "/" + local.relative_to(out_dir).as_posix()
+            target = local.resolve() if local.is_symlink() else local
+            try:
+                mode = target.stat().st_mode
+            except OSError as exc:
+                raise OutputError(f"output {path}: {exc.strerror or exc}") from None
+            if not stat.S_ISREG(mode):
+                raise OutputError(
+                    f"output {path} is {_kind(mode)}, not a regular file (a datum's output "
+                    "must be files)"
+                )
             if local.is_symlink():
-                outputs[path] = store.blobs.put_file(local.resolve())
+                outputs[path] = store.blobs.put_file(target)
                 local.unlink()
             else:
                 outputs[path] = store.blobs.adopt_file(local)
     return outputs
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -218,7 +247,13 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
                     log.write(f"--- try {tries} failed: {error}\n".encode())
                     recovered = _recover(ctx, env, pfs_dir, log) or recovered
             if not error:
-                outputs = collect_outputs(ctx.store, out_dir)
+                try:
+                    outputs = collect_outputs(ctx.store, out_dir)
+                except OutputError as exc:  # the process left what no commit can hold:
+                    error = str(exc)  # the same code would leave it again, no retry
+                    with log_path.open("ab") as log:
+                        log.write(f"--- {error}\n".encode())
+                    break
                 return DatumResult(datum, DATUM_SUCCESS, tries, "", outputs, str(log_path))
     except OSError as exc:  # e.g. the command does not exist
         error = f"{type(exc).__name__}: {exc}"

@@ -12,7 +12,8 @@ from typing import Any
 from pachflow.local.support import local_problems
 from pachflow.pipeline_spec import PipelineSpec, SpecError, dag_order
 from pachflow.pipeline_spec import load_specs as load_checked_specs
-from pachflow.pipeline_spec.locate import default_specs_dir
+from pachflow.pipeline_spec.locate import INPUT_REPOS_ENV, default_specs_dir
+from pachflow.pipeline_spec.validate import check_stage_outputs
 from pachflow_store import NotFound
 
 __all__ = [
@@ -139,6 +140,24 @@ def pfs_inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def unknown_inputs(specs: list[LocalSpec], input_repos: set[str]) -> list[str]:
+    """Inputs reading neither a pipeline of `specs` nor one of `input_repos`, as `pachflow
+    validate` reports them: such a pipeline would wait forever for a repo nobody fills."""
+    pipelines = {spec.name for spec in specs}
+    ticked = {cron.repo for spec in specs for cron in spec.crons}  # filled by cron ticks
+    problems = []
+    for spec in specs:
+        for pfs in pfs_inputs(spec.input):
+            if pfs["repo"] in pipelines | ticked or pfs["repo"] in input_repos:
+                continue
+            problems.append(
+                f"{spec.path}: input repo {pfs['repo']!r} is neither a pipeline in these specs "
+                f"({', '.join(sorted(pipelines))}) nor a repo with data or a known input repo "
+                f"({', '.join(sorted(input_repos)) or 'none'}; add one with ${INPUT_REPOS_ENV})"
+            )
+    return problems
+
+
 def _duration_s(value: str | None) -> float | None:
     return float(value.rstrip("s")) if value else None
 
@@ -181,6 +200,7 @@ def load_specs(directory: Path | None = None) -> list[LocalSpec]:
         raise SpecError(["no pipelines/ directory with *.json specs here; pass --specs DIR"])
     specs = dag_order(load_checked_specs(chosen))
     problems = [p.render(str(s.path)) for s in specs for p in local_problems(s)]
+    problems += check_stage_outputs(specs)  # a stage would write on this machine, not /pfs
     if problems:
         raise SpecError(problems)
     return [to_local(s) for s in specs]

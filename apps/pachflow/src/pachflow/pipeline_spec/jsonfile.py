@@ -15,6 +15,11 @@ def read_json(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         return None, [Problem("", f"cannot read: {err.strerror or err}")]
+    except UnicodeDecodeError as err:
+        line = err.object[: err.start].count(b"\n") + 1
+        return None, [
+            Problem("", f"not UTF-8 text: byte 0x{err.object[err.start]:02x} on line {line}")
+        ]
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as err:

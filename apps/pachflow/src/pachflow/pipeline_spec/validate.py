@@ -53,6 +53,7 @@ def validate_files(
             declared.update(_declared_name(path))
     report.problems.extend(check_names(report.specs))
     report.problems.extend(check_inputs(report.specs, set(input_repos), declared))
+    report.problems.extend(check_stage_outputs(report.specs))
     cycle = find_cycle(report.specs)
     if cycle is not None:
         first = next(s for s in report.specs if s.name == cycle[0])
@@ -101,6 +102,26 @@ def check_inputs(
                 f"{spec.path}: {pfs.path}.repo: {pfs.repo!r} is neither a pipeline in these "
                 f"specs ({known}) nor a known input repo ({repos}; add one with --input-repo "
                 f"or ${INPUT_REPOS_ENV})"
+            )
+    return problems
+
+
+def check_stage_outputs(specs: Sequence[PipelineSpec]) -> list[str]:
+    """A pachflow stage writes into its last argument (OUTPUT_DIR): it must be /pfs/out (or
+    below it), else the datum's output lands where no commit takes it (or outside the
+    worker's scratch space) and the job commits nothing, silently."""
+    problems: list[str] = []
+    for spec in specs:
+        if parse_image(spec.image).stage is None or len(spec.cmd) < 2:
+            continue
+        last = spec.cmd[-1]
+        if not last.startswith("/"):
+            continue  # no OUTPUT_DIR given (an option, a relative path): the stage says so
+        if last != "/pfs/out" and not last.startswith("/pfs/out/"):
+            problems.append(
+                f"{spec.path}: transform.cmd: the stage writes its output to its last "
+                f"argument {last!r}: expected /pfs/out (anything written elsewhere is not "
+                "committed)"
             )
     return problems
 
