@@ -15,6 +15,6 @@ def test_lineage_group_lists_the_provenance_commands() -> None:
 
 
 def test_lineage_commit_validates_like_pachflow_provenance() -> None:
-    result = CliRunner().invoke(main, ["lineage", "commit", "raw_data@master"])
+    result = CliRunner().invoke(main, ["lineage", "commit", "raw data@master"])
     assert result.exit_code == 2
-    assert "expected [project/]REPO@ID with a 32-hex commit id" in result.output
+    assert "expected [project/]REPO@ID, REPO@BRANCH or REPO@PREFIX" in result.output

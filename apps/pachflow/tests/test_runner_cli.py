@@ -4,6 +4,7 @@ logs, `--json`, and exit 2 naming whatever does not exist."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -125,3 +126,31 @@ def test_delete_file_of_a_missing_path_exits_2_naming_it(ran):
     out = cli("delete", "file", "raw@master:/nope.txt", code=2)
     assert "raw@master:/nope.txt does not exist" in out
     assert "expected REPO[@BRANCH]:/PATH" in cli("delete", "file", "raw", code=2)
+
+
+def test_every_printed_short_id_is_taken_back(ran, specs_dir):
+    """The ids `run` prints (job <12 hex>, a@<12 hex>) work in every command taking one."""
+    result = CliRunner().invoke(main, ["run", "--specs", str(specs_dir), "--reprocess", "a"])
+    assert result.exit_code == 0, result.output
+    job = re.search(r"^a\s+\S+.*job ([0-9a-f]{12})", result.output, re.M)[1]
+    commit = re.search(r"^\s+a@([0-9a-f]{12})$", result.output, re.M)[1]
+    assert job == commit  # one run, one global id
+    for short in (job, job[:4]):
+        assert json.loads(cli("jobs", short, "--json"))[0]["id"].startswith(short)
+        assert json.loads(cli("jobs", f"a@{short}", "--json"))[0]["pipeline"] == "a"
+        assert f"a@{job}" in cli("inspect", "job", f"a@{short}")
+        assert "=== datum" in cli("logs", f"a@{short}")
+        assert "=== datum" in cli("logs", "a", "--job", short)
+        assert json.loads(cli("inspect", "commit", f"a@{short}", "--json"))["commit"].startswith(
+            f"a@{short}"
+        )
+        assert [c["commit"] for c in json.loads(cli("list", "commit", short, "--json"))] == [
+            f"a@{json.loads(cli('jobs', short, '--json'))[0]['id']}"
+        ]
+        assert "/one.txt.out" in cli("ls", f"a@{short}")
+        assert cli("get", f"a@{short}:/one.txt.out") == "1"
+    raw_short = ran.split("@")[1][:12]
+    assert cli("get", f"raw@{raw_short}:/one.txt") == "1"
+    # too short, unknown, malformed: exit 2 naming it
+    assert "no such branch or commit id" in cli("ls", "a@abc", code=2)
+    assert "malformed job" in cli("logs", "a@xyz", code=2)

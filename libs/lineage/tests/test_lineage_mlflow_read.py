@@ -78,6 +78,7 @@ def answers(t: Tracking, logged: dict[str, str]) -> dict[str, Any]:
         "versions": t.model_versions_for_run(logged["run_id"]),
         "alias": t.get_model_version(logged["model"], "candidate"),
         "number": t.get_model_version(logged["model"], logged["v"]),
+        "prefix": [t.resolve_run_id(logged["run_id"][:n]) for n in (4, 12, 32)],
     }
 
 
@@ -90,8 +91,9 @@ def test_sqlite_and_rest_readers_agree_with_mlflow_client(
     assert client["by_tags"] == client["by_data"] == [logged["run_id"]]
     assert client["data"] == ({"max_depth": "5"}, {"test_areaUnderPR": 0.75})
     assert client["alias"].aliases == ["candidate"]
+    assert client["prefix"] == [logged["run_id"]] * 3  # a printed short id names the run
     for name in ("rest", "sqlite"):
-        for key in ("run", "data", "by_tags", "by_data"):
+        for key in ("run", "data", "by_tags", "by_data", "prefix"):
             assert got[name][key] == client[key], (name, key)
         for key in ("versions", "alias", "number"):
             mine, theirs = got[name][key], client[key]
@@ -107,6 +109,8 @@ def test_unknown_run_and_version_are_clear_errors_from_every_reader(
     for name, t in readers(sqlite_server).items():
         with pytest.raises(UnknownRun, match=r"no MLflow run '0{32}'"):
             t.get_run("0" * 32)
+        with pytest.raises(UnknownRun, match=r"no MLflow run id starts with 0000ffff"):
+            t.resolve_run_id("0000ffff")
         with pytest.raises(UnknownModelVersion):
             t.get_model_version(logged["model"], "nosuchalias")
         assert t.runs_by_tags({"pachyderm.job_id": "nope"}) == [], name

@@ -15,6 +15,7 @@ import grpc
 import pytest
 from pachyderm_sdk.api import metadata, pfs, pps
 
+import pachflow_store as ps
 from pachflow_lineage.backends.pachyderm import (
     PachydermBackend,
     commit_from_info,
@@ -110,6 +111,13 @@ class FakeClient:
         }
 
         def inspect_commit(*, commit: pfs.Commit, wait: Any = None) -> pfs.CommitInfo:
+            if commit.branch and commit.branch.name == "master":  # a branch: its head
+                heads = {"raw_data": RAW, "split": SPLIT}
+                if commit.repo.name not in heads:
+                    raise RpcError(grpc.StatusCode.NOT_FOUND, "branch not found")
+                return infos[(commit.repo.name, commit.repo.type, heads[commit.repo.name])]
+            if commit.branch and commit.branch.name:
+                raise RpcError(grpc.StatusCode.NOT_FOUND, f"branch {commit.branch.name}")
             key = (commit.repo.name, commit.repo.type, commit.id)
             if key not in infos:
                 raise RpcError(grpc.StatusCode.NOT_FOUND, f"commit {commit.id} not found")
@@ -150,7 +158,11 @@ class FakeClient:
             self.edits.extend(edits)
             return metadata.EditMetadataResponse()
 
+        def list_commit(*, repo: pfs.Repo, all: bool = False) -> Iterator[pfs.CommitInfo]:
+            yield from (i for k, i in infos.items() if k[:2] == (repo.name, repo.type))
+
         self.pfs = Stub(
+            list_commit=list_commit,
             inspect_commit=inspect_commit,
             glob_file=glob_file,
             inspect_commit_set=inspect_commit_set,
@@ -200,6 +212,22 @@ def test_backend_inspect_lists_files_and_finds_the_job_of_an_output_commit() -> 
     assert [r.label for r in backend.commit_set(SPLIT)] == [f"split@{SPLIT}"]
     with pytest.raises(UnknownCommit, match=f"no commit set {RAW[:-1]}f"):
         backend.commit_set(RAW[:-1] + "f")
+
+
+def test_backend_resolves_a_commit_named_by_branch_or_id_prefix() -> None:
+    """pachd takes whole ids only: a branch is inspected, a prefix matched against the
+    repo's commits (the ids the CLI prints are 12 hex digits)."""
+    backend = PachydermBackend(FakeClient())
+    assert backend.resolve_commit(ps.parse_commit_name("raw_data@master")).id == RAW
+    assert backend.resolve_commit(ps.parse_commit_name("split")).id == SPLIT
+    assert backend.resolve_commit(ps.parse_commit_name(f"raw_data@{RAW[:12]}")).id == RAW
+    assert backend.resolve_commit(ps.parse_commit_name(f"split.spec@{SPEC[:4]}")) == CommitRef(
+        "split", SPEC, type="spec"
+    )
+    with pytest.raises(UnknownCommit, match="no raw_data commit id starts with ffff"):
+        backend.resolve_commit(ps.parse_commit_name("raw_data@ffff"))
+    with pytest.raises(UnknownCommit, match="no branch or commit raw_data@dev"):
+        backend.resolve_commit(ps.parse_commit_name("raw_data@dev"))
 
 
 def test_backend_unknown_commit_is_a_clear_error() -> None:

@@ -17,7 +17,6 @@ from pachflow_lineage.model import (
     Lineage,
     ModelVersion,
     Run,
-    parse_commit_ref,
 )
 
 RAW, OUT = "a" * 32, "b" * 32
@@ -43,13 +42,6 @@ def graph() -> Lineage:
     lin.connect(run.key, mv.key, "registered")
     lin.connect(run.key, mv.key, "registered")  # duplicates are ignored
     return lin
-
-
-def test_parse_commit_ref_accepts_project_and_rejects_branches() -> None:
-    assert parse_commit_ref(f"raw_data@{RAW}") == CommitRef("raw_data", RAW)
-    assert parse_commit_ref(f"p1/raw_data@{RAW}").label == f"p1/raw_data@{RAW}"
-    with pytest.raises(ValueError, match="32-hex"):
-        parse_commit_ref("raw_data@master")
 
 
 def test_json_lists_commits_as_objects_with_repo_and_id() -> None:

@@ -28,13 +28,11 @@ def one_line(result: Any) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(
-    "arg", ["raw_data", "raw_data@master", "raw_data@0123", "bad repo@" + GOOD_ID, "@" + GOOD_ID]
-)
+@pytest.mark.parametrize("arg", ["raw_data@", "raw_data@a b", "bad repo@" + GOOD_ID, "@" + GOOD_ID])
 def test_malformed_commit_is_exit_2(arg: str) -> None:
     result = run("commit", arg)
     assert result.exit_code == 2
-    assert "expected [project/]REPO@ID with a 32-hex commit id" in one_line(result)
+    assert "expected [project/]REPO@ID, REPO@BRANCH or REPO@PREFIX" in one_line(result)
 
 
 def test_malformed_model_is_exit_2() -> None:

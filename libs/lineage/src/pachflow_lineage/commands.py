@@ -16,7 +16,7 @@ import click
 import pachflow_store as ps
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
-from pachflow_lineage.model import Lineage, parse_commit_ref
+from pachflow_lineage.model import Lineage
 from pachflow_lineage.options import CONTEXT, one_line_errors, output_options, source_options
 from pachflow_stagekit import BadInput
 
@@ -111,18 +111,15 @@ def _check_png(png: Path | None) -> None:
 @output_options
 @one_line_errors
 def run_cmd(run_id: str, fmt: str, png: Path | None, html: Path | None, **opts: Any) -> None:
-    """Everything upstream of MLflow run RUN_ID.
+    """Everything upstream of MLflow run RUN_ID (the id, or 4+ of its hex digits).
 
     The job and commit set, the train output commit, every upstream commit down to
     raw_data (repo, id, files, sizes), the pipeline spec versions, the registered model
     versions, and links (MLflow UI; Pachyderm console when --console-url is set).
     """
     _check_png(png)
-    resolver = _resolver(opts)
-    try:
-        _emit(resolver.upstream_of_run(run_id), fmt, png, html)
-    finally:
-        resolver.backend.close()
+    lineage = _ask(opts, lambda r: r.upstream_of_run(r.tracking.resolve_run_id(run_id)))
+    _emit(lineage, fmt, png, html)
 
 
 @click.command("commit", context_settings=CONTEXT)
@@ -134,22 +131,20 @@ def run_cmd(run_id: str, fmt: str, png: Path | None, html: Path | None, **opts: 
 def commit_cmd(
     commit: str, upstream: bool, fmt: str, png: Path | None, html: Path | None, **opts: Any
 ) -> None:
-    """Everything downstream of COMMIT (REPO@ID, ID = 32 hex digits).
+    """Everything downstream of COMMIT: REPO@ID, REPO@BRANCH or REPO@PREFIX (4+ hex digits
+    of an id, as the CLI prints them).
 
     The jobs and output commits made from it, and the MLflow runs and registered model
     versions that came from this data. With --upstream: where COMMIT came from.
     """
-    try:
-        ref = parse_commit_ref(commit)
-    except ValueError as exc:
-        raise BadInput(str(exc)) from exc
+    name = ps.parse_commit_name(commit)
     _check_png(png)
-    resolver = _resolver(opts)
-    try:
-        walk = resolver.upstream_of_commit if upstream else resolver.downstream_of_commit
-        _emit(walk(ref), fmt, png, html)
-    finally:
-        resolver.backend.close()
+
+    def walk(r: Resolver) -> Lineage:
+        ref = r.backend.resolve_commit(name)
+        return r.upstream_of_commit(ref) if upstream else r.downstream_of_commit(ref)
+
+    _emit(_ask(opts, walk), fmt, png, html)
 
 
 @click.command("model", context_settings=CONTEXT)
@@ -165,24 +160,22 @@ def commit_cmd(
 def model_cmd(
     model: str, downstream: bool, fmt: str, png: Path | None, html: Path | None, **opts: Any
 ) -> None:
-    """The lineage of registered model version MODEL (NAME/VERSION or NAME/ALIAS).
+    """The lineage of registered model version MODEL (NAME/VERSION, NAME@ALIAS or
+    NAME/ALIAS).
 
     The run that produced it and everything upstream of that run, as for `run`. With
     --downstream: the jobs, commits and runs that came from its train output commit.
     """
-    name, sep, version = model.rpartition("/")
-    if not sep or not name or not version:
-        raise BadInput(
-            f"malformed model version {model!r}: expected NAME/VERSION (e.g. "
-            "pachflow-fraud-detector/3) or NAME/ALIAS (e.g. pachflow-fraud-detector/candidate)"
-        )
+    from pachflow_lineage.subject import parse_model
+
+    parsed = parse_model(model)
     _check_png(png)
-    resolver = _resolver(opts)
-    try:
-        walk = resolver.downstream_of_model if downstream else resolver.upstream_of_model
-        _emit(walk(name, version), fmt, png, html)
-    finally:
-        resolver.backend.close()
+
+    def walk(r: Resolver) -> Lineage:
+        fn = r.downstream_of_model if downstream else r.upstream_of_model
+        return fn(parsed.name, parsed.version_or_alias)
+
+    _emit(_ask(opts, walk), fmt, png, html)
 
 
 def _json_option(fn: Any) -> Any:
@@ -197,11 +190,12 @@ def _json_option(fn: Any) -> Any:
 def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
     """Re-read the commits SUBJECT names and check them against what it recorded.
 
-    SUBJECT: RUN_ID, NAME/VERSION or NAME@ALIAS. Both ways: the run's input tags and MLflow
-    dataset inputs (digest = commit id) agree, every input and output commit still exists,
-    the output commit's provenance holds exactly the recorded inputs and its mlflow.run_id
-    metadata names the run, every file the provenance stage recorded (lineage.json) has
-    the same size and content hash, every pachyderm.upstream.* tag is still upstream.
+    SUBJECT: RUN_ID (or 4+ of its hex digits), NAME/VERSION or NAME@ALIAS. Both ways: the
+    run's input tags and MLflow dataset inputs (digest = commit id) agree, every input and
+    output commit still exists, the output commit's provenance holds exactly the recorded
+    inputs and its mlflow.run_id metadata names the run, every file the provenance stage
+    recorded (lineage.json) has the same size and content hash, every pachyderm.upstream.*
+    tag is still upstream.
     Exit 0 when everything matches, 1 naming each mismatch, 2 when SUBJECT is unknown.
     """
     from pachflow_lineage.subject import parse_subject, resolve_run
@@ -221,7 +215,8 @@ def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
 @_json_option
 @one_line_errors
 def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
-    """What changed from A to B (each RUN_ID, NAME/VERSION or NAME@ALIAS).
+    """What changed from A to B (each RUN_ID or 4+ of its hex digits, NAME/VERSION or
+    NAME@ALIAS).
 
     Input commits per repo, the files added, removed or changed in them (path, size,
     content hash), stage versions (spec commit and image per pipeline), params, metrics.
@@ -246,16 +241,17 @@ def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
 )
 @one_line_errors
 def impact_cmd(file: str, as_json: bool, html: Path | None, **opts: Any) -> None:
-    """Every run and model version that saw FILE (REPO@ID:/PATH): what to retrain after a
-    deletion request.
+    """Every run and model version that saw FILE (REPO@ID:/PATH; ID may be a branch or 4+
+    hex digits of an id): what to retrain after a deletion request.
 
     Every commit of REPO that holds the same content at PATH, everything downstream of
     them: output commits, MLflow runs and registered model versions.
     """
-    from pachflow_lineage.impact import impact, parse_file_ref
+    from pachflow_lineage.impact import impact
 
-    ref, path = parse_file_ref(file)
-    result = _ask(opts, lambda r: impact(r, ref, path))
+    name = ps.parse_commit_name(file, need_path=True)
+    path = (name.path or "").strip("/")
+    result = _ask(opts, lambda r: impact(r, r.backend.resolve_commit(name), path))
     click.echo(result.to_json() if as_json else result.to_table(), nl=False)
     if html is not None and result.lineage is not None:
         _write_html(result.lineage, html)

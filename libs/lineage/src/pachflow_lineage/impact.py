@@ -15,22 +15,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from pachflow_lineage.errors import LineageError, UnknownCommit
-from pachflow_lineage.model import CommitRef, Lineage, ModelVersion, Run, parse_commit_ref
+from pachflow_lineage.errors import UnknownCommit
+from pachflow_lineage.model import CommitRef, Lineage, ModelVersion, Run
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
-
-
-def parse_file_ref(text: str) -> tuple[CommitRef, str]:
-    """`[project/]repo@<id>:/path` -> (commit, path without the leading '/')."""
-    commit, sep, path = text.partition(":")
-    if not sep or not path.strip("/"):
-        raise LineageError(f"malformed file {text!r}: expected REPO@ID:/PATH")
-    try:
-        return parse_commit_ref(commit), path.strip("/")
-    except ValueError as exc:
-        raise LineageError(f"malformed file {text!r}: {exc}") from exc
 
 
 @dataclass

@@ -181,11 +181,18 @@ class SqliteReader:
         )
 
     def find_runs(
-        self, tags: dict[str, str] | None = None, digest: str | None = None
+        self,
+        tags: dict[str, str] | None = None,
+        digest: str | None = None,
+        id_prefix: str | None = None,
     ) -> list[RunRecord]:
-        """Active runs of active experiments with every tag in `tags` (exact values)
-        and/or a dataset input of this digest, as MlflowClient.search_runs finds them."""
+        """Active runs of active experiments with every tag in `tags` (exact values),
+        and/or a dataset input of this digest, and/or an id starting with `id_prefix`
+        (hex only: no LIKE wildcard), as MlflowClient.search_runs finds them."""
         sql, args = _ACTIVE, []
+        if id_prefix is not None:
+            sql += " AND r.run_uuid LIKE ?"
+            args.append(id_prefix + "%")
         for key, value in sorted((tags or {}).items()):
             sql += _HAS_TAG
             args += [key, value]
@@ -324,11 +331,12 @@ class RestReader:
             body["page_token"] = page["next_page_token"]
 
     def find_runs(
-        self, tags: dict[str, str] | None = None, digest: str | None = None
+        self,
+        tags: dict[str, str] | None = None,
+        digest: str | None = None,
+        id_prefix: str | None = None,
     ) -> list[RunRecord]:
-        clauses = [f"tags.`{k}` = '{quote(v)}'" for k, v in sorted((tags or {}).items())]
-        if digest is not None:
-            clauses.append(f"datasets.digest = '{quote(digest)}'")
+        clauses = search_clauses(tags, digest, id_prefix)
         experiments = self._experiment_ids()
         body: dict[str, Any] = {
             "experiment_ids": experiments,
@@ -382,6 +390,18 @@ def auth_header() -> str | None:
         return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     token = os.environ.get("MLFLOW_TRACKING_TOKEN")
     return f"Bearer {token}" if token else None
+
+
+def search_clauses(
+    tags: dict[str, str] | None, digest: str | None, id_prefix: str | None
+) -> list[str]:
+    """MLflow search_runs filter clauses (REST and MlflowClient alike)."""
+    clauses = [f"tags.`{k}` = '{quote(v)}'" for k, v in sorted((tags or {}).items())]
+    if digest is not None:
+        clauses.append(f"datasets.digest = '{quote(digest)}'")
+    if id_prefix is not None:
+        clauses.append(f"attributes.run_id LIKE '{quote(id_prefix)}%'")
+    return clauses
 
 
 def quote(value: str) -> str:

@@ -7,14 +7,8 @@ node has a `key` (unique across kinds) that edges refer to.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-# Pachyderm commit ids (and pachflow's local ones) are 32 lowercase hex digits.
-COMMIT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
-# A repo name as Pachyderm allows it (letters, digits, '_' and '-'); optional "project/".
-_REPO_RE = re.compile(r"^(?:(?P<project>[A-Za-z0-9_-]+)/)?(?P<repo>[A-Za-z0-9_-]+)$")
 
 USER = "user"
 SPEC = "spec"
@@ -40,17 +34,6 @@ class CommitRef:
         if self.project != "default":
             name = f"{self.project}/{name}"
         return f"{name}@{self.id}"
-
-
-def parse_commit_ref(text: str) -> CommitRef:
-    """Parse `[project/]repo@<32-hex id>`; raise ValueError saying what was expected."""
-    repo_part, sep, commit_id = text.partition("@")
-    match = _REPO_RE.match(repo_part)
-    if not sep or match is None or not COMMIT_ID_RE.match(commit_id):
-        raise ValueError(
-            f"malformed commit {text!r}: expected [project/]REPO@ID with a 32-hex commit id"
-        )
-    return CommitRef(repo=match["repo"], id=commit_id, project=match["project"] or "default")
 
 
 @dataclass

@@ -12,6 +12,7 @@ import click
 from pachflow_lineage.backends import BACKENDS
 from pachflow_lineage.errors import LineageError
 from pachflow_stagekit import BadInput
+from pachflow_store import StoreError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -90,13 +91,14 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """LineageError (unknown run/commit/model, unreachable pachd/MLflow/store) -> exit 2."""
+    """LineageError (unknown run/commit/model, unreachable pachd/MLflow/store) and a name
+    that is malformed or ambiguous (pachflow_store.refs) -> exit 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except LineageError as exc:
+        except (LineageError, StoreError) as exc:
             raise BadInput(str(exc)) from exc
 
     return wrapper

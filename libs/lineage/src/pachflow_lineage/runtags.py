@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pachflow_lineage import context as ctxmod
-from pachflow_lineage.model import COMMIT_ID_RE, CommitRef
+from pachflow_lineage.model import CommitRef
+from pachflow_store import is_full_id
 
 
 @dataclass
@@ -28,18 +29,18 @@ def run_context(tags: dict[str, str], datasets: list[dict[str, str]] | None = No
     output_id = tags.get(ctxmod.TAG_OUTPUT_COMMIT, "")
     output = (
         CommitRef(repo=pipeline, id=output_id, project=project)
-        if pipeline and COMMIT_ID_RE.match(output_id)
+        if pipeline and is_full_id(output_id)
         else None
     )
     inputs: dict[str, CommitRef] = {}
     for _name, repo, commit_id in input_tags(tags):
-        if repo and COMMIT_ID_RE.match(commit_id):
+        if repo and is_full_id(commit_id):
             ref = CommitRef(repo=repo, id=commit_id, project=project)
             inputs[ref.key] = ref
     for d in datasets or []:
         repo, _, commit_id = d.get("name", "").rpartition("@")
         repo = repo.split("/")[-1]
-        if repo and COMMIT_ID_RE.match(commit_id):
+        if repo and is_full_id(commit_id):
             ref = CommitRef(repo=repo, id=commit_id, project=project)
             inputs.setdefault(ref.key, ref)
     return RunContext(

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import pachflow_store as ps
 from pachflow_lineage import mlflow_read as mr
-from pachflow_lineage.errors import UnknownModelVersion, UnknownRun, Unreachable
+from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.model import CommitRef, ModelVersion, Run
 
 if TYPE_CHECKING:
@@ -57,10 +58,13 @@ class ClientReader:
     def get_run(self, run_id: str) -> Any:
         return self._call(self.client.get_run, run_id)
 
-    def find_runs(self, tags: dict[str, str] | None = None, digest: str | None = None) -> list:
-        clauses = [f"tags.`{k}` = '{mr.quote(v)}'" for k, v in sorted((tags or {}).items())]
-        if digest is not None:
-            clauses.append(f"datasets.digest = '{mr.quote(digest)}'")
+    def find_runs(
+        self,
+        tags: dict[str, str] | None = None,
+        digest: str | None = None,
+        id_prefix: str | None = None,
+    ) -> list:
+        clauses = mr.search_clauses(tags, digest, id_prefix)
         experiments, token = [], None
         while True:
             page = self._call(self.client.search_experiments, max_results=1000, page_token=token)
@@ -148,6 +152,19 @@ class Tracking:
             return self._read(self.reader.get_run, run_id)
         except mr.NotFound as exc:
             raise UnknownRun(f"no MLflow run {run_id!r} at {self.tracking_uri}") from exc
+
+    def resolve_run_id(self, text: str) -> str:
+        """A run id as a person gives it: the full id, or a unique prefix of 4+ hex digits
+        (as the CLI prints them); UnknownRun / LineageError (ambiguous) otherwise."""
+        if ps.is_full_id(text) or not ps.is_id_prefix(text):
+            return text
+        try:
+            found = self._read(self.reader.find_runs, id_prefix=text)
+            return ps.pick_unique("MLflow run", text, [r.info.run_id for r in found])
+        except (mr.NotFound, ps.NotFound) as exc:
+            raise UnknownRun(f"{exc} at {self.tracking_uri}") from exc
+        except ps.StoreError as exc:
+            raise LineageError(str(exc)) from exc
 
     def run_node(self, run: Any) -> Run:
         datasets = [

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from pachflow_lineage import context as ctxmod
 from pachflow_lineage.audit import Verdict
 from pachflow_lineage.errors import UnknownCommit
-from pachflow_lineage.model import COMMIT_ID_RE, CommitRef, Lineage
+from pachflow_lineage.model import CommitRef, Lineage
 from pachflow_lineage.resolve import META_RUN_ID
 from pachflow_lineage.runtags import input_tags, run_context, upstream_tag
+from pachflow_store import is_full_id
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
@@ -50,11 +51,11 @@ def verify_run(resolver: Resolver, run_id: str) -> Verdict:
             found=f"digest {found.get('digest')}" if found else "no dataset input",
         )
     for name in sorted(set(datasets) - tagged):
-        if COMMIT_ID_RE.match(name.rpartition("@")[2]):
+        if is_full_id(name.rpartition("@")[2]):
             verdict.add(f"dataset {name}: input tag", False, "a pachyderm.input tag", "none")
 
     # each input commit still exists
-    inputs = [CommitRef(r, c, project) for _, r, c in input_tags(tags) if COMMIT_ID_RE.match(c)]
+    inputs = [CommitRef(r, c, project) for _, r, c in input_tags(tags) if is_full_id(c)]
     for ref in inputs:
         _exists(resolver, verdict, ref)
 

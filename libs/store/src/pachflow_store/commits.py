@@ -27,6 +27,13 @@ from pachflow_store.names import (
     normalize_path,
     parse_repo,
 )
+from pachflow_store.refs import (
+    BadName,
+    CommitName,
+    is_id_prefix,
+    parse_commit_name,
+    pick_unique,
+)
 
 
 class CommitStore(Connected):
@@ -183,7 +190,8 @@ class CommitStore(Connected):
         return self._head(self.conn, repo, repo_type, branch)
 
     def resolve(self, label: str, ref: str | None = None) -> CommitRef:
-        """`repo` + commit id or branch name (default master) -> an existing CommitRef."""
+        """`repo` + a commit id, a branch name (default master) or a unique prefix of 4+ hex
+        digits of a commit id -> an existing CommitRef (refs.py: how things are named)."""
         name, repo_type = parse_repo(label)
         if not self.repo_exists(name, repo_type):
             raise NotFound(f"repo {label} does not exist")
@@ -193,15 +201,37 @@ class CommitStore(Connected):
             self._require_commit(self.conn, commit)
             return commit
         head = self._head(self.conn, name, repo_type, ref)
-        if head is None:
+        if head is not None:
+            return CommitRef(name, head, repo_type)
+        if not is_id_prefix(ref):
             raise NotFound(f"{label}@{ref} has no commit (no such branch or commit id)")
-        return CommitRef(name, head, repo_type)
+        rows = self.conn.execute(
+            "SELECT id FROM commits WHERE repo = ? AND repo_type = ? AND id LIKE ?",
+            (name, repo_type, ref + "%"),
+        ).fetchall()
+        return CommitRef(name, pick_unique(f"{label} commit", ref, [r[0] for r in rows]), repo_type)
+
+    def resolve_name(self, name: CommitName) -> CommitRef:
+        """A parsed `repo@ref` (refs.parse_commit_name) -> an existing CommitRef."""
+        if name.project != "default":
+            raise NotFound(
+                f"project {name.project!r} in {name.text!r}: the local store has only 'default'"
+            )
+        return self.resolve(name.repo, name.ref or None)
 
     def resolve_uri(self, uri: str) -> tuple[CommitRef, str]:
-        """`repo[@commit|@branch][:path]` -> (commit, path)."""
-        spec, _, path = uri.partition(":")
-        label, _, ref = spec.partition("@")
-        return self.resolve(label, ref or None), normalize_path(path or "/")
+        """`repo[@commit|@branch|@prefix][:path]` -> (commit, path)."""
+        name = parse_commit_name(uri)
+        return self.resolve_name(name), normalize_path(name.path or "/")
+
+    def resolve_commit_set(self, text: str) -> str:
+        """A commit set (global id) by its id or a unique prefix of it."""
+        if not is_id_prefix(text):
+            raise BadName(f"malformed commit set {text!r}: expected its id or 4+ of its hex digits")
+        rows = self.conn.execute(
+            "SELECT DISTINCT id FROM commits WHERE id LIKE ?", (text + "%",)
+        ).fetchall()
+        return pick_unique("commit set", text, [r[0] for r in rows])
 
     def inspect_commit(self, ref: CommitRef) -> CommitInfo:
         row = self._require_commit(self.conn, ref)

@@ -29,6 +29,7 @@ from pachflow_store.models import (
 )
 from pachflow_store.names import Manifest, parse_repo
 from pachflow_store.processes import DatumGroup
+from pachflow_store.refs import BadName, is_id_prefix, pick_unique
 
 #: The reason of a job whose runner died without finishing it.
 RUNNER_GONE = "the runner was killed (its process is gone); `pachflow run` resumes the job"
@@ -212,14 +213,28 @@ class JobLedger(Connected):
         return dataclasses.replace(job, state=JOB_KILLED, reason=RUNNER_GONE)
 
     def inspect_job(self, pipeline: str, job_id: str | None = None) -> JobInfo:
-        """One job, or the pipeline's latest job when `job_id` is None."""
+        """One job by its id or a unique prefix of 4+ hex digits, or the pipeline's latest
+        job when `job_id` is None."""
         jobs = self.list_jobs(pipeline)
-        for job in jobs:
-            if job_id is None or job.id == job_id:
-                return job
         if job_id is None:
-            raise NotFound(f"pipeline {pipeline} has no job")
-        raise NotFound(f"job {pipeline}@{job_id} does not exist")
+            if not jobs:
+                raise NotFound(f"pipeline {pipeline} has no job")
+            return jobs[0]
+        if not is_id_prefix(job_id):  # no id and no prefix of one: no such job
+            raise NotFound(f"job {pipeline}@{job_id} does not exist")
+        chosen = pick_unique(f"{pipeline} job", job_id, [j.id for j in jobs])
+        return next(j for j in jobs if j.id == chosen)
+
+    def jobs_with_id(self, text: str) -> list[JobInfo]:
+        """Every pipeline's job of one run (a job id is its commit set's id, shared by the
+        run's jobs), by the id or a unique prefix of 4+ hex digits."""
+        if not is_id_prefix(text):
+            raise BadName(f"malformed job id {text!r}: expected its id or 4+ of its hex digits")
+        rows = self.conn.execute(
+            "SELECT DISTINCT id FROM jobs WHERE id LIKE ?", (text + "%",)
+        ).fetchall()
+        chosen = pick_unique("job", text, [r[0] for r in rows])
+        return [j for j in self.list_jobs() if j.id == chosen]
 
     def list_datums(self, pipeline: str, job_id: str) -> list[DatumInfo]:
         rows = self.conn.execute(

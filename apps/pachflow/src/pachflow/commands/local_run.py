@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pachflow.commands.local_store import BadInput, emit_json, open_store, table, when
+from pachflow.commands.local_store import BadInput, emit_json, job_dict, open_store, table, when
 from pachflow.local.progress import Progress
 from pachflow.local.runtime import RUNTIMES, get_runtime
-from pachflow_store import USER
+from pachflow_store import USER, JobInfo, Store, is_id_prefix, parse_job_name
 
 if TYPE_CHECKING:
     from pachflow.local.runner import RunSummary
@@ -163,18 +163,20 @@ def echo_produced(summary: RunSummary) -> None:
 
 
 @click.command(name="jobs")
-@click.argument("pipeline", required=False)
+@click.argument("target", required=False, metavar="[PIPELINE | PIPELINE@JOB | JOB]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def jobs(pipeline: str | None, as_json: bool) -> None:
-    """The jobs of every pipeline (or of PIPELINE), newest first.
+def jobs(target: str | None, as_json: bool) -> None:
+    """The jobs of every pipeline, newest first; of PIPELINE; one job (PIPELINE@JOB); or
+    every pipeline's job of one run (JOB: a job id, shared by the run's jobs). A job id
+    may be shortened to 4+ of its hex digits, as the progress lines print it.
 
     A running job shows the datums recorded so far; a job whose runner was killed (kill -9,
     a crash) shows as JOB_KILLED with the datums that finished, at once.
     """
     with open_store() as store:
-        infos = store.list_jobs(pipeline)
+        infos = select_jobs(store, target)
     if as_json:
-        emit_json([{**j.to_dict(), "inputs": [str(i) for i in j.inputs]} for j in infos])
+        emit_json([job_dict(j) for j in infos])
         return
     table(
         [
@@ -193,13 +195,31 @@ def jobs(pipeline: str | None, as_json: bool) -> None:
     )
 
 
+def select_jobs(store: Store, target: str | None) -> list[JobInfo]:
+    """`jobs`' TARGET: nothing, PIPELINE, PIPELINE@JOB or JOB (id or 4+ hex digits)."""
+    if target is None:
+        return store.list_jobs()
+    if "@" in target:
+        name = parse_job_name(target)
+        return [store.inspect_job(name.pipeline, name.id)]
+    if store.pipeline_exists(target) or not is_id_prefix(target):
+        return store.list_jobs(target)
+    return store.jobs_with_id(target)
+
+
 @click.command(name="logs")
-@click.argument("pipeline")
-@click.option("--job", "job_id", help="Job id (default: the pipeline's latest job).")
+@click.argument("pipeline", metavar="PIPELINE[@JOB]")
+@click.option("--job", "job_id", help="Job id or 4+ of its hex digits (default: the latest).")
 @click.option("--datum", "datum_id", help="Only this datum (its id, or a unique prefix).")
 def logs(pipeline: str, job_id: str | None, datum_id: str | None) -> None:
-    """Print the logs of a pipeline's job, datum by datum (every try is kept)."""
+    """Print the logs of a pipeline's job, datum by datum (every try is kept). The job:
+    PIPELINE@JOB or --job JOB (a job id or 4+ of its hex digits), else the latest."""
     with open_store() as store:
+        if "@" in pipeline:
+            name = parse_job_name(pipeline)
+            if job_id is not None and job_id != name.id:
+                raise BadInput(f"{pipeline} and --job {job_id}: name the job once")
+            pipeline, job_id = name.pipeline, name.id
         job = store.inspect_job(pipeline, job_id)
         datums = store.list_datums(pipeline, job.id)
     if datum_id is not None:

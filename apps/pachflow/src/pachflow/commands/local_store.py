@@ -1,5 +1,6 @@
 """`pachflow put/ls/get/list/inspect`: the local store (under $PACHFLOW_HOME), with
-pachctl-like arguments: `REPO[@COMMIT|@BRANCH][:PATH]`, a spec repo as `<pipeline>.spec`."""
+pachctl-like arguments: `REPO[@COMMIT|@BRANCH|@PREFIX][:PATH]`, a spec repo as
+`<pipeline>.spec` (parsed by pachflow_store.refs, as in every command)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ from typing import Any
 import click
 
 from pachflow_store import (
+    BadName,
     CommitInfo,
+    JobInfo,
     NotFound,
     Store,
     StoreBusy,
     StoreError,
-    is_commit_id,
+    is_id_prefix,
+    parse_commit_name,
+    parse_job_name,
     resolve_home,
 )
 
@@ -140,11 +145,11 @@ def delete_file(uris: tuple[str, ...], message: str) -> None:
     the commit (REPO@ID)."""
     targets: dict[tuple[str, str], list[str]] = {}
     for uri in uris:
-        spec, colon, path = uri.partition(":")
-        repo, _, branch = spec.partition("@")
-        if not colon or path.strip("/") == "":
-            raise click.UsageError(f"{uri!r}: expected REPO[@BRANCH]:/PATH naming a file")
-        targets.setdefault((repo, branch or "master"), []).append(path)
+        try:
+            name = parse_commit_name(uri, need_path=True)
+        except BadName:
+            raise click.UsageError(f"{uri!r}: expected REPO[@BRANCH]:/PATH naming a file") from None
+        targets.setdefault((name.repo, name.ref or "master"), []).append(name.path or "")
     if len(targets) > 1:
         raise click.UsageError("all paths must be in one repo and branch (one commit)")
     ((repo, branch), paths) = targets.popitem()
@@ -157,7 +162,7 @@ def delete_file(uris: tuple[str, ...], message: str) -> None:
 @click.argument("uri")
 @json_option
 def ls(uri: str, as_json: bool) -> None:
-    """List files: URI is REPO[@COMMIT|@BRANCH][:PATH] (default master, /)."""
+    """List files: URI is REPO[@COMMIT|@BRANCH|@PREFIX][:PATH] (default master, /)."""
     with open_store() as store:
         ref, path = store.resolve_uri(uri)
         entries = store.list_files(ref, path)
@@ -171,7 +176,7 @@ def ls(uri: str, as_json: bool) -> None:
 @click.argument("uri")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not stdout.")
 def get(uri: str, output: Path | None) -> None:
-    """Print (or save with -o) one file: URI is REPO@COMMIT:PATH."""
+    """Print (or save with -o) one file: URI is REPO[@COMMIT|@BRANCH|@PREFIX]:PATH."""
     with open_store() as store:
         ref, path = store.resolve_uri(uri)
         blob = store.file_blob(ref, path)
@@ -241,8 +246,9 @@ def list_repo(as_json: bool) -> None:
 @click.option("--repo", "repo", help="Only the commits of this repo.")
 @json_option
 def list_commit(target: str | None, repo: str | None, as_json: bool) -> None:
-    """Without TARGET: every commit set (global id). With a 32-hex TARGET: the commits of
-    that commit set. With a repo name as TARGET (or --repo): that repo's commits."""
+    """Without TARGET: every commit set (global id). With a repo name as TARGET (or --repo):
+    that repo's commits. Else TARGET is a commit set (a job) by its id or 4+ of its hex
+    digits: its commits."""
     with open_store() as store:
         if target is None and repo is None:
             sets = store.list_commit_sets()
@@ -259,8 +265,8 @@ def list_commit(target: str | None, repo: str | None, as_json: bool) -> None:
                 ["ID", "CREATED", "COMMITS"],
             )
             return
-        if target is not None and is_commit_id(target):
-            infos = store.inspect_commit_set(target)
+        if repo is None and is_id_prefix(target or "") and not store.repo_exists(target or ""):
+            infos = store.inspect_commit_set(store.resolve_commit_set(target or ""))
         else:
             infos = store.list_commits(repo or target)
     if as_json:
@@ -278,11 +284,10 @@ def inspect_group() -> None:
 @click.argument("uri")
 @json_option
 def inspect_commit(uri: str, as_json: bool) -> None:
-    """REPO@ID (or REPO@BRANCH): origin, parent, times, size, direct provenance and
-    subvenance, metadata."""
+    """REPO@ID, REPO@BRANCH or REPO@PREFIX (4+ hex digits of an id): origin, parent, times,
+    size, direct provenance and subvenance, metadata."""
     with open_store() as store:
-        label, _, ref = uri.partition("@")
-        info = store.inspect_commit(store.resolve(label, ref or None))
+        info = store.inspect_commit(store.resolve_name(parse_commit_name(uri)))
     if as_json:
         emit_json(commit_dict(info))
         return
@@ -299,5 +304,42 @@ def inspect_commit(uri: str, as_json: bool) -> None:
         ("Subvenance", ", ".join(str(s) for s in info.subvenance) or "-"),
     ]
     rows += [("Metadata", f"{k}={v}") for k, v in info.metadata.items()]
+    for key, value in rows:
+        click.echo(f"{key + ':':<14}{value}")
+
+
+def job_dict(info: JobInfo) -> dict[str, Any]:
+    return {**info.to_dict(), "inputs": [str(i) for i in info.inputs]}
+
+
+@inspect_group.command(name="job")
+@click.argument("job", metavar="PIPELINE@JOB | PIPELINE")
+@json_option
+def inspect_job(job: str, as_json: bool) -> None:
+    """One job (JOB: its id or 4+ of its hex digits; PIPELINE alone: its latest job):
+    state, times, datums, spec commit, input commits, output commit."""
+    with open_store() as store:
+        if "@" in job:
+            name = parse_job_name(job)
+            info = store.inspect_job(name.pipeline, name.id)
+        else:
+            info = store.inspect_job(job)
+    if as_json:
+        emit_json(job_dict(info))
+        return
+    rows = [
+        ("Job", f"{info.pipeline}@{info.id}"),
+        ("State", info.state + (f" ({info.reason})" if info.reason else "")),
+        ("Created", when(info.created)),
+        ("Finished", when(info.finished)),
+        (
+            "Datums",
+            f"{info.processed} processed, {info.skipped} skipped, {info.failed} failed"
+            f" of {info.total}",
+        ),
+        ("Spec", f"{info.pipeline}.spec@{info.spec_commit}"),
+        ("Inputs", ", ".join(str(i) for i in info.inputs) or "-"),
+        ("Output", f"{info.pipeline}@{info.output_commit}" if info.output_commit else "-"),
+    ]
     for key, value in rows:
         click.echo(f"{key + ':':<14}{value}")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pachflow_lineage.model import Commit, CommitRef, Datum, Job
+from pachflow_store import CommitName
 
 
 @dataclass
@@ -30,6 +31,11 @@ class Backend(Protocol):
 
     def inspect_commit(self, ref: CommitRef, *, files: bool = True) -> CommitRecord:
         """The commit, its direct provenance and subvenance; UnknownCommit when absent."""
+        ...
+
+    def resolve_commit(self, name: CommitName) -> CommitRef:
+        """The commit a person named (full id, branch head or unique id prefix: refs.py);
+        UnknownCommit when there is none, LineageError when a prefix is ambiguous."""
         ...
 
     def commit_set(self, commit_set_id: str) -> list[CommitRef]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pachflow_store as ps
 from pachflow_lineage.backends.base import CommitRecord
-from pachflow_lineage.errors import UnknownCommit, Unreachable
+from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, CommitRef, Datum, FileEntry, Job
 
 MAX_FILES = 1000  # per commit, as for Pachyderm
@@ -83,6 +83,17 @@ class LocalBackend:
             subvenance=[_from_store(s) for s in info.subvenance],
             job=job,
         )
+
+    def resolve_commit(self, name: ps.CommitName) -> CommitRef:
+        if name.is_full_id and name.project == "default":  # as is: inspect says if absent
+            repo, repo_type = ps.parse_repo(name.repo)
+            return CommitRef(repo=repo, id=name.ref, type=repo_type)
+        try:
+            return _from_store(self.store.resolve_name(name))
+        except ps.NotFound as exc:
+            raise UnknownCommit(f"{exc} (local store {self.store.home})") from exc
+        except ps.StoreError as exc:
+            raise LineageError(str(exc)) from exc
 
     def _job(self, output: CommitRef) -> Job | None:
         """The job whose output commit this is: same id as in Pachyderm (global id), else

@@ -9,14 +9,16 @@ from __future__ import annotations
 import inspect
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from pachyderm_sdk.api import metadata, pfs, pps
 
+import pachflow_store as ps
 from pachflow_lineage.backends.base import CommitRecord
-from pachflow_lineage.errors import UnknownCommit, Unreachable
+from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, CommitRef, Datum, FileEntry, Job
 
 # Protobuf Timestamps that were never set come back as the epoch.
@@ -179,6 +181,37 @@ class PachydermBackend:
             job = self._job(ref)
         return record_from_info(info, entries, job)
 
+    def resolve_commit(self, name: ps.CommitName) -> CommitRef:
+        """A full id as it is; else the head of that branch; else the one commit of the
+        repo whose id starts with the prefix (pachd itself takes only whole ids)."""
+        repo_name, _, repo_type = name.repo.partition(".")
+        ref = CommitRef(repo_name, name.ref, name.project, repo_type or "user")
+        if name.is_full_id:
+            return ref
+        repo = pfs.Repo(name=ref.repo, type=ref.type, project=pfs.Project(name=ref.project))
+        branch = pfs.Branch(repo=repo, name=name.ref or "master")
+        try:
+            info = self._call(
+                f"inspecting {name.text}",
+                self.client.pfs.inspect_commit,
+                commit=pfs.Commit(repo=repo, branch=branch),
+            )
+            return ref_from_commit(info.commit)
+        except grpc.RpcError as exc:
+            if not _is(exc, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNKNOWN):
+                raise
+            if not ps.is_id_prefix(name.ref):
+                raise UnknownCommit(
+                    f"no branch or commit {name.text} in Pachyderm ({_details(exc)})"
+                ) from exc
+        ids = [c.id for c in self._commits(repo)]
+        try:
+            return replace(ref, id=ps.pick_unique(f"{name.repo} commit", name.ref, ids))
+        except ps.NotFound as exc:
+            raise UnknownCommit(str(exc)) from exc
+        except ps.StoreError as exc:
+            raise LineageError(str(exc)) from exc
+
     def _job(self, output: CommitRef) -> Job | None:
         """The job of a pipeline output commit: same pipeline name and id (global id)."""
         job = pps.Job(
@@ -273,14 +306,16 @@ class PachydermBackend:
         return info.hash.hex() if info.file_type == pfs.FileType.FILE else None
 
     def commits_of(self, repo: str) -> list[CommitRef]:
-        request = pfs.Repo(name=repo, type="user", project=pfs.Project(name="default"))
+        return self._commits(pfs.Repo(name=repo, type="user", project=pfs.Project(name="default")))
+
+    def _commits(self, repo: pfs.Repo) -> list[CommitRef]:
         try:
             infos = self._call(
-                f"listing commits of {repo}", self.client.pfs.list_commit, repo=request, all=True
+                f"listing commits of {repo.name}", self.client.pfs.list_commit, repo=repo, all=True
             )
         except grpc.RpcError as exc:
             if _is(exc, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNKNOWN):
-                raise UnknownCommit(f"no repo {repo} in Pachyderm ({_details(exc)})") from exc
+                raise UnknownCommit(f"no repo {repo.name} in Pachyderm ({_details(exc)})") from exc
             raise
         return [ref_from_commit(i.commit) for i in infos]
 
