@@ -93,7 +93,8 @@ def main() -> None:
         with Store(root / "home") as store:
             store.put_files("raw", files)
             run = timed_run(store, specs_dir)
-            store.put_files("raw", [("/extra.txt", files[0][1])])
+            # one more datum, not new data: a copy of the first file on purpose
+            store.put_files("raw", [("/extra.txt", files[0][1])], allow_duplicate=True)
             skip = timed_run(store, specs_dir)
         with Store(root / "bhome") as store:
             store.put_files("raw", files)

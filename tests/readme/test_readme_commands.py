@@ -51,6 +51,26 @@ def test_the_blocks_hold_the_commands_a_new_user_types() -> None:
     assert not [c for c in commands if c.startswith("uv ")]  # uv is not on a new PATH
 
 
+def test_the_example_data_is_not_a_copy_of_the_demos() -> None:
+    """`make put` of the example file after `make demo` must add new rows, not the demo's
+    second file again under another name (put refuses that, and it would count twice)."""
+    from pachflow.commands.local_demo import demo
+    from pachflow.local.demo import increment_rows
+
+    defaults = {p.name: p.default for p in demo.params}
+    demo_files = {
+        (defaults["rows"], defaults["seed"]),
+        (increment_rows(defaults["rows"]), defaults["seed"] + 1),
+    }
+    commands = readme_commands((REPO_ROOT / "README.md").read_text())
+    generated = [c for c in commands if " gen-paysim " in c]
+    assert generated
+    for command in generated:
+        rows = int(re.search(r"--rows (\d+)", command)[1])
+        seed = int(re.search(r"--seed (\d+)", command)[1])
+        assert (rows, seed) not in demo_files, command
+
+
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     if shutil.which("git") is None or not (REPO_ROOT / ".venv").is_dir():

@@ -128,6 +128,29 @@ def test_delete_file_of_a_missing_path_exits_2_naming_it(ran):
     assert "expected REPO[@BRANCH]:/PATH" in cli("delete", "file", "raw", code=2)
 
 
+def test_put_refuses_content_the_repo_holds_under_another_path(ran, home, tmp_path):
+    copy = tmp_path / "copy-of-one.txt"
+    copy.write_text("1")  # the bytes of /one.txt
+    before = cli("list", "commit", "raw", "--json")
+    blobs = sorted(p.name for p in (home / "blobs").rglob("*") if p.is_file())
+
+    refused = cli("put", "raw", str(copy), code=2)
+
+    assert "raw@master:/copy-of-one.txt has the same content" in refused
+    assert "as raw@master:/one.txt, which the repo already holds" in refused
+    assert "--allow-duplicate" in refused
+    assert cli("list", "commit", "raw", "--json") == before  # nothing written
+    assert sorted(p.name for p in (home / "blobs").rglob("*") if p.is_file()) == blobs
+    (tmp_path / "new.txt").write_text("new")
+    (tmp_path / "new2.txt").write_text("new")
+    refused = cli("put", "raw", str(tmp_path / "new.txt"), str(tmp_path / "new2.txt"), code=2)
+    assert "as raw@master:/new.txt, in the same put" in refused
+    # the same file again at its own path is no duplicate; --allow-duplicate takes a copy
+    cli("put", "raw", str(tmp_path / "data" / "one.txt"))
+    cli("put", "raw", str(copy), "--allow-duplicate")
+    assert "/copy-of-one.txt" in cli("ls", "raw")
+
+
 def test_every_printed_short_id_is_taken_back(ran, specs_dir):
     """The ids `run` prints (job <12 hex>, a@<12 hex>) work in every command taking one."""
     result = CliRunner().invoke(main, ["run", "--specs", str(specs_dir), "--reprocess", "a"])

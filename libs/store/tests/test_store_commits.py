@@ -13,6 +13,7 @@ from pachflow_store import (
     ORIGIN_USER,
     SPEC,
     CommitRef,
+    DuplicateContent,
     NotFound,
     Store,
     StoreError,
@@ -49,12 +50,29 @@ def test_each_put_is_a_new_commit_on_top_of_the_previous_files(store: Store, loc
 
 
 def test_blobs_are_content_addressed_and_read_only(store: Store, local_file):
-    ref = store.put_files("raw", [("/x", local_file("x", "same")), ("/y", local_file("y", "same"))])
+    ref = store.put_files(
+        "raw",
+        [("/x", local_file("x", "same")), ("/y", local_file("y", "same"))],
+        allow_duplicate=True,  # a copy on purpose: refused otherwise (the next test)
+    )
     manifest = store.manifest(ref)
 
     assert manifest["/x"][0] == manifest["/y"][0]  # one blob for one content
     blob = store.file_blob(ref, "/x")
     assert not os.stat(blob).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def test_a_copy_of_content_the_branch_holds_is_refused_naming_it(store: Store, local_file):
+    store.put_files("raw", [("/a.csv", local_file("a", "rows"))])
+    with pytest.raises(
+        DuplicateContent,
+        match=r"raw@master:/b.csv has the same content .* as "
+        "raw@master:/a.csv, which the repo already holds",
+    ):
+        store.put_files("raw", [("/b.csv", local_file("b", "rows"))])
+    assert len(store.list_commits("raw")) == 1
+    store.put_files("raw", [("/a.csv", local_file("a", "rows"))])  # its own path: no copy
+    store.put_files("other", [("/b.csv", local_file("b", "rows"))])  # another repo: fine
 
 
 def test_provenance_subvenance_and_commit_sets(store: Store, local_file):

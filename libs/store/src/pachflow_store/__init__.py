@@ -5,7 +5,14 @@ commit metadata, jobs, datums) is shared by `pachflow` and the provenance backen
 small write side (put, commit, metadata, job records) is used by `pachflow`'s runner.
 """
 
-from pachflow_store.errors import NotFound, StoreBusy, StoreError, StoreReadOnly
+from pachflow_store.blobs import file_digest
+from pachflow_store.errors import (
+    DuplicateContent,
+    NotFound,
+    StoreBusy,
+    StoreError,
+    StoreReadOnly,
+)
 from pachflow_store.ids import SHORT_ID_LEN, is_commit_id, new_id, short_id
 from pachflow_store.jobs import RUNNER_ERROR, RUNNER_GONE
 from pachflow_store.models import (
@@ -79,6 +86,7 @@ __all__ = [
     "CommitName",
     "CommitRef",
     "DatumInfo",
+    "DuplicateContent",
     "FileInfo",
     "JobInfo",
     "JobName",
@@ -91,6 +99,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "StoreReadOnly",
+    "file_digest",
     "is_commit_id",
     "is_full_id",
     "is_id_prefix",

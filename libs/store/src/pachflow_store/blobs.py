@@ -19,6 +19,17 @@ CHUNK = 1 << 20
 READ_ONLY = 0o444
 
 
+def file_digest(src: Path) -> tuple[str, int]:
+    """(sha256 hex, size) of a file, as its blob would be named."""
+    digest = hashlib.sha256()
+    size = 0
+    with src.open("rb") as fin:
+        while chunk := fin.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
 class BlobStore:
     def __init__(self, root: Path, read_only: bool = False) -> None:
         self.root = root
@@ -70,13 +81,7 @@ class BlobStore:
 
     def adopt_file(self, src: Path) -> tuple[str, int]:
         """Move `src` in (a datum's output: same filesystem, so no copy); `src` is gone after."""
-        digest = hashlib.sha256()
-        size = 0
-        with src.open("rb") as fin:
-            while chunk := fin.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        hexdigest = digest.hexdigest()
+        hexdigest, size = file_digest(src)
         with self._temp() as tmp:
             try:
                 os.replace(src, tmp)

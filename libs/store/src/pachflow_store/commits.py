@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from pachflow_store.blobs import BlobStore
+from pachflow_store.blobs import BlobStore, file_digest
 from pachflow_store.connected import Connected
-from pachflow_store.errors import NotFound
+from pachflow_store.errors import DuplicateContent, NotFound
 from pachflow_store.ids import is_commit_id, new_id
 from pachflow_store.models import (
     ORIGIN_USER,
@@ -57,14 +58,28 @@ class CommitStore(Connected):
         files: Iterable[tuple[str, Path]],
         branch: str = DEFAULT_BRANCH,
         description: str = "",
+        allow_duplicate: bool = False,
     ) -> CommitRef:
         """One new USER commit on `repo@branch`: its parent's files plus `files`
-        (path in the repo, local file); the repo is created if needed."""
+        (path in the repo, local file); the repo is created if needed. Content the branch
+        already holds under another path (or given twice) raises DuplicateContent naming
+        that path, before anything is written, unless `allow_duplicate`: the same rows
+        under two names would count twice downstream."""
         check_repo_name(repo)
+        pairs = [(normalize_path(path), Path(local)) for path, local in files]
+        if not allow_duplicate:
+            head = self._head(self.conn, repo, USER, branch) if self.repo_exists(repo) else None
+            current = self._manifest(self.conn, CommitRef(repo, head)) if head else {}
+            # only a file whose size another file has can be a copy: only those are read
+            sizes = {path: local.stat().st_size for path, local in pairs}
+            count = Counter(size for p, (_, size) in current.items() if p not in sizes)
+            count.update(sizes.values())
+            digests = {p: file_digest(local)[0] for p, local in pairs if count[sizes[p]] > 1}
+            refuse_duplicates(f"{repo}@{branch}", current, digests)
         added: Manifest = {}
         with self.writing_blobs():
-            for path, local in files:
-                added[normalize_path(path)] = self.blobs.put_file(Path(local))
+            for path, local in pairs:
+                added[path] = self.blobs.put_file(local)
             with self.transaction() as tx:
                 self._ensure_repo(tx, repo, USER)
                 head = self._head(tx, repo, USER, branch)
@@ -378,3 +393,18 @@ class CommitStore(Connected):
             (ref.repo, ref.repo_type, ref.id),
         ).fetchall()
         return {r[0]: r[1] for r in rows}
+
+
+def refuse_duplicates(where: str, current: Manifest, new: dict[str, str]) -> None:
+    """DuplicateContent when a new file's content (sha256) is already at another path of
+    `current` (or of `new`). A file put again at its own path is not a duplicate."""
+    holder = {blob: path for path, (blob, _) in sorted(current.items()) if path not in new}
+    for path, blob in sorted(new.items()):
+        other = holder.setdefault(blob, path)
+        if other != path:
+            held = "which the repo already holds" if other in current else "in the same put"
+            raise DuplicateContent(
+                f"{where}:{path} has the same content (sha256 {blob[:12]}) as {where}:{other}, "
+                f"{held}: its rows would count twice downstream. Put other data, or pass "
+                "--allow-duplicate if the copy is meant"
+            )

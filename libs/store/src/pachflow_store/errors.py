@@ -17,3 +17,7 @@ class StoreBusy(StoreError):
 
 class StoreReadOnly(StoreError):
     """A command that writes, on a store whose filesystem is mounted read-only."""
+
+
+class DuplicateContent(StoreError):
+    """A put of content the repo already holds under another path (the message names it)."""

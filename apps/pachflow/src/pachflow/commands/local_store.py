@@ -119,15 +119,34 @@ def emit_json(data: Any) -> None:
     help="Directory in the repo to put the files under.",
 )
 @click.option("--message", "-m", default="", help="Commit description.")
-def put(repo: str, files: tuple[Path, ...], branch: str, dest: str, message: str) -> None:
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Accept content the branch already holds under another path (its rows would "
+    "count twice downstream).",
+)
+def put(
+    repo: str,
+    files: tuple[Path, ...],
+    branch: str,
+    dest: str,
+    message: str,
+    allow_duplicate: bool,
+) -> None:
     """Put FILES (files or directories, recursively) into REPO as one new commit on
-    BRANCH; creates the repo if needed. Prints the commit (REPO@ID)."""
+    BRANCH; creates the repo if needed. Prints the commit (REPO@ID).
+
+    Content that REPO@BRANCH already holds under another path (same sha256), or that is
+    given twice, is refused (exit 2 naming that path) unless --allow-duplicate: the same
+    rows under two names would count twice in every model trained on them."""
     from pachflow.commands.put_sources import put_pairs
 
     pairs = put_pairs(files, dest)
     with open_store() as store:
         store.recover()
-        ref = store.put_files(repo, pairs, branch=branch, description=message)
+        ref = store.put_files(
+            repo, pairs, branch=branch, description=message, allow_duplicate=allow_duplicate
+        )
     click.echo(str(ref))
 
 

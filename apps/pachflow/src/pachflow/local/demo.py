@@ -3,7 +3,6 @@ MLflow run, the registered model version, its metrics and the lineage back to ra
 
 from __future__ import annotations
 
-import hashlib
 import json
 import textwrap
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pachflow.local.results import RUN_JSON, TrainResult, mlflow_lines
-from pachflow_store import USER, CommitRef, NotFound, Store, short_id
+from pachflow_store import USER, CommitRef, NotFound, Store, file_digest, short_id
 
 RAW_REPO = "raw_data"
 PROVENANCE_PIPELINE = "provenance"
@@ -41,14 +40,6 @@ def generate(path: Path, rows: int, seed: int) -> bool:
     return True
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def put_if_new(store: Store, local: Path) -> tuple[CommitRef, bool]:
     """Put the file into raw_data, unless raw_data@master already holds exactly these
     bytes at that path (then nothing new is committed and nothing will run)."""
@@ -57,7 +48,7 @@ def put_if_new(store: Store, local: Path) -> tuple[CommitRef, bool]:
     if head is not None:
         ref = CommitRef(RAW_REPO, head)
         entry = store.manifest(ref).get(target)
-        if entry is not None and entry[0] == sha256_of(local):
+        if entry is not None and entry[0] == file_digest(local)[0]:
             return ref, False
     return store.put_files(RAW_REPO, [(target, local)], description="pachflow demo"), True
 

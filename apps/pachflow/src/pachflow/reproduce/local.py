@@ -77,7 +77,10 @@ def run_local(
             except ps.NotFound as exc:
                 raise ReproduceError(f"cannot reproduce: commit {root.ref.label} is gone") from exc
             files = [(path, source.blobs.path(blob)) for path, (blob, _size) in manifest.items()]
-            new = store.put_files(ref.repo, files, description=f"copy of {root.ref.label}")
+            # a copy holds what the original held, duplicates included
+            new = store.put_files(
+                ref.repo, files, description=f"copy of {root.ref.label}", allow_duplicate=True
+            )
             progress.say(f"reproduce: {root.ref.label} -> {ref.repo}@{new.id} in {home}")
         env = {"MLFLOW_TRACKING_URI": tracking_uri}
         if plan.model_version is not None:
