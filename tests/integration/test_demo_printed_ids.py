@@ -6,12 +6,14 @@ stderr) is read the way a person reads it, and each short id found is fed, as pr
 the commands that take it: commits (`inspect commit`, `ls`, `lineage commit`, `lineage
 commit --upstream`), jobs (`jobs`, `inspect job`, `logs`, `list commit`), MLflow runs
 (`lineage run`, `lineage verify`, `lineage diff`) and model versions (`lineage model`,
-`lineage verify` with NAME/VERSION and NAME@ALIAS).
+`lineage verify` with NAME/VERSION and NAME@ALIAS). On the same demo store, a stage option
+set in the shell is named by `pachflow run` and changes nothing (a worker would not see it).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -85,3 +87,37 @@ def test_every_printed_short_id_is_accepted_back(demo: tuple[dict[str, str], str
         for model in (f"{name}@{alias}", f"{name}/{alias}"):  # the alias may have moved on
             assert json.loads(ok(env, "lineage", "model", model, "--json"))["model_versions"]
         ok(env, "lineage", "verify", f"{name}@{alias}")
+
+
+def test_a_stage_option_in_the_shell_is_named_and_changes_nothing(
+    demo: tuple[dict[str, str], str],
+) -> None:
+    """`PACHFLOW_TRAIN_MAX_DEPTH=3 pachflow run --reprocess train`: a worker would not see
+    the shell, so neither does train here; the run says so and the model is the same."""
+    env, _ = demo
+    before = json.loads(ok(env, "get", "train@master:/run.json"))["run_id"]
+    proc = subprocess.run(
+        [PACHFLOW, "run", "--reprocess", "train", "-q"],
+        env={**env, "PACHFLOW_TRAIN_MAX_DEPTH": "3"},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "warning: PACHFLOW_TRAIN_MAX_DEPTH is set in this shell but not passed to train" in (
+        proc.stderr
+    )
+    after = json.loads(ok(env, "get", "train@master:/run.json"))["run_id"]
+    assert after != before  # train did run again
+    diff = json.loads(ok(env, "lineage", "diff", before, after, "--json"))
+    params = [c for c in diff["changes"] if c["section"] == "param"]
+    assert params == [], params  # max_depth is still the spec's
+    metrics = [
+        c
+        for c in diff["changes"]
+        if c["section"] == "metric"
+        and not c["item"].endswith("_seconds")  # wall clock
+        and not math.isclose(float(c["a"]), float(c["b"]), rel_tol=1e-9, abs_tol=1e-12)
+    ]
+    assert metrics == [], metrics  # the same model: every metric the same
+    assert diff["same"]["param"] > 0

@@ -45,14 +45,14 @@ while True:
 @pytest.fixture
 def batched(write_spec, script, tmp_path, monkeypatch):
     pids = tmp_path / "pids"
-    monkeypatch.setenv("PIDS", str(pids))
 
     def make(tries: int = 3, parallelism: int = 1, body: str = BATCHED) -> Path:
         write_spec(
             "b",
             [*script("batched", body), "/pfs/raw", "/pfs/out"],
             "raw",
-            transform={"datumBatching": True},
+            # the spec's env: a stage sees no variable of the shell, as on a worker
+            transform={"datumBatching": True, "env": {"PIDS": str(pids)}},
             datumTries=tries,
             parallelismSpec={"constant": parallelism},
         )

@@ -42,8 +42,14 @@ def wait_for(predicate, what: str, proc: subprocess.Popen | None = None) -> None
 def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
     gates = tmp_path / "gates"
     gates.mkdir()
-    monkeypatch.setenv("GATE", str(gates / "open"))
-    write_spec("p", [*script("gated", GATED), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
+    # the spec's env: a stage sees no variable of the shell, as on a worker
+    write_spec(
+        "p",
+        [*script("gated", GATED), "/pfs/raw", "/pfs/out"],
+        "raw",
+        datumTries=1,
+        transform={"env": {"GATE": str(gates / "open")}},
+    )
     data = tmp_path / "x.txt"
     data.write_text("x")
     subprocess.run([PACHFLOW, "put", "raw", str(data)], check=True, capture_output=True)
@@ -109,8 +115,14 @@ def test_a_datum_that_outlives_its_killed_runner_keeps_the_job_running_until_sto
     its process group: `jobs` says RUNNING while it lives, the next run stops it first."""
     gates = tmp_path / "gates"
     gates.mkdir()
-    monkeypatch.setenv("GATE", str(gates / "open"))
-    write_spec("p", [*script("detached", DETACHED), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
+    # the spec's env: a stage sees no variable of the shell, as on a worker
+    write_spec(
+        "p",
+        [*script("detached", DETACHED), "/pfs/raw", "/pfs/out"],
+        "raw",
+        datumTries=1,
+        transform={"env": {"GATE": str(gates / "open")}},
+    )
     (tmp_path / "x.txt").write_text("x")
     subprocess.run([PACHFLOW, "put", "raw", str(tmp_path / "x.txt")], check=True)
     runner = subprocess.Popen(
@@ -228,8 +240,14 @@ def test_jobs_after_kill_9_shows_the_job_killed_with_the_datums_that_finished(
 ):
     gates = tmp_path / "gates"
     gates.mkdir()
-    monkeypatch.setenv("GATE", str(gates / "open"))
-    write_spec("p", [*script("gated", GATED_ONE), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
+    # the spec's env: a stage sees no variable of the shell, as on a worker
+    write_spec(
+        "p",
+        [*script("gated", GATED_ONE), "/pfs/raw", "/pfs/out"],
+        "raw",
+        datumTries=1,
+        transform={"env": {"GATE": str(gates / "open")}},
+    )
     files = []
     for name in ("a.txt", "b.txt", "c.txt", "d.txt", "wait.txt"):
         (tmp_path / name).write_text(name)

@@ -100,3 +100,50 @@ def test_commands_resolve_from_the_running_interpreter_venv(envs):
 
     env = next(iter(dumped.values()))
     assert env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+
+
+def test_a_stage_sees_only_the_documented_pass_throughs_of_the_shell(envs, monkeypatch):
+    """As on a worker: the shell's stage options and other variables do not reach a stage;
+    what it needs to run here, proxies, MLflow tracking and Spark endpoint settings do."""
+    passed = {
+        "JAVA_HOME": "/opt/jdk",
+        "LC_ALL": "C.UTF-8",
+        "HTTPS_PROXY": "http://proxy:3128",
+        "no_proxy": "localhost",
+        "MLFLOW_TRACKING_TOKEN": "t",
+        "AWS_ACCESS_KEY_ID": "k",
+        "PACHFLOW_MLFLOW_RETRIES": "2",
+        "SPARK_REMOTE": "sc://localhost:15002",
+        "PACHFLOW_SPARK_DRIVER_MEMORY": "1g",
+    }
+    kept_out = {"PACHFLOW_P_MAX_DEPTH": "3", "EDITOR": "vi", "PYTHONPATH": "/tmp/x"}
+    for name, value in {**passed, **kept_out}.items():
+        monkeypatch.setenv(name, value)
+    dumped, _, _ = envs(env={"PACHFLOW_P_SEED": "7"})
+    env = next(iter(dumped.values()))
+    assert {k: env.get(k) for k in passed} == passed
+    assert not set(kept_out) & set(env)
+    assert env["PACHFLOW_P_SEED"] == "7"  # the spec's env: the way to set a stage option
+
+
+def test_run_warns_naming_a_stage_setting_of_the_shell_it_did_not_pass(
+    home, write_spec, script, put, specs_dir, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from pachflow.cli import main
+
+    body = 'out.joinpath("depth").write_text(os.environ.get("PACHFLOW_P_MAX_DEPTH", "default"))'
+    write_spec("p", [*script("p", body), "/pfs/raw", "/pfs/out"], "raw", "/")
+    put("raw", {"/x.txt": "x"})
+    monkeypatch.setenv("PACHFLOW_P_MAX_DEPTH", "3")
+    monkeypatch.setenv("PACHFLOW_SPARK_MASTER", "local[1]")  # passed: no warning
+
+    result = CliRunner().invoke(main, ["run", "--specs", str(specs_dir), "-q"])
+
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.output
+    assert "PACHFLOW_P_MAX_DEPTH is set in this shell but not passed to p" in warnings[0]
+    assert f"transform.env of {specs_dir / 'p.json'}" in warnings[0]
+    assert CliRunner().invoke(main, ["get", "p@master:/depth"]).output == "default"

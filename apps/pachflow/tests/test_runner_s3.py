@@ -248,8 +248,13 @@ def test_a_stopped_or_killed_runner_leaves_no_s3_server(
     home, tmp_path, write_spec, specs_dir, put, store, script, monkeypatch, sig
 ):
     started = tmp_path / "started"
-    monkeypatch.setenv("STARTED", str(started))
-    write_spec("a", [*script("wait", STARTED), "/pfs/ex_side", "/pfs/out"], "", input=s3_cross())
+    write_spec(
+        "a",
+        [*script("wait", STARTED), "/pfs/ex_side", "/pfs/out"],
+        "",
+        input=s3_cross(),
+        transform={"env": {"STARTED": str(started)}},  # a stage sees only the spec's env
+    )
     put("ex_events", EVENTS)
     put("ex_side", {"/p": "1"})
     runner = subprocess.Popen([PACHFLOW, "run", "--specs", str(specs_dir)], stderr=subprocess.PIPE)

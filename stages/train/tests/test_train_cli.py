@@ -70,6 +70,9 @@ def test_run_has_name_params_metrics_and_pachyderm_tags(trained: dict[str, Any])
     assert run.data.params["classifier"] == "decision_tree"
     assert run.data.params["max_depth"] == "4"
     assert run.data.params["class_weight"] == "balanced"
+    # how it ran is a setting that reached train too: in the run, not only in the shell
+    assert run.data.params["spark_master"].startswith("local")
+    assert {"spark_driver_memory", "spark_shuffle_partitions", "partitions"} <= set(run.data.params)
     m = run.data.metrics
     for key in (
         "test_areaUnderPR",

@@ -35,6 +35,17 @@ class TrackingSettings:
     http: HttpSettings
 
 
+def execution_params(partitions: int | None, spark: SparkSettings) -> dict[str, str]:
+    """How the fit was executed, logged next to the model settings: every setting that
+    reaches train is in its MLflow run (a run whose numbers differ says why)."""
+    return {
+        "partitions": str(partitions) if partitions else "as read",
+        "spark_master": spark.master,
+        "spark_driver_memory": spark.driver_memory,
+        "spark_shuffle_partitions": str(spark.shuffle_partitions or "one per core"),
+    }
+
+
 def train(
     input_dir: Path,
     output_dir: Path,
@@ -82,7 +93,8 @@ def train(
             )
             data.check_learnable(counts, str(input_dir), settings.test_fraction)
             with tracking_errors(uri, http):
-                run_id = tracker.start(previous, settings.params())
+                params = {**settings.params(), **execution_params(partitions, spark_settings)}
+                run_id = tracker.start(previous, params)
                 progress(
                     STAGE,
                     f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",

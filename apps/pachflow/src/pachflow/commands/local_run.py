@@ -73,6 +73,10 @@ def run_pipelines(
         raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
     progress = Progress(quiet=quiet, verbose=verbose)
     from pachflow.local.cron import tick_all
+    from pachflow.local.env import unpassed_stage_settings
+
+    for warning in unpassed_stage_settings(specs):
+        click.echo(warning, err=True)  # even with --quiet: the run differs from what was meant
 
     with open_store() as store, sigterm_stops():
         for name in reprocess:
