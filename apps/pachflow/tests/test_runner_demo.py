@@ -4,6 +4,8 @@ run/skipped, both models side by side), and no work the second time."""
 
 from __future__ import annotations
 
+import re
+
 from click.testing import CliRunner
 
 from pachflow.cli import main
@@ -81,6 +83,25 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     assert "raw_data already holds this data" in second.output
     assert "no work done" in second.output and "nothing to do" in second.output
     assert "fraud v4" in second.output and "new data" not in second.output
+
+
+def test_the_second_run_says_each_pipelines_datum_counts_once(
+    home, write_spec, script, copy_stage, specs_dir
+):
+    write_spec("split", [*copy_stage, "/pfs/raw_data", "/pfs/out"], "raw_data")
+    write_spec("train", [*script("train", FAKE_TRAIN), "/pfs/split", "/pfs/out"], "split", "/")
+
+    result = CliRunner().invoke(main, ["demo", "--rows", "1000", "--specs", str(specs_dir)])
+
+    assert result.exit_code == 0, result.output
+    increment = result.output.split("\nnew data: put raw_data@")[1]
+    for pipeline in ("split", "train"):
+        counts = [
+            line
+            for line in increment.splitlines()
+            if re.match(rf"\s*{pipeline}\s.*\b(datums\b|datum\(s\))", line)
+        ]
+        assert len(counts) == 1, (pipeline, increment)
 
 
 def test_run_ends_with_the_commits_run_and_model_version_it_made(

@@ -42,12 +42,28 @@ def default_tracking_uri(backend: str, home: str | None) -> str | None:
     return f"sqlite:///{db}" if db.is_file() else None
 
 
+def check_console_url(backend_kind: str) -> None:
+    """--console-url links commits and jobs to a Pachyderm console; the local store has
+    none, so asking for it there is refused rather than silently ignored (the variable
+    PACHFLOW_CONSOLE_URL, set for a cluster, is ignored for the local store)."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx is not None and ctx.get_parameter_source("console_url") == (
+        click.core.ParameterSource.COMMANDLINE
+    )
+    if given and backend_kind == "local":
+        raise BadInput(
+            "--console-url: the local store has no Pachyderm console to link to (its "
+            "lineage links the MLflow UI); use it with --backend pachyderm"
+        )
+
+
 def _resolver(opts: dict[str, Any]) -> Resolver:
     from pachflow_lineage.resolve import Resolver
     from pachflow_lineage.tracking import Tracking, quiet_http_retries
 
     quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
     backend_kind = choose_backend(opts["backend"], opts["home"])
+    check_console_url(backend_kind)
     tracking = Tracking(
         opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]),
         timeout_s=CLI_HTTP_TIMEOUT_S,

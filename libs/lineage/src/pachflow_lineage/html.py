@@ -1,9 +1,12 @@
 """`--html FILE`: the lineage as one self-contained page (no network, no external file):
-an SVG graph laid out in columns (upstream left), and for every node a card with what a
-person looks for: commit (repo, id, origin, size, files), job (state, datums), MLflow run
-(status, metrics, link to the MLflow UI), model version (aliases, link). A small inline
-script highlights a node's card when its box is clicked and records that it ran
-(`data-ready`) and any error (`data-errors`), which the browser test checks."""
+first each MLflow run's headline metrics (areaUnderPR, F1 at the best threshold,
+precision, recall on the test part) with its MLflow UI link; then an SVG graph laid out in
+columns (upstream left) that fits the window (viewBox; zoom buttons and scrolling for a
+closer look); and for every node a card with what a person looks for: commit (repo, id,
+origin, size, files), job (state, datums), MLflow run (status, headline metrics first,
+link to the MLflow UI), model version (aliases, link). A small inline script zooms, and
+highlights a node's card when its box is clicked, and records that it ran (`data-ready`)
+and any error (`data-errors`), which the browser test checks."""
 
 from __future__ import annotations
 
@@ -16,10 +19,24 @@ from pachflow_lineage.render import ordered_keys
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 220, 44, 70, 18
 MAX_METRICS = 12
+#: What a person reads first about a fraud model: train's test-part metrics.
+HEADLINE = (
+    ("areaUnderPR", "test_areaUnderPR"),
+    ("F1 at best threshold", "test_f1_at_best"),
+    ("best threshold", "test_best_f1_threshold"),
+    ("precision", "test_precision_at_best"),
+    ("recall", "test_recall_at_best"),
+)
 
 _CSS = """
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.2em} svg{border:1px solid #ddd;background:#fafafa;max-width:100%}
+h1{font-size:1.2em}
+.graph{border:1px solid #ddd;background:#fafafa;overflow:auto;max-height:80vh}
+.graph svg{display:block;width:100%;height:auto}
+.zoom button{margin-right:.3em}
+table.headline{border-collapse:collapse;margin:.5em 0 1em}
+table.headline th,table.headline td{border:1px solid #ddd;padding:.2em .7em;text-align:right}
+table.headline th:first-child,table.headline td:first-child{text-align:left}
 .node rect{fill:#fff;stroke:#888;rx:6} .node text{font-size:11px}
 .node.commit rect{fill:#eef6ff} .node.spec rect{fill:#f3f3f3} .node.job rect{fill:#fff7e6}
 .node.run rect{fill:#eaffea} .node.model rect{fill:#fdeeff} .node.datum rect{fill:#fffdf0}
@@ -35,6 +52,12 @@ _JS = """
   var errors=[];
   window.addEventListener('error',function(e){errors.push(String(e.message));
     document.body.dataset.errors=errors.join(' | ');});
+  var svg=document.querySelector('.graph svg'), scale=1;
+  function zoom(to){scale=Math.min(8,Math.max(1,to));svg.style.width=(100*scale)+'%';
+    document.body.dataset.zoom=String(scale);}
+  document.querySelectorAll('.zoom button').forEach(function(b){
+    b.addEventListener('click',function(){var z=b.dataset.zoom;
+      zoom(z==='fit'?1:z==='in'?scale*1.5:scale/1.5);});});
   var nodes=document.querySelectorAll('svg .node');
   nodes.forEach(function(n){n.addEventListener('click',function(){
     document.querySelectorAll('.sel').forEach(function(s){s.classList.remove('sel');});
@@ -79,7 +102,11 @@ def _svg(lineage: Lineage, keys: list[str], ids: dict[str, str]) -> str:
         c, r = pos[key]
         return c * (BOX_W + GAP_X) + 10, r * (BOX_H + GAP_Y) + GAP_Y
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">']
+    # viewBox + width 100%: the whole graph fits the window's width; zoom widens it
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="xMinYMin meet" data-width="{width}">'
+    ]
     parts.append(
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" '
         'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#888"/></marker></defs>'
@@ -145,13 +172,19 @@ def _fields(lineage: Lineage, key: str) -> list[tuple[str, str]]:
         ]
     if key in lineage.runs:
         r = lineage.runs[key]
-        metrics = sorted(r.metrics.items())[:MAX_METRICS]
-        return [
-            ("MLflow run", esc(r.run_id)),
-            ("name", esc(r.name or "-")),
-            ("status", esc(r.status or "-")),
-            ("MLflow UI", _link(r.url)),
-        ] + [(f"metric {k}", f"{v:.6g}") for k, v in metrics]
+        headline = [(label, r.metrics[name]) for label, name in HEADLINE if name in r.metrics]
+        shown = {name for _, name in HEADLINE}
+        rest = sorted((k, v) for k, v in r.metrics.items() if k not in shown)
+        return (
+            [
+                ("MLflow run", esc(r.run_id)),
+                ("name", esc(r.name or "-")),
+                ("status", esc(r.status or "-")),
+                ("MLflow UI", _link(r.url)),
+            ]
+            + [(f"<b>{esc(label)}</b>", f"<b>{v:.4f}</b>") for label, v in headline]
+            + [(f"metric {esc(k)}", f"{v:.6g}") for k, v in rest[: MAX_METRICS - len(headline)]]
+        )
     m = lineage.model_versions[key]
     return [
         ("model version", esc(f"{m.name}/{m.version}")),
@@ -159,6 +192,33 @@ def _fields(lineage: Lineage, key: str) -> list[tuple[str, str]]:
         ("run", esc(m.run_id or "-")),
         ("MLflow UI", _link(m.url)),
     ]
+
+
+def _headline(lineage: Lineage) -> str:
+    """One row per MLflow run: its test-part headline metrics and its MLflow UI link."""
+    runs = [r for r in lineage.runs.values() if any(n in r.metrics for _, n in HEADLINE)]
+    if not runs:
+        return ""
+    esc = html.escape
+    head = "".join(f"<th>{esc(label)}</th>" for label, _ in HEADLINE)
+    rows = []
+    for r in runs:
+        cells = "".join(
+            f"<td>{r.metrics[name]:.4f}</td>" if name in r.metrics else "<td>-</td>"
+            for _, name in HEADLINE
+        )
+        link = f'<a href="{esc(r.url)}">{esc(r.run_id[:12])}</a>' if r.url else esc(r.run_id)
+        rows.append(f"<tr><td>{link}</td>{cells}</tr>")
+    return (
+        '<table class="headline"><caption>test part (held out)</caption>'
+        f"<tr><th>MLflow run</th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
+_ZOOM = (
+    '<div class="zoom"><button data-zoom="fit">fit</button><button data-zoom="in">+</button>'
+    '<button data-zoom="out">-</button></div>'
+)
 
 
 def to_html(lineage: Lineage) -> str:
@@ -180,9 +240,10 @@ def to_html(lineage: Lineage) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
-        f'<body data-lineage="{data}"><h1>{html.escape(title)}</h1>'
+        f'<body data-lineage="{data}"><h1>{html.escape(title)}</h1>{_headline(lineage)}'
         f"<dl>{info}</dl>{'<ul>' + notes + '</ul>' if notes else ''}"
-        f"{_svg(lineage, keys, ids)}{''.join(cards)}<script>{_JS}</script></body></html>\n"
+        f'{_ZOOM}<div class="graph">{_svg(lineage, keys, ids)}</div>'
+        f"{''.join(cards)}<script>{_JS}</script></body></html>\n"
     )
 
 

@@ -45,7 +45,8 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--console-url",
             envvar="PACHFLOW_CONSOLE_URL",
             default=None,
-            help="Pachyderm console base URL, for links [env PACHFLOW_CONSOLE_URL].",
+            help="Pachyderm console base URL, for links [env PACHFLOW_CONSOLE_URL]; "
+            "Pachyderm backend only (refused for the local store, which has no console).",
         ),
         click.option(
             "--tracking-uri",

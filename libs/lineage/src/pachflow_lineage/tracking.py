@@ -27,6 +27,19 @@ TAG_PREFIX = "pachyderm."
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 #: Seconds a REST read may take before the server counts as unreachable.
 DEFAULT_TIMEOUT_S = 10.0
+#: Where `make mlflow-ui` serves a local store (Makefile: MLFLOW_UI_PORT).
+LOCAL_UI = "http://127.0.0.1:5000"
+
+
+def ui_base(tracking_uri: str) -> str | None:
+    """The MLflow UI of a tracking URI: the server itself when it is http(s); for a local
+    store (sqlite, file) where `make mlflow-ui` serves it, as `pachflow run` prints it;
+    None for stores with a UI of their own elsewhere (databricks, ...)."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return tracking_uri.rstrip("/")
+    if tracking_uri.startswith(("sqlite:", "file:", "/")) or "://" not in tracking_uri:
+        return LOCAL_UI
+    return None
 
 
 def quiet_http_retries(retries: int, timeout_s: int) -> None:
@@ -266,8 +279,7 @@ class Tracking:
 
     # --- links -----------------------------------------------------------------------
     def _ui_base(self) -> str | None:
-        uri = self.tracking_uri
-        return uri.rstrip("/") if uri.startswith(("http://", "https://")) else None
+        return ui_base(self.tracking_uri)
 
     def run_url(self, experiment_id: str, run_id: str) -> str | None:
         base = self._ui_base()

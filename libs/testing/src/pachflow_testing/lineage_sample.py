@@ -34,7 +34,14 @@ def sample_lineage() -> Lineage:
         name="train@x <script>",
         status="FINISHED",
         url="http://127.0.0.1:5000/#/runs/r",
-        metrics={"test.areaUnderPR": 0.99},
+        metrics={
+            "test_areaUnderPR": 0.9912,
+            "test_f1_at_best": 0.95,
+            "test_best_f1_threshold": 0.61,
+            "test_precision_at_best": 0.97,
+            "test_recall_at_best": 0.93,
+            **{f"importance.f{i:02d}": i / 100 for i in range(20)},  # many, less important
+        },
     )
     mv = ModelVersion(
         "fraud",

@@ -98,8 +98,9 @@ def _increment(
             "the demo's second run failed: "
             + "; ".join(f"{o.pipeline}: {o.reason}" for o in summary.failed)
         )
-    for line in d.datum_lines(summary.outcomes):
-        click.echo(line)
+    if quiet:  # else each pipeline's progress line already said it: once is enough
+        for line in d.datum_lines(summary.outcomes):
+            click.echo(line)
     with open_store() as store:
         after = train_result(store)
         if after is None or after.manifest.get("run_id") == before.manifest.get("run_id"):

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pachflow_lineage.tracking import LOCAL_UI, ui_base
 from pachflow_store import CommitRef, NotFound, Store, short_id
 
 if TYPE_CHECKING:
@@ -15,8 +16,6 @@ if TYPE_CHECKING:
 
 TRAIN_PIPELINE = "train"
 RUN_JSON = "/run.json"
-#: `make mlflow-ui` serves the local store here (Makefile: MLFLOW_UI_PORT).
-LOCAL_UI = "http://127.0.0.1:5000"
 
 
 @dataclass(frozen=True)
@@ -43,10 +42,8 @@ def train_result(store: Store, commit_id: str | None = None) -> TrainResult | No
 
 def run_ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     """The run's page in the MLflow UI: on the tracking server itself when it is http(s),
-    else where `make mlflow-ui` serves the local store."""
-    base = (
-        tracking_uri.rstrip("/") if tracking_uri.startswith(("http://", "https://")) else LOCAL_UI
-    )
+    else where `make mlflow-ui` serves the local store (the lineage pages link the same)."""
+    base = ui_base(tracking_uri) or LOCAL_UI
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
