@@ -64,6 +64,13 @@ def test_reproduce_a_model_after_new_data_was_added(tmp_path, mlflow_server, mon
     new_run = verdict["info"]["new run"].split()[0]
     assert new_run != first["run_id"]
     assert client.get_run(new_run).data.tags["pachflow.reproduces"] == first["run_id"]
+    # its own experiment, not the user's; its store removed, its run and model intact
+    original = client.get_experiment(client.get_run(first["run_id"]).info.experiment_id).name
+    mine = client.get_experiment(client.get_run(new_run).info.experiment_id).name
+    assert mine == original + "-reproductions"
+    assert "removed" in verdict["info"]["where"]
+    assert not any((home / "reproductions").iterdir())
+    assert {a.path for a in client.list_artifacts(new_run)} >= {"model"}
 
     # the user's heads and the model's alias did not move
     with Store(home) as store:

@@ -143,3 +143,49 @@ def test_no_such_run_is_answered_without_importing_mlflow(
         assert code == 2, done.stderr
         assert f"no MLflow run '{'0' * 32}' at {uri}" in done.stderr
         assert "mlflow" not in modules and "pandas" not in modules, uri
+
+
+LINEAGE_JSON = {"subject": "run:x", "direction": "upstream", "commits": [], "edges": []}
+
+
+def _run_with_lineage_artifact(client: MlflowClient, tmp_path: Path) -> str:
+    exp = client.create_experiment(f"verify-{uuid.uuid4().hex[:8]}")
+    run_id = client.create_run(exp).info.run_id
+    (tmp_path / "lineage.json").write_text(json.dumps(LINEAGE_JSON))
+    client.log_artifact(run_id, str(tmp_path / "lineage.json"), artifact_path="lineage")
+    client.set_terminated(run_id)
+    return run_id
+
+
+def test_verify_reads_the_runs_lineage_artifact_without_importing_mlflow(
+    sqlite_server: Any, tmp_path: Path
+) -> None:
+    """`lineage verify` answers in well under a second: the link stage's lineage.json is
+    read from a local artifact directory (a local store) or through the tracking server,
+    not through MlflowClient (seconds of imports)."""
+    home = tmp_path / "home"
+    with ps.Store(home):
+        pass
+    local_db = tmp_path / "local" / "mlflow.db"
+    local_db.parent.mkdir()
+    local_uri = f"sqlite:///{local_db}"
+    local = MlflowClient(local_uri)  # a local store, as `pachflow run` makes it: no server
+    local.create_experiment("x", artifact_location=str(tmp_path / "local" / "mlruns"))
+    cases = {
+        local_uri: _run_with_lineage_artifact(local, tmp_path),
+        sqlite_server.uri: _run_with_lineage_artifact(MlflowClient(sqlite_server.uri), tmp_path),
+    }
+    for uri, run_id in cases.items():
+        assert Tracking(uri).load_json_artifact(run_id, "lineage/lineage.json") == LINEAGE_JSON
+        assert Tracking(uri).load_json_artifact(run_id, "lineage/nothing.json") is None
+        args = ["verify", run_id, "--backend", "local", "--home", str(home)]
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, *args, "--tracking-uri", uri],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        code, modules = json.loads(done.stderr.strip().splitlines()[-1])
+        assert code == 1, done.stdout + done.stderr  # no pipeline made it: mismatches
+        assert "no lineage/lineage.json on the run" not in done.stdout, uri
+        assert "mlflow" not in modules and "pandas" not in modules, uri

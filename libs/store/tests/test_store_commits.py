@@ -135,3 +135,15 @@ def test_uris(store: Store, local_file):
 def test_repo_names_follow_pachyderm_rules(store: Store, local_file):
     with pytest.raises(StoreError, match="not valid"):
         store.put_files("raw.data", [("/a", local_file("a", "A"))])
+
+
+def test_put_manifest_shares_the_other_stores_blobs_as_hard_links(tmp_path, local_file):
+    with Store(tmp_path / "a") as source, Store(tmp_path / "b") as copy:
+        ref = source.put_files("raw", [("/x.csv", local_file("x", "rows"))])
+        manifest = source.manifest(ref)
+        new = copy.put_manifest("raw", manifest, source.blobs, description="copy")
+
+        assert copy.manifest(new) == manifest
+        ((digest, _),) = manifest.values()
+        assert os.stat(copy.blobs.path(digest)).st_ino == os.stat(source.blobs.path(digest)).st_ino
+        assert copy.file_blob(new, "/x.csv").read_text() == "rows"

@@ -33,6 +33,10 @@ class ReadFailed(Exception):
     """The store could not be read (server down, not an MLflow database, ...)."""
 
 
+class Unsupported(Exception):
+    """This reader cannot do it (e.g. artifacts in a remote store): ask MlflowClient."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     run_id: str
@@ -201,6 +205,18 @@ class SqliteReader:
             args.append(digest)
         return [self.get_run(uuid) for (uuid,) in self._rows(sql, tuple(args))]
 
+    def read_artifact(self, run_id: str, path: str) -> bytes | None:
+        """A run's artifact when its artifact root is a local directory (the local store's
+        default, ./mlruns); None when the run has no such file; Unsupported otherwise."""
+        rows = self._rows("SELECT artifact_uri FROM runs WHERE run_uuid = ?", (run_id,))
+        if not rows:
+            raise NotFound(run_id)
+        root = local_dir(rows[0][0] or "")
+        if root is None:
+            raise Unsupported(f"artifacts of run {run_id} are not in a local directory")
+        target = root / path
+        return target.read_bytes() if target.is_file() else None
+
     def _aliases(self, name: str, version: str) -> list[str]:
         return sorted(
             a
@@ -253,11 +269,31 @@ class RestReader:
     """An MLflow tracking server, through the REST API its own client uses."""
 
     def __init__(self, base_url: str, timeout_s: float) -> None:
-        self.base = base_url.rstrip("/") + "/api/2.0/mlflow/"
+        self.root = base_url.rstrip("/")
+        self.base = self.root + "/api/2.0/mlflow/"
         self.timeout_s = timeout_s
 
-    def _call(self, endpoint: str, query: dict[str, Any] | None = None, body: Any = None) -> Any:
-        url = self.base + endpoint
+    def read_artifact(self, run_id: str, path: str) -> bytes | None:
+        """A run's artifact through the server (the route its UI reads artifacts by,
+        whatever the artifact store); None when the run has no such file."""
+        try:
+            return self._call(
+                "", {"path": path, "run_uuid": run_id}, raw=True, url=self.root + "/get-artifact"
+            )
+        except NotFound:
+            return None
+        except ReadFailed as exc:
+            raise Unsupported(str(exc)) from exc
+
+    def _call(
+        self,
+        endpoint: str,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        raw: bool = False,
+        url: str | None = None,
+    ) -> Any:
+        url = url or self.base + endpoint
         if query:
             url += "?" + urllib.parse.urlencode(query)
         data = None if body is None else json.dumps(body).encode()
@@ -268,7 +304,8 @@ class RestReader:
             request.add_header("Authorization", auth)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return json.loads(response.read() or b"{}")
+                content = response.read()
+                return content if raw else json.loads(content or b"{}")
         except urllib.error.HTTPError as exc:
             try:
                 error = json.loads(exc.read() or b"{}")
@@ -402,6 +439,13 @@ def search_clauses(
     if id_prefix is not None:
         clauses.append(f"attributes.run_id LIKE '{quote(id_prefix)}%'")
     return clauses
+
+
+def local_dir(uri: str) -> Path | None:
+    """The directory of a local artifact URI (`/abs/path` or `file:///abs/path`), else None."""
+    if uri.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(uri).path))
+    return Path(uri) if uri.startswith("/") else None
 
 
 def quote(value: str) -> str:

@@ -107,6 +107,15 @@ class BlobStore:
             shutil.copyfile(self.path(digest), dest)
             os.chmod(dest, READ_ONLY)
 
+    def share_from(self, other: BlobStore, digest: str) -> None:
+        """Take another store's blob: a hard link when on the same filesystem (blobs never
+        change, so two stores can share one file), a copy otherwise."""
+        if self.exists(digest):
+            return
+        with self._temp() as tmp:
+            other.link_to(digest, tmp)
+            self._publish(tmp, digest)
+
     def all_digests(self) -> set[str]:
         found: set[str] = set()
         for sub in self.root.iterdir():

@@ -89,6 +89,28 @@ class CommitStore(Connected):
                     tx, CommitRef(repo, new_id()), manifest, [], ORIGIN_USER, branch, description
                 )
 
+    def put_manifest(
+        self, repo: str, manifest: Manifest, source: BlobStore, description: str = ""
+    ) -> CommitRef:
+        """One new USER commit on `repo@master` holding exactly `manifest`, whose blobs are
+        taken from another store (`source`): hard links, not copies (a reproduction's
+        store costs no disk for its data)."""
+        check_repo_name(repo)
+        with self.writing_blobs():
+            for digest, _size in manifest.values():
+                self.blobs.share_from(source, digest)
+            with self.transaction() as tx:
+                self._ensure_repo(tx, repo, USER)
+                return self.insert_commit(
+                    tx,
+                    CommitRef(repo, new_id()),
+                    dict(manifest),
+                    [],
+                    ORIGIN_USER,
+                    DEFAULT_BRANCH,
+                    description,
+                )
+
     def delete_files(
         self, repo: str, paths: Iterable[str], branch: str = DEFAULT_BRANCH, description: str = ""
     ) -> CommitRef:

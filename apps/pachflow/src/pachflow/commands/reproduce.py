@@ -46,6 +46,13 @@ DEFAULT_TOLERANCE = 1e-9
     default=None,
     help="MLflow [env MLFLOW_TRACKING_URI; unset: the store's mlflow.db].",
 )
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep the reproduction's store (its commits, jobs and logs) after the verdict; by "
+    "default it is removed (its data are hard links to the original's blobs; its runs and "
+    "model versions stay in MLflow).",
+)
 @click.option("--json", "as_json", is_flag=True, help="The verdict as JSON.")
 @one_line_errors
 def reproduce(
@@ -55,6 +62,7 @@ def reproduce(
     into: Path | None,
     home: str | None,
     tracking_uri: str | None,
+    keep: bool,
     as_json: bool,
 ) -> None:
     """Re-run the chain that made SUBJECT (RUN_ID, NAME/VERSION or NAME@ALIAS) from its exact
@@ -62,7 +70,10 @@ def reproduce(
 
     The reproduction runs in a store (or, on a cluster, a project) of its own: the
     original heads, branches and the model's aliases are not touched (the new version is
-    registered as NAME-reproductions). The new run is tagged pachflow.reproduces=<run id>.
+    registered as NAME-reproductions, the new run goes to the experiment
+    <experiment>-reproductions). The store shares the original's blobs (hard links) and is
+    removed after the verdict unless --keep; a failed reproduction keeps it for its logs.
+    The new run is tagged pachflow.reproduces=<run id>.
     Compared: every param, every metric within --tolerance (wall-clock *_seconds metrics
     are listed, not compared), the content hashes of every commit upstream of both runs,
     the fitted model (each stage's params and data, row for row) and its input example.
@@ -71,7 +82,7 @@ def reproduce(
     """
     from pachflow.reproduce.run import reproduce_subject
 
-    verdict = reproduce_subject(subject, runtime, tolerance, into, home, tracking_uri)
+    verdict = reproduce_subject(subject, runtime, tolerance, into, home, tracking_uri, keep)
     click.echo(verdict.to_json() if as_json else verdict.to_table(), nl=False)
     if not verdict.ok:
         sys.exit(1)

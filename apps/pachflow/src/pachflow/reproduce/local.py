@@ -34,7 +34,8 @@ class Reproduction:
 
 @contextmanager
 def _env(values: dict[str, str]) -> Iterator[None]:
-    """The runner passes the host env to every datum: set what the stages must see."""
+    """Set what the stages must see; the runner passes these to every datum (they are
+    MLflow tracking settings, documented pass-throughs of pachflow.local.env)."""
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -54,6 +55,7 @@ def run_local(
     tracking_uri: str,
     runtime: Runtime,
     progress: Progress,
+    experiment: str,
 ) -> Reproduction:
     specs_dir = home / "specs"
     specs_dir.mkdir(parents=True)
@@ -76,13 +78,11 @@ def run_local(
                 manifest = source.manifest(ref)
             except ps.NotFound as exc:
                 raise ReproduceError(f"cannot reproduce: commit {root.ref.label} is gone") from exc
-            files = [(path, source.blobs.path(blob)) for path, (blob, _size) in manifest.items()]
-            # a copy holds what the original held, duplicates included
-            new = store.put_files(
-                ref.repo, files, description=f"copy of {root.ref.label}", allow_duplicate=True
+            new = store.put_manifest(
+                ref.repo, manifest, source.blobs, description=f"copy of {root.ref.label}"
             )
             progress.say(f"reproduce: {root.ref.label} -> {ref.repo}@{new.id} in {home}")
-        env = {"MLFLOW_TRACKING_URI": tracking_uri}
+        env = {"MLFLOW_TRACKING_URI": tracking_uri, "PACHFLOW_EXPERIMENT": experiment}
         if plan.model_version is not None:
             env["PACHFLOW_REGISTERED_MODEL"] = plan.model_version.name + MODEL_SUFFIX
         with _env(env):

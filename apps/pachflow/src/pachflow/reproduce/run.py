@@ -3,6 +3,7 @@ tag it -> compare -> verdict."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pachflow_store as ps
@@ -19,6 +20,8 @@ from pachflow_lineage.subject import Subject, parse_subject, resolve_run
 from pachflow_lineage.tracking import Tracking, quiet_http_retries
 
 REPRODUCES_TAG = "pachflow.reproduces"
+#: A reproduction's runs go to `<original experiment><suffix>`, not the user's experiment.
+EXPERIMENT_SUFFIX = "-reproductions"
 
 
 def reproduce_subject(
@@ -28,6 +31,7 @@ def reproduce_subject(
     into: Path | None,
     home: str | None,
     tracking_uri: str | None,
+    keep: bool = False,
 ) -> Verdict:
     parsed = parse_subject(subject)
     quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
@@ -47,17 +51,53 @@ def reproduce_subject(
         from pachflow.local.runtime import get_runtime
         from pachflow.reproduce.local import run_local
 
-        progress.say(f"reproduce: run {plan.run_id} into a new store {target} ({runtime})")
+        experiment = reproduction_experiment(tracking, plan.run_id, source.store.home)
+        progress.say(
+            f"reproduce: run {plan.run_id} into a new store {target} ({runtime}), "
+            f"MLflow experiment {experiment!r}"
+        )
         made = run_local(
-            plan, source.store, target, tracking.tracking_uri, get_runtime(runtime), progress
+            plan,
+            source.store,
+            target,
+            tracking.tracking_uri,
+            get_runtime(runtime),
+            progress,
+            experiment,
         )
     finally:
         source.close()
     new_backend = LocalBackend(ps.Store(made.home))
     try:
-        return _finish(plan, tracking, new_backend, made.run_id, made.seconds, tolerance)
+        verdict = _finish(plan, tracking, new_backend, made.run_id, made.seconds, tolerance)
     finally:
         new_backend.close()
+    if keep:
+        verdict.info["where"] += " (kept: --keep)"
+    else:  # the runs and models are in MLflow; the store's data is the original's
+        shutil.rmtree(made.home)
+        verdict.info["where"] += " (removed; --keep keeps it)"
+    return verdict
+
+
+def reproduction_experiment(tracking: Tracking, run_id: str, home: Path) -> str:
+    """`<the original run's experiment>-reproductions`, made on first use: reproductions do
+    not crowd the user's experiment. With a local store its artifacts live under the
+    store's own mlruns (not in the reproduction's store, which is removed afterwards)."""
+    from mlflow.exceptions import MlflowException
+
+    client = tracking.client
+    original = client.get_experiment(client.get_run(run_id).info.experiment_id).name
+    name = original + EXPERIMENT_SUFFIX
+    if client.get_experiment_by_name(name) is None:
+        remote = tracking.tracking_uri.startswith(("http://", "https://"))
+        location = None if remote else str(home / "mlruns" / "reproductions")
+        try:
+            client.create_experiment(name, artifact_location=location)
+        except MlflowException:  # made meanwhile by another reproduction
+            if client.get_experiment_by_name(name) is None:
+                raise
+    return name
 
 
 def _plan(backend: Backend, tracking: Tracking, subject: Subject) -> Plan:
