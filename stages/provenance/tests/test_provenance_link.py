@@ -4,6 +4,7 @@ and the same end state when a datum is retried."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,95 @@ def test_link_refuses_input_without_run_json(local_dag: Any, tmp_path: Path) -> 
     assert result.exit_code == 2
     assert "run.json" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def _registered(dag: Any, version: Any, alias: str) -> dict[str, str]:
+    return {"name": dag.model, "version": version.model_version, "alias": alias}
+
+
+def _reused_train_commit(dag: Any) -> str:
+    """A newer train commit holding an earlier output (what a skipped datum makes); no
+    provenance, so the shared fixture's downstream walks do not meet it."""
+    with ps.Store(dag.home) as store, store.writing_blobs():
+        v1_commit = ps.CommitRef("train", dag.versions[0].job_id)
+        with store.transaction() as tx:
+            ref = store.insert_commit(
+                tx,
+                ps.CommitRef("train", ps.new_id()),
+                store.manifest(v1_commit),
+                [],
+                ps.ORIGIN_AUTO,
+            )
+    return ref.id
+
+
+def link_manifest(dag: Any, manifest: dict[str, Any], out: Path, env: dict[str, str]) -> Any:
+    train = out.parent / f"{out.name}-in" / "train"
+    train.mkdir(parents=True)
+    (train / "run.json").write_text(json.dumps(manifest | {"tracking_uri": dag.tracking_uri}))
+    return CliRunner().invoke(
+        main,
+        ["link", str(train), str(out)],
+        env={"PACHFLOW_HOME": str(dag.home), "MLFLOW_TRACKING_URI": None, "PACHD_ADDRESS": None}
+        | env,
+    )
+
+
+def test_link_moves_the_alias_to_the_version_of_the_output_it_reads(
+    local_dag: Any, tmp_path: Path
+) -> None:
+    """The registry follows the data: v2's output, then an output reused from v1 (a deleted
+    file or reverted spec skips train's datum): the alias goes back to v1, and the new train
+    commit that holds v1's output carries v1's run and version as metadata."""
+    v1, v2 = local_dag.versions
+    client = MlflowClient(local_dag.tracking_uri)
+    alias = f"head-{uuid.uuid4().hex[:8]}"  # the fixture is shared: leave "candidate" alone
+    try:
+        added = link_manifest(
+            local_dag,
+            {"run_id": v2.run_id, "registered_model": _registered(local_dag, v2, alias)},
+            tmp_path / "out-v2",
+            {"train_COMMIT": v2.job_id},
+        )
+        assert added.exit_code == 0, added.output
+        assert client.get_model_version_by_alias(local_dag.model, alias).version == v2.model_version
+
+        reused = _reused_train_commit(local_dag)
+        back = link_manifest(
+            local_dag,
+            {"run_id": v1.run_id, "registered_model": _registered(local_dag, v1, alias)},
+            tmp_path / "out-reused",
+            {"train_COMMIT": reused},
+        )
+
+        assert back.exit_code == 0, back.output
+        assert client.get_model_version_by_alias(local_dag.model, alias).version == v1.model_version
+        with ps.Store(local_dag.home) as store:
+            meta = store.get_metadata(ps.CommitRef("train", reused))
+        assert meta["mlflow.run_id"] == v1.run_id
+        assert meta["mlflow.model_version"] == f"{local_dag.model}/{v1.model_version}"
+    finally:
+        client.delete_registered_model_alias(local_dag.model, alias)
+
+
+def test_link_refuses_a_run_json_naming_another_runs_version(
+    local_dag: Any, tmp_path: Path
+) -> None:
+    v1, v2 = local_dag.versions
+    client = MlflowClient(local_dag.tracking_uri)
+    alias = f"head-{uuid.uuid4().hex[:8]}"
+    client.set_registered_model_alias(local_dag.model, alias, v1.model_version)
+    try:
+        result = link_manifest(
+            local_dag,
+            {"run_id": v1.run_id, "registered_model": _registered(local_dag, v2, alias)},
+            tmp_path / "out",
+            {},
+        )
+
+        assert result.exit_code == 2, result.output
+        assert f"made by run {v2.run_id}, not run {v1.run_id}" in result.output
+        assert not (tmp_path / "out").exists()
+        assert client.get_model_version_by_alias(local_dag.model, alias).version == v1.model_version
+    finally:
+        client.delete_registered_model_alias(local_dag.model, alias)

@@ -310,6 +310,10 @@ class Tracking:
         for key, value in sorted(tags.items()):
             self.client.set_model_version_tag(name, version, key, value)
 
+    def set_model_alias(self, name: str, alias: str, version: str) -> None:
+        """Point `alias` of registered model `name` at `version` (an upsert)."""
+        self.client.set_registered_model_alias(name, alias, version)
+
     def log_artifact(self, run_id: str, path: str, artifact_path: str) -> None:
         # Same artifact path on a retry: the file is replaced, not duplicated.
         self.client.log_artifact(run_id, path, artifact_path=artifact_path)

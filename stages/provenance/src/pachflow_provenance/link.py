@@ -6,9 +6,14 @@ links both ways:
 - MLflow: the same files (and lineage.png when graphviz is installed) as artifacts of the
   run under `lineage/`, and `pachyderm.upstream.<repo>.commit` tags on the run and on its
   registered model versions;
-- the train output commit: metadata `mlflow.run_id`, `mlflow.model_version`
+- the train output commit(s): metadata `mlflow.run_id`, `mlflow.model_version`
   (`name/version`, comma-separated when several) and `mlflow.tracking_uri` (Pachyderm
-  2.10+ and the local store; on an older pachd the stage logs that it skipped this).
+  2.10+ and the local store; on an older pachd the stage logs that it skipped this), on
+  the commit this datum reads and on the run's own output commit (they differ when train
+  reused an earlier output);
+- the registry: run.json's alias (`candidate`) on run.json's model version, so the alias
+  always names the model of the head of train's branch (the spec reprocesses every job:
+  the stage runs on every new train commit, even one whose content an earlier one had).
 Every write is an upsert (same artifact path, same tag keys, edit-key metadata), so a
 retried datum ends in the same state.
 """
@@ -27,7 +32,7 @@ import click
 from pachflow_lineage import context as ctxmod
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
-from pachflow_lineage.model import CommitRef, Lineage
+from pachflow_lineage.model import CommitRef, Lineage, ModelVersion
 from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
 from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
 from pachflow_lineage.runtags import upstream_tag
@@ -84,19 +89,43 @@ def without_own_annotations(lineage: Lineage) -> Lineage:
     return clean
 
 
-def train_output_commit(lineage: Lineage, input_dir: Path) -> CommitRef | None:
-    """The commit that holds run.json: the run's tagged output commit, else the commit of
-    our input as the worker env names it (`<input>_COMMIT`)."""
+def train_output_commits(lineage: Lineage, input_dir: Path) -> list[CommitRef]:
+    """The commits that hold this run.json: the commit this datum reads, as the worker env
+    names it (`<input>_COMMIT`), and the run's own tagged output commit. They differ when
+    train's datum was skipped and its earlier output reused (a deleted file, a reverted
+    spec): the new head of train@master must carry the link as much as the old commit."""
+    found: list[CommitRef] = []
+    commit_id = os.environ.get(f"{input_dir.name}_COMMIT")
+    if commit_id:
+        project = os.environ.get("PPS_PROJECT_NAME") or "default"
+        found.append(CommitRef(repo=input_dir.name, id=commit_id, project=project))
     run = next(iter(lineage.runs.values()), None)
     if run is not None:
         from pachflow_lineage.runtags import run_context
 
-        ctx = run_context(run.tags, run.datasets)
-        if ctx.output_commit is not None:
-            return ctx.output_commit
-    name = input_dir.name
-    commit_id = os.environ.get(f"{name}_COMMIT")
-    return CommitRef(repo=name, id=commit_id) if commit_id else None
+        own = run_context(run.tags, run.datasets).output_commit
+        if own is not None and (own.repo, own.id) not in {(c.repo, c.id) for c in found}:
+            found.append(own)
+    return found
+
+
+def registered_version(manifest: dict[str, Any], path: Path) -> tuple[str, str, str] | None:
+    """(name, version, alias) of the model version run.json records, None when it records
+    none (a train run made outside the registry)."""
+    registered = manifest.get("registered_model")
+    if not registered:
+        return None
+    fields = [
+        registered.get(k) if isinstance(registered, dict) else None
+        for k in ("name", "version", "alias")
+    ]
+    if not all(isinstance(f, (str, int)) and str(f) for f in fields):
+        raise BadInput(
+            f"{path}: 'registered_model' must name a model version as "
+            '{"name": ..., "version": ..., "alias": ...}'
+        )
+    name, version, alias = (str(f) for f in fields)
+    return name, version, alias
 
 
 @click.command("link", context_settings=CONTEXT)
@@ -123,6 +152,7 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     tracking_uri = opts["tracking_uri"] or manifest.get("tracking_uri") or None
     tracking = Tracking(tracking_uri)
     tracking.check()
+    head_version = _recorded_version(registered_version(manifest, path), tracking, run_id)
     kind = choose_backend(opts["backend"], opts["home"])
     progress(STAGE, f"run {run_id} from {path}; MLflow {tracking.tracking_uri}; backend {kind}")
     backend = open_backend(
@@ -142,6 +172,7 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
         _write_outputs(snapshot, output_dir)
         _annotate_mlflow(snapshot, tracking, run_id)
         _annotate_commit(lineage, backend, tracking, input_dir)
+        _point_alias(head_version, tracking)
         if kind == "pachyderm":  # locally the runner sends each job's events itself
             _send_openlineage(snapshot)
     finally:
@@ -193,8 +224,8 @@ def _send_openlineage(lineage: Lineage) -> None:
 
 
 def _annotate_commit(lineage: Lineage, backend: Any, tracking: Tracking, input_dir: Path) -> None:
-    target = train_output_commit(lineage, input_dir)
-    if target is None:
+    targets = train_output_commits(lineage, input_dir)
+    if not targets:
         progress(
             STAGE,
             "no train output commit known (run made outside a pipeline): commit metadata skipped",
@@ -205,12 +236,45 @@ def _annotate_commit(lineage: Lineage, backend: Any, tracking: Tracking, input_d
     versions = [f"{m.name}/{m.version}" for m in lineage.model_versions.values()]
     if versions:
         items[META_MODEL_VERSION] = ",".join(versions)
-    skipped = backend.set_commit_metadata(target, items)
-    if skipped is None:
-        progress(
-            STAGE,
-            f"metadata on {target.label}: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(items.items())),
+    for target in targets:
+        skipped = backend.set_commit_metadata(target, items)
+        if skipped is None:
+            progress(
+                STAGE,
+                f"metadata on {target.label}: "
+                + ", ".join(f"{k}={v}" for k, v in sorted(items.items())),
+            )
+        else:
+            progress(STAGE, f"commit metadata on {target.label} skipped: {skipped}")
+
+
+def _recorded_version(
+    registered: tuple[str, str, str] | None, tracking: Tracking, run_id: str
+) -> tuple[ModelVersion, str] | None:
+    """run.json's model version and alias, checked before anything is written: only a
+    version of this very run is accepted (exit 2 otherwise, nothing moved)."""
+    if registered is None:
+        return None
+    name, version, alias = registered
+    mv = tracking.get_model_version(name, version)  # unknown: exit 2 naming it
+    if mv.run_id != run_id:
+        raise BadInput(
+            f"run.json names model version {name}/{version}, but that version was made by run "
+            f"{mv.run_id or '(none)'}, not run {run_id}: alias {alias!r} left where it is"
         )
-    else:
-        progress(STAGE, f"commit metadata on {target.label} skipped: {skipped}")
+    return mv, alias
+
+
+def _point_alias(recorded: tuple[ModelVersion, str] | None, tracking: Tracking) -> None:
+    """The registry follows the data: this datum reads the head of train's branch, so its
+    run.json's model version is the one the alias names, whether train made it just now or
+    its output was reused (the alias then moves back to the version of the reused output)."""
+    if recorded is None:
+        progress(STAGE, "run.json records no registered model version: no alias moved")
+        return
+    mv, alias = recorded
+    if alias in mv.aliases:
+        progress(STAGE, f"alias {alias} of {mv.name} already on version {mv.version}")
+        return
+    tracking.set_model_alias(mv.name, alias, mv.version)
+    progress(STAGE, f"alias {alias} of {mv.name} moved to version {mv.version} (the head's model)")

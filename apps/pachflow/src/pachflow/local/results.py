@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 TRAIN_PIPELINE = "train"
 RUN_JSON = "/run.json"
+#: A summary line must not hang on a dead tracking server.
+REGISTRY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,34 @@ def run_ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def model_line(manifest: dict[str, Any]) -> str:
+def model_line(manifest: dict[str, Any], tracking_uri: str) -> str:
+    """The model version run.json records and where its alias is, as the registry says
+    (read now, not taken from run.json: a reused output's run.json says where the alias
+    was when it was written)."""
     registered = manifest.get("registered_model") or {}
-    return (
-        f"{registered.get('name')} v{registered.get('version')}"
-        + (f", alias {registered['alias']}" if registered.get("alias") else "")
-        + f"  ({registered.get('uri') or manifest.get('model_uri', '')})"
-    )
+    name, version = registered.get("name"), registered.get("version")
+    line = f"{name} v{version}"
+    uri = f"  ({registered.get('uri') or manifest.get('model_uri', '')})"
+    alias = registered.get("alias")
+    if not alias or not name:
+        return line + uri
+    return line + registry_alias(str(name), str(version), str(alias), tracking_uri) + uri
+
+
+def registry_alias(name: str, version: str, alias: str, tracking_uri: str) -> str:
+    """`, alias A` when the registry has the alias on this version, else what it has."""
+    from pachflow_lineage.errors import LineageError  # mlflow_read: no mlflow import
+    from pachflow_lineage.tracking import Tracking
+
+    try:
+        holder = Tracking(tracking_uri, timeout_s=REGISTRY_TIMEOUT_S).get_model_version(name, alias)
+    except LineageError as exc:
+        if "no registered model version" in str(exc):
+            return f"; the registry has no alias {alias} on {name}"
+        return f"; registry not read ({str(exc).splitlines()[0][:160]})"
+    if holder.version == version:
+        return f", alias {alias}"
+    return f"; alias {alias} is on v{holder.version} in the registry, not on this version"
 
 
 def mlflow_lines(result: TrainResult, default_tracking_uri: str) -> list[str]:
@@ -63,7 +86,7 @@ def mlflow_lines(result: TrainResult, default_tracking_uri: str) -> list[str]:
     url = run_ui_url(uri, str(m.get("experiment_id", "")), result.run_id)
     lines = [
         f"MLflow run      {result.run_id}  (experiment {m.get('experiment_name')!r})",
-        f"model version   {model_line(m)}",
+        f"model version   {model_line(m, default_tracking_uri)}",
     ]
     if uri.startswith(("http://", "https://")):
         lines.append(f"MLflow UI       {url}")
@@ -83,4 +106,9 @@ def produced_lines(store: Store, summary: RunSummary, default_tracking_uri: str)
     result = train_result(store, trained.output_commit) if trained else None
     if result is not None:
         lines += ["  " + line for line in mlflow_lines(result, default_tracking_uri)]
+        if trained is not None and trained.skipped and not trained.processed:
+            lines.append(
+                "  (train's datum was skipped: same features as an earlier job, whose output "
+                "and model version are reused; nothing was trained)"
+            )
     return lines
