@@ -76,7 +76,8 @@ def _cycle(spark: Any, files: list[Path], arts: Path, uri: str, exp: str, model:
     example = data.example_rows(files)[list(m.MODEL_INPUTS)]
     sample = fitted.transform(spark.createDataFrame(example)).select("prediction").toPandas()
     tracker.log_model(fitted, example, infer_signature(example, sample["prediction"]))
-    tracker.register(model)
+    registered, _ = tracker.register(model)
+    tracker.point_alias_at_newest(model, registered.alias)
     tracker.end("FINISHED")
     df.unpersist()
     total = time.perf_counter() - t0

@@ -127,3 +127,26 @@ def test_run_ends_with_the_commits_run_and_model_version_it_made(
 
     again = runner.invoke(main, ["run", "--specs", str(specs_dir), "-q"]).output
     assert "produced" not in again and "nothing to do" in again
+
+
+def test_before_after_table_says_on_which_held_out_customers():
+    from pachflow.local.demo import side_by_side
+
+    rule = "xxhash64(nameOrig, 42) mod 2^32 < 0.2 * 2^32"
+
+    def manifest(version: int, rows: int, digest: str) -> dict:
+        return {
+            "registered_model": {"version": str(version)},
+            "run_id": str(version) * 32,
+            "metrics": {"test_rows": float(rows), "test_areaUnderPR": 0.9},
+            "holdout": {"rule": rule, "digest": digest},
+        }
+
+    lines = side_by_side(manifest(1, 4000, "0123456789abcdef"), manifest(2, 4200, "f" * 16))
+
+    table = [line.split() for line in lines]
+    assert ["held-out", "customers", "4,000", "4,200"] in table
+    assert ["held-out", "set", "digest", "0123456789ab", "f" * 12] in table
+    words = " ".join(" ".join(line.split()) for line in lines)
+    assert f"held out by customer with one rule ({rule})" in words
+    assert "every customer both versions saw is on the same side in both" in words

@@ -19,6 +19,9 @@ from click.testing import CliRunner
 
 import pachflow_store as ps
 from pachflow_lineage.commands import lineage_group
+from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
+
+HOLDOUT_RULE = "xxhash64(nameOrig, 42) mod 2^32 < 0.2 * 2^32"
 
 
 @dataclass
@@ -85,6 +88,9 @@ def _make(store: ps.Store, client: Any, exp: str, model: str, tmp: Path, n: int)
     client.log_inputs(run_id, datasets=dataset_inputs(ctx))
     client.log_param(run_id, "max_depth", str(4 + n))
     client.log_metric(run_id, "test.areaUnderPR", 0.5 + n / 10)
+    client.log_metric(run_id, "test_rows", 1000 * n)  # train's held-out customers
+    client.set_tag(run_id, TAG_HOLDOUT_RULE, HOLDOUT_RULE)
+    client.set_tag(run_id, TAG_HOLDOUT_DIGEST, f"{n:016x}")
     client.set_terminated(run_id)
     client.create_model_version(model, f"{run.info.artifact_uri}/model", run_id=run_id)
     # what the link stage does: lineage.json artifact + mlflow.run_id on the output commit
@@ -185,6 +191,19 @@ def test_diff_shows_inputs_files_stages_params_metrics(dag: Dag) -> None:
     assert ("metric", "test.areaUnderPR") in changes
     table = cli(dag, "diff", dag.runs[0], dag.runs[1]).stdout
     assert "params: 1 changed, 0 same" in table
+
+
+def test_diff_says_on_which_held_out_customers_the_metrics_were_made(dag: Dag) -> None:
+    result = cli(dag, "diff", f"{dag.model}/1", f"{dag.model}/2", "--json")
+    payload = json.loads(result.stdout)
+    changes = {(c["section"], c["item"]): (c["a"], c["b"]) for c in payload["changes"]}
+    assert changes[("holdout", "customers")] == ("1,000", "2,000")
+    assert changes[("holdout", "digest")] == (f"{1:016x}", f"{2:016x}")
+    assert ("holdout", "rule") not in changes  # same rule: a shared customer's side is shared
+    assert "every customer both versions saw is on the same side in both" in payload["holdout"]
+    table = cli(dag, "diff", dag.runs[0], dag.runs[1]).stdout
+    assert "holdouts: 2 changed, 1 same" in table
+    assert f"held out by customer with one rule ({HOLDOUT_RULE})" in table
 
 
 def test_impact_lists_every_run_and_version_that_saw_a_file(dag: Dag) -> None:

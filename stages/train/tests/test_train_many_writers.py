@@ -237,6 +237,8 @@ def test_a_slow_writer_does_not_move_the_alias_back_to_its_older_version(
     ctx = PachydermContext.from_env(worker_env(commit_id(), commit_id()), default_pipeline="train")
     slow = Tracker(mlflow_tracking_uri, experiment, ctx)
     slow.run_id = runs[0].info.run_id
-    registered = slow.register(model)
+    registered, created = slow.register(model)
+    slow.point_alias_at_newest(model, registered.alias)
+    assert not created  # the run's version existed: found again, not duplicated
     assert registered.version == "1"  # its own version, as run.json records it
     assert client.get_model_version_by_alias(model, "candidate").version == "2"

@@ -140,3 +140,38 @@ def test_separators_need_non_overlapping_ranges() -> None:
     pos = {"a": leakage.Range(5, 9), "b": leakage.Range(0, 1), "c": leakage.Range(-3, -1)}
     neg = {"a": leakage.Range(0, 4.9), "b": leakage.Range(0, 1), "c": leakage.Range(-1, 2)}
     assert leakage.separators(pos, neg, ("a", "b", "c")) == ["a"]
+
+
+def _sides(spark: Any, root: Path) -> tuple[dict[int, bool], data.ClassCounts]:
+    df = data.load_split(spark, data.feature_files(root), 0.2, 42)
+    sides = {r[data.CUSTOMER_HASH]: r[data.IS_TEST] for r in df.collect()}
+    counts = data.class_counts(df)
+    df.unpersist()
+    return sides, counts
+
+
+def test_a_customers_side_is_a_function_of_the_customer(spark: Any, tmp_path: Path) -> None:
+    """Data grows (more customers, new rows for old ones, other files): every customer of
+    the smaller set stays on its side, so two versions' test parts share their customers;
+    the held-out set's digest depends on the customers alone, not on the file layout."""
+    base = partials_table(features_table(2000, seed=3, fraud_rate=0.05))
+    grown = partials_table(features_table(3000, seed=4, fraud_rate=0.05))  # C0..C1999 again
+    write_features(tmp_path / "base", 0, table=base)
+    write_features(tmp_path / "base-4-files", 0, table=base, n_files=4)
+    write_features(tmp_path / "grown", 0, table=grown, n_files=3)
+
+    before, counts = _sides(spark, tmp_path / "base")
+    relaid, relaid_counts = _sides(spark, tmp_path / "base-4-files")
+    after, grown_counts = _sides(spark, tmp_path / "grown")
+
+    assert set(before) < set(after)
+    assert {h: after[h] for h in before} == before
+    assert relaid == before
+    assert relaid_counts.test_digest == counts.test_digest
+    assert grown_counts.test_digest != counts.test_digest
+    held_out = [h for h, is_test in before.items() if is_test]
+    assert len(held_out) == counts.test_pos + counts.test_neg
+    xor = 0
+    for h in held_out:
+        xor ^= h
+    assert counts.test_digest == f"{xor & (1 << 64) - 1:016x}"

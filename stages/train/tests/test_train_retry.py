@@ -18,6 +18,16 @@ def _runs(client: MlflowClient, job: str) -> list[Any]:
     return client.search_runs([exp.experiment_id], f"tags.`pachyderm.job_id` = '{job}'")
 
 
+def _alias(client: MlflowClient) -> str | None:
+    """The version `candidate` names, None before the model has one."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(MODEL, "candidate").version)
+    except MlflowException:
+        return None
+
+
 def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it(
     spark: Any,
     features_dir: Path,
@@ -32,6 +42,7 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
     opts = ("--experiment", EXPERIMENT, "--registered-model", MODEL)
 
     # Attempt 1 fails late (its output cannot be published: a stale run.json is in the way).
+    alias_before = _alias(client)
     stale = tmp_path / "attempt1"
     stale.mkdir()
     (stale / "run.json").write_text("{}")
@@ -40,6 +51,10 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
     (failed,) = _runs(client, env["PACH_JOB_ID"])
     assert failed.info.status == "FAILED"
     assert (stale / "run.json").read_text() == "{}"  # nothing else was published
+    # registry only after publishing (issue 28): the version it registered is deleted again,
+    # and `candidate` stays where it was
+    assert client.search_model_versions(f"run_id = '{failed.info.run_id}'") == []
+    assert _alias(client) == alias_before
 
     # Attempt 2 (fresh /pfs/out, as Pachyderm gives) resumes and finishes that same run.
     second = run_train(features_dir, tmp_path / "attempt2", mlflow_tracking_uri, env, *opts)

@@ -66,6 +66,11 @@ TAG_INPUT_COMMIT = "pachyderm.input.{name}.commit"
 #: Written by the provenance stage: every upstream repo's commit, down to raw_data.
 TAG_UPSTREAM_COMMIT = "pachyderm.upstream.{repo}.commit"
 #: Dataset-input tags (on the logged dataset, not the run).
+#: train's held-out customers: the assignment rule and a digest of the set (same digest:
+#: the same test customers), so two versions' metrics say on which customers they were made.
+TAG_HOLDOUT_RULE = "pachflow.holdout.rule"
+TAG_HOLDOUT_DIGEST = "pachflow.holdout.digest"
+
 DATASET_TAG_REPO = "pachyderm.repo"
 DATASET_TAG_COMMIT = "pachyderm.commit"
 

@@ -1,6 +1,6 @@
 """`lineage diff A B`: what changed between two model versions (or runs): input commits
 and the files added, removed or changed in them, stage (pipeline spec) versions and
-images, params and metrics."""
+images, params, metrics, and on which held-out customers the metrics were made."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
 from pachflow_lineage.model import SPEC, USER, Commit, Lineage
 from pachflow_lineage.subject import Subject, resolve_run
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Change:
-    section: str  # input, file, stage, param, metric
+    section: str  # input, file, stage, param, holdout, metric
     item: str
     a: str
     b: str
@@ -29,20 +30,23 @@ class LineageDiff:
     b: str
     changes: list[Change] = field(default_factory=list)
     same: dict[str, int] = field(default_factory=dict)  # section -> items found equal
+    holdout: str = ""  # what the two test parts have in common, in words
 
     def to_json(self) -> str:
         data = {"a": self.a, "b": self.b, "changes": [asdict(c) for c in self.changes]}
-        return json.dumps(data | {"same": self.same}, indent=2) + "\n"
+        return json.dumps(data | {"same": self.same, "holdout": self.holdout}, indent=2) + "\n"
 
     def to_table(self) -> str:
         lines = [f"A = {self.a}", f"B = {self.b}"]
-        sections = ["input", "file", "stage", "param", "metric"]
+        sections = ["input", "file", "stage", "param", "holdout", "metric"]
         for section in sections:
             rows = [c for c in self.changes if c.section == section]
             same = self.same.get(section, 0)
             lines.append(f"{section}s: {len(rows)} changed, {same} same")
             width = max((len(c.item) for c in rows), default=0)
             lines += [f"  {c.item.ljust(width)}  {c.a or '-'}  ->  {c.b or '-'}" for c in rows]
+            if section == "holdout" and self.holdout:
+                lines.append(f"  {self.holdout}")
         return "\n".join(lines) + "\n"
 
 
@@ -52,6 +56,7 @@ class _Side:
     lineage: Lineage
     params: dict[str, str]
     metrics: dict[str, float]
+    holdout: dict[str, str]  # rule, digest, customers (train's held-out part)
 
 
 def _side(resolver: Resolver, subject: Subject) -> _Side:
@@ -63,7 +68,35 @@ def _side(resolver: Resolver, subject: Subject) -> _Side:
         resolver.upstream_of_run(run_id),
         dict(mlrun.data.params),
         dict(mlrun.data.metrics),
+        _holdout(dict(mlrun.data.tags), dict(mlrun.data.metrics)),
     )
+
+
+def _holdout(tags: dict[str, str], metrics: dict[str, float]) -> dict[str, str]:
+    found = {
+        "rule": tags.get(TAG_HOLDOUT_RULE, ""),
+        "digest": tags.get(TAG_HOLDOUT_DIGEST, ""),
+        "customers": f"{int(metrics['test_rows']):,}" if "test_rows" in metrics else "",
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def holdout_words(a: dict[str, str], b: dict[str, str]) -> str:
+    """On which test customers the two versions' metrics were made, in one sentence."""
+    if not a.get("rule") or not b.get("rule"):
+        return (
+            "test parts not comparable: a version without a recorded held-out rule "
+            "(train before 0.3 drew its test rows per row at random)"
+        )
+    if a.get("digest") == b.get("digest"):
+        return f"same {a.get('customers', '?')} held-out customers: the metrics compare directly"
+    if a["rule"] == b["rule"]:
+        return (
+            f"held out by customer with one rule ({a['rule']}): every customer both versions "
+            "saw is on the same side in both; the test parts differ only by customers one of "
+            f"them did not see ({a.get('customers', '?')} -> {b.get('customers', '?')})"
+        )
+    return "different held-out rules (seed or fraction): the test parts differ, compare with care"
 
 
 def _by_repo(lineage: Lineage, kind: str) -> dict[str, Commit]:
@@ -90,6 +123,8 @@ def diff(resolver: Resolver, a: Subject, b: Subject) -> LineageDiff:
     a_spec, b_spec = _by_repo(left.lineage, SPEC), _by_repo(right.lineage, SPEC)
     compare("stage", _stages(resolver, a_spec), _stages(resolver, b_spec))
     compare("param", left.params, right.params)
+    compare("holdout", left.holdout, right.holdout)
+    result.holdout = holdout_words(left.holdout, right.holdout)
     compare("metric", left.metrics, right.metrics)
     return result
 

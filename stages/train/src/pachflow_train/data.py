@@ -1,6 +1,6 @@
 """Reading etl's partials merged into features (pachflow_features), checking them, the
-stratified seeded train/test split, and the rows (and instance weights) the classifier
-is fitted on."""
+train/test split by customer (a seeded hash of the customer id), and the rows (and
+instance weights) the classifier is fitted on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pachflow_contracts import LABEL_COLUMN, MODEL_INPUTS, PARTIALS, ContractError
+from pachflow_contracts import ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS, PARTIALS, ContractError
+from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
 from pachflow_stagekit import BadInput, find_files
 
 if TYPE_CHECKING:
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 LABEL = "label"  # the label as double, as Spark ML wants it
 WEIGHT = "weight"
 IS_TEST = "is_test"
+CUSTOMER_HASH = "customer_hash"  # xxhash64 of the customer id: the held-out set's digest
+#: The held-out side of a customer is xxhash64(nameOrig, seed) (Spark's, stable across
+#: versions and machines) taken modulo HOLDOUT_BUCKETS, below test_fraction of them.
+HOLDOUT_BUCKETS = 1 << 32
+HOLDOUT_RULE = "xxhash64(nameOrig, {seed}) mod 2^32 < {fraction} * 2^32"
 FEATURES_VECTOR = "features"  # MODEL_INPUTS assembled into one vector, as Spark ML wants
 MIN_POSITIVES_PER_PART = 1
 #: Negative sampling never fits on fewer non-fraud rows than this: small data sets (tests,
@@ -34,6 +40,9 @@ class ClassCounts:
     train_neg: int
     test_pos: int
     test_neg: int
+    #: The held-out customers as a set: XOR of their ids' xxhash64, 16 hex digits (equal
+    #: digests: the same test customers, whatever the order or partitioning).
+    test_digest: str = ""
 
     @property
     def rows(self) -> int:
@@ -62,21 +71,45 @@ def assembler() -> Any:
     return VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol=FEATURES_VECTOR)
 
 
-def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
-    """FEATURES rows -> (FEATURES_VECTOR, LABEL as double, seeded IS_TEST flag).
+def holdout_rule(test_fraction: float, seed: int) -> str:
+    """The assignment rule in words, logged with every run: two runs with the same rule
+    hold out the same customers of the data they share."""
+    return HOLDOUT_RULE.format(seed=seed, fraction=test_fraction)
 
-    The flag is a Bernoulli draw per row with the same probability in both classes, i.e.
-    a stratified split in expectation (like DataFrame.sampleBy), deterministic for a given
-    seed and input partitioning.
+
+def holdout_record(counts: ClassCounts, test_fraction: float, seed: int) -> dict[str, str]:
+    """What run.json says about the held-out customers (their count is `test_rows`)."""
+    return {"rule": holdout_rule(test_fraction, seed), "digest": counts.test_digest}
+
+
+def holdout_tags(holdout: dict[str, str]) -> dict[str, str]:
+    return {TAG_HOLDOUT_RULE: holdout["rule"], TAG_HOLDOUT_DIGEST: holdout["digest"]}
+
+
+def holdout_of_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The run's holdout record back from its tags (a reused run)."""
+    return {"rule": tags.get(TAG_HOLDOUT_RULE, ""), "digest": tags.get(TAG_HOLDOUT_DIGEST, "")}
+
+
+def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
+    """FEATURES rows -> (FEATURES_VECTOR, LABEL as double, IS_TEST, CUSTOMER_HASH).
+
+    IS_TEST is a function of the customer alone (a seeded hash of nameOrig), so a
+    customer's side never changes as data grows or shrinks: a customer held out by one
+    model version is held out by every later one with the same seed and fraction, and
+    their metrics are made on comparable customers. Both classes are split by the same
+    rule: a stratified split in expectation.
     """
     from pyspark.sql import functions as F
 
+    bucket = F.pmod(F.xxhash64(F.col(ID_COLUMN), F.lit(seed)), F.lit(HOLDOUT_BUCKETS))
     flagged = features.select(
         *MODEL_INPUTS,
         F.col(LABEL_COLUMN).cast("double").alias(LABEL),
-        (F.rand(seed) < F.lit(test_fraction)).alias(IS_TEST),
+        (bucket < F.lit(test_fraction * HOLDOUT_BUCKETS)).alias(IS_TEST),
+        F.xxhash64(F.col(ID_COLUMN)).alias(CUSTOMER_HASH),
     )
-    return assembler().transform(flagged).select(FEATURES_VECTOR, LABEL, IS_TEST)
+    return assembler().transform(flagged).select(FEATURES_VECTOR, LABEL, IS_TEST, CUSTOMER_HASH)
 
 
 def load_split(
@@ -126,16 +159,25 @@ def example_rows(files: list[Path], n: int = 5) -> pd.DataFrame:
 
 
 def class_counts(df: DataFrame) -> ClassCounts:
-    """One pass (it also fills the cache): rows per (part, class)."""
-    got = {
-        (r[IS_TEST], int(r[LABEL])): r["count"]
-        for r in df.groupBy(IS_TEST, LABEL).count().collect()
-    }
+    """One pass (it also fills the cache): rows per (part, class), and the held-out set's
+    digest."""
+    from pyspark.sql import functions as F
+
+    rows = df.groupBy(IS_TEST, LABEL).agg(
+        F.count(F.lit(1)).alias("count"), F.bit_xor(CUSTOMER_HASH).alias("xor")
+    )
+    got = {(r[IS_TEST], int(r[LABEL])): (r["count"], r["xor"]) for r in rows.collect()}
+    digest = 0
+    for (is_test, _), (_, xor) in got.items():
+        if is_test:
+            digest ^= xor
+    count = lambda key: got.get(key, (0, 0))[0]  # noqa: E731
     return ClassCounts(
-        train_pos=got.get((False, 1), 0),
-        train_neg=sum(v for (t, y), v in got.items() if not t and y != 1),
-        test_pos=got.get((True, 1), 0),
-        test_neg=sum(v for (t, y), v in got.items() if t and y != 1),
+        train_pos=count((False, 1)),
+        train_neg=sum(v for (t, y), (v, _) in got.items() if not t and y != 1),
+        test_pos=count((True, 1)),
+        test_neg=sum(v for (t, y), (v, _) in got.items() if t and y != 1),
+        test_digest=f"{digest & (1 << 64) - 1:016x}",
     )
 
 

@@ -26,6 +26,7 @@ def run_manifest(
     metrics: dict[str, float],
     ctx: PachydermContext,
     reused_run: bool,
+    holdout: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "manifest_version": MANIFEST_VERSION,
@@ -43,6 +44,9 @@ def run_manifest(
         },
         "spark_model_dir": MODEL_DIR,
         "metrics": dict(sorted(metrics.items())),
+        # The held-out customers: assignment rule (a function of the customer alone) and
+        # the set's digest; how many they were is metrics.test_rows.
+        "holdout": holdout or {},
         "input_commits": [
             {"name": i.name, "repo": i.repo, "commit": i.commit, "path": i.path} for i in ctx.inputs
         ],

@@ -7,6 +7,8 @@ import json
 import shutil
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
 from pachflow_train.manifest import MODEL_DIR, run_manifest, write_link
 from pachflow_train.model import ModelSettings
-from pachflow_train.tracking import HttpSettings, Tracker, tracking_errors
+from pachflow_train.tracking import HttpSettings, RegisteredVersion, Tracker, tracking_errors
 
 STAGE = "train"
 ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing
@@ -89,7 +91,9 @@ def train(
             progress(
                 STAGE,
                 f"{counts.rows} customers, {counts.positives} fraud; "
-                f"test part {counts.test_pos + counts.test_neg}",
+                f"test part {counts.test_pos + counts.test_neg} customers (by customer: "
+                f"{data.holdout_rule(settings.test_fraction, settings.seed)}; "
+                f"set digest {counts.test_digest})",
             )
             data.check_learnable(counts, str(input_dir), settings.test_fraction)
             with tracking_errors(uri, http):
@@ -161,6 +165,8 @@ def _train_and_log(
     )
     metrics = parts["test"].metrics("test") | parts["train"].metrics("train")
     metrics |= {f"importance.{k}": v for k, v in importances.items()}
+    holdout = data.holdout_record(counts, settings.test_fraction, settings.seed)
+    tracker.set_tags(data.holdout_tags(holdout))
     metrics |= {
         "positive_weight": train.positive_weight,
         "negative_share": train.negative_share,
@@ -169,7 +175,10 @@ def _train_and_log(
         "evaluate_seconds": eval_s,
     }
 
-    with atomic_output(output_dir) as staging:
+    with (
+        _publishing_then_alias(tracker, registered_model) as register,
+        atomic_output(output_dir) as staging,
+    ):
         arts = staging / ARTIFACTS_TMP
         arts.mkdir()
         plots.confusion_png(test, arts / "confusion_matrix.png")
@@ -197,18 +206,18 @@ def _train_and_log(
 
         example = sample[list(m.MODEL_INPUTS)]
         with warnings.catch_warnings():
-            # The contract makes every input non-null, so MLflow's "integer columns cannot
-            # hold missing values" hint does not apply.
+            # The contract makes every input non-null, so MLflow's "integer columns
+            # cannot hold missing values" hint does not apply.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(example, sample["prediction"])
         t_model = time.monotonic()
         model_uri = tracker.log_model(fitted, example, signature)
         model_s = time.monotonic() - t_model
-        registered = tracker.register(registered_model)
+        registered = register()
         progress(
             STAGE,
             f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s); "
-            f"registered {registered.uri} (alias {registered.alias})",
+            f"registered {registered.uri}",
         )
         fitted.write().save(str(staging / MODEL_DIR))
         write_link(
@@ -224,10 +233,42 @@ def _train_and_log(
                 metrics=metrics,
                 ctx=tracker.ctx,
                 reused_run=False,
+                holdout=holdout,
             ),
         )
     tracker.end("FINISHED")
     progress(STAGE, f"wrote run.json, {tracker.run_id} and {MODEL_DIR}/ to {output_dir}")
+
+
+@contextmanager
+def _publishing_then_alias(tracker: Tracker, registered_model: str) -> Iterator[Any]:
+    """Registration around publishing OUTPUT_DIR: the body registers (through the callable
+    it gets) and publishes; only then does the alias move. If anything fails first (an
+    existing, read-only or full OUTPUT_DIR), a version this attempt created is deleted
+    again, so neither the alias nor any version points at a FAILED run's model."""
+    made: list[RegisteredVersion] = []  # by this attempt (undone on failure)
+    named: list[RegisteredVersion] = []  # what the output names
+
+    def register() -> RegisteredVersion:
+        registered, created = tracker.register(registered_model)
+        named.append(registered)
+        if created:
+            made.append(registered)
+        return registered
+
+    try:
+        yield register
+    except BaseException:
+        for registered in made:
+            try:
+                tracker.unregister(registered)
+                progress(STAGE, f"output not published: deleted {registered.uri} again")
+            except Exception as exc:  # the original error matters more than this one
+                progress(STAGE, f"could not delete {registered.uri} after the failure: {exc}")
+        raise
+    for registered in named[-1:]:
+        tracker.point_alias_at_newest(registered.name, registered.alias)
+        progress(STAGE, f"output published; alias {registered.alias} moved to the newest version")
 
 
 def _reuse(
@@ -236,24 +277,26 @@ def _reuse(
     """An earlier attempt finished the run: rebuild OUTPUT_DIR from MLflow, train nothing."""
     run_id = run.info.run_id
     tracker.run_id = run_id
-    registered = tracker.register(registered_model)
-    with atomic_output(output_dir) as staging:
-        tracker.download_spark_model(run_id, staging / MODEL_DIR)
-        write_link(
-            staging,
-            run_manifest(
-                run_id=run_id,
-                run_name=run.info.run_name,
-                experiment_id=tracker.experiment_id,
-                experiment_name=experiment,
-                tracking_uri=tracker.public_uri,
-                model_uri=f"runs:/{run_id}/model",
-                registered=registered,
-                metrics=dict(run.data.metrics),
-                ctx=tracker.ctx,
-                reused_run=True,
-            ),
-        )
+    with _publishing_then_alias(tracker, registered_model) as register:
+        registered = register()
+        with atomic_output(output_dir) as staging:
+            tracker.download_spark_model(run_id, staging / MODEL_DIR)
+            write_link(
+                staging,
+                run_manifest(
+                    run_id=run_id,
+                    run_name=run.info.run_name,
+                    experiment_id=tracker.experiment_id,
+                    experiment_name=experiment,
+                    tracking_uri=tracker.public_uri,
+                    model_uri=f"runs:/{run_id}/model",
+                    registered=registered,
+                    metrics=dict(run.data.metrics),
+                    ctx=tracker.ctx,
+                    reused_run=True,
+                    holdout=data.holdout_of_tags(dict(run.data.tags)),
+                ),
+            )
 
 
 def _end_failed(tracker: Tracker) -> None:

@@ -256,10 +256,10 @@ class Tracker:
         )
         return f"runs:/{self._run()}/{MODEL_ARTIFACT}"
 
-    def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> RegisteredVersion:
+    def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> tuple[RegisteredVersion, bool]:
         """One model version per run (a retry finds the one it made), with the pachyderm
-        tags; `alias` then points at the model's newest version (this one, unless another
-        pipeline registered a later one meanwhile)."""
+        tags; True when this call created it. The alias is not moved here: that waits until
+        the output naming this version is published (`point_alias_at_newest`)."""
         run_id = self._run()
         # register_model creates the registered model even when the artifact is missing,
         # then fails: check first so a half-logged run leaves no empty registered model.
@@ -270,15 +270,15 @@ class Tracker:
             version = str(max(int(v.version) for v in existing))
             for key, value in self.ctx.tags().items():
                 self.client.set_model_version_tag(name, version, key, value)
-        else:
-            import mlflow
+            return RegisteredVersion(name, version, alias), False
+        import mlflow
 
-            mv = mlflow.register_model(
-                f"runs:/{run_id}/{MODEL_ARTIFACT}", name, tags=self.ctx.tags()
-            )
-            version = str(mv.version)
-        self.point_alias_at_newest(name, alias)
-        return RegisteredVersion(name, version, alias)
+        mv = mlflow.register_model(f"runs:/{run_id}/{MODEL_ARTIFACT}", name, tags=self.ctx.tags())
+        return RegisteredVersion(name, str(mv.version), alias), True
+
+    def unregister(self, registered: RegisteredVersion) -> None:
+        """Undo `register` after a failure to publish: the FAILED run leaves no version."""
+        self.client.delete_model_version(registered.name, registered.version)
 
     def point_alias_at_newest(self, name: str, alias: str) -> None:
         """Concurrent pipelines each register a version, then move the alias: setting it

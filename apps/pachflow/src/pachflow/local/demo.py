@@ -182,7 +182,8 @@ def datum_lines(outcomes: list[Any]) -> list[str]:
 
 
 def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Two train manifests' model versions and headline metrics, in two columns."""
+    """Two train manifests' model versions, held-out customers and headline metrics, in two
+    columns, then on which test customers the numbers were made."""
 
     def version(m: dict[str, Any]) -> str:
         r = m.get("registered_model") or {}
@@ -192,15 +193,31 @@ def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     both = old_m | new_m
     keys = [f"test_{k}" if f"test_{k}" in both else k for k in HEADLINE]
     keys = [k for k in keys if k in both]
-    width = max([len(k) for k in keys] + [14])
+    width = max([len(k) for k in keys] + [19])
     lines = [
         f"  {'':<{width}}  {'before':>12}  {'after':>12}",
         f"  {'model version':<{width}}  {version(old):>12}  {version(new):>12}",
         f"  {'MLflow run':<{width}}  {str(old.get('run_id'))[:12]:>12}"
         f"  {str(new.get('run_id'))[:12]:>12}",
     ]
+    count = lambda m: "-" if "test_rows" not in m else f"{int(m['test_rows']):,}"  # noqa: E731
+    if "test_rows" in both:
+        lines.append(f"  {'held-out customers':<{width}}  {count(old_m):>12}  {count(new_m):>12}")
+    old_h, new_h = old.get("holdout") or {}, new.get("holdout") or {}
+    if old_h or new_h:
+        digest = lambda h: (h.get("digest") or "-")[:12]  # noqa: E731
+        lines.append(
+            f"  {'held-out set digest':<{width}}  {digest(old_h):>12}  {digest(new_h):>12}"
+        )
     for k in keys:
         a, b = old_m.get(k), new_m.get(k)
         fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
         lines.append(f"  {k:<{width}}  {fmt(a):>12}  {fmt(b):>12}")
+    if old_h or new_h:
+        from pachflow_lineage.diff import holdout_words  # the words `lineage diff` uses
+
+        words = holdout_words(
+            old_h | {"customers": count(old_m)}, new_h | {"customers": count(new_m)}
+        )
+        lines += ["  " + line for line in textwrap.wrap(f"test parts: {words}.", 90)]
     return lines
