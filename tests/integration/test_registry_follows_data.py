@@ -93,7 +93,7 @@ class Newcomer:
         """The raw files behind the model `candidate` names (its run's upstream)."""
         up = json.loads(self("lineage", "model", f"{MODEL}/candidate", "--json"))
         raw = [c for c in up["commits"] if c["repo"] == "raw_data"]
-        return {f["path"] for c in raw for f in c["files"]}
+        return {f["path"].lstrip("/") for c in raw for f in c["files"]}
 
 
 def test_newcomer_sequence_then_revert_and_skipped_train(
@@ -114,7 +114,7 @@ def test_newcomer_sequence_then_revert_and_skipped_train(
     added_version = user.run_json()["registered_model"]["version"]
     assert int(added_version) > int(demo_version)
     user.assert_all_name(added_version, added)
-    assert "/extra.csv" in user.raw_files_of_candidate()
+    assert "extra.csv" in user.raw_files_of_candidate()
 
     # delete it, run: train's datum is skipped (the demo's features again), its output is
     # reused, and the alias goes back to the version that never saw the file
@@ -122,7 +122,7 @@ def test_newcomer_sequence_then_revert_and_skipped_train(
     deleted = user.run()
     assert "train's datum was skipped" in deleted
     user.assert_all_name(demo_version, deleted)
-    assert "/extra.csv" not in user.raw_files_of_candidate()
+    assert "extra.csv" not in user.raw_files_of_candidate()
 
     # a spec change trains a new version; reverting it reuses the old output again
     changed = tmp_path / "specs-depth4"
