@@ -18,8 +18,8 @@ def customer_features(transactions: DataFrame) -> DataFrame:
     (contract `transactions` v1 columns): etl's partials over all rows at once (rows
     shuffled by customer into the session's shuffle partitions, aggregated once: one
     partial row per customer), then the features' formulas as every reader applies them."""
-    from pachflow_etl.partials import spark_partials
     from pachflow_features import derive_features
+    from pachflow_features.partials import spark_partials
 
     partitions = int(transactions.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     return derive_features(spark_partials(transactions, partitions=partitions))

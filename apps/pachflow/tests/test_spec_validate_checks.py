@@ -192,20 +192,20 @@ def test_input_naming_no_repo_or_pipeline(project: Path) -> None:
     [problem] = problems(project)
     assert problem.startswith(f"{path}: input.pfs.repo: 'aa' is neither a pipeline in these specs")
     assert "(a, b)" in problem
-    assert "known input repo (raw_data;" in problem
+    assert "known input repo (raw_data, transactions;" in problem
 
 
 def test_known_input_repos_are_configurable(project: Path, monkeypatch) -> None:
-    edit(project, "a", lambda s: s["input"]["pfs"].update(repo="transactions"))
+    edit(project, "a", lambda s: s["input"]["pfs"].update(repo="cards"))
     assert len(problems(project)) == 1
     files = sorted((project / "pipelines").glob("*.json"))
-    report = validate_files(files, input_repos=["transactions"], stages_dir=project / "stages")
+    report = validate_files(files, input_repos=["cards"], stages_dir=project / "stages")
     assert report.problems == []
     monkeypatch.chdir(project)
-    monkeypatch.setenv("PACHFLOW_INPUT_REPOS", "transactions,other")
+    monkeypatch.setenv("PACHFLOW_INPUT_REPOS", "cards,other")
     assert CliRunner().invoke(main, ["validate"]).exit_code == 0
     monkeypatch.delenv("PACHFLOW_INPUT_REPOS")
-    result = CliRunner().invoke(main, ["validate", "--input-repo", "transactions"])
+    result = CliRunner().invoke(main, ["validate", "--input-repo", "cards"])
     assert result.exit_code == 0, result.output
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from pachflow_contracts import FEATURES, PARTIALS
 from pachflow_etl.job import SPARK_INPUT_SCHEMA, run
-from pachflow_etl.partials import spark_partials
 from pachflow_features import read_features
+from pachflow_features.partials import spark_partials
 
 pytestmark = pytest.mark.spark
 

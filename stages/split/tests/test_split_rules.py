@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from pachflow_paysim.format import COLUMNS
-from pachflow_split.rules import ROW_RE, check_batch
+from pachflow_paysim.rules import ROW_RE, check_batch
 
 GOOD = "1,PAYMENT,9839.64,C1231006815,170136.0,160296.36,M1979787155,0.0,0.0,0,0"
 VARIANTS = [

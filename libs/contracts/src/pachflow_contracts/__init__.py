@@ -7,9 +7,11 @@ and checked by the stage that consumes it; it lives here so both use the same de
 from pachflow_contracts.contract import Contract, ContractError
 from pachflow_contracts.features import FEATURES, ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS
 from pachflow_contracts.partials import FEATURE_FORMULAS, PARTIAL_REDUCTIONS, PARTIALS
+from pachflow_contracts.predictions import DECISION_COLUMN, PREDICTIONS, SCORE_COLUMN
 from pachflow_contracts.transactions import SHARD_DIR_FORMAT, TRANSACTIONS
 
 __all__ = [
+    "DECISION_COLUMN",
     "FEATURES",
     "FEATURE_FORMULAS",
     "ID_COLUMN",
@@ -17,6 +19,8 @@ __all__ = [
     "MODEL_INPUTS",
     "PARTIALS",
     "PARTIAL_REDUCTIONS",
+    "PREDICTIONS",
+    "SCORE_COLUMN",
     "SHARD_DIR_FORMAT",
     "TRANSACTIONS",
     "Contract",

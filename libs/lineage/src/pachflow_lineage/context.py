@@ -65,6 +65,8 @@ TAG_INPUT_REPO = "pachyderm.input.{name}.repo"
 TAG_INPUT_COMMIT = "pachyderm.input.{name}.commit"
 #: Written by the provenance stage: every upstream repo's commit, down to raw_data.
 TAG_UPSTREAM_COMMIT = "pachyderm.upstream.{repo}.commit"
+#: On a model version, per scoring commit that used it (value `<pipeline>@<commit>`).
+TAG_SCORING = "pachyderm.scoring.{commit}"
 #: Dataset-input tags (on the logged dataset, not the run).
 #: train's held-out customers: the assignment rule and a digest of the set (same digest:
 #: the same test customers), so two versions' metrics say on which customers they were made.

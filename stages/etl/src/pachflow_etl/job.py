@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession
 from pachflow_contracts import PARTIALS, TRANSACTIONS, ContractError
 from pachflow_contracts.partials import ID_COLUMN
 from pachflow_etl.inputs import Source, discover
-from pachflow_etl.partials import arrow_partials, spark_partials
+from pachflow_features.partials import arrow_partials, spark_partials
 from pachflow_spark import spark_progress, spark_schema
 from pachflow_stagekit import BadInput, atomic_output, progress
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from pachflow_paysim.reader import SUFFIXES, source_stem
 from pachflow_split.run import STAGE, Settings, split_source
-from pachflow_split.source import SUFFIXES, source_stem
 from pachflow_stagekit import BadInput, atomic_output, find_files, progress
 
 

@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from pachflow_split.rules import Checked, Problem, check_batch
+from pachflow_paysim.checked import SHOW_PROBLEMS, Counts, checked_batches
+from pachflow_paysim.reader import source_stem
+from pachflow_paysim.rules import Checked, Problem
 from pachflow_split.sampling import CustomerSampler, Sample
-from pachflow_split.source import read_batches, source_stem
 from pachflow_split.writers import CustomerWriter, RejectWriter, ShardWriter
 from pachflow_stagekit import BadInput, progress
 
 STAGE = "split"
-#: How many bad values an error message lists.
-SHOW_PROBLEMS = 5
 #: A progress line on stderr every this many rows (Pachyderm shows them as datum logs).
 REPORT_EVERY = 1_000_000
 
@@ -33,35 +32,15 @@ class Settings:
     block_bytes: int = 8 << 20
 
 
-@dataclass
-class _Counts:
-    rows_read: int = 0
-    rows_rejected: int = 0
-    blank_lines: int = 0
-
-
-def _checked_batches(path: Path, settings: Settings, counts: _Counts) -> Iterator[Checked]:
+def _checked_batches(path: Path, settings: Settings, counts: Counts) -> Iterator[Checked]:
     """Valid rows batch by batch; in strict mode the first bad row stops everything."""
-    for raw in read_batches(path, settings.block_bytes):
-        checked = check_batch(raw.table, raw.lines, prechecked=raw.lines_ok)
-        rejected = [
-            (m.line, [Problem(m.line, "", m.text, f"11 fields, found {m.fields}")], m.text)
-            for m in raw.malformed
-        ]
-        rejected = sorted(rejected + checked.rejected, key=lambda r: r[0])
-        counts.blank_lines += checked.blank_lines
-        counts.rows_read += raw.table.num_rows - checked.blank_lines + len(raw.malformed)
-        if rejected and settings.max_reject_ratio is None:
-            problems = [p for _, probs, _ in rejected for p in probs]
-            shown = "; ".join(p.describe() for p in problems[:SHOW_PROBLEMS])
-            more = len(problems) - SHOW_PROBLEMS
-            raise BadInput(
-                f"{path}: bad value at {shown}"
-                + (f" (and {more} more in this block)" if more > 0 else "")
-                + " (use --max-reject-ratio to quarantine bad rows instead)"
-            )
-        checked.rejected = rejected
-        yield checked
+    return checked_batches(
+        path,
+        settings.block_bytes,
+        counts,
+        strict=settings.max_reject_ratio is None,
+        hint=" (use --max-reject-ratio to quarantine bad rows instead)",
+    )
 
 
 def split_source(path: Path, staging: Path, settings: Settings) -> dict:
@@ -71,7 +50,7 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
     sample: Sample | None = None
     if settings.sample is not None:
         sampler = CustomerSampler(settings.sample, settings.seed)
-        for checked in _checked_batches(path, settings, _Counts()):
+        for checked in _checked_batches(path, settings, Counts()):
             sampler.observe(checked.typed)
         sample = sampler.result()
         progress(
@@ -86,7 +65,7 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
         else ShardWriter(staging, stem, settings.shards)
     )
     rejects = RejectWriter(staging / "_rejects" / f"{stem}.csv")
-    counts = _Counts()
+    counts = Counts()
     written, next_report = 0, REPORT_EVERY
     first_problems: list[Problem] = []
     for checked in _checked_batches(path, settings, counts):

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 
 from pachflow_contracts import SHARD_DIR_FORMAT, TRANSACTIONS
 from pachflow_paysim.format import HEADER
+from pachflow_paysim.rules import Problem
 from pachflow_split.hashing import shard_ids
-from pachflow_split.rules import Problem
 from pachflow_stagekit import BadInput, excerpt
 
 #: Customer ids become file names only if they match this (no '/', no '..', bounded length).

@@ -2,8 +2,9 @@
 
 Spark scores every row; only a tiny table of (score, label, count) groups comes back to the
 driver (a decision tree has at most 2^depth distinct scores; other models' scores are
-rounded to SCORE_DECIMALS), and every metric is computed exactly from it here. That is one
-pass over the data for all metrics, instead of one Spark evaluator job per metric.
+rounded: pachflow_features.scores), and every metric is computed exactly from it here.
+That is one pass over the data for all metrics, instead of one Spark evaluator job per
+metric.
 
 Conventions: a row is predicted positive when its fraud probability is >= the threshold.
 areaUnderROC is the trapezoidal area under (FPR, TPR); areaUnderPR follows Spark's
@@ -16,8 +17,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-
-SCORE_DECIMALS = 4
 DEFAULT_THRESHOLD = 0.5
 
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from pachflow_contracts import MODEL_INPUTS
 from pachflow_train.data import FEATURES_VECTOR, IS_TEST, LABEL, WEIGHT, assembler
-from pachflow_train.evaluate import SCORE_DECIMALS, Evaluation, evaluate_counts
+from pachflow_features.scores import fraud_score
+from pachflow_train.evaluate import Evaluation, evaluate_counts
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
@@ -84,10 +85,7 @@ def fit(train: DataFrame, s: ModelSettings) -> PipelineModel:
 def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]:
     """Score every `data.prepare`d row once; {"test": ..., "train": ...} from
     (part, score, label) groups."""
-    from pyspark.ml.functions import vector_to_array
-    from pyspark.sql import functions as F
-
-    score = F.round(vector_to_array("probability")[1], SCORE_DECIMALS).alias("score")
+    score = fraud_score().alias("score")
     rows = (
         model.stages[-1]  # the rows are assembled already
         .transform(df)

@@ -1,6 +1,7 @@
 """Settings from the environment: where the specs are when the user names none
 ($PACHFLOW_SPECS_DIR, else the nearest pipelines/ with *.json at or above the working
-directory) and which repos are input repos ($PACHFLOW_INPUT_REPOS, default raw_data)."""
+directory) and which repos are input repos ($PACHFLOW_INPUT_REPOS, default raw_data and
+transactions)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,13 @@ def default_specs_dir(cwd: Path | None = None) -> Path | None:
     return None
 
 
-DEFAULT_INPUT_REPOS = ("raw_data",)
+DEFAULT_INPUT_REPOS = ("raw_data", "transactions")
 INPUT_REPOS_ENV = "PACHFLOW_INPUT_REPOS"
 
 
 def input_repos_from_env() -> tuple[str, ...]:
     """Input repos users put data in (not made by a pipeline): $PACHFLOW_INPUT_REPOS, comma
-    separated, default raw_data."""
+    separated, default raw_data and transactions."""
     value = os.environ.get(INPUT_REPOS_ENV, "")
     names = tuple(n.strip() for n in value.split(",") if n.strip())
     return names or DEFAULT_INPUT_REPOS

@@ -1,6 +1,6 @@
 """Reading one raw PaySim CSV (plain or .gz) as a stream of all-string batches.
 
-Every value is read as a string so that validation (rules.py) can name the exact line,
+Every value is read as a string so that validation (pachflow_paysim.rules) can name the exact line,
 column and value of a bad one; Arrow's typed parser would fail a whole block instead.
 The file is cut into blocks at newlines here and each block is parsed by Arrow on its own:
 Arrow's own streaming reader reads ahead without bound (it held a whole 470 MB file in
@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pachflow_paysim.format import COLUMNS, HEADER
-from pachflow_split.rules import lines_ok
+from pachflow_paysim.rules import lines_ok
 from pachflow_stagekit import BadInput, excerpt
 
 SUFFIXES = (".csv.gz", ".csv")
@@ -319,7 +319,7 @@ def read_batches(path: Path, block_bytes: int) -> Iterator[RawBatch]:
         except BaseException as exc:  # handed to the consumer, re-raised there
             queue.put(exc)
 
-    worker = threading.Thread(target=produce, name=f"split-read-{path.name}", daemon=True)
+    worker = threading.Thread(target=produce, name=f"paysim-read-{path.name}", daemon=True)
     worker.start()
     try:
         while True:

@@ -1,0 +1,28 @@
+"""Scoring PaySim transactions with a registered model, as the `score` stage and
+`pachflow score` both do it (one code path): PaySim CSV -> checked rows
+(pachflow_paysim.checked, as split) -> per-customer partials (pachflow_features.partials,
+as etl) -> features (pachflow_features.read_features, as train) -> the registered Spark
+model -> fraud score (pachflow_features.scores, as train's evaluation) and decision."""
+
+from pachflow_scoring.registry import MODEL_HELP, ModelNotUsable, ScoringModel, resolve_model
+from pachflow_scoring.run import (
+    PREDICTIONS_FILE,
+    SCORING_JSON,
+    Scorer,
+    scoring_record,
+    write_scored,
+)
+from pachflow_scoring.score import Scored
+
+__all__ = [
+    "MODEL_HELP",
+    "PREDICTIONS_FILE",
+    "SCORING_JSON",
+    "ModelNotUsable",
+    "Scored",
+    "Scorer",
+    "ScoringModel",
+    "resolve_model",
+    "scoring_record",
+    "write_scored",
+]

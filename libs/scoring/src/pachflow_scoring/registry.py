@@ -1,0 +1,152 @@
+"""The model a scoring run uses: named `NAME@ALIAS` or `NAME/VERSION`, resolved in the MLflow
+registry to one version, its training run and the decision threshold train recorded, then
+loaded as the Spark PipelineModel train logged (it scores raw feature columns)."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pachflow_lineage.context import TAG_SCORING
+from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun
+from pachflow_lineage.subject import parse_subject
+from pachflow_lineage.tracking import Tracking
+from pachflow_stagekit import BadInput, progress
+
+if TYPE_CHECKING:
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import SparkSession
+
+MODEL_HELP = "NAME@ALIAS (e.g. pachflow-fraud-detector@candidate) or NAME/VERSION"
+#: train's best-F1 threshold on its test part (a rounded score, pachflow_features.scores).
+THRESHOLD_METRIC = "test_best_f1_threshold"
+#: Where mlflow.spark puts the PipelineModel inside a logged model.
+SPARK_MODEL_SUBDIR = "sparkml"
+
+
+class ModelNotUsable(BadInput):
+    """The model named does not exist, or cannot be loaded: exit 2 naming it."""
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """One registered model version, resolved: what every prediction records."""
+
+    name: str
+    version: str
+    requested: str  # as the user named it: NAME@ALIAS or NAME/VERSION
+    run_id: str
+    threshold: float
+    threshold_source: str  # the run metric, or "--threshold"
+    tracking_uri: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}/{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"uri": self.uri}
+
+
+def resolve_model(
+    ref: str, tracking_uri: str | None = None, threshold: float | None = None
+) -> ScoringModel:
+    """Ask the registry which version `ref` names, and its run's decision threshold.
+
+    ModelNotUsable (exit 2) for a malformed or unknown name, a version without a run or a
+    run without the threshold (unless `threshold` is given); Unreachable (a LineageError)
+    when MLflow cannot be asked.
+    """
+    try:
+        subject = parse_subject(ref)
+    except LineageError as exc:
+        raise ModelNotUsable(f"--model {ref!r}: expected {MODEL_HELP}") from exc
+    if subject.run_id:
+        raise ModelNotUsable(f"--model {ref!r} is a run id: expected {MODEL_HELP}")
+    tracking = Tracking(tracking_uri)
+    try:
+        mv = tracking.get_model_version(subject.model, subject.version)
+    except UnknownModelVersion as exc:
+        raise ModelNotUsable(f"model {ref}: {exc} (expected {MODEL_HELP} there)") from exc
+    if not mv.run_id:
+        raise ModelNotUsable(f"model {mv.name}/{mv.version} names no MLflow run")
+    source = f"MLflow run metric {THRESHOLD_METRIC}"
+    if threshold is None:
+        try:
+            metrics = tracking.get_run(mv.run_id).data.metrics
+        except UnknownRun as exc:
+            raise ModelNotUsable(f"model {mv.name}/{mv.version}: {exc}") from exc
+        if THRESHOLD_METRIC not in metrics:
+            raise ModelNotUsable(
+                f"model {mv.name}/{mv.version}: its run {mv.run_id} has no metric "
+                f"{THRESHOLD_METRIC} (not trained by pachflow-train?): pass --threshold"
+            )
+        threshold = float(metrics[THRESHOLD_METRIC])
+    else:
+        source = "--threshold"
+    return ScoringModel(
+        name=mv.name,
+        version=mv.version,
+        requested=ref,
+        run_id=mv.run_id,
+        threshold=threshold,
+        threshold_source=source,
+        tracking_uri=tracking.tracking_uri,
+    )
+
+
+def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
+    """The version's Spark PipelineModel (downloaded once into a temporary folder)."""
+    from mlflow.artifacts import download_artifacts
+    from pyspark.ml import PipelineModel
+
+    with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
+        try:
+            local = Path(
+                download_artifacts(
+                    artifact_uri=model.uri, dst_path=tmp, tracking_uri=model.tracking_uri
+                )
+            )
+        except Exception as exc:  # MLflow and store errors alike: name the model
+            raise ModelNotUsable(
+                f"model {model.label} ({model.requested}) cannot be downloaded from "
+                f"{model.tracking_uri}: {_first_line(exc)}"
+            ) from exc
+        spark_dir = local / SPARK_MODEL_SUBDIR
+        if not spark_dir.is_dir():
+            raise ModelNotUsable(
+                f"model {model.label}: no {SPARK_MODEL_SUBDIR}/ in its artifacts (expected a "
+                "Spark model logged by pachflow-train)"
+            )
+        try:
+            # Spark reads the folder lazily in parts: load it fully before the tmp goes.
+            loaded = PipelineModel.load(str(spark_dir))
+        except Exception as exc:
+            raise ModelNotUsable(
+                f"model {model.label}: its Spark model cannot be loaded: {_first_line(exc)}"
+            ) from exc
+    progress("score", f"loaded model {model.label} ({model.requested}), run {model.run_id}")
+    return loaded
+
+
+def record_use(model: ScoringModel, commit: str, value: str) -> None:
+    """Tag the model version with the scoring commit that used it (one tag per commit, so
+    concurrent datums and retries never lose each other's); best effort: scoring results
+    do not depend on it, a refusal is said on stderr."""
+    try:
+        Tracking(model.tracking_uri).set_model_version_tags(
+            model.name, model.version, {TAG_SCORING.format(commit=commit): value}
+        )
+    except Exception as exc:
+        progress("score", f"could not tag {model.label} with scoring commit {commit}: {exc}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__

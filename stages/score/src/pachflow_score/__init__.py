@@ -1,0 +1,1 @@
+"""pachflow-score: the scoring pipeline stage."""

@@ -1,0 +1,112 @@
+"""`pachflow-score [OPTIONS] INPUT_DIR OUTPUT_DIR`: fraud scores of PaySim transactions by a
+registered model, each file's predictions next to the record of what made them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pachflow_lineage.context import PachydermContext
+from pachflow_lineage.errors import LineageError
+from pachflow_paysim.reader import SUFFIXES
+from pachflow_scoring import (
+    MODEL_HELP,
+    Scorer,
+    resolve_model,
+    scoring_record,
+    write_scored,
+)
+from pachflow_scoring.registry import record_use
+from pachflow_spark import SparkSettings, spark_options
+from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+
+STAGE = "score"
+
+HELP = f"""Score PaySim transactions with a model from the MLflow registry.
+
+\b
+Reads:  every .csv / .csv.gz under INPUT_DIR (PaySim1 header and values, checked as split
+        checks them), e.g. /pfs/transactions.
+Writes: OUTPUT_DIR/<file name>/predictions.parquet  one row per customer (contract
+            predictions v1): fraud_score, flagged (score >= the model's threshold), the
+            file's label, model name and version
+        OUTPUT_DIR/<file name>/scoring.json  the model version, its MLflow run and
+            threshold, the input commit(s), counts
+
+The features are per customer, as the model was trained (the same code computes them), so
+each customer of a file gets one score over all of their transactions in it. --model is
+{MODEL_HELP}; the threshold is the one train recorded as best (its run's metric
+test_best_f1_threshold) unless --threshold is given. Inside a Pachyderm worker the model
+version gets a tag pachyderm.scoring.<output commit> naming this scoring commit.
+Exit 0 ok, 2 bad input (file:line of a bad value; an unknown or unloadable model), 1
+anything else (e.g. MLflow unreachable); nothing is written unless every file scored.
+"""
+
+
+@click.command(help=HELP, context_settings={"max_content_width": 100})
+@click.argument("input_dir", type=click.Path(path_type=Path))
+@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--model",
+    "model_ref",
+    envvar="PACHFLOW_SCORE_MODEL",
+    required=True,
+    help=f"{MODEL_HELP}. [env PACHFLOW_SCORE_MODEL]",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    envvar="PACHFLOW_SCORE_THRESHOLD",
+    help="Flag customers scoring at least this [default: the model's best-F1 threshold].",
+)
+@click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    default=None,
+    help="MLflow tracking server [env MLFLOW_TRACKING_URI].",
+)
+@click.option(
+    "--block-mb",
+    type=click.IntRange(1, 512),
+    default=8,
+    envvar="PACHFLOW_SCORE_BLOCK_MB",
+    help="CSV read block (MB of text per batch). [env PACHFLOW_SCORE_BLOCK_MB]",
+)
+@spark_options(shuffle_partitions=False)
+def main(
+    input_dir: Path,
+    output_dir: Path,
+    model_ref: str,
+    threshold: float | None,
+    tracking_uri: str | None,
+    block_mb: int,
+    spark_settings: SparkSettings,
+) -> None:
+    sources = find_files(input_dir, SUFFIXES, "PaySim CSV files")
+    try:
+        model = resolve_model(model_ref, tracking_uri, threshold)
+    except LineageError as exc:  # MLflow unreachable: not the input's fault (exit 1)
+        raise click.ClickException(str(exc)) from exc
+    progress(
+        STAGE,
+        f"{len(sources)} file(s) under {input_dir}; model {model.label} ({model_ref}), "
+        f"run {model.run_id}, threshold {model.threshold:g}",
+    )
+    ctx = PachydermContext.from_env(
+        default_pipeline=STAGE, local_inputs={input_dir.resolve().name: input_dir}
+    )
+    scorer = Scorer(model, spark_settings)
+    try:
+        with atomic_output(output_dir) as staging:
+            for path in sources:
+                scored = scorer.score(path, block_mb << 20)
+                folder = staging / path.relative_to(input_dir)
+                write_scored(folder, scored, scoring_record(scored, model, ctx))
+    except FileExistsError as exc:
+        raise BadInput(f"{exc} (expected an OUTPUT_DIR {output_dir} without them)") from exc
+    if not ctx.local:
+        commit = ctx.output_commit or ctx.job_id
+        record_use(model, commit, f"{ctx.pipeline}@{commit}")
+    progress(STAGE, f"wrote predictions of {len(sources)} file(s) to {output_dir}")

@@ -1,0 +1,121 @@
+"""Score's fixtures: PaySim files, one SparkSession, and a model registered in a real MLflow
+server (the pachflow_testing plugin's), fitted on the same features scoring computes.
+
+The model here is fitted by the test itself (a depth-4 tree behind the VectorAssembler, as
+train composes it, logged with mlflow.spark and registered with the metric train records):
+score's own tests do not run the train stage. tests/integration/test_score_skew.py scores
+what the real train stage registered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from pachflow_paysim import write_paysim
+from pachflow_spark import SparkSettings, build_session
+
+ROWS = 4000
+CUSTOMERS = 1500
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    yield build_session("pachflow-score-tests", SparkSettings("local[2]", "2g", 2))
+
+
+@pytest.fixture(scope="session")
+def paysim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An input repo with two PaySim files: one plain, one gzipped."""
+    root = tmp_path_factory.mktemp("transactions") / "transactions"
+    root.mkdir()
+    write_paysim(root / "day-1.csv", ROWS, seed=3, customers=CUSTOMERS)
+    write_paysim(root / "day-2.csv.gz", ROWS // 2, seed=4, customers=CUSTOMERS)
+    return root
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    version: str
+    run_id: str
+    threshold: float
+
+
+@pytest.fixture(scope="session")
+def registered(spark: Any, paysim_dir: Path, mlflow_tracking_uri: str) -> Registered:
+    """A model fitted on day-1's features, registered with alias `candidate`."""
+    import mlflow
+    import pyspark
+    from mlflow.tracking import MlflowClient
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import DecisionTreeClassifier
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.sql import functions as F
+
+    from pachflow_contracts import LABEL_COLUMN, MODEL_INPUTS
+    from pachflow_features.arrow import features_of_partials
+    from pachflow_features.partials import arrow_partials
+    from pachflow_scoring.registry import THRESHOLD_METRIC
+    from pachflow_scoring.score import read_transactions
+
+    transactions, _ = read_transactions(paysim_dir / "day-1.csv")
+    features = spark.createDataFrame(
+        features_of_partials(arrow_partials(transactions)).to_pandas()
+    ).withColumn("label", F.col(LABEL_COLUMN).cast("double"))
+    fitted = Pipeline(
+        stages=[
+            VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol="features"),
+            DecisionTreeClassifier(maxDepth=4, seed=1),
+        ]
+    ).fit(features)
+    name = f"score-tests-{uuid.uuid4().hex[:8]}"
+    mlflow.set_tracking_uri(mlflow_tracking_uri)
+    mlflow.set_experiment("score-tests")
+    with mlflow.start_run() as run:
+        mlflow.spark.log_model(
+            fitted,
+            "model",
+            pip_requirements=[f"pyspark=={pyspark.__version__}"],
+        )
+        mlflow.log_metric(THRESHOLD_METRIC, 0.5)
+    client = MlflowClient(tracking_uri=mlflow_tracking_uri)
+    mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+    client.set_registered_model_alias(name, "candidate", mv.version)
+    return Registered(name, str(mv.version), run.info.run_id, 0.5)
+
+
+@dataclass
+class Invocation:
+    result: Result
+    output_dir: Path
+
+    @property
+    def exit_code(self) -> int:
+        return self.result.exit_code
+
+
+def _run_score(
+    input_dir: Path, output_dir: Path, tracking_uri: str, *options: str, env: dict | None = None
+) -> Invocation:
+    """The CLI in-process (the session's SparkSession is reused by getOrCreate)."""
+    from pachflow_score.cli import main
+
+    args = [*options, str(input_dir), str(output_dir)]
+    result = CliRunner().invoke(
+        main, args, env={"MLFLOW_TRACKING_URI": tracking_uri, **(env or {})}
+    )
+    return Invocation(result, output_dir)
+
+
+# importlib import mode: test modules cannot import conftest, so helpers are fixtures.
+@pytest.fixture(scope="session")
+def run_score() -> Any:
+    """(input_dir, output_dir, tracking_uri, *options, env=None) -> Invocation."""
+    return _run_score
