@@ -37,6 +37,10 @@ from pachflow.commands import reproduce  # noqa: E402
 
 COMMANDS.append(reproduce.reproduce)
 
+from pachflow.commands import score  # noqa: E402
+
+COMMANDS.append(score.score)
+
 from pachflow.commands import local_demo  # noqa: E402
 
 COMMANDS += [local_demo.demo]
