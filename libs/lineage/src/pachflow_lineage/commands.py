@@ -152,12 +152,18 @@ def commit_cmd(
 
     The jobs and output commits made from it, and the MLflow runs and registered model
     versions that came from this data. With --upstream: where COMMIT came from.
+    A predictions commit (the score pipeline's: it holds <file>/scoring.json) is answered
+    upstream: the model version(s) that scored, their MLflow runs and the raw_data commits
+    and files that trained them.
     """
     name = ps.parse_commit_name(commit)
     _check_png(png)
 
     def walk(r: Resolver) -> Lineage:
         ref = r.backend.resolve_commit(name)
+        records = r.scoring_records(ref)
+        if records:  # a predictions commit: back to the model and the data that trained it
+            return r.upstream_of_predictions(ref, records)
         return r.upstream_of_commit(ref) if upstream else r.downstream_of_commit(ref)
 
     _emit(_ask(opts, walk), fmt, png, html)

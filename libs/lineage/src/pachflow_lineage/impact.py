@@ -30,6 +30,8 @@ class Impact:
     downstream: list[str] = field(default_factory=list)  # output commits made from them
     runs: list[Run] = field(default_factory=list)
     model_versions: list[ModelVersion] = field(default_factory=list)
+    #: predictions commits made by those model versions (score@<commit>)
+    predictions: list[str] = field(default_factory=list)
     lineage: Lineage | None = None
 
     def to_json(self) -> str:
@@ -40,6 +42,7 @@ class Impact:
             "downstream_commits": self.downstream,
             "runs": [asdict(r) for r in self.runs],
             "model_versions": [asdict(m) for m in self.model_versions],
+            "predictions": self.predictions,
         }
         return json.dumps(data, indent=2) + "\n"
 
@@ -54,6 +57,8 @@ class Impact:
         for m in self.model_versions:
             aliases = f" (aliases {', '.join(m.aliases)})" if m.aliases else ""
             lines.append(f"  {m.name}/{m.version}  run {m.run_id}{aliases}")
+        lines.append(f"predictions made by those model versions: {len(self.predictions)}")
+        lines += [f"  {p}" for p in self.predictions]
         return "\n".join(lines) + "\n"
 
 
@@ -84,5 +89,6 @@ def impact(resolver: Resolver, ref: CommitRef, path: str) -> Impact:
     result.model_versions = sorted(
         merged.model_versions.values(), key=lambda m: (m.name, int(m.version))
     )
+    result.predictions = sorted({c for m in result.model_versions for c in m.scoring_commits})
     result.lineage = merged
     return result

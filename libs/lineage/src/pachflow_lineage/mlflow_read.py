@@ -91,6 +91,7 @@ class ModelVersionRecord:
     run_id: str
     status: str
     aliases: list[str]
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def reader_for(uri: str, timeout_s: float) -> SqliteReader | RestReader | None:
@@ -228,8 +229,17 @@ class SqliteReader:
 
     def _version(self, row: tuple[Any, ...]) -> ModelVersionRecord:
         name, version, run_id, status = row
+        tags = self._rows(
+            "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ?",
+            (name, int(version)),
+        )
         return ModelVersionRecord(
-            name, str(version), run_id or "", status or "", self._aliases(name, str(version))
+            name,
+            str(version),
+            run_id or "",
+            status or "",
+            self._aliases(name, str(version)),
+            dict(tags),
         )
 
     _MV = (
@@ -397,6 +407,7 @@ class RestReader:
             raw.get("run_id", ""),
             raw.get("status", ""),
             sorted(raw.get("aliases", [])),
+            {t["key"]: t.get("value", "") for t in raw.get("tags", [])},
         )
 
     def model_versions_for_run(self, run_id: str) -> list[ModelVersionRecord]:

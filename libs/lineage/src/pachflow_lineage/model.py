@@ -151,6 +151,9 @@ class ModelVersion:
     aliases: list[str] = field(default_factory=list)
     status: str = ""
     url: str = ""
+    #: `<pipeline>@<commit>` of every predictions commit this version made (its
+    #: `pachyderm.scoring.*` tags, written by the score stage)
+    scoring_commits: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -165,7 +168,8 @@ class Edge:
     """`src` feeds `dst`. kind: input (commit -> job), spec (spec commit -> job), output
     (job -> commit), provenance (commit -> commit, no job known), datum (job -> datum),
     tracked (commit or datum -> run), dataset (commit -> run, MLflow dataset input),
-    registered (run -> model version)."""
+    registered (run -> model version), scored (model version -> the scoring job or commit
+    whose predictions it made)."""
 
     src: str
     dst: str
@@ -202,6 +206,16 @@ class Lineage:
         edge = Edge(src, dst, kind)
         if edge not in self.edges:
             self.edges.append(edge)
+
+    def absorb(self, other: Lineage) -> None:
+        """Add `other`'s nodes, edges, links and notes (its subject and info are not)."""
+        for table in ("commits", "jobs", "datums", "runs", "model_versions"):
+            for key, node in getattr(other, table).items():
+                getattr(self, table).setdefault(key, node)
+        for edge in other.edges:
+            self.connect(edge.src, edge.dst, edge.kind)
+        self.links.update(other.links)
+        self.notes += [n for n in other.notes if n not in self.notes]
 
     def node_label(self, key: str) -> str:
         """A short human label for a node key (what diagrams print)."""

@@ -10,19 +10,22 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pachflow_lineage.backends.base import Backend, CommitRecord
-from pachflow_lineage.errors import UnknownCommit, UnknownRun
+from pachflow_lineage.errors import UnknownCommit, UnknownModelVersion, UnknownRun
 from pachflow_lineage.model import SPEC, USER, CommitRef, Datum, Job, Lineage, Run
 from pachflow_lineage.runtags import RunContext, output_commit_tags, run_context
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking
 
-MAX_COMMITS = 500  # a lineage graph bigger than this is not something to print
+MAX_COMMITS = 500
+#: What the score stage writes per scored file (pachflow_scoring.run.SCORING_JSON).
+SCORING_RECORD = "scoring.json"  # a lineage graph bigger than this is not something to print
 META_RUN_ID = "mlflow.run_id"
 META_MODEL_VERSION = "mlflow.model_version"
 
@@ -150,6 +153,45 @@ class Resolver:
         """Every commit (and job) a commit came from; no MLflow needed."""
         lineage = Lineage(subject=ref.key, direction="upstream")
         self._walk_up(lineage, ref)
+        return lineage
+
+    def scoring_records(self, ref: CommitRef) -> list[dict]:
+        """The score stage's records in a commit (`<file>/scoring.json`): empty when the
+        commit holds no predictions."""
+        rec = self.record(ref, files=True)
+        records = []
+        for entry in rec.commit.files:
+            if entry.path.rsplit("/", 1)[-1] == SCORING_RECORD:
+                data = self.backend.read_file(ref, entry.path)
+                if data is not None:
+                    records.append(json.loads(data) | {"path": entry.path})
+        return records
+
+    def upstream_of_predictions(self, ref: CommitRef, records: list[dict]) -> Lineage:
+        """A predictions commit back to what made it: its job and input commit(s), the model
+        version(s) that scored, their training runs and everything upstream of those runs,
+        down to the raw_data commits and files."""
+        lineage = Lineage(subject=ref.key, direction="upstream")
+        self._walk_up(lineage, ref)
+        scorer = rec.job.key if (rec := self.record(ref)).job else ref.key
+        versions = sorted({(r["model"]["name"], r["model"]["version"]) for r in records})
+        for name, version in versions:
+            try:
+                trained = self.upstream_of_model(name, version)
+            except (UnknownRun, UnknownModelVersion) as exc:
+                lineage.notes.append(f"{exc} (named by {ref.label}'s scoring.json)")
+                continue
+            lineage.absorb(trained)
+            lineage.connect(f"model:{name}/{version}", scorer, "scored")
+        scored = ", ".join(
+            f"{r['source']} ({r['counts']['customers']:,} customers, "
+            f"{r['counts']['flagged']:,} flagged)"
+            for r in records
+        )
+        lineage.info["predictions commit"] = ref.label
+        lineage.info["scored files"] = scored
+        lineage.info["model versions"] = ", ".join(f"{n}/{v}" for n, v in versions)
+        lineage.info["tracking uri"] = self.tracking.tracking_uri
         return lineage
 
     # --- downstream ------------------------------------------------------------------

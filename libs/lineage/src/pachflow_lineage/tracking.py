@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import pachflow_store as ps
 from pachflow_lineage import mlflow_read as mr
+from pachflow_lineage.context import TAG_SCORING
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.model import CommitRef, ModelVersion, Run
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 TAG_PREFIX = "pachyderm."
+SCORING = TAG_SCORING.split("{")[0]
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 #: Seconds a REST read may take before the server counts as unreachable.
 DEFAULT_TIMEOUT_S = 10.0
@@ -249,6 +251,9 @@ class Tracking:
             aliases=sorted(getattr(mv, "aliases", []) or []),
             status=str(mv.status or ""),
             url=self.model_url(mv.name, str(mv.version)) or "",
+            scoring_commits=sorted(
+                v for k, v in (getattr(mv, "tags", None) or {}).items() if k.startswith(SCORING)
+            ),
         )
 
     def load_json_artifact(self, run_id: str, path: str) -> dict[str, Any] | None:

@@ -55,6 +55,10 @@ class Backend(Protocol):
         """The content hash of one file of a commit; None when the commit has no such file."""
         ...
 
+    def read_file(self, ref: CommitRef, path: str) -> bytes | None:
+        """The content of one (small) file of a commit; None when it has no such file."""
+        ...
+
     def commits_of(self, repo: str) -> list[CommitRef]:
         """Every commit of a (user) repo, newest first; UnknownCommit when no such repo."""
         ...

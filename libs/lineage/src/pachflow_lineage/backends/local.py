@@ -137,6 +137,11 @@ class LocalBackend:
             raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
         return entry[0] if entry else None
 
+    def read_file(self, ref: CommitRef, path: str) -> bytes | None:
+        if self.file_hash(ref, path) is None:  # UnknownCommit when the commit is absent
+            return None
+        return self.store.file_blob(_to_store(ref), "/" + path.lstrip("/")).read_bytes()
+
     def commits_of(self, repo: str) -> list[CommitRef]:
         try:
             return [_from_store(i.commit) for i in self.store.list_commits(repo)]

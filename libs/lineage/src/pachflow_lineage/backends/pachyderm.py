@@ -305,6 +305,13 @@ class PachydermBackend:
             raise
         return info.hash.hex() if info.file_type == pfs.FileType.FILE else None
 
+    def read_file(self, ref: CommitRef, path: str) -> bytes | None:
+        if self.file_hash(ref, path) is None:
+            return None
+        file = pfs.File(commit=commit_message(ref), path="/" + path.lstrip("/"))
+        with self._call(f"reading {ref.label}:{path}", self.client.pfs.pfs_file, file=file) as f:
+            return bytes(f.read())
+
     def commits_of(self, repo: str) -> list[CommitRef]:
         return self._commits(pfs.Repo(name=repo, type="user", project=pfs.Project(name="default")))
 
