@@ -128,6 +128,11 @@ def test_readme_commands_work_in_a_clean_clone(clone: Path) -> None:
     # make demo: the result block
     assert "MLflow run      " in out and "model version   pachflow-fraud-detector v1" in out
     assert "How to read them" in out and "lineage         train@" in out
+    # the demo's last step and the README's score command: held-out data scored, by which model
+    assert re.search(r"^scored paysim-1000rows-seed\d+\.csv\.gz \(1,000 held-out", out, re.M)
+    assert "  by model pachflow-fraud-detector/2 (pachflow-fraud-detector@candidate)" in out
+    assert re.search(r"^scored new\.csv\.gz: 5,000 transactions, .* flagged", out, re.M)
+    assert (clone / "scores.csv").is_file() and (clone / "scores.csv.scoring.json").is_file()
     # make put + make run: new data, and what the run produced
     # (the demo itself made v1 and, with its second small file, v2)
     assert "produced" in out and "model version   pachflow-fraud-detector v3" in out

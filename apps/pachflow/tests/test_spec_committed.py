@@ -42,7 +42,10 @@ def test_committed_spec_is_pinned_and_canonical(path: Path) -> None:
 
 def test_dag_order_of_committed_specs() -> None:
     order = [spec.name for spec in dag_order(load_specs(PIPELINES))]
-    assert order[:3] == ["split", "etl", "train"]
+    # score reads its own input repo (transactions): Pachyderm sees no edge from train to it
+    # (the model comes from the MLflow registry), so it may come anywhere.
+    assert [name for name in order if name != "score"][:3] == ["split", "etl", "train"]
+    assert "score" in order
 
 
 @pytest.mark.parametrize("spec", load_specs(PIPELINES), ids=lambda s: s.name)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pachflow_contracts import MODEL_INPUTS
-from pachflow_train.data import FEATURES_VECTOR, IS_TEST, LABEL, WEIGHT, assembler
 from pachflow_features.scores import fraud_score
+from pachflow_train.data import FEATURES_VECTOR, IS_TEST, LABEL, WEIGHT, assembler
 from pachflow_train.evaluate import Evaluation, evaluate_counts
 
 if TYPE_CHECKING:
@@ -82,23 +82,24 @@ def fit(train: DataFrame, s: ModelSettings) -> PipelineModel:
     return PipelineModel(stages=[assembler(), classifier.fit(train)])
 
 
+SCORE = "score"
+
+
+def scores(model: PipelineModel, assembled: DataFrame) -> DataFrame:
+    """Assembled rows (`data.prepare`, or `data.assembler()` on features) with the model's
+    fraud score as column SCORE: what evaluation groups, and what scoring must reproduce."""
+    return model.stages[-1].transform(assembled).withColumn(SCORE, fraud_score())
+
+
 def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]:
     """Score every `data.prepare`d row once; {"test": ..., "train": ...} from
     (part, score, label) groups."""
-    score = fraud_score().alias("score")
-    rows = (
-        model.stages[-1]  # the rows are assembled already
-        .transform(df)
-        .select(IS_TEST, score, LABEL)
-        .groupBy(IS_TEST, "score", LABEL)
-        .count()
-        .collect()
-    )
+    rows = scores(model, df).groupBy(IS_TEST, SCORE, LABEL).count().collect()
     result = {}
     for part, is_test in (("test", True), ("train", False)):
         mine = [r for r in rows if r[IS_TEST] == is_test]
         result[part] = evaluate_counts(
-            np.array([r["score"] for r in mine]),
+            np.array([r[SCORE] for r in mine]),
             np.array([int(r[LABEL]) for r in mine]),
             np.array([r["count"] for r in mine]),
         )

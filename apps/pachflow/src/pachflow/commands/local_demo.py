@@ -41,7 +41,9 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: boo
     -> ...), then print the MLflow run, the registered model version, its metrics and the
     lineage from the model back to the raw_data commit. Then it puts a second, small file
     (5 % of the rows) and runs again: only the new file's datums run (printed per
-    pipeline) and a new model version is trained, shown next to the first.
+    pipeline) and a new model version is trained, shown next to the first. Last, with a
+    score pipeline in the specs, it puts a small held-out file into `transactions`: only the
+    score pipeline runs, and it prints how many customers were flagged by which model version.
 
     Everything lives under $PACHFLOW_HOME (default ./.pachflow), MLflow included
     (sqlite:///$PACHFLOW_HOME/mlflow.db) unless MLFLOW_TRACKING_URI is set. Running it again
@@ -76,6 +78,7 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: boo
         for line in d.report_lines(store, result, local_tracking_uri(home), verbose):
             click.echo(line)
     _increment(rows, seed, specs_dir, quiet, verbose, result)
+    _score_heldout(rows, seed, specs_dir, quiet, verbose)
 
 
 def _increment(
@@ -113,3 +116,33 @@ def _increment(
     click.echo(f"the new model came from {raw.repo}@{short_id(raw.id)}, which holds:")
     for name, commit in files:
         click.echo(f"  {name}  (put in {d.RAW_REPO}@{short_id(commit)})")
+
+
+def _score_heldout(
+    rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: bool
+) -> None:
+    """A held-out file (another seed: customers the model never saw) through the score
+    pipeline, when the specs have one: flagged customers and the model version used."""
+    from pachflow.local.specs import load_specs
+
+    if not any(spec.name == d.SCORE_PIPELINE for spec in load_specs(specs_dir)):
+        return
+    extra = d.heldout_rows(rows)
+    with open_store() as store:
+        path = d.demo_file(store, extra, seed + 2)
+        d.generate(path, extra, seed + 2)
+        ref, new = d.put_if_new(store, path, d.SCORE_REPO)
+    if new:
+        click.echo(
+            f"\nheld-out data: put {ref.repo}@{short_id(ref.id)}:/{path.name} ({extra} rows), "
+            "run again (only the score pipeline has new input):"
+        )
+        summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose)
+        if summary.failed:
+            raise click.ClickException(
+                "the demo's scoring run failed: "
+                + "; ".join(f"{o.pipeline}: {o.reason}" for o in summary.failed)
+            )
+    with open_store() as store:
+        for line in d.scoring_lines(store, path.name):
+            click.echo(line)

@@ -13,6 +13,9 @@ from pachflow.local.results import RUN_JSON, TrainResult, mlflow_lines
 from pachflow_store import USER, CommitRef, NotFound, Store, file_digest, short_id
 
 RAW_REPO = "raw_data"
+#: The score pipeline's input repo (new transactions) and its output.
+SCORE_REPO = "transactions"
+SCORE_PIPELINE = "score"
 PROVENANCE_PIPELINE = "provenance"
 LINEAGE_JSON = "/lineage.json"
 
@@ -40,17 +43,51 @@ def generate(path: Path, rows: int, seed: int) -> bool:
     return True
 
 
-def put_if_new(store: Store, local: Path) -> tuple[CommitRef, bool]:
-    """Put the file into raw_data, unless raw_data@master already holds exactly these
-    bytes at that path (then nothing new is committed and nothing will run)."""
+def put_if_new(store: Store, local: Path, repo: str = RAW_REPO) -> tuple[CommitRef, bool]:
+    """Put the file into `repo`, unless repo@master already holds exactly these bytes at
+    that path (then nothing new is committed and nothing will run)."""
     target = "/" + local.name
-    head = store.head(RAW_REPO)
+    head = store.head(repo)
     if head is not None:
-        ref = CommitRef(RAW_REPO, head)
+        ref = CommitRef(repo, head)
         entry = store.manifest(ref).get(target)
         if entry is not None and entry[0] == file_digest(local)[0]:
             return ref, False
-    return store.put_files(RAW_REPO, [(target, local)], description="pachflow demo"), True
+    return store.put_files(repo, [(target, local)], description="pachflow demo"), True
+
+
+#: The held-out file the demo scores: this share of the first file, another seed (so other
+#: customers: PaySim's ids are random), at least 1,000 rows.
+HELDOUT_SHARE = 0.02
+
+
+def heldout_rows(rows: int) -> int:
+    return max(1000, round(rows * HELDOUT_SHARE))
+
+
+def scoring_lines(store: Store, name: str) -> list[str]:
+    """What the score pipeline made of file `name`: flagged customers and the model."""
+    head = store.head(SCORE_PIPELINE)
+    if head is None:
+        return []
+    ref = CommitRef(SCORE_PIPELINE, head)
+    record = json.loads(store.file_blob(ref, f"/{name}/scoring.json").read_bytes())
+    c, m = record["counts"], record["model"]
+    lines = [
+        f"scored {name} ({c['rows_read']:,} held-out transactions, {c['customers']:,} "
+        f"customers): {c['flagged']:,} flagged (fraud_score >= {m['threshold']:g})",
+        f"  by model {m['name']}/{m['version']} ({m['requested']}), MLflow run {m['run_id']}",
+    ]
+    if c["labelled_fraud"]:
+        lines.append(
+            f"  the file's own labels: {c['labelled_fraud']:,} customers with fraud, "
+            f"{c['flagged_labelled_fraud']:,} of them flagged"
+        )
+    lines.append(
+        f"  predictions: {SCORE_PIPELINE}@{short_id(ref.id)}:/{name}/predictions.parquet; "
+        f"their lineage: pachflow lineage commit {SCORE_PIPELINE}@{ref.id}"
+    )
+    return lines
 
 
 def lineage(store: Store, start: CommitRef) -> Iterator[tuple[int, CommitRef, str]]:
