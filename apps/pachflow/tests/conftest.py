@@ -127,3 +127,23 @@ def put(store: Store, tmp_path: Path) -> Callable[..., Any]:
 def copy_stage(script: Callable[[str, str], list[str]]) -> list[str]:
     """A stage that copies every input file to <path>.out: argv ending in /pfs paths."""
     return script("copy", COPY)
+
+
+@pytest.fixture
+def ol_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """OpenLineage on, through the client's file transport: the events land in this file."""
+    path = tmp_path / "openlineage.ndjson"
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(path))
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
+    return path
+
+
+@pytest.fixture
+def ol_events() -> Callable[[Path], list[dict]]:
+    """(ol_file) -> the events sent so far, in order."""
+
+    def read(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    return read

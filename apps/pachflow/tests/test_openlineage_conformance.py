@@ -7,7 +7,6 @@ pipeline included) and the provenance stage's chain events."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from openlineage.client.serde import Serde
@@ -24,21 +23,8 @@ def problems():
     return schema_check()
 
 
-@pytest.fixture
-def ol_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "openlineage.ndjson"
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(path))
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
-    return path
-
-
-def _events(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def test_the_runners_events_follow_the_schema(
-    problems, ol_file, put, run, write_spec, copy_stage, script
+    problems, ol_file, ol_events, put, run, write_spec, copy_stage, script
 ) -> None:
     write_spec("score", [*copy_stage, "/pfs/transactions", "/pfs/out"], "transactions")
     write_spec("b", [*copy_stage, "/pfs/score", "/pfs/out"], "score", glob="/")
@@ -47,7 +33,7 @@ def test_the_runners_events_follow_the_schema(
     )
     put("transactions", {"/x.csv": "x"})
     run()
-    events = _events(ol_file)
+    events = ol_events(ol_file)
     kinds = sorted((e["job"]["name"], e["eventType"]) for e in events)
     assert kinds == [
         ("default/b", "COMPLETE"),

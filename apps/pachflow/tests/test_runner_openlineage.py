@@ -5,30 +5,13 @@ are exactly the lineage graph's (`pachflow lineage commit ... --upstream`)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
-
-import pytest
 
 from pachflow_lineage.backends.local import LocalBackend
 from pachflow_lineage.model import CommitRef
 from pachflow_lineage.openlineage_events import configured
 
 FAIL = "sys.exit('boom')\n"
-
-
-@pytest.fixture
-def ol_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "openlineage.ndjson"
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(path))
-    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__APPEND", "true")
-    return path
-
-
-def events(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def check_event(event: dict) -> None:
@@ -49,7 +32,7 @@ def check_event(event: dict) -> None:
 
 
 def test_every_job_sends_start_and_complete_with_the_lineage_edges(
-    ol_file, store, put, run, write_spec, copy_stage
+    ol_file, ol_events, store, put, run, write_spec, copy_stage
 ):
     assert configured()
     write_spec("a", [*copy_stage, "/pfs/raw", "/pfs/out"], "raw")
@@ -57,7 +40,7 @@ def test_every_job_sends_start_and_complete_with_the_lineage_edges(
     raw = put("raw", {"/x.txt": "x"})
     summary = run()
     job = summary.commit_sets[0]
-    got = events(ol_file)
+    got = ol_events(ol_file)
     for e in got:
         check_event(e)
     states = [(e["job"]["name"], e["eventType"]) for e in got]
@@ -100,11 +83,11 @@ def test_every_job_sends_start_and_complete_with_the_lineage_edges(
     )
 
 
-def test_a_failed_job_sends_fail_with_the_reason(ol_file, put, run, write_spec, script):
+def test_a_failed_job_sends_fail_with_the_reason(ol_file, ol_events, put, run, write_spec, script):
     write_spec("a", [*script("fail", FAIL), "/pfs/raw", "/pfs/out"], "raw", datumTries=1)
     put("raw", {"/x.txt": "x"})
     run()
-    got = events(ol_file)
+    got = ol_events(ol_file)
     for e in got:
         check_event(e)
     assert [e["eventType"] for e in got] == ["START", "FAIL"]

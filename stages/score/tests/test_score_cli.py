@@ -19,6 +19,13 @@ from pachflow_scoring.score import read_transactions
 pytestmark = pytest.mark.spark
 
 
+def day_2_only(paysim_dir: Path, folder: Path) -> Path:
+    """An input dir holding only day-2.csv.gz."""
+    folder.mkdir()
+    shutil.copy(paysim_dir / "day-2.csv.gz", folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def scored(
     paysim_dir: Path, registered: Any, mlflow_tracking_uri: str, run_score: Any, tmp_path_factory
@@ -67,11 +74,8 @@ def test_a_version_number_scores_like_the_alias_naming_it(
     run_score: Any,
     tmp_path,
 ) -> None:
-    only = tmp_path / "in"
-    only.mkdir()
-    shutil.copy(paysim_dir / "day-2.csv.gz", only)
     inv = run_score(
-        only,
+        day_2_only(paysim_dir, tmp_path / "in"),
         tmp_path / "out",
         mlflow_tracking_uri,
         "--model",
@@ -95,11 +99,8 @@ def test_a_worker_records_its_scoring_commit_on_the_model_version(
         "transactions": str(paysim_dir / "day-2.csv.gz"),
         "transactions_COMMIT": commit,
     }
-    only = tmp_path / "transactions"
-    only.mkdir()
-    shutil.copy(paysim_dir / "day-2.csv.gz", only)
     inv = run_score(
-        only,
+        day_2_only(paysim_dir, tmp_path / "transactions"),
         tmp_path / "out",
         mlflow_tracking_uri,
         "--model",
