@@ -308,3 +308,32 @@ def test_resolver_walks_pachyderm_both_ways(mlflow_tracking_uri: str) -> None:
         ("raw_data", RAW),
         ("split", SPLIT),
     }
+
+
+def test_read_file_reads_one_file_of_a_commit_and_none_when_absent() -> None:
+    """What `lineage commit score@<id>` reads the scoring records with, on a cluster."""
+    from betterproto import BytesValue
+    from pachyderm_sdk.api.pfs.file import PFSFile
+
+    record = b'{"model": {"name": "fraud", "version": "3"}}'
+    asked: list[str] = []
+
+    def inspect_file(*, file: pfs.File) -> pfs.FileInfo:
+        asked.append(f"{file.commit.repo.name}@{file.commit.id}:{file.path}")
+        if file.path != "/day-1.csv/scoring.json":
+            raise RpcError(grpc.StatusCode.NOT_FOUND, "no such file")
+        return pfs.FileInfo(file=file, file_type=pfs.FileType.FILE, hash=b"\x01")
+
+    def pfs_file(*, file: pfs.File) -> PFSFile:
+        return PFSFile(iter([BytesValue(value=record[:10]), BytesValue(value=record[10:])]))
+
+    client = FakeClient()
+    client.pfs = Stub(inspect_file=inspect_file, pfs_file=pfs_file)
+    backend = PachydermBackend(client)
+    ref = CommitRef("score", "a" * 32)
+    assert backend.read_file(ref, "day-1.csv/scoring.json") == record
+    assert backend.read_file(ref, "day-1.csv/other.json") is None
+    assert asked == [
+        f"score@{'a' * 32}:/day-1.csv/scoring.json",
+        f"score@{'a' * 32}:/day-1.csv/other.json",
+    ]
