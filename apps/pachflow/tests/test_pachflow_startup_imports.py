@@ -47,6 +47,7 @@ def imported_by(module: str, prog: str, args: list[str]) -> tuple[str, set[str]]
         ["deploy", "--help"],
         ["lineage", "--help"],
         ["lineage", "run", "--help"],
+        ["score", "--help"],
     ],
     ids=" ".join,
 )
