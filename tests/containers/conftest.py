@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 TEST_REGISTRY = "localhost/pachflow-test"
 LOCAL_BASE = "localhost/pachflow-base:bookworm"
 IMAGE_UID = 10001
-STAGES = ("split", "etl", "train", "provenance")
+STAGES = ("split", "etl", "train", "provenance", "score")
 PFS = "/pfs"
 #: Read-only third-party reference files beside the clone (CI has them; a user's clone not).
 REFERENCE = REPO.parent / "shared" / "reference"

@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.containers
 
-STAGES = ("split", "etl", "train", "provenance")
+STAGES = ("split", "etl", "train", "provenance", "score")
 
 
 def run_in(images, ref: str, script: str) -> subprocess.CompletedProcess[str]:
@@ -52,12 +52,12 @@ def test_image_holds_the_stage_and_nothing_of_the_build(images, stage):
 
 
 def test_spark_stages_share_one_runtime_stack(images):
-    """etl and train are the Spark runtime's layers (Java + PySpark, stored once) plus
-    small layers of their own."""
+    """etl, train and score are the Spark runtime's layers (Java + PySpark, stored once)
+    plus small layers of their own."""
     runtime_tag = images.images_sh("spark-runtime-tag").stdout.strip()
     runtime = images.inspect(runtime_tag)
     layers = runtime["RootFS"]["Layers"]
-    for stage in ("etl", "train"):
+    for stage in ("etl", "train", "score"):
         info = images.inspect(images.tag(stage))
         assert info["RootFS"]["Layers"][: len(layers)] == layers, stage
         assert info["Size"] - runtime["Size"] < 0.25 * runtime["Size"], stage
@@ -150,7 +150,7 @@ print(next(l for l in open("/tmp/classes.log") if "org.apache.spark.SparkContext
 """
 
 
-@pytest.mark.parametrize("stage", ("etl", "train"))
+@pytest.mark.parametrize("stage", ("etl", "train", "score"))
 def test_spark_stages_start_from_the_runtime_class_archive(images, stage):
     """The runtime image carries Spark's class archive and the stage's JVM maps it (a stale
     one would be ignored silently, costing ~2.5 s per start)."""
