@@ -21,10 +21,17 @@ def _tracking_uri(given: str | None) -> str:
     `pachflow run` and `make demo` register their models)."""
     if given:
         return given
-    from pachflow.local.env import local_tracking_uri
+    from pachflow.local.env import TRACKING_ENV, local_tracking_uri
     from pachflow_store.names import resolve_home
 
-    return local_tracking_uri(resolve_home(None))
+    home = resolve_home(None)
+    uri = local_tracking_uri(home)
+    if uri.startswith("sqlite:///") and not (home / "mlflow.db").is_file():
+        raise BadInput(
+            f"no model registry here: {home / 'mlflow.db'} does not exist (run `make demo` or "
+            f"`pachflow run` first, or set {TRACKING_ENV} / --tracking-uri)"
+        )
+    return uri
 
 
 @click.command(name="score")
