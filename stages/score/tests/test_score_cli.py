@@ -131,7 +131,7 @@ def test_a_bad_value_exits_2_naming_file_and_line_and_writes_nothing(
     out = tmp_path / "out"
     inv = run_score(src, out, mlflow_tracking_uri, "--model", f"{registered.name}@candidate")
     assert inv.exit_code == 2, inv.result.output
-    assert "e-bad.csv: bad value at line 3, column type" in inv.result.output
+    assert "e-bad.csv: bad value at line 3 column type:" in inv.result.output
     assert not [p for p in out.rglob("*") if p.is_file()]
 
 
