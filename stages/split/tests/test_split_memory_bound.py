@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pachflow_paysim.format import HEADER
-from pachflow_split.source import _split_lines
+from pachflow_paysim.reader import _split_lines
 from pachflow_testing.fuzz import fuzz_settings
 
 BOUND_MB = 346  # stages/split/README.md, --block-mb 8
