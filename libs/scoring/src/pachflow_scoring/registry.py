@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pachflow_lineage.context import TAG_SCORING
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun
-from pachflow_lineage.subject import parse_subject
+from pachflow_lineage.subject import parse_model
 from pachflow_lineage.tracking import Tracking
 from pachflow_stagekit import BadInput, progress
 
@@ -64,14 +64,12 @@ def resolve_model(
     when MLflow cannot be asked.
     """
     try:
-        subject = parse_subject(ref)
+        named = parse_model(ref)  # the one parser of model names (pachflow_store.refs)
     except LineageError as exc:
         raise ModelNotUsable(f"--model {ref!r}: expected {MODEL_HELP}") from exc
-    if subject.run_id:
-        raise ModelNotUsable(f"--model {ref!r} is a run id: expected {MODEL_HELP}")
     tracking = Tracking(tracking_uri)
     try:
-        mv = tracking.get_model_version(subject.model, subject.version)
+        mv = tracking.get_model_version(named.name, named.version_or_alias)
     except UnknownModelVersion as exc:
         raise ModelNotUsable(f"model {ref}: {exc} (expected {MODEL_HELP} there)") from exc
     if not mv.run_id:
