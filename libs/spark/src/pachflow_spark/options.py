@@ -1,4 +1,6 @@
-"""The click options every Spark stage takes, with PACHFLOW_SPARK_* env defaults."""
+"""The click options every Spark stage takes (which Spark, its driver memory, shuffle
+partitions, how long a remote Spark has to answer, extra settings), with PACHFLOW_SPARK_*
+env defaults."""
 
 from __future__ import annotations
 
@@ -9,7 +11,17 @@ from typing import Any
 
 import click
 
-from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, DEFAULT_MASTER, SparkSettings
+from pachflow_spark.endpoint import (
+    DEFAULT_TIMEOUT_S,
+    FORMS,
+    EndpointError,
+    parse_endpoint,
+    resolve_master,
+)
+from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, SparkSettings
+
+#: `spark.some.key=value`, as spark-submit's --conf takes it.
+CONF_ITEM = re.compile(r"(?P<key>spark\.[A-Za-z0-9_.-]+)=(?P<value>.*)", re.S)
 
 #: A heap size both Spark and the JVM's -Xmx/-Xms accept: 4g, 512m, 1024k, 2T.
 JVM_SIZE = re.compile(r"[1-9][0-9]*[kmgtKMGT]")
@@ -26,12 +38,36 @@ def _jvm_size(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def _endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    master = resolve_master(value)
+    try:
+        parse_endpoint(master)
+    except EndpointError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+    return master
+
+
+def _conf(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """--spark-conf KEY=VALUE (repeatable); from PACHFLOW_SPARK_CONF, whitespace-separated."""
+    pairs = []
+    for item in value:
+        match = CONF_ITEM.fullmatch(item)
+        if not match:
+            raise click.BadParameter(
+                f"{item!r} is not a Spark setting: expected spark.KEY=VALUE", ctx, param
+            )
+        pairs.append((match["key"], match["value"]))
+    return tuple(pairs)
+
+
 def spark_options(
     func: Callable[..., Any] | None = None, *, shuffle_partitions: bool = True
 ) -> Any:
-    """Add --master, --driver-memory and (unless `shuffle_partitions=False`, for a stage
-    that sets its own partitioning) --shuffle-partitions; the command receives
-    `spark_settings: SparkSettings` instead of the values.
+    """Add --master, --driver-memory, --spark-timeout, --spark-conf and (unless
+    `shuffle_partitions=False`, for a stage that sets its own partitioning)
+    --shuffle-partitions; the command receives `spark_settings: SparkSettings` instead.
 
     Use as `@spark_options` or `@spark_options(shuffle_partitions=False)`."""
     if func is None:
@@ -40,17 +76,41 @@ def spark_options(
         click.option(
             "--master",
             envvar="PACHFLOW_SPARK_MASTER",
-            default=DEFAULT_MASTER,
-            show_default=True,
-            help="Spark master: local[N] on one machine, or a cluster URL (spark://...).",
+            show_envvar=True,
+            default=None,
+            callback=_endpoint,
+            help=f"Which Spark: {FORMS}. local runs Spark in this process; a cluster master "
+            "makes this process the driver; sc:// is a Spark Connect server (the driver; no "
+            "JVM here). [default: $SPARK_REMOTE if set, else local[*]]",
         ),
         click.option(
             "--driver-memory",
             envvar="PACHFLOW_SPARK_DRIVER_MEMORY",
+            show_envvar=True,
             default=DEFAULT_DRIVER_MEMORY,
             show_default=True,
             callback=_jvm_size,
-            help="JVM heap of the Spark driver (in local mode, all of Spark).",
+            help="JVM heap of the Spark driver (in local mode, all of Spark; unused on "
+            "Spark Connect, where the server is the driver).",
+        ),
+        click.option(
+            "--spark-timeout",
+            envvar="PACHFLOW_SPARK_TIMEOUT",
+            show_envvar=True,
+            type=click.FloatRange(min=0.1),
+            default=DEFAULT_TIMEOUT_S,
+            show_default=True,
+            help="Seconds a cluster master or Connect server has to answer (else exit 2).",
+        ),
+        click.option(
+            "--spark-conf",
+            envvar="PACHFLOW_SPARK_CONF",
+            show_envvar=True,
+            multiple=True,
+            metavar="spark.KEY=VALUE",
+            callback=_conf,
+            help="Extra Spark setting, repeatable (env: whitespace-separated), e.g. "
+            "spark.executor.memory=2g or spark.kubernetes.container.image=...",
         ),
     ]
     if shuffle_partitions:
@@ -58,15 +118,25 @@ def spark_options(
             click.option(
                 "--shuffle-partitions",
                 envvar="PACHFLOW_SPARK_SHUFFLE_PARTITIONS",
+                show_envvar=True,
                 type=click.IntRange(min=1),
                 default=None,
                 help="spark.sql.shuffle.partitions [default: one per local core, at least 2].",
             )
         )
 
-    def wrapper(*args: Any, master: str, driver_memory: str, **kw: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        master: str,
+        driver_memory: str,
+        spark_timeout: float,
+        spark_conf: tuple[tuple[str, str], ...],
+        **kw: Any,
+    ) -> Any:
         partitions = kw.pop("shuffle_partitions", None)
-        kw["spark_settings"] = SparkSettings(master, driver_memory, partitions)
+        kw["spark_settings"] = SparkSettings(
+            master, driver_memory, partitions, spark_timeout, spark_conf
+        )
         return func(*args, **kw)
 
     wrapper.__name__ = func.__name__

@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 
-LOOPBACK = "127.0.0.1"
+# One implementation: pachflow_spark's servers (Connect, standalone) need them too.
+from pachflow_spark.servers import LOOPBACK, free_port, port_open
+
+__all__ = ["LOOPBACK", "free_port", "port_open", "stop_process_group"]
 STOP_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    """A loopback TCP port that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_open(port: int, host: str = LOOPBACK) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
 
 
 def stop_process_group(proc: subprocess.Popen[bytes], port: int) -> None:

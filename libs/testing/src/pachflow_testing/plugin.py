@@ -14,6 +14,11 @@
   "MLflow unreachable" paths.
 - `tmpfs`: small tmpfs mounts for disk-full, no-inode and read-only faults (root only;
   skipped elsewhere).
+- `spark_connect_server` (module): a Spark Connect server (its own JVM, from pyspark's
+  jars) on a free loopback port, `local[2]`, 1 GB; `.url` is `sc://127.0.0.1:PORT`.
+- `spark_standalone_cluster` (module): a Spark standalone master and two workers (1 core,
+  1 GB each), three JVMs on loopback; `.url` is `spark://127.0.0.1:PORT`. Both are
+  stopped (whole process groups) when the module's tests end.
 - `local_dag` (session): a two-version local store DAG with real MLflow runs and model
   versions (pachflow_testing.local_dag), for lineage tests.
 
@@ -28,6 +33,12 @@ from contextlib import ExitStack
 
 import pytest
 
+from pachflow_spark.servers import (
+    ConnectServer,
+    StandaloneCluster,
+    start_connect_server,
+    start_standalone_cluster,
+)
 from pachflow_testing.local_dag import LocalDag, Version, local_dag
 from pachflow_testing.mlflow_production import run_production_mlflow
 from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
@@ -77,3 +88,25 @@ def postgres_cluster(mlflow_server: MlflowServer) -> PostgresCluster:
 @pytest.fixture
 def dead_tracking_uri() -> str:
     return dead_uri()
+
+
+@pytest.fixture(scope="module")
+def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectServer]:
+    root = tmp_path_factory.mktemp("spark-connect")
+    server = start_connect_server(root / "server.log", master="local[2]", driver_memory="1g")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def spark_standalone_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[StandaloneCluster]:
+    root = tmp_path_factory.mktemp("spark-standalone")
+    cluster = start_standalone_cluster(root, workers=2, cores=1, memory="1g")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pachflow_etl.job import SMALL_ROWS, STAGE, run
-from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_options
+from pachflow_spark import SparkSettings, open_session, spark_options
 from pachflow_stagekit import progress
 
 APP_NAME = "pachflow-etl"
@@ -51,18 +51,20 @@ def main(
     customer (pachflow_features). An empty file writes nothing. Output is complete or
     absent. Each Spark job reduces in one task into one file.
 
+    Spark: in this process by default; --master (PACHFLOW_SPARK_MASTER, else SPARK_REMOTE)
+    points it at a cluster master or a Spark Connect server.
+
     Exit codes: 0 ok, 2 bad input (a file not matching the contract: file, column,
-    expected and found are named), 1 anything else.
+    expected and found are named; a Spark endpoint that is malformed or does not answer),
+    1 anything else.
     """
     session = None
 
     def get_spark():
         nonlocal session
         if session is None:
-            try:
-                session = build_session(APP_NAME, spark_settings)
-            except JavaMissing as exc:
-                raise click.ClickException(str(exc)) from exc
+            session = open_session(APP_NAME, spark_settings)
+            progress(STAGE, f"Spark: {spark_settings.endpoint.describe()}")
         return session
 
     if not datum_batching:

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click
-
 from pachflow_lineage.context import PachydermContext
-from pachflow_spark import JavaMissing, SparkSettings, build_session, spark_progress
+from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
 from pachflow_train.manifest import MODEL_DIR, run_manifest, write_link
@@ -42,7 +40,7 @@ def execution_params(partitions: int | None, spark: SparkSettings) -> dict[str, 
     reaches train is in its MLflow run (a run whose numbers differ says why)."""
     return {
         "partitions": str(partitions) if partitions else "as read",
-        "spark_master": spark.master,
+        "spark_master": spark.endpoint.public_url,  # no Connect token or password
         "spark_driver_memory": spark.driver_memory,
         "spark_shuffle_partitions": str(spark.shuffle_partitions or "one per core"),
     }
@@ -80,10 +78,9 @@ def train(
             _reuse(tracker, previous, output_dir, experiment, registered_model)
         return
 
-    try:
-        spark = build_session("pachflow-train", spark_settings)
-    except JavaMissing as exc:
-        raise click.ClickException(str(exc)) from exc
+    spark = open_session("pachflow-train", spark_settings)
+    tags = spark_tags(spark_settings, spark)
+    progress(STAGE, f"Spark: {spark_settings.endpoint.describe()} (master {tags[MASTER_TAG]})")
     df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
     with spark_progress(spark, lambda line: progress(STAGE, line)):
         try:
@@ -99,6 +96,7 @@ def train(
             with tracking_errors(uri, http):
                 params = {**settings.params(), **execution_params(partitions, spark_settings)}
                 run_id = tracker.start(previous, params)
+                tracker.set_tags(tags)
                 progress(
                     STAGE,
                     f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",
@@ -120,6 +118,20 @@ def train(
                     raise
         finally:
             df.unpersist()
+
+
+ENDPOINT_TAG = "spark.endpoint"
+MASTER_TAG = "spark.master"
+
+
+def spark_tags(spark_settings: SparkSettings, spark: Any) -> dict[str, str]:
+    """Which Spark the run used, as MLflow tags (not params: the same model trained through
+    another endpoint, e.g. a new port of a shared server, is the same run): the endpoint
+    without credentials, and the master the work ran on (a Connect server's own)."""
+    return {
+        ENDPOINT_TAG: spark_settings.endpoint.public_url,
+        MASTER_TAG: master_of(spark),
+    }
 
 
 def _train_and_log(
@@ -211,7 +223,10 @@ def _train_and_log(
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
             signature = infer_signature(example, sample["prediction"])
         t_model = time.monotonic()
-        model_uri = tracker.log_model(fitted, example, signature)
+        # Saved first: on a Spark Connect session the model is logged from this directory.
+        fitted.write().save(str(staging / MODEL_DIR))
+        saved = staging / MODEL_DIR if is_connect(spark) else None
+        model_uri = tracker.log_model(fitted, example, signature, saved)
         model_s = time.monotonic() - t_model
         registered = register()
         progress(
@@ -219,7 +234,6 @@ def _train_and_log(
             f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s); "
             f"registered {registered.uri}",
         )
-        fitted.write().save(str(staging / MODEL_DIR))
         write_link(
             staging,
             run_manifest(

@@ -234,26 +234,38 @@ class Tracker:
 
         mlflow.log_artifacts(str(folder))
 
-    def log_model(self, model: Any, input_example: Any, signature: Any) -> str:
-        """mlflow.spark.log_model with explicit pip requirements (inferring them takes
-        ~12 s); returns the model URI."""
+    def log_model(
+        self, model: Any, input_example: Any, signature: Any, saved_dir: Path | None = None
+    ) -> str:
+        """Log the fitted model as the run's `model` (MLflow's spark flavor) with explicit
+        pip requirements (inferring them takes ~12 s); returns the model URI.
+
+        A classic session: mlflow.spark.log_model. `saved_dir` (the model already saved by
+        a Spark Connect server, which gives the client no JVM for mlflow.spark's copies):
+        the same MLflow model built from it with MLflow's public API (saved_model)."""
         import mlflow
         import pandas
         import pyarrow
         import pyspark
 
-        mlflow.spark.log_model(
-            model,
-            MODEL_ARTIFACT,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=[
-                f"mlflow-skinny=={mlflow.__version__}",
-                f"pyspark=={pyspark.__version__}",
-                f"pandas=={pandas.__version__}",
-                f"pyarrow=={pyarrow.__version__}",
-            ],
-        )
+        requirements = [
+            f"mlflow-skinny=={mlflow.__version__}",
+            f"pyspark=={pyspark.__version__}",
+            f"pandas=={pandas.__version__}",
+            f"pyarrow=={pyarrow.__version__}",
+        ]
+        if saved_dir is not None:
+            from pachflow_train.saved_model import log_saved_model
+
+            log_saved_model(saved_dir, MODEL_ARTIFACT, signature, requirements)
+        else:
+            mlflow.spark.log_model(
+                model,
+                MODEL_ARTIFACT,
+                signature=signature,
+                input_example=input_example,
+                pip_requirements=requirements,
+            )
         return f"runs:/{self._run()}/{MODEL_ARTIFACT}"
 
     def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> tuple[RegisteredVersion, bool]:

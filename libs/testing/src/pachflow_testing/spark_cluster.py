@@ -1,0 +1,81 @@
+"""Run a Spark stage's command as the driver of an application on a standalone cluster
+and ask Spark, not its logs, where the tasks ran.
+
+The stage runs in a child Python process (one SparkContext per process; the test's own
+session stays local) with the driver's UI on: after the command returns, the still-running
+driver's REST API (`/api/v1/applications/<app>/allexecutors`) gives each executor's task
+count, and each worker's JSON status (`executors`, `finishedexecutors`) which executors of
+the application it hosted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pachflow_spark.servers import StandaloneCluster
+
+#: What the child process runs: the click command, then the driver's executor list.
+_CHILD = """
+import importlib, json, sys
+module, _, name = sys.argv[1].partition(":")
+command = getattr(importlib.import_module(module), name)
+command.main(sys.argv[3:], standalone_mode=False)
+from pyspark.sql import SparkSession
+from pachflow_spark.servers import read_json
+sc = SparkSession.getActiveSession().sparkContext
+url = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/allexecutors"
+with open(sys.argv[2], "w") as out:
+    json.dump({"app": sc.applicationId, "executors": read_json(url)}, out)
+"""
+
+
+@dataclass
+class ClusterRun:
+    """A stage's run on the cluster: the finished process and the tasks per worker."""
+
+    process: subprocess.CompletedProcess[str]
+    app_id: str
+    tasks_by_worker: dict[int, int]  # worker index -> tasks its executors completed
+
+
+def run_stage_on_cluster(
+    cluster: StandaloneCluster, command: str, args: list[str], env: dict[str, str], tmp: Path
+) -> ClusterRun:
+    """Run `command` ("module:click_command") with `args` against `cluster`."""
+    report = tmp / "executors.json"
+    full_env = {
+        **os.environ,
+        **env,
+        "PACHFLOW_SPARK_MASTER": cluster.url,
+        "PACHFLOW_SPARK_CONF": "spark.ui.enabled=true",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, command, str(report), *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0 or not report.exists():
+        return ClusterRun(done, "", {})
+    got = json.loads(report.read_text())
+    return ClusterRun(done, got["app"], tasks_by_worker(cluster, got["app"], got["executors"]))
+
+
+def tasks_by_worker(
+    cluster: StandaloneCluster, app_id: str, executors: list[dict[str, Any]]
+) -> dict[int, int]:
+    """Completed tasks per worker: the driver's executors, placed by the workers' status."""
+    tasks = {e["id"]: int(e.get("completedTasks", 0)) for e in executors if e["id"] != "driver"}
+    placed: dict[int, int] = {}
+    for index in range(len(cluster.workers)):
+        status = cluster.worker_status(index)
+        for executor in status.get("executors", []) + status.get("finishedexecutors", []):
+            if executor.get("appid") == app_id:
+                placed[index] = placed.get(index, 0) + tasks.get(str(executor["id"]), 0)
+    return placed

@@ -1,0 +1,98 @@
+"""The MLflow model of a PipelineModel fitted on a Spark Connect session, built with
+MLflow's public Model API and logged with its public artifact API.
+
+`mlflow.spark.log_model` (MLflow 3.17) handles two kinds of model: classic pyspark.ml
+models, which it saves through Spark to a temporary DFS directory and copies with the JVM's
+Hadoop FileSystem over py4j (`SparkContext._gateway`), and `pyspark.ml.connect` models (the
+Spark 3.5 subset, saved client-side). Spark 4's pyspark.ml models on a Connect session
+are neither: their `save` runs on the server, and the client has no JVM gateway for the
+copy. So train saves the model once (the server writes OUTPUT_DIR/model, which this stage
+publishes anyway) and this module makes the same MLflow model from that directory: the
+`spark` flavor (`sparkml/` + MLmodel, loadable by `mlflow.spark.load_model` and
+`mlflow.pyfunc`), the signature and pinned requirements, logged as the run's `model`
+artifact, the layout `mlflow.spark.log_model` gives a classic session.
+
+Limits: the server must write where this process reads (a server on this host, as
+`pachflow run`'s, or a shared mount); there is no input example (MLflow writes and
+validates one by loading the model through a JVM), the signature describes the inputs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FLAVOR = "spark"  # mlflow.spark.FLAVOR_NAME
+MODEL_DATA = "sparkml"  # mlflow.spark's data directory inside the model
+MODEL_CLASS = "pyspark.ml.pipeline.PipelineModel"
+
+
+class NotShared(RuntimeError):
+    """The Spark Connect server wrote the model where this process cannot read it."""
+
+
+def write_mlflow_model(
+    spark_model_dir: Path, dest: Path, signature: Any, pip_requirements: list[str]
+) -> None:
+    """An MLflow `spark` flavor model in `dest` (a new directory) from a saved PipelineModel."""
+    import pyspark
+    import yaml
+    from mlflow.models import Model
+    from mlflow.pyfunc import add_to_model
+
+    if not (spark_model_dir / "metadata").is_dir():
+        raise NotShared(
+            f"the Spark Connect server saved the model to {spark_model_dir}, which this "
+            "process cannot see: run the server on this host or give both a shared mount"
+        )
+    dest.mkdir(parents=True)
+    shutil.copytree(spark_model_dir, dest / MODEL_DATA)
+    model = Model(signature=signature)
+    model.add_flavor(
+        FLAVOR, pyspark_version=pyspark.__version__, model_data=MODEL_DATA, model_class=MODEL_CLASS
+    )
+    add_to_model(
+        model,
+        loader_module="mlflow.spark",
+        data=MODEL_DATA,
+        conda_env="conda.yaml",
+        python_env="python_env.yaml",
+    )
+    model.save(str(dest / "MLmodel"))
+    python = ".".join(map(str, sys.version_info[:3]))
+    (dest / "requirements.txt").write_text("\n".join(pip_requirements) + "\n")
+    (dest / "python_env.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "python": python,
+                "build_dependencies": ["pip"],
+                "dependencies": ["-r requirements.txt"],
+            },
+            sort_keys=False,
+        )
+    )
+    (dest / "conda.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "mlflow-env",
+                "channels": ["conda-forge"],
+                "dependencies": [f"python={python}", "pip", {"pip": pip_requirements}],
+            },
+            sort_keys=False,
+        )
+    )
+
+
+def log_saved_model(
+    spark_model_dir: Path, artifact_path: str, signature: Any, pip_requirements: list[str]
+) -> None:
+    """Log the model of `spark_model_dir` as the active run's `artifact_path` artifact."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
+        local = Path(tmp) / artifact_path
+        write_mlflow_model(spark_model_dir, local, signature, pip_requirements)
+        mlflow.log_artifacts(str(local), artifact_path)
