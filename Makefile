@@ -11,13 +11,14 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 STAGES := $(notdir $(wildcard stages/*))
 ROWS ?= 1000000
+SPARK ?= stage
 MLFLOW_UI_PORT ?= 5000
 
 SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-stage test-services demo run put jobs validate pin mlflow-ui bench spark-cds lineage clean
+.PHONY: help setup check-java lint format test test-stage test-services demo run spark-cluster put jobs validate pin mlflow-ui bench spark-cds lineage clean
 
 # V=1: show the install output (uv sync) and the commands make runs; quiet otherwise.
 Q := $(if $(V),,@)
@@ -69,11 +70,14 @@ test-stage: setup ## one stage's unit tests alone: make test-stage STAGE=split
 	@[ -n "$(STAGE)" ] && [ -d stages/$(STAGE) ] || { echo "usage: make test-stage STAGE=<$(STAGES)>"; exit 2; }
 	$(UV) run --frozen --package pachflow-$(STAGE) pytest stages/$(STAGE)/tests
 
-demo: setup ## generate $(ROWS) PaySim-like rows and run the whole chain locally (ROWS=N, V=1)
-	$(Q)$(RUN) pachflow demo --rows $(ROWS) $(VERBOSE_FLAG)
+demo: setup ## generate $(ROWS) PaySim-like rows and run the whole chain locally (ROWS=N, V=1, SPARK=standalone|connect|URL)
+	$(Q)$(RUN) pachflow demo --rows $(ROWS) --spark $(SPARK) $(VERBOSE_FLAG)
 
-run: setup ## run every pipeline whose inputs changed (after `make put FILE=...`), V=1
-	$(Q)$(RUN) pachflow run $(VERBOSE_FLAG)
+run: setup ## run every pipeline whose inputs changed (after `make put FILE=...`), V=1, SPARK=...
+	$(Q)$(RUN) pachflow run --spark $(SPARK) $(VERBOSE_FLAG)
+
+spark-cluster: setup ## a Spark standalone master + 2 workers on 127.0.0.1:7077 until Ctrl-C (then SPARK=spark://127.0.0.1:7077)
+	$(Q)$(RUN) pachflow spark up
 
 put: setup ## put a PaySim CSV (.csv or .csv.gz) into the local raw_data repo: make put FILE=...
 	@[ -n "$(FILE)" ] || { echo "usage: make put FILE=<PaySim CSV, plain or .gz>"; exit 2; }

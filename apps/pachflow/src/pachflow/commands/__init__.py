@@ -44,3 +44,7 @@ COMMANDS.append(score.score)
 from pachflow.commands import local_demo  # noqa: E402
 
 COMMANDS += [local_demo.demo]
+
+from pachflow.commands import spark  # noqa: E402
+
+COMMANDS.append(spark.spark)

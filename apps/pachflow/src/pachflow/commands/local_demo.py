@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pachflow.commands.local_run import run_pipelines, specs_option
+from pachflow.commands.local_run import run_pipelines, spark_option, specs_option
 from pachflow.commands.local_store import BadInput, open_store
 from pachflow.local import demo as d
 from pachflow.local.results import TrainResult, train_result
@@ -36,7 +36,10 @@ DEFAULT_ROWS = 1_000_000
     help="Also progress at every tenth of a job off a terminal, and the provenance "
     "pipeline's whole lineage report (every commit and file).",
 )
-def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: bool) -> None:
+@spark_option
+def demo(
+    rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: bool, spark: str
+) -> None:
     """Generate PaySim-like data, put it in raw_data, run the DAG (split -> etl -> train
     -> ...), then print the MLflow run, the registered model version, its metrics and the
     lineage from the model back to the raw_data commit. Then it puts a second, small file
@@ -47,7 +50,8 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: boo
 
     Everything lives under $PACHFLOW_HOME (default ./.pachflow), MLflow included
     (sqlite:///$PACHFLOW_HOME/mlflow.db) unless MLFLOW_TRACKING_URI is set. Running it again
-    on the same data does no work.
+    on the same data does no work. `--spark standalone` runs the Spark stages on a Spark
+    standalone cluster started for each run (`make demo SPARK=standalone`).
     """
     with open_store() as store:
         path = d.demo_file(store, rows, seed)
@@ -60,7 +64,7 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: boo
             err=True,
         )
         home = store.home
-    summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose)
+    summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose, spark=spark)
     if summary.failed:
         raise click.ClickException(
             "the demo's DAG failed: "
@@ -77,12 +81,20 @@ def demo(rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: boo
             raise BadInput("train@master has no run.json: did the train pipeline run?")
         for line in d.report_lines(store, result, local_tracking_uri(home), verbose):
             click.echo(line)
-    _increment(rows, seed, specs_dir, quiet, verbose, result)
+    if summary.did_work:
+        click.echo(f"Spark           {summary.spark}")
+    _increment(rows, seed, specs_dir, quiet, verbose, result, spark)
     _score_heldout(rows, seed, specs_dir, quiet, verbose)
 
 
 def _increment(
-    rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: bool, before: TrainResult
+    rows: int,
+    seed: int,
+    specs_dir: Path | None,
+    quiet: bool,
+    verbose: bool,
+    before: TrainResult,
+    spark: str,
 ) -> None:
     """The second raw file on top of the first model: what ran, and the two models."""
     extra = d.increment_rows(rows)
@@ -95,7 +107,7 @@ def _increment(
     click.echo(
         f"\nnew data: put {raw.repo}@{short_id(raw.id)}:/{path.name} ({extra} rows), run again:"
     )
-    summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose)
+    summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose, spark=spark)
     if summary.failed:
         raise click.ClickException(
             "the demo's second run failed: "

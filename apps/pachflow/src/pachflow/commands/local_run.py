@@ -59,10 +59,13 @@ def run_pipelines(
     quiet: bool = False,
     cron_ticks: int = 0,
     verbose: bool = False,
+    spark: str = "stage",
 ) -> RunSummary:
     """Load the specs and bring every pipeline up to date; prints progress (one line per job)
     and the pipelines that did not run. With `cron_ticks` N: N times, one tick of every
-    cron input, then a run."""
+    cron input, then a run. `spark`: which Spark the Spark stages use (run_spark); what
+    the run starts for it is stopped when the run ends, however it ends."""
+    from pachflow.local.run_spark import STAGE, RunSpark
     from pachflow.local.runner import Runner, summary_lines
     from pachflow.local.specs import SpecError, find_spec, load_specs, unknown_inputs
     from pachflow.pipeline_spec.locate import input_repos_from_env
@@ -78,6 +81,11 @@ def run_pipelines(
     for warning in unpassed_stage_settings(specs):
         click.echo(warning, err=True)  # even with --quiet: the run differs from what was meant
 
+    if spark != STAGE and runtime != "local":
+        raise BadInput(
+            f"--spark {spark}: only with --runtime local (a container's /pfs and loopback "
+            "are not the Spark server's)"
+        )
     with open_store() as store, sigterm_stops():
         for name in reprocess:
             find_spec(specs, name)
@@ -88,19 +96,58 @@ def run_pipelines(
         problems = unknown_inputs(specs, known)
         if problems:
             raise BadInput("the pipeline specs are not valid:\n" + "\n".join(problems))
-        for n in range(max(1, cron_ticks)):
-            if cron_ticks:
-                for ref in tick_all(store, specs):
-                    progress.say(f"cron tick {n + 1}/{cron_ticks}: {ref}")
-            summary = Runner(
-                store, specs, get_runtime(runtime), progress, reprocess=frozenset(reprocess)
-            ).run()
-            for line in summary_lines(summary, progress_shown=not quiet):
-                click.echo(line, err=True)
-            reprocess = ()
-            if summary.failed:
-                break
+        run_spark = RunSpark(
+            spark, specs, store.logs_dir / "spark" / time.strftime("%Y%m%dT%H%M%S")
+        )
+        try:
+            for n in range(max(1, cron_ticks)):
+                if cron_ticks:
+                    for ref in tick_all(store, specs):
+                        progress.say(f"cron tick {n + 1}/{cron_ticks}: {ref}")
+                summary = Runner(
+                    store,
+                    specs,
+                    get_runtime(runtime),
+                    progress,
+                    reprocess=frozenset(reprocess),
+                    spark=run_spark,
+                ).run()
+                for line in summary_lines(summary, progress_shown=not quiet):
+                    click.echo(line, err=True)
+                reprocess = ()
+                if summary.failed:
+                    break
+        finally:
+            run_spark.stop()
+        summary.spark = run_spark.describe()
+        if spark != STAGE:
+            click.echo(f"Spark: {summary.spark}", err=True)
     return summary
+
+
+def _spark_mode(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from pachflow.local.run_spark import EndpointError, check_mode
+
+    try:
+        return check_mode(value)
+    except EndpointError as exc:
+        raise click.BadParameter(f"{exc}, or stage, connect or standalone", ctx, param) from exc
+
+
+spark_option = click.option(
+    "--spark",
+    envvar="PACHFLOW_RUN_SPARK",
+    show_envvar=True,
+    default="stage",
+    show_default=True,
+    callback=_spark_mode,
+    metavar="stage|connect|standalone|URL",
+    help="Which Spark the Spark stages (etl, train) use: `stage` each its own in-process "
+    "Spark as its spec says; `connect` one Spark Connect server shared by the run; "
+    "`standalone` a Spark standalone cluster (master + 2 workers, own JVMs) for the run; or "
+    "a running one: spark://HOST:PORT (e.g. `pachflow spark up`), sc://HOST:PORT. What the "
+    "run starts is on loopback, logs in $PACHFLOW_HOME/logs/spark/, stopped when it ends.",
+)
 
 
 @click.command(name="run")
@@ -132,6 +179,7 @@ def run_pipelines(
 @click.option(
     "--verbose", "-v", is_flag=True, help="Progress at every tenth of a job also off a terminal."
 )
+@spark_option
 def run(
     specs_dir: Path | None,
     runtime: str,
@@ -139,6 +187,7 @@ def run(
     quiet: bool,
     cron_ticks: int,
     verbose: bool,
+    spark: str,
 ) -> None:
     """Run every pipeline whose inputs (or spec) changed, in DAG order, until all are up to
     date. One run = one commit set: its jobs and output commits share one new id.
@@ -151,7 +200,7 @@ def run(
     run` holds this store (named; try again when it ends); 130/143 stopped by Ctrl-C or
     SIGTERM (its jobs marked JOB_KILLED).
     """
-    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks, verbose)
+    summary = run_pipelines(specs_dir, runtime, reprocess, quiet, cron_ticks, verbose, spark)
     echo_produced(summary)
     if summary.failed:
         sys.exit(1)

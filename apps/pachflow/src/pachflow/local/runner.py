@@ -28,6 +28,7 @@ from pachflow.local.egress import egress
 from pachflow.local.env import job_env
 from pachflow.local.executor import DatumResult, JobContext, run_datums
 from pachflow.local.progress import PipelineProgress, Progress
+from pachflow.local.run_spark import RunSpark
 from pachflow.local.runtime import LocalRuntime, Runtime
 from pachflow.local.specs import LocalSpec, pfs_inputs
 from pachflow_lineage.model import CommitRef as LineageRef
@@ -80,6 +81,7 @@ class Outcome:
 class RunSummary:
     outcomes: list[Outcome] = field(default_factory=list)
     commit_sets: list[str] = field(default_factory=list)
+    spark: str = ""  # which Spark the Spark stages used (pachflow.local.run_spark)
 
     @property
     def did_work(self) -> bool:
@@ -121,8 +123,10 @@ class Runner:
         reprocess: frozenset[str] = frozenset(),
         cores: int | None = None,
         events: JobEvents | None = None,
+        spark: RunSpark | None = None,
     ) -> None:
         self.store = store
+        self.spark = spark  # which Spark the Spark stages use (None: their spec's own)
         # OpenLineage RunEvents per job, when configured (OPENLINEAGE_URL, ...; default off)
         self.events = events if events is not None else maybe_events()
         self.specs = specs  # in DAG order (load_specs)
@@ -223,6 +227,22 @@ class Runner:
             self._failed.add((spec.name, expected))
         return outcome
 
+    def _point_at_run_spark(self, spec: LocalSpec, ctx: JobContext, has_datums: bool) -> str:
+        """Give a Spark stage's datums the run's Spark (starting it if need be); returns
+        why that failed, or ""."""
+        if self.spark is None:
+            return ""
+        from pachflow_spark.servers import SparkServerError
+
+        try:
+            self.spark.prepare(spec)  # a Connect server warms up while earlier jobs run
+            if has_datums:
+                ctx.base_env.update(self.spark.env_for(spec))
+        except SparkServerError as exc:
+            self.progress.say(f"{spec.name}: Spark did not start: {exc}")
+            return f"Spark did not start: {exc}"
+        return ""
+
     def _job(
         self,
         spec: LocalSpec,
@@ -268,6 +288,9 @@ class Runner:
         # s3Out: pachd never skips a datum, its output is not tracked per datum (registry.go)
         no_skip = forced or spec.every_job or spec.s3_out
         to_run = self._skip_done(spec, run_id, datums, produced, progress, no_skip)
+        spark_error = self._point_at_run_spark(spec, ctx, bool(to_run))
+        if spark_error:
+            to_run = []
         self.progress.start(progress)
         errors: list[str] = []
         recovered = 0
@@ -287,6 +310,8 @@ class Runner:
         manifest: Manifest = {}
         if ctx.timed_out():
             reason = f"job timed out (jobTimeout {spec.job_timeout_s:g}s)"
+        elif spark_error:
+            reason = spark_error
         elif errors:
             reason = f"{len(errors)} datum(s) failed; first: {errors[0]}"
         else:
