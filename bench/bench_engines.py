@@ -1,0 +1,149 @@
+"""Spark engines (issue 31): the cold end-to-end run with each Spark stage's own
+in-process Spark (`pachflow run`, the default), against the monolithic reference in the
+same invocation, then the same run with one shared Spark Connect server (`--spark
+connect`) and on a standalone cluster the run starts (`--spark standalone`: a master + 2
+workers, separate JVMs on loopback), and etl's cost per extra datum with datum batching
+on the shared server (4 vs 64 shards).
+
+    .venv/bin/python bench/bench_engines.py [--rows N] [--what e2e,connect,standalone,batching]
+
+(run it alone on a quiet machine: ../shared/tools/heavy, or flock on the bench lock).
+
+Every figure is one run with the 1-minute load average before it and the highest seen
+while it ran: on a machine shared with other work the medians of several runs would not
+be more trustworthy than stating the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+
+import data
+from harness import as_dict, machine_line, measure, say, table, write_section
+from local_chain import Chain
+
+BENCH = Path(__file__).resolve().parent
+
+
+def monolithic(raw: Path) -> dict[str, Any]:
+    work = data.scratch("engines-monolithic")
+    out = work / "phases.json"
+    m = measure(
+        [sys.executable, BENCH / "monolithic.py", "job", raw, "--json", out],
+        log=work / "job.log",
+    )
+    return {"run": as_dict(m), "phases": json.loads(out.read_text())}
+
+
+def with_env(env: dict[str, str]) -> Any:
+    """Set `env` in os.environ (Chain.env() copies it) while the block runs."""
+    return patch.dict(os.environ, env)
+
+
+def cold(raw: Path, label: str, spark: str) -> dict[str, Any]:
+    work = data.scratch(label)
+    chain = Chain(work / "home", logs=work / "logs").fresh()
+    chain.put("raw_data", [raw])
+    with with_env({"PACHFLOW_RUN_SPARK": spark}):
+        m = chain.run()
+    jobs = chain.latest_jobs()
+    run_json = json.loads(chain.read("train@master:/run.json", work / "run.json").read_text())
+    say(f"{label}: {m.wall_s:.1f} s (load {m.load_before:.1f} -> {m.load_max:.1f})")
+    return {
+        "run": as_dict(m),
+        "jobs": {p: round(j["duration_s"], 1) for p, j in jobs.items()},
+        "test_areaUnderPR": run_json["metrics"]["test_areaUnderPR"],
+    }
+
+
+def batching(raw: Path) -> dict[str, Any]:
+    from seed_design import ours  # the committed design, with `shards` shards
+
+    with with_env({"PACHFLOW_RUN_SPARK": "connect"}):
+        lo, hi = ours(raw, "engines-b4", True, 4), ours(raw, "engines-b64", True, 64)
+    return {"lo": lo, "hi": hi, "per_datum_s": (hi["etl_s"] - lo["etl_s"]) / 60}
+
+
+def section(rows: int, r: dict[str, Any]) -> str:
+    lines = []
+    mono = r.get("monolithic")
+
+    def row(name: str, res: dict[str, Any] | None) -> None:
+        if not res:
+            return
+        run = res["run"]
+        ratio = f"{run['wall_s'] / mono['run']['wall_s']:.2f}" if mono else ""
+        jobs = res.get("jobs", {})
+        stages = ", ".join(f"{k} {v}" for k, v in jobs.items())
+        load = f"{run['load_before']:.1f} -> {run['load_max']:.1f}"
+        lines.append([name, f"{run['wall_s']:.1f} s", ratio, stages, load])
+
+    row("monolithic Spark job (reference)", mono)
+    row("**`pachflow run`** (default: each Spark stage its own JVM)", r.get("stage"))
+    row("`pachflow run --spark connect` (one shared Spark Connect server)", r.get("connect"))
+    row(
+        "`pachflow run --spark standalone` (master + 2 workers, separate JVMs)",
+        r.get("standalone"),
+    )
+    text = table(
+        lines,
+        [
+            "run (cold, raw CSV -> registered model)",
+            "wall",
+            "/ monolithic",
+            "stage jobs (s)",
+            "load before -> max",
+        ],
+    )
+    b = r.get("batching")
+    if b:
+        text += (
+            "\n\netl with datum batching on the shared Connect server: "
+            f"{b['lo']['etl_datums']} datums "
+            f"{b['lo']['etl_s']:.1f} s, {b['hi']['etl_datums']} datums {b['hi']['etl_s']:.1f} s: "
+            f"**{b['per_datum_s']:.2f} s per extra datum** (load "
+            f"{b['lo']['run']['load_before']:.1f} / {b['hi']['run']['load_before']:.1f} before "
+            "each)."
+        )
+    return f"""
+`.venv/bin/python bench/bench_engines.py --rows {rows}`
+({machine_line()}). One run each, in this order, in one invocation; raw file
+`pachflow gen-paysim --rows {rows} --seed 42`; the committed specs.
+
+{text}
+"""
+
+
+def main() -> None:
+    sys.path.insert(0, str(BENCH))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=data.FULL_ROWS)
+    parser.add_argument("--what", default="e2e,connect,standalone,batching")
+    parser.add_argument("--section", default="Spark engines (issue 31)", help="RESULTS.md title")
+    args = parser.parse_args()
+    what = set(args.what.split(","))
+    raw = data.raw_csv(args.rows)
+    r: dict[str, Any] = {}
+    if "e2e" in what:
+        r["monolithic"] = monolithic(raw)
+        say(f"monolithic: {r['monolithic']['run']['wall_s']:.1f} s")
+        r["stage"] = cold(raw, "engines-stage", "stage")
+    for mode in ("connect", "standalone"):
+        if mode in what:
+            r[mode] = cold(raw, f"engines-{mode}", mode)
+    if "batching" in what:
+        r["batching"] = batching(raw)
+    (BENCH / ".data").mkdir(exist_ok=True)
+    slug = "".join(c if c.isalnum() else "-" for c in args.section.lower())
+    (BENCH / ".data" / f"{slug}.json").write_text(json.dumps(r, indent=2))
+    write_section(args.section, section(args.rows, r))
+
+
+if __name__ == "__main__":
+    main()
