@@ -53,7 +53,11 @@ def run_stage_on_cluster(
         **os.environ,
         **env,
         "PACHFLOW_SPARK_MASTER": cluster.url,
-        "PACHFLOW_SPARK_CONF": "spark.ui.enabled=true",
+        # The driver's REST API, and no job before both executors registered (else a quick
+        # first job may run on the one that came first).
+        "PACHFLOW_SPARK_CONF": " ".join(
+            ["spark.ui.enabled=true", "spark.scheduler.minRegisteredResourcesRatio=1"]
+        ),
     }
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, command, str(report), *args],

@@ -149,7 +149,9 @@ is ever printed or recorded.
     type=click.IntRange(1),
     default=None,
     envvar="PACHFLOW_TRAIN_PARTITIONS",
-    help="Repartition the cached data to N partitions [default: as read, one per Parquet split].",
+    help="Repartition the data by customer into N sorted partitions: the same seed then "
+    "gives the same model on every Spark (local, cluster, Connect) [default: as read, one "
+    "per Parquet split: the same model for the same input partitioning].",
 )
 @click.option(
     "--tracking-uri",
