@@ -1,0 +1,40 @@
+"""The MLflow model train builds on a Spark Connect session from the model the server
+saved (saved_model): mlflow.spark's layout and flavors through MLflow's public API, and
+a clear error when the server saved it where this process cannot see it. (The real
+model, logged over a real Connect server and loaded back: tests/integration.)"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from mlflow.models import Model
+from mlflow.models.signature import infer_signature
+
+from pachflow_train.saved_model import NotShared, write_mlflow_model
+
+REQUIREMENTS = ["mlflow-skinny==3.17.2", "pyspark==4.2.0"]
+
+
+def test_the_saved_model_becomes_an_mlflow_spark_model(tmp_path):
+    saved = tmp_path / "saved"
+    (saved / "metadata").mkdir(parents=True)
+    (saved / "metadata" / "part-00000").write_text('{"class":"PipelineModel"}')
+    signature = infer_signature({"amount": [1.0]}, [0.0])
+    write_mlflow_model(saved, tmp_path / "model", signature, REQUIREMENTS)
+
+    model = Model.load(str(tmp_path / "model"))
+    spark = model.flavors["spark"]
+    assert spark["model_class"] == "pyspark.ml.pipeline.PipelineModel"
+    assert spark["model_data"] == "sparkml"
+    assert model.flavors["python_function"]["loader_module"] == "mlflow.spark"
+    assert model.signature == signature
+    assert (tmp_path / "model" / "sparkml" / "metadata" / "part-00000").is_file()
+    assert (tmp_path / "model" / "requirements.txt").read_text().split() == REQUIREMENTS
+    env = yaml.safe_load((tmp_path / "model" / "python_env.yaml").read_text())
+    assert env["dependencies"] == ["-r requirements.txt"]
+
+
+def test_a_model_saved_out_of_sight_is_named(tmp_path):
+    with pytest.raises(NotShared, match="cannot see"):
+        write_mlflow_model(tmp_path / "nowhere", tmp_path / "model", None, REQUIREMENTS)
+    assert not (tmp_path / "model").exists()
