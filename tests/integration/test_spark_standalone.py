@@ -34,8 +34,8 @@ def test_etl_and_train_on_a_standalone_cluster_equal_the_in_process_run(
     )
     assert etl.process.returncode == 0, etl.process.stderr
     assert f"Spark: Spark cluster {cluster.url}" in etl.process.stderr
-    assert sorted(etl.tasks_by_worker) == [0, 1], etl.tasks_by_worker
-    assert all(tasks > 0 for tasks in etl.tasks_by_worker.values()), etl.tasks_by_worker
+    assert sorted(etl.tasks_by_worker) == [0, 1], str(etl)
+    assert all(tasks > 0 for tasks in etl.tasks_by_worker.values()), str(etl)
     ref.same_rows(etl_out)
 
     train = run_stage_on_cluster(
@@ -46,8 +46,8 @@ def test_etl_and_train_on_a_standalone_cluster_equal_the_in_process_run(
         tmp_path / "t",
     )
     assert train.process.returncode == 0, train.process.stderr
-    assert all(tasks > 0 for tasks in train.tasks_by_worker.values()), train.tasks_by_worker
-    assert sorted(train.tasks_by_worker) == [0, 1]
+    assert sorted(train.tasks_by_worker) == [0, 1], str(train)
+    assert all(tasks > 0 for tasks in train.tasks_by_worker.values()), str(train)
     ref.same_metrics(train_out)
     run_id = json.loads((train_out / "run.json").read_text())["run_id"]
     tags = MlflowClient(ref.tracking_uri).get_run(run_id).data.tags

@@ -69,7 +69,8 @@ def test_a_malformed_endpoint_exits_2_naming_it_and_the_forms(bad):
 
 
 def test_the_env_var_sets_the_endpoint_for_a_spec(monkeypatch):
-    result = CliRunner().invoke(stage, [], env={"PACHFLOW_SPARK_MASTER": "sc://nowhere:1"})
+    env = {"PACHFLOW_SPARK_MASTER": "sc://nowhere:1", "PACHFLOW_SPARK_TIMEOUT": "0.2"}
+    result = CliRunner().invoke(stage, [], env=env)
     assert result.output.startswith("connect")
 
 

@@ -26,9 +26,9 @@ import importlib, json, sys
 module, _, name = sys.argv[1].partition(":")
 command = getattr(importlib.import_module(module), name)
 command.main(sys.argv[3:], standalone_mode=False)
-from pyspark.sql import SparkSession
+from pyspark import SparkContext
 from pachflow_spark.servers import read_json
-sc = SparkSession.getActiveSession().sparkContext
+sc = SparkContext._active_spark_context  # the stage's, still running
 url = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/allexecutors"
 with open(sys.argv[2], "w") as out:
     json.dump({"app": sc.applicationId, "executors": read_json(url)}, out)
@@ -42,6 +42,13 @@ class ClusterRun:
     process: subprocess.CompletedProcess[str]
     app_id: str
     tasks_by_worker: dict[int, int]  # worker index -> tasks its executors completed
+    executors: list[dict[str, Any]]  # the driver's REST API's, to explain a failure
+
+    def __str__(self) -> str:
+        if not self.app_id:
+            return f"no executor report; the stage's stderr ends:\n{self.process.stderr[-3000:]}"
+        seen = [(e["id"], e.get("completedTasks")) for e in self.executors]
+        return f"app {self.app_id}: executors (id, tasks) {seen}, by worker {self.tasks_by_worker}"
 
 
 def run_stage_on_cluster(
@@ -66,9 +73,10 @@ def run_stage_on_cluster(
         text=True,
     )
     if done.returncode != 0 or not report.exists():
-        return ClusterRun(done, "", {})
+        return ClusterRun(done, "", {}, [])
     got = json.loads(report.read_text())
-    return ClusterRun(done, got["app"], tasks_by_worker(cluster, got["app"], got["executors"]))
+    app, executors = got["app"], got["executors"]
+    return ClusterRun(done, app, tasks_by_worker(cluster, app, executors), executors)
 
 
 def tasks_by_worker(
