@@ -24,7 +24,11 @@ PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 STAGE = """
 import socket, urllib.parse
 master = os.environ["PACHFLOW_SPARK_MASTER"]
-record = {"master": master, "conf": os.environ.get("PACHFLOW_SPARK_CONF", "")}
+record = {
+    "master": master,
+    "conf": os.environ.get("PACHFLOW_SPARK_CONF", ""),
+    "partitions": os.environ.get("PACHFLOW_SPARK_SHUFFLE_PARTITIONS"),
+}
 if "://" in master:
     url = master.replace("spark://", "http://").replace("sc://", "http://")
     where = urllib.parse.urlparse(url)
@@ -86,7 +90,8 @@ def run(specs_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_by_default_a_spark_stage_keeps_its_spec_s_own_spark(spark_stage, specs_dir, home):
     done = run(specs_dir)
     assert done.returncode == 1
-    assert json.loads(spark_stage.read_text())["master"] == "local[1]"
+    got = json.loads(spark_stage.read_text())
+    assert got["master"] == "local[1]" and got["partitions"] is None
 
 
 def test_a_given_endpoint_reaches_the_spark_stages_and_a_bad_one_exits_2(spark_stage, specs_dir):
@@ -106,6 +111,7 @@ def test_a_failed_stage_on_the_run_s_standalone_cluster_leaves_no_jvm(spark_stag
     got = json.loads(spark_stage.read_text())
     assert got["master"].startswith("spark://127.0.0.1:") and got["answered"]
     assert "spark.executor.memory=" in got["conf"]
+    assert int(got["partitions"]) >= 2  # the cluster's cores, not Spark's 200
     assert f"Spark: Spark standalone cluster {got['master']}" in done.stderr
     logs = home / "logs" / "spark"
     assert list(logs.glob("*/standalone/master.log"))
