@@ -9,7 +9,8 @@ are neither: their `save` runs on the server, and the client has no JVM gateway 
 copy. So train saves the model once (the server writes OUTPUT_DIR/model, which this stage
 publishes anyway) and this module makes the same MLflow model from that directory: the
 `spark` flavor (`sparkml/` + MLmodel, as mlflow.spark writes them), the signature and
-pinned requirements, logged as the run's `model` artifact, the layout `mlflow.spark.log_model` gives a classic session.
+pinned requirements, logged as the run's `model` artifact: the layout
+`mlflow.spark.log_model` gives a classic session.
 
 Limits: the server must write where this process reads (a server on this host, as
 `pachflow run`'s, or a shared mount); there is no input example (MLflow writes and
