@@ -20,7 +20,7 @@ import pytest
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
 #: A stand-in Spark stage: records its endpoint and whether it answered, then fails (or
-#: waits for Ctrl-C when $HOLD is set).
+#: waits for Ctrl-C when record.hold exists).
 STAGE = """
 import socket, urllib.parse
 master = os.environ["PACHFLOW_SPARK_MASTER"]
@@ -37,8 +37,9 @@ if "://" in master:
         record["answered"] = True
     except OSError:
         record["answered"] = False
-pathlib.Path(os.environ["RECORD"]).write_text(json.dumps(record))
-if os.environ.get("HOLD"):
+record_file = pathlib.Path(os.environ["RECORD"])
+record_file.write_text(json.dumps(record))
+if record_file.with_suffix(".hold").exists():
     time.sleep(120)
 sys.exit(3)
 """
@@ -68,12 +69,11 @@ def port_closed(port: int) -> bool:
 @pytest.fixture
 def spark_stage(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
     record = tmp_path / "record.json"
-    monkeypatch.setenv("RECORD", str(record))
     write_spec(
         "sparky",
         [*script("stage", STAGE), "/pfs/raw", "/pfs/out"],
         "raw",
-        transform={"env": {"PACHFLOW_SPARK_MASTER": "local[1]"}},
+        transform={"env": {"PACHFLOW_SPARK_MASTER": "local[1]", "RECORD": str(record)}},
         datumTries=1,
     )
     data = tmp_path / "x.txt"
@@ -121,7 +121,7 @@ def test_a_failed_stage_on_the_run_s_standalone_cluster_leaves_no_jvm(spark_stag
 
 @pytest.mark.spark
 def test_ctrl_c_stops_the_run_s_spark_connect_server(spark_stage, specs_dir, home, monkeypatch):
-    monkeypatch.setenv("HOLD", "1")
+    spark_stage.with_suffix(".hold").touch()
     runner = subprocess.Popen(
         [PACHFLOW, "run", "--specs", str(specs_dir), "--spark", "connect"],
         stdout=subprocess.PIPE,
