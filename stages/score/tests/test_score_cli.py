@@ -173,7 +173,13 @@ def test_a_model_that_cannot_load_exits_2_naming_it(
     with mlflow.start_run() as run:
         mlflow.log_text("not a model", "model/README.txt")
         mlflow.log_metric("test_best_f1_threshold", 0.5)
-    mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", "score-tests-not-spark")
+    # MLflow 3's register_model wants a logged model there: register the folder as is
+    client = MlflowClient(tracking_uri=mlflow_tracking_uri)
+    if not client.search_registered_models("name = 'score-tests-not-spark'"):
+        client.create_registered_model("score-tests-not-spark")
+    mv = client.create_model_version(
+        "score-tests-not-spark", f"{run.info.artifact_uri}/model", run_id=run.info.run_id
+    )
     out = tmp_path / "out"
     inv = run_score(
         paysim_dir, out, mlflow_tracking_uri, "--model", f"score-tests-not-spark/{mv.version}"
