@@ -18,7 +18,7 @@ SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint format test test-stage test-services demo run spark-cluster put jobs validate pin mlflow-ui bench spark-cds lineage clean
+.PHONY: help setup check-java lint types check format test test-fast test-stage test-services demo run spark-cluster put jobs validate pin mlflow-ui bench spark-cds lineage clean
 
 # V=1: show the install output (uv sync) and the commands make runs; quiet otherwise.
 Q := $(if $(V),,@)
@@ -52,6 +52,11 @@ lint: setup lint-docker ## ruff (lint + format check), spec validation, hadolint
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pachflow validate
+
+types: setup ## mypy (strict) over every package's sources (settings: pyproject.toml [tool.mypy])
+	$(RUN) mypy
+
+check: lint types ## the gates CI runs before the tests: lint + types (~1 min)
 
 format: setup ## ruff format + autofix
 	$(RUN) ruff format .

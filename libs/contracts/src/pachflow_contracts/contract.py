@@ -42,7 +42,7 @@ class Contract:
 
     @property
     def columns(self) -> list[str]:
-        return self.schema.names
+        return list(self.schema.names)
 
     def stamped_schema(self) -> pa.Schema:
         """The schema with the contract name and version in its metadata, for writers."""

@@ -13,6 +13,9 @@ apply the same row expressions; tests assert they agree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
@@ -59,7 +62,7 @@ def source_of(col: str) -> str:
     return col if col in TYPE_COUNTS else ROW_VALUES[col]
 
 
-def _spark_rows(c=F.col) -> dict[str, Column]:
+def _spark_rows(c: Callable[[str], Column] = F.col) -> dict[str, Column]:
     """The per-row values partial columns reduce (Spark)."""
     return {
         "error_balance_orig": c("newbalanceOrig") + c("amount") - c("oldbalanceOrg"),
@@ -96,7 +99,10 @@ def spark_partials(transactions: DataFrame, partitions: int | None = None) -> Da
 def _arrow_rows(t: pa.Table) -> dict[str, pa.ChunkedArray]:
     """The per-row values partial columns reduce (Arrow), same definitions as Spark's."""
     add, sub, eq = pc.add, pc.subtract, pc.equal
-    as_long = lambda mask: pc.cast(mask, pa.int64())  # noqa: E731
+
+    def as_long(mask: Any) -> Any:
+        return pc.cast(mask, pa.int64())
+
     return {
         "error_balance_orig": sub(add(t["newbalanceOrig"], t["amount"]), t["oldbalanceOrg"]),
         "error_balance_dest": sub(add(t["oldbalanceDest"], t["amount"]), t["newbalanceDest"]),

@@ -33,7 +33,11 @@ def dataset_inputs(
             source = resolve_dataset_source(i.path or i.name)
         else:
             source = PfsDatasetSource(ctx.project, i.repo, i.commit, pfs_path(i))
-        dataset = MetaDataset(source=source, name=i.ref, digest=i.commit, schema=schema)
+        # mlflow 3.17.2: Dataset.profile is marked abstract and MetaDataset (MLflow's own
+        # schema-only dataset) leaves it out; Dataset is no ABC, so it instantiates.
+        dataset = MetaDataset(  # type: ignore[abstract]
+            source=source, name=i.ref, digest=i.commit, schema=schema
+        )
         tags = [
             InputTag(MLFLOW_DATASET_CONTEXT, context),
             InputTag(DATASET_TAG_REPO, i.repo),

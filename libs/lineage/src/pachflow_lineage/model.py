@@ -193,14 +193,14 @@ class Lineage:
     notes: list[str] = field(default_factory=list)
 
     def add(self, node: Commit | Job | Datum | Run | ModelVersion) -> None:
-        table: dict[str, Any] = {
+        tables: dict[type, dict[str, Any]] = {
             Commit: self.commits,
             Job: self.jobs,
             Datum: self.datums,
             Run: self.runs,
             ModelVersion: self.model_versions,
-        }[type(node)]
-        table.setdefault(node.key, node)
+        }
+        tables[type(node)].setdefault(node.key, node)
 
     def connect(self, src: str, dst: str, kind: str) -> None:
         edge = Edge(src, dst, kind)

@@ -48,14 +48,14 @@ def _facets() -> tuple[type, type]:
     from openlineage.client.generated.base import RunFacet
 
     @attr.define
-    class PachydermRunFacet(RunFacet):  # type: ignore[misc]
+    class PachydermRunFacet(RunFacet):
         jobId: str
         pipeline: str
         project: str
         specCommit: str = ""
 
     @attr.define
-    class MlflowRunFacet(RunFacet):  # type: ignore[misc]
+    class MlflowRunFacet(RunFacet):
         runId: str
         experimentId: str = ""
         trackingUri: str = ""
@@ -154,9 +154,16 @@ def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
             ),
             "",
         )
-        common = {"project": job.project, "spec_commit": spec}
         result.append(
-            events.event("START", job.pipeline, job.id, inputs, event_time=job.created, **common)
+            events.event(
+                "START",
+                job.pipeline,
+                job.id,
+                inputs,
+                project=job.project,
+                spec_commit=spec,
+                event_time=job.created,
+            )
         )
         if job.state == "JOB_SUCCESS":
             result.append(
@@ -166,9 +173,10 @@ def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
                     job.id,
                     inputs,
                     outputs[0] if outputs else None,
+                    project=job.project,
+                    spec_commit=spec,
                     mlflow=_mlflow_facet(lineage, job),
                     event_time=job.finished,
-                    **common,
                 )
             )
         elif job.state in ("JOB_FAILURE", "JOB_KILLED"):
@@ -178,9 +186,10 @@ def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
                     job.pipeline,
                     job.id,
                     inputs,
+                    project=job.project,
+                    spec_commit=spec,
                     error=job.reason or job.state,
                     event_time=job.finished,
-                    **common,
                 )
             )
     return result

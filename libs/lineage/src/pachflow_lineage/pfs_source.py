@@ -80,8 +80,9 @@ def register_pfs_source() -> None:
     """Register PfsDatasetSource with MLflow once per process (idempotent)."""
     from mlflow.data.dataset_source_registry import get_registered_sources, register_dataset_source
 
-    if PfsDatasetSource not in get_registered_sources():
-        register_dataset_source(PfsDatasetSource)
+    # MLflow registers source classes; its annotations say instances (mlflow 3.17.2)
+    if PfsDatasetSource not in get_registered_sources():  # type: ignore[comparison-overlap]
+        register_dataset_source(PfsDatasetSource)  # type: ignore[arg-type]
 
 
 register_pfs_source()

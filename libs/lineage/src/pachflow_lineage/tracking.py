@@ -78,7 +78,7 @@ class ClientReader:
         tags: dict[str, str] | None = None,
         digest: str | None = None,
         id_prefix: str | None = None,
-    ) -> list:
+    ) -> list[Any]:
         clauses = mr.search_clauses(tags, digest, id_prefix)
         experiments, token = [], None
         while True:
@@ -87,7 +87,7 @@ class ClientReader:
             token = page.token
             if not token:
                 break
-        runs: list = []
+        runs: list[Any] = []
         while experiments:
             page = self._call(
                 self.client.search_runs,
@@ -102,7 +102,7 @@ class ClientReader:
                 break
         return runs
 
-    def model_versions_for_run(self, run_id: str) -> list:
+    def model_versions_for_run(self, run_id: str) -> list[Any]:
         # search_model_versions returns versions without their aliases (MLflow fills them in
         # only on get_model_version), so each version found is read again, in full.
         found = self._call(self.client.search_model_versions, f"run_id = '{mr.quote(run_id)}'")
@@ -207,7 +207,8 @@ class Tracking:
     def runs_by_tags(self, tags: dict[str, str]) -> list[Any]:
         """Runs (any experiment) carrying every tag in `tags` with exactly that value."""
         try:
-            return self._read(self.reader.find_runs, tags=tags)
+            runs: list[Any] = self._read(self.reader.find_runs, tags=tags)
+            return runs
         except mr.NotFound as exc:
             raise self._unreachable(exc) from exc
 

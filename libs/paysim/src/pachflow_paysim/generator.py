@@ -178,7 +178,7 @@ class _Ids:
 
 
 def _cents(values: np.ndarray) -> np.ndarray:
-    return np.rint(values * m.CENTS).astype(np.int64)
+    return np.asarray(np.rint(values * m.CENTS), dtype=np.int64)
 
 
 def _lognormal_cents(
@@ -424,7 +424,7 @@ def write_paysim(
 
     try:
         with open(tmp, "wb") as raw, ThreadPoolExecutor(max_workers=workers) as pool:
-            sink: BinaryIO = raw
+            sink: BinaryIO | gzip.GzipFile = raw
             if out.name.endswith(".gz"):
                 # mtime=0 and no file name in the gzip header: same seed, same bytes.
                 sink = gzip.GzipFile(

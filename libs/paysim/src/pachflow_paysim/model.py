@@ -115,7 +115,7 @@ def step_weights() -> np.ndarray:
     """Relative volume of genuine rows per step 1..MAX_STEP (sums to 1)."""
     steps = np.arange(1, MAX_STEP + 1)
     w = _HOUR_WEIGHT[steps % 24] * np.where(steps <= BUSY_STEPS, 1.0, QUIET_FACTOR)
-    return w / w.sum()
+    return np.asarray(w / w.sum())
 
 
 #: Customer ids are `C<digits>` / `M<digits>` below 2**31, as in the real file.

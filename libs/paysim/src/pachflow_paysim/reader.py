@@ -57,7 +57,7 @@ def read_header(path: Path) -> list[str]:
     """The first line's fields (CRLF and a UTF-8 BOM tolerated); raise BadInput if unusable."""
     try:
         with _open_stream(path) as stream:
-            head = stream.read(_HEADER_PEEK)
+            head: bytes = stream.read(_HEADER_PEEK)
     except (OSError, pa.ArrowInvalid) as exc:
         raise BadInput(f"{path}: cannot read ({exc})") from exc
     if not head.strip():
@@ -298,7 +298,7 @@ def read_batches(path: Path, block_bytes: int) -> Iterator[RawBatch]:
     works on the current one (Arrow releases the GIL), with at most two blocks waiting.
     """
     check_header(path)
-    queue: Queue = Queue(maxsize=1)
+    queue: Queue[RawBatch | BaseException | object] = Queue(maxsize=1)
     stop = threading.Event()
 
     def produce() -> None:
@@ -306,6 +306,7 @@ def read_batches(path: Path, block_bytes: int) -> Iterator[RawBatch]:
             line = 2  # the header is line 1
             for data in _chunks(path, block_bytes):
                 item = _parse(path, line, data)
+                assert item.text is not None  # _parse always keeps the lines
                 line += len(item.text)  # the physical lines of this piece
                 while not stop.is_set():
                     try:
@@ -330,6 +331,7 @@ def read_batches(path: Path, block_bytes: int) -> Iterator[RawBatch]:
                 if isinstance(item, (OSError, EOFError, pa.ArrowInvalid)):
                     raise BadInput(f"{path}: cannot read ({item})") from item
                 raise item
+            assert isinstance(item, RawBatch)
             yield item
     finally:
         stop.set()

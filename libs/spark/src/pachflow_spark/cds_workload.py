@@ -46,11 +46,12 @@ def workload(dump_to: Path) -> None:
         assembled = assembler.transform(data).cache()
         tree = DecisionTreeClassifier(maxDepth=3, weightCol="n").fit(assembled)
         model = PipelineModel(stages=[assembler, tree])
-        score = vector_to_array("probability")[1]
+        score = vector_to_array(F.col("probability"))[1]
         tree.transform(assembled).groupBy(score.alias("s"), "label").count().collect()
         model.write().overwrite().save(f"{tmp}/model")
         PipelineModel.load(f"{tmp}/model").transform(data.limit(5)).toPandas()
     gateway = spark.sparkContext._gateway
+    assert gateway is not None  # a local session runs its own JVM through py4j
     spark.stop()
     # The JVM writes the archive while it exits: wait for it before reporting success.
     proc = getattr(gateway, "proc", None)

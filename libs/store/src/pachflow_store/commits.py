@@ -6,7 +6,8 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from pachflow_store.blobs import BlobStore, file_digest
@@ -39,6 +40,7 @@ from pachflow_store.refs import (
 
 class CommitStore(Connected):
     blobs: BlobStore
+    writing_blobs: Callable[[], AbstractContextManager[None]]  # Store's blobs lock
 
     def create_repo(self, name: str, repo_type: str = USER, description: str = "") -> None:
         with self.transaction() as tx:
@@ -391,7 +393,7 @@ class CommitStore(Connected):
 
     @staticmethod
     def _require_commit(conn: sqlite3.Connection, ref: CommitRef) -> sqlite3.Row:
-        row = conn.execute(
+        row: sqlite3.Row | None = conn.execute(
             "SELECT * FROM commits WHERE repo = ? AND repo_type = ? AND id = ?",
             (ref.repo, ref.repo_type, ref.id),
         ).fetchone()

@@ -23,11 +23,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pachflow_store.errors import StoreBusy
 
 
-def read_note(path: Path) -> dict:
+def read_note(path: Path) -> dict[str, Any]:
     try:
         info = json.loads(path.read_text() or "{}")
     except (OSError, ValueError):
@@ -35,7 +36,7 @@ def read_note(path: Path) -> dict:
     return info if isinstance(info, dict) else {}
 
 
-def live_holder(path: Path) -> dict | None:
+def live_holder(path: Path) -> dict[str, Any] | None:
     """The note (pid, command, since) of the process holding `path`, or None when nobody
     does: the note is cleared on a clean exit, and a killed holder's pid is gone (or a
     zombie its parent has not reaped yet)."""
@@ -71,8 +72,8 @@ class Holder:
     holder that was killed) and its own note, which it may add to while it holds the lock."""
 
     fd: int
-    previous: dict
-    note: dict = field(default_factory=dict)
+    previous: dict[str, Any]
+    note: dict[str, Any] = field(default_factory=dict)
 
     def update(self, **fields: object) -> None:
         self.note.update(fields)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 USER = "user"  # a repo people put files in, or a pipeline's output repo (as in Pachyderm)
 SPEC = "spec"  # a pipeline's spec repo: one commit per spec version
@@ -26,7 +29,7 @@ DATUM_DONE = (DATUM_SUCCESS, DATUM_SKIPPED)
 
 class _Dict:
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        return dataclasses.asdict(cast("DataclassInstance", self))  # every subclass is one
 
 
 @dataclass(frozen=True, order=True)

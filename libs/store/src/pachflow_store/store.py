@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from pachflow_store import locks, processes
 from pachflow_store.blobs import BlobStore
@@ -182,7 +183,7 @@ class Store(CommitStore, JobLedger):
         return Recovery(tmp_files=tmp_files, orphan_blobs=orphans, killed_jobs=killed)
 
 
-def _groups_of(note: dict) -> list[DatumGroup]:
+def _groups_of(note: dict[str, Any]) -> list[DatumGroup]:
     items = note.get("datums")
     groups = [DatumGroup.from_json(i) for i in items] if isinstance(items, list) else []
     return [g for g in groups if g is not None]

@@ -57,7 +57,8 @@ def _post(server: MlflowServer, endpoint: str, body: dict[str, str]) -> dict[str
         headers={"Content-Type": "application/json", "Authorization": f"Basic {token.decode()}"},
     )
     with urllib.request.urlopen(request, timeout=30) as resp:
-        return json.loads(resp.read() or b"{}")
+        answer: dict[str, object] = json.loads(resp.read() or b"{}")
+        return answer
 
 
 def create_user(server: MlflowServer, username: str) -> Credentials:

@@ -77,7 +77,7 @@ def describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def serve_datums(worker: WorkerStub, process_datum: Callable[[], None]) -> int:
+def serve_datums(worker: WorkerStub, process_datum: Callable[[], object]) -> int:
     """Loop: NextDatum (reporting the previous datum's error), apply its env, process it.
 
     Returns the number of datums processed when the worker says there is none left

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pachflow_etl.job import SMALL_ROWS, STAGE, run
 from pachflow_spark import SparkSettings, open_session, spark_options
 from pachflow_stagekit import progress
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 APP_NAME = "pachflow-etl"
 
@@ -58,9 +62,9 @@ def main(
     expected and found are named; a Spark endpoint that is malformed or does not answer),
     1 anything else.
     """
-    session = None
+    session: SparkSession | None = None
 
-    def get_spark():
+    def get_spark() -> SparkSession:
         nonlocal session
         if session is None:
             session = open_session(APP_NAME, spark_settings)

@@ -17,8 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import SparkSession
 
-from pachflow_contracts import PARTIALS, TRANSACTIONS, ContractError
-from pachflow_contracts.partials import ID_COLUMN
+from pachflow_contracts import ID_COLUMN, PARTIALS, TRANSACTIONS, ContractError
 from pachflow_etl.inputs import Source, discover
 from pachflow_features.partials import arrow_partials, spark_partials
 from pachflow_spark import spark_progress, spark_schema

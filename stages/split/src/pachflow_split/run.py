@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow.compute as pc
 
@@ -43,7 +44,7 @@ def _checked_batches(path: Path, settings: Settings, counts: Counts) -> Iterator
     )
 
 
-def split_source(path: Path, staging: Path, settings: Settings) -> dict:
+def split_source(path: Path, staging: Path, settings: Settings) -> dict[str, Any]:
     """Write every output of one source into `staging`; return its summary."""
     started = time.monotonic()
     stem = source_stem(path)
@@ -127,7 +128,7 @@ def split_source(path: Path, staging: Path, settings: Settings) -> dict:
     return summary
 
 
-def describe(summary: dict, seconds: float) -> str:
+def describe(summary: dict[str, Any], seconds: float) -> str:
     layout = (
         f"{summary['shards']} shards" if summary["layout"] == "shards" else "one CSV per customer"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pyarrow as pa
@@ -131,16 +132,14 @@ class RejectWriter:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        self._file = None
-        self._csv = None
+        self._file: TextIO | None = None
 
     def add(self, line: int, columns: str, reason: str, row: str) -> None:
-        if self._csv is None:
+        if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("w", encoding="utf-8", newline="")
-            self._csv = csv.writer(self._file, lineterminator="\n")
-            self._csv.writerow(self.HEADER)
-        self._csv.writerow((line, columns, reason, row))
+            csv.writer(self._file, lineterminator="\n").writerow(self.HEADER)
+        csv.writer(self._file, lineterminator="\n").writerow((line, columns, reason, row))
         self.count += 1
 
     def add_problems(self, line: int, problems: list[Problem], row: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pachflow_contracts import ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS, PARTIALS, ContractError
 from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
@@ -15,6 +15,7 @@ from pachflow_stagekit import BadInput, find_files
 
 if TYPE_CHECKING:
     import pandas as pd
+    from pyspark.ml.feature import VectorAssembler
     from pyspark.sql import DataFrame, SparkSession
 
 LABEL = "label"  # the label as double, as Spark ML wants it
@@ -64,7 +65,7 @@ def feature_files(input_dir: str | Path) -> list[Path]:
     return files
 
 
-def assembler() -> Any:
+def assembler() -> VectorAssembler:
     """MODEL_INPUTS -> FEATURES_VECTOR: the first stage of every fitted model."""
     from pyspark.ml.feature import VectorAssembler
 

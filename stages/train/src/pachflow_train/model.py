@@ -15,7 +15,16 @@ from pachflow_train.evaluate import Evaluation, evaluate_counts
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
+    from pyspark.ml.classification import (
+        DecisionTreeClassificationModel,
+        GBTClassificationModel,
+        RandomForestClassificationModel,
+    )
     from pyspark.sql import DataFrame
+
+    FittedTrees = (
+        DecisionTreeClassificationModel | RandomForestClassificationModel | GBTClassificationModel
+    )
 
 CLASSIFIERS = ("decision_tree", "random_forest", "gbt")
 IMPURITIES = ("gini", "entropy")
@@ -108,15 +117,31 @@ def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]
 
 def feature_importances(model: PipelineModel) -> dict[str, float]:
     """{model input: importance}, highest first."""
-    values = model.stages[-1].featureImportances.toArray()
+    values = _tree(model).featureImportances.toArray()
     pairs = sorted(zip(MODEL_INPUTS, values, strict=True), key=lambda kv: -kv[1])
     return {name: float(v) for name, v in pairs}
 
 
 def tree_text(model: PipelineModel) -> str:
     """The fitted tree(s) with feature names instead of `feature 7`."""
-    text = model.stages[-1].toDebugString
+    text: str = _tree(model).toDebugString
     # Replace longest indices first so "feature 1" does not clobber "feature 12".
     for i in sorted(range(len(MODEL_INPUTS)), reverse=True):
         text = text.replace(f"feature {i} ", f"{MODEL_INPUTS[i]} ")
     return text
+
+
+def _tree(model: PipelineModel) -> FittedTrees:
+    """The fitted tree(s): the last stage of every model `fit` makes."""
+    from pyspark.ml.classification import (
+        DecisionTreeClassificationModel,
+        GBTClassificationModel,
+        RandomForestClassificationModel,
+    )
+
+    trees = model.stages[-1]
+    assert isinstance(
+        trees,
+        DecisionTreeClassificationModel | RandomForestClassificationModel | GBTClassificationModel,
+    ), type(trees)
+    return trees

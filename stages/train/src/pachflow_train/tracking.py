@@ -184,7 +184,9 @@ class Tracker:
             max_results=20,
         )
         finished = [r for r in runs if r.info.status == "FINISHED"]
-        return (finished or runs or [None])[0]
+        if not (finished or runs):
+            return None
+        return (finished or runs)[0]
 
     def start(self, previous: Run | None, params: dict[str, Any]) -> str:
         """Resume `previous` (same run id) unless it was made with other params, in which

@@ -146,7 +146,7 @@ def put_files(
                 with path.open("rb") as handle:
                     commit.put_file_from_file(path=repo_path, file=handle)
                 echo(f"put {path} -> {repo}@{branch}:{repo_path}")
-        commit_id = commit.id
+        commit_id: str = commit.id
         echo(f"committed {repo}@{commit_id}")
         if wait:
             infos = commit.wait_all()

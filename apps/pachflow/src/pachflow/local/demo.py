@@ -136,7 +136,10 @@ def metric_lines(metrics: dict[str, float]) -> list[str]:
         ]
     rows, frauds = int(metrics.get("test_rows", 0)), int(metrics.get("test_positives", 0))
     share = frauds / rows if rows else 0.0
-    get = lambda k: metrics.get(f"test_{k}", 0.0)  # noqa: E731
+
+    def get(k: str) -> float:
+        return metrics.get(f"test_{k}", 0.0)
+
     return [
         f"test part       {rows:,} customers held out, {frauds:,} of them fraud ({share:.2%})",
         f"metrics         areaUnderPR {get('areaUnderPR'):.4f}, areaUnderROC "
@@ -248,8 +251,7 @@ def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         )
     for k in keys:
         a, b = old_m.get(k), new_m.get(k)
-        fmt = lambda v: "-" if v is None else f"{v:.4f}"  # noqa: E731
-        lines.append(f"  {k:<{width}}  {fmt(a):>12}  {fmt(b):>12}")
+        lines.append(f"  {k:<{width}}  {_four(a):>12}  {_four(b):>12}")
     if old_h or new_h:
         from pachflow_lineage.diff import holdout_words  # the words `lineage diff` uses
 
@@ -258,3 +260,7 @@ def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         )
         lines += ["  " + line for line in textwrap.wrap(f"test parts: {words}.", 90)]
     return lines
+
+
+def _four(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"

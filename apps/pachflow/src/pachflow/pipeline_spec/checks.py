@@ -8,8 +8,8 @@ from typing import Any
 from betterproto.casing import camel_case
 
 from pachflow.pipeline_spec.cronspec import CronSpecError, parse_schedule
+from pachflow.pipeline_spec.errors import Problem
 from pachflow.pipeline_spec.globs import ROOT, clean_glob, glob_problem
-from pachflow.pipeline_spec.schema import Problem
 
 _INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
 # pachd's rule for repo (and so pipeline) names.

@@ -81,7 +81,8 @@ def message_fields(cls: type[betterproto.Message]) -> dict[str, FieldInfo]:
     hints = cls._type_hints()
     out: dict[str, FieldInfo] = {}
     excluded = REQUEST_ONLY_FIELDS.get(cls.__name__, set())
-    for field in dataclasses.fields(cls):
+    # betterproto messages are dataclasses; its Message type does not say so
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
         fm: betterproto.FieldMetadata = field.metadata["betterproto"]
         name = _json_key(field.name)
         if name in excluded:

@@ -10,7 +10,7 @@ import json
 import math
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pachflow_lineage.audit import Verdict
 from pachflow_lineage.model import USER, Lineage
@@ -116,13 +116,13 @@ def _stages(model_dir: Path) -> list[tuple[str, Path]]:
     return sorted(found, key=lambda item: int(item[0].split("_")[0]))
 
 
-def _meta(stage: Path) -> dict:
+def _meta(stage: Path) -> dict[str, Any]:
     text = next((stage / "metadata").glob("part-*")).read_text()
     meta = json.loads(text.splitlines()[0])
     return {k: v for k, v in meta.items() if k not in VOLATILE_METADATA}
 
 
-def _table(stage: Path) -> list | None:
+def _table(stage: Path) -> list[dict[str, Any]] | None:
     data = stage / "data"
     if not data.is_dir():
         return None
