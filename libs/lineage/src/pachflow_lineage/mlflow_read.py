@@ -287,9 +287,10 @@ class RestReader:
         """A run's artifact through the server (the route its UI reads artifacts by,
         whatever the artifact store); None when the run has no such file."""
         try:
-            return self._call(
+            content: bytes = self._call(
                 "", {"path": path, "run_uuid": run_id}, raw=True, url=self.root + "/get-artifact"
             )
+            return content
         except NotFound:
             return None
         except ReadFailed as exc:
