@@ -19,4 +19,4 @@ def fraud_score(probability: str = "probability") -> Column:
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
-    return F.round(vector_to_array(probability)[1], SCORE_DECIMALS)
+    return F.round(vector_to_array(F.col(probability))[1], SCORE_DECIMALS)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pachflow_lineage.backends.base import Backend, CommitRecord
 from pachflow_lineage.errors import UnknownCommit, UnknownModelVersion, UnknownRun
@@ -155,7 +155,7 @@ class Resolver:
         self._walk_up(lineage, ref)
         return lineage
 
-    def scoring_records(self, ref: CommitRef) -> list[dict]:
+    def scoring_records(self, ref: CommitRef) -> list[dict[str, Any]]:
         """The score stage's records in a commit (`<file>/scoring.json`): empty when the
         commit holds no predictions."""
         rec = self.record(ref, files=True)
@@ -167,7 +167,7 @@ class Resolver:
                     records.append(json.loads(data) | {"path": entry.path})
         return records
 
-    def upstream_of_predictions(self, ref: CommitRef, records: list[dict]) -> Lineage:
+    def upstream_of_predictions(self, ref: CommitRef, records: list[dict[str, Any]]) -> Lineage:
         """A predictions commit back to what made it: its job and input commit(s), the model
         version(s) that scored, their training runs and everything upstream of those runs,
         down to the raw_data commits and files."""

@@ -54,7 +54,7 @@ class Scored:
 
     @property
     def customers(self) -> int:
-        return self.predictions.num_rows
+        return int(self.predictions.num_rows)
 
     @property
     def flagged(self) -> int:

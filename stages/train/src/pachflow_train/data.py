@@ -177,7 +177,10 @@ def class_counts(df: DataFrame) -> ClassCounts:
     for (is_test, _), (_, xor) in got.items():
         if is_test:
             digest ^= xor
-    count = lambda key: got.get(key, (0, 0))[0]  # noqa: E731
+
+    def count(key: tuple[bool, int]) -> int:
+        return int(got.get(key, (0, 0))[0])
+
     return ClassCounts(
         train_pos=count((False, 1)),
         train_neg=sum(v for (t, y), (v, _) in got.items() if not t and y != 1),

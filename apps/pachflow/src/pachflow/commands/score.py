@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -113,7 +114,7 @@ def score(
         click.echo(f"predictions: {out} (record: {out}.scoring.json)")
 
 
-def _write(out: Path, predictions, record: dict) -> None:
+def _write(out: Path, predictions: Any, record: dict[str, Any]) -> None:
     """The predictions and their record, each complete or not at all."""
     import pyarrow as pa
     import pyarrow.csv as pacsv

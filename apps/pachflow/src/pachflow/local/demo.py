@@ -240,12 +240,18 @@ def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         f"  {'MLflow run':<{width}}  {str(old.get('run_id'))[:12]:>12}"
         f"  {str(new.get('run_id'))[:12]:>12}",
     ]
-    count = lambda m: "-" if "test_rows" not in m else f"{int(m['test_rows']):,}"  # noqa: E731
+
+    def count(m: dict[str, Any]) -> str:
+        return "-" if "test_rows" not in m else f"{int(m['test_rows']):,}"
+
     if "test_rows" in both:
         lines.append(f"  {'held-out customers':<{width}}  {count(old_m):>12}  {count(new_m):>12}")
     old_h, new_h = old.get("holdout") or {}, new.get("holdout") or {}
     if old_h or new_h:
-        digest = lambda h: (h.get("digest") or "-")[:12]  # noqa: E731
+
+        def digest(h: dict[str, Any]) -> str:
+            return str(h.get("digest") or "-")[:12]
+
         lines.append(
             f"  {'held-out set digest':<{width}}  {digest(old_h):>12}  {digest(new_h):>12}"
         )
