@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import click
 
@@ -62,9 +62,18 @@ def _conf(
     return tuple(pairs)
 
 
+Command = Callable[..., Any]
+
+
+@overload
+def spark_options(func: Command, *, shuffle_partitions: bool = True) -> Command: ...
+@overload
 def spark_options(
-    func: Callable[..., Any] | None = None, *, shuffle_partitions: bool = True
-) -> Any:
+    func: None = None, *, shuffle_partitions: bool = True
+) -> Callable[[Command], Command]: ...
+def spark_options(
+    func: Command | None = None, *, shuffle_partitions: bool = True
+) -> Command | Callable[[Command], Command]:
     """Add --master, --driver-memory, --spark-timeout, --spark-conf and (unless
     `shuffle_partitions=False`, for a stage that sets its own partitioning)
     --shuffle-partitions; the command receives `spark_settings: SparkSettings` instead.
@@ -125,6 +134,8 @@ def spark_options(
             )
         )
 
+    command = func
+
     def wrapper(
         *args: Any,
         master: str,
@@ -137,10 +148,11 @@ def spark_options(
         kw["spark_settings"] = SparkSettings(
             master, driver_memory, partitions, spark_timeout, spark_conf
         )
-        return func(*args, **kw)
+        return command(*args, **kw)
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
+    decorated: Command = wrapper
     for option in reversed(options):
-        wrapper = option(wrapper)
-    return wrapper
+        decorated = option(decorated)
+    return decorated

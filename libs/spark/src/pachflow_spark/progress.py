@@ -66,7 +66,8 @@ def spark_progress(
     connect = is_connect(spark)
     if connect:
         handler = ConnectStages()
-        spark.registerProgressHandler(handler)
+        # pyspark annotates its ProgressHandler base; any callable handler works
+        spark.registerProgressHandler(handler)  # type: ignore[arg-type]
         read: Callable[[], str] = handler.__str__
     else:
         tracker = spark.sparkContext.statusTracker()
@@ -91,4 +92,4 @@ def spark_progress(
         stop.set()
         watcher.join(timeout=every)
         if connect:
-            spark.removeProgressHandler(handler)
+            spark.removeProgressHandler(handler)  # type: ignore[arg-type]

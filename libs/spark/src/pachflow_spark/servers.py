@@ -285,11 +285,15 @@ class StandaloneCluster:
 
     def status(self) -> dict[str, Any]:
         """The master's JSON status (workers, applications): its web UI's /json."""
-        return read_json(f"{self.webui_url}/json")
+        status: dict[str, Any] = read_json(f"{self.webui_url}/json")
+        return status
 
     def worker_status(self, index: int) -> dict[str, Any]:
         """Worker `index`'s JSON status, with its `executors` and `finishedexecutors`."""
-        return read_json(f"http://{LOOPBACK}:{self.worker_webui_ports[index]}/json")
+        status: dict[str, Any] = read_json(
+            f"http://{LOOPBACK}:{self.worker_webui_ports[index]}/json"
+        )
+        return status
 
     def alive_workers(self) -> int:
         try:

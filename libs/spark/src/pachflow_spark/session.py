@@ -103,7 +103,7 @@ def master_of(spark: SparkSession) -> str:
     builder said, not what the running context uses."""
     if is_connect(spark):
         return spark.conf.get("spark.master") or DEFAULT_MASTER
-    return spark.sparkContext.master
+    return spark.sparkContext.master or DEFAULT_MASTER
 
 
 def _loopback_only(endpoint: SparkEndpoint) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pachflow_contracts import MODEL_INPUTS
 from pachflow_lineage.context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
@@ -213,10 +214,10 @@ def _train_and_log(
         tracker.log_artifacts(arts)
         shutil.rmtree(arts)
         example_df = spark.createDataFrame(data.example_rows(files))
-        sample = fitted.transform(example_df).select(*m.MODEL_INPUTS, "prediction").toPandas()
+        sample: Any = fitted.transform(example_df).select(*MODEL_INPUTS, "prediction").toPandas()
         from mlflow.models import infer_signature
 
-        example = sample[list(m.MODEL_INPUTS)]
+        example = sample[list(MODEL_INPUTS)]
         with warnings.catch_warnings():
             # The contract makes every input non-null, so MLflow's "integer columns
             # cannot hold missing values" hint does not apply.

@@ -54,7 +54,7 @@ def write_mlflow_model(
     model.add_flavor(
         FLAVOR, pyspark_version=pyspark.__version__, model_data=MODEL_DATA, model_class=MODEL_CLASS
     )
-    add_to_model(
+    add_to_model(  # type: ignore[no-untyped-call]  # mlflow's pyfunc helper is unannotated
         model,
         loader_module="mlflow.spark",
         data=MODEL_DATA,
