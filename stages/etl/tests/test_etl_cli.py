@@ -120,12 +120,10 @@ def test_one_shard_datum_writes_only_its_shard(tmp_path, write_tx, random_tx, sp
     """A datum is `/pfs/split/shard=05/a.parquet` (glob /shard=*/*), `/pfs/split/shard=05`
     or `/pfs/split` holding `shard=05/`."""
     write_tx(tmp_path / "split" / "shard=05" / "a.parquet", _tx(random_tx))
-    (tmp_path / "out" / "shard=04").mkdir(parents=True)  # another datum's output: untouched
-    (tmp_path / "out" / "shard=04" / "x.parquet").write_bytes(b"other")
+    write_tx(tmp_path / "split" / "shard=04" / "a.parquet", _tx(random_tx))  # not this datum
     result = invoke(tmp_path / "split" / datum, tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shard=04", "shard=05"]
-    assert (tmp_path / "out" / "shard=04" / "x.parquet").read_bytes() == b"other"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shard=05"]
     assert [f.name for f in (tmp_path / "out" / "shard=05").iterdir()] == ["a.parquet"]
     PARTIALS.check_file(tmp_path / "out" / "shard=05" / "a.parquet")
 

@@ -160,7 +160,7 @@ def test_split_existing_output_is_not_overwritten(split, kit, tmp_path: Path) ->
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
     run = split(tmp_path / "in", "--shards", "2")
     assert run.exit_code == 2
-    assert "would overwrite" in run.stderr
+    assert "is not empty" in run.stderr
     after = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").rglob("*") if p.is_file()}
     assert after == before
 

@@ -36,23 +36,23 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
     run_train: Any,
     worker_env: Any,
     commit_id: Any,
+    tmpfs: Any,
 ) -> None:
     client = MlflowClient(tracking_uri=mlflow_tracking_uri)
     env = worker_env(commit_id(), commit_id())
     opts = ("--experiment", EXPERIMENT, "--registered-model", MODEL)
 
-    # Attempt 1 fails late (its output cannot be published: a stale run.json is in the way).
+    # Attempt 1 fails late: OUTPUT_DIR passes the early check but its disk (a 64 KiB tmpfs)
+    # fills up while the model is written.
     alias_before = _alias(client)
-    stale = tmp_path / "attempt1"
-    stale.mkdir()
-    (stale / "run.json").write_text("{}")
+    stale = tmpfs("attempt1", "size=64k")
     first = run_train(features_dir, stale, mlflow_tracking_uri, env, *opts)
     assert first.exit_code == 1
     (failed,) = _runs(client, env["PACH_JOB_ID"])
     assert failed.info.status == "FAILED"
-    assert (stale / "run.json").read_text() == "{}"  # nothing else was published
-    # registry only after publishing (issue 28): the version it registered is deleted again,
-    # and `candidate` stays where it was
+    assert list(stale.iterdir()) == []  # nothing was published
+    # registry only after publishing (issue 28): no version of the failed run is left, and
+    # `candidate` stays where it was
     assert client.search_model_versions(f"run_id = '{failed.info.run_id}'") == []
     assert _alias(client) == alias_before
 

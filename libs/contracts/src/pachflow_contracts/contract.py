@@ -1,4 +1,7 @@
-"""A versioned Parquet schema, and the check a consuming stage runs on every file."""
+"""A versioned Parquet schema, and the checks a consuming stage runs on every file: its
+footer (columns and types) and its values (no null where the contract has none, every
+double finite, the columns that count money or events not negative), so bad data stops
+with one line naming file and column before Spark starts."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 #: Parquet key-value metadata keys stamped by the producer.
@@ -29,6 +33,8 @@ class Contract:
     name: str
     version: int
     schema: pa.Schema
+    #: columns whose values must be >= 0 (amounts, balances, counts)
+    non_negative: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         KNOWN.append(self)
@@ -87,5 +93,40 @@ class Contract:
         return found
 
     def check_files(self, paths: Iterable[str | Path]) -> None:
+        """Footer and values of every file (ContractError naming file and column)."""
         for path in paths:
             self.check_file(path)
+            try:
+                table = pq.read_table(path, columns=self.columns)
+            except (pa.ArrowException, OSError, ValueError) as exc:  # corrupt data pages
+                raise ContractError(
+                    f"{path}: Parquet data cannot be read (corrupt or truncated file; "
+                    f"expected {self.name} v{self.version} data)"
+                ) from exc
+            self.check_values(table, str(path))
+
+    def check_values(self, table: pa.Table, where: str) -> None:
+        """Raise ContractError on the first column holding a null (where the contract has
+        none), a NaN or infinite double, or a negative value in `non_negative`."""
+        for field in self.schema:
+            column = table.column(field.name)
+            if not field.nullable and column.null_count:
+                self._bad_value(where, field.name, pc.is_null(column), "null", "a value")
+            if pa.types.is_floating(field.type):
+                finite = pc.fill_null(pc.is_finite(column), True)
+                self._bad_value(
+                    where, field.name, pc.invert(finite), "NaN or infinite", "a finite number"
+                )
+            if field.name in self.non_negative:
+                negative = pc.fill_null(pc.less(column, 0), False)
+                self._bad_value(where, field.name, negative, "negative", "a value >= 0")
+
+    @staticmethod
+    def _bad_value(where: str, column: str, bad: pa.ChunkedArray, what: str, expected: str) -> None:
+        count = pc.sum(bad).as_py() or 0
+        if count:
+            first = pc.index(bad, True).as_py()
+            raise ContractError(
+                f"{where}: column {column!r}: {count} {what} value(s), the first in row "
+                f"{first + 1} (expected {expected})"
+            )

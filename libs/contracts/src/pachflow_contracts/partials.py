@@ -54,6 +54,8 @@ PARTIALS = Contract(
             for c in PARTIAL_REDUCTIONS
         ]
     ),
+    # everything but the balance errors, which are differences and may be negative
+    non_negative=frozenset(c for c in PARTIAL_REDUCTIONS if not c.startswith("error_balance")),
 )
 
 #: FEATURES column -> (operation, partial column) on a customer's reduced partials:

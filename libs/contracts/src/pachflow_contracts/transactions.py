@@ -27,6 +27,18 @@ TRANSACTIONS = Contract(
             pa.field("isFlaggedFraud", pa.int8(), nullable=False),
         ]
     ),
+    non_negative=frozenset(
+        {
+            "step",
+            "amount",
+            "oldbalanceOrg",
+            "newbalanceOrig",
+            "oldbalanceDest",
+            "newbalanceDest",
+            "isFraud",
+            "isFlaggedFraud",
+        }
+    ),
 )
 
 #: Shard directories are named `shard=NN` (Hive-style, so Spark can read them as a column).

@@ -9,7 +9,7 @@ import click
 
 from pachflow_etl.job import SMALL_ROWS, STAGE, run
 from pachflow_spark import SparkSettings, open_session, spark_options
-from pachflow_stagekit import progress
+from pachflow_stagekit import progress, terminate_cleanly
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -62,6 +62,7 @@ def main(
     expected and found are named; a Spark endpoint that is malformed or does not answer),
     1 anything else.
     """
+    terminate_cleanly()
     session: SparkSession | None = None
 
     def get_spark() -> SparkSession:

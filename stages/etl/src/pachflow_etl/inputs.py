@@ -81,7 +81,7 @@ def discover(input_dir: str | Path) -> list[Source]:
     sources: dict[str, Source] = {}
     for path in files:
         try:
-            TRANSACTIONS.check_file(path)
+            TRANSACTIONS.check_files([path])  # footer and values, before Spark starts
         except ContractError as exc:
             raise BadInput(str(exc)) from exc
         source = Source(

@@ -21,7 +21,7 @@ from pachflow_contracts import ID_COLUMN, PARTIALS, TRANSACTIONS, ContractError
 from pachflow_etl.inputs import Source, discover
 from pachflow_features.partials import arrow_partials, spark_partials
 from pachflow_spark import spark_progress, spark_schema
-from pachflow_stagekit import BadInput, atomic_output, progress
+from pachflow_stagekit import BadInput, atomic_output, check_output_dir, progress
 
 STAGE = "etl"
 #: Below this many rows a source is aggregated with Arrow: a Spark job (and, for the first
@@ -51,8 +51,9 @@ def run(
     `get_spark` is only called for a source of `small_rows` rows or more, so a datum of
     small or empty files needs no JVM. An empty source writes nothing: it adds no customer.
     """
+    check_output_dir(output_dir)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)  # an empty datum's output is empty
     sources = discover(input_dir)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
     if not sources:
         progress(STAGE, f"no {TRANSACTIONS.name} Parquet files under {input_dir}: nothing to do")
         return sources

@@ -9,7 +9,14 @@ import click
 
 from pachflow_paysim.reader import SUFFIXES, source_stem
 from pachflow_split.run import STAGE, Settings, split_source
-from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+from pachflow_stagekit import (
+    BadInput,
+    atomic_output,
+    check_output_dir,
+    find_files,
+    progress,
+    terminate_cleanly,
+)
 
 
 def _check_unique_stems(paths: list[Path], root: Path) -> None:
@@ -94,6 +101,8 @@ def main(
     rows in one shard; all N shard files always written), _summary/<stem>.json and, with
     --max-reject-ratio, _rejects/<stem>.csv. Output is all or nothing.
     """
+    terminate_cleanly()
+    check_output_dir(output_dir)
     sources = find_files(input_dir, SUFFIXES, "PaySim CSV files")
     _check_unique_stems(sources, input_dir)
     settings = Settings(

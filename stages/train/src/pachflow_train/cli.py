@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from pachflow_spark import SparkSettings, spark_options
+from pachflow_stagekit import check_output_dir, terminate_cleanly
 from pachflow_train import data
 from pachflow_train.model import CLASSIFIERS, IMPURITIES, ModelSettings
 from pachflow_train.run import TrackingSettings, train
@@ -207,6 +208,8 @@ def main(
     spark_settings: SparkSettings,
     **model_options: Any,
 ) -> None:
+    terminate_cleanly()
+    check_output_dir(output_dir)
     tracking = TrackingSettings(
         tracking_uri=tracking_uri,
         experiment=experiment,

@@ -1,0 +1,45 @@
+"""A bad OUTPUT_DIR or bad values stop train before it starts Spark or talks to MLflow: exit 2, one
+line naming it (the tracking URI here points at a closed port, so reaching MLflow would
+fail otherwise)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pachflow_train.cli import main
+
+
+def test_a_non_empty_output_dir_exits_2_before_any_work(tmp_path: Path, dead_tracking_uri: str):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run.json").write_text("{}")
+    result = CliRunner().invoke(
+        main, [str(tmp_path), str(out), "--tracking-uri", dead_tracking_uri]
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert f"OUTPUT_DIR {out} is not empty" in line
+
+
+def test_a_negative_amount_exits_2_naming_file_and_column_before_mlflow(
+    tmp_path: Path, dead_tracking_uri: str
+):
+    import pyarrow as pa
+
+    from pachflow_testing.features import features_table, partials_table, write_features
+
+    table = partials_table(features_table(40))
+    amounts = table.column("amount_max").to_pylist()
+    amounts[3] = -1.0
+    table = table.set_column(
+        table.schema.get_field_index("amount_max"), "amount_max", pa.array(amounts)
+    )
+    (path,) = write_features(tmp_path / "etl", 40, table=table)
+    result = CliRunner().invoke(
+        main, [str(tmp_path / "etl"), str(tmp_path / "out"), "--tracking-uri", dead_tracking_uri]
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert f"{path}: column 'amount_max': 1 negative value(s)" in line
