@@ -26,7 +26,12 @@ def link(dag: Any, run_id: str, tmp: Path, attempt: int) -> tuple[Any, Path]:
     result = CliRunner().invoke(
         main,
         ["link", str(train), str(out)],
-        env={"PACHFLOW_HOME": str(dag.home), "MLFLOW_TRACKING_URI": None, "PACHD_ADDRESS": None},
+        # the operator names the server (credentials never go to a URI read from run.json)
+        env={
+            "PACHFLOW_HOME": str(dag.home),
+            "MLFLOW_TRACKING_URI": dag.tracking_uri,
+            "PACHD_ADDRESS": None,
+        },
     )
     return result, out
 
@@ -107,7 +112,12 @@ def link_manifest(dag: Any, manifest: dict[str, Any], out: Path, env: dict[str, 
     return CliRunner().invoke(
         main,
         ["link", str(train), str(out)],
-        env={"PACHFLOW_HOME": str(dag.home), "MLFLOW_TRACKING_URI": None, "PACHD_ADDRESS": None}
+        # the operator names the server (credentials never go to a URI read from run.json)
+        env={
+            "PACHFLOW_HOME": str(dag.home),
+            "MLFLOW_TRACKING_URI": dag.tracking_uri,
+            "PACHD_ADDRESS": None,
+        }
         | env,
     )
 

@@ -109,13 +109,13 @@ def test_user_without_permission_on_the_experiment_cannot_write_to_it(
 
 
 def test_messages_mask_the_password_token_and_uri_userinfo(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pachflow_train.tracking import public_uri, redact
+    from pachflow_lineage.credentials import mask  # the one masking helper train uses
 
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pipeline-pass-123")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "token-abc-987")
     text = "GET http://bob:hunter2-long@mlflow:5000/x sent pipeline-pass-123 / token-abc-987"
-    assert redact(text) == "GET http://bob:***@mlflow:5000/x sent *** / ***"
-    assert public_uri("https://bob:hunter2-long@mlflow.example") == "https://bob:***@mlflow.example"
-    assert public_uri("http://mlflow.mlflow.svc.cluster.local:80") == (
+    assert mask(text) == "GET http://bob:***@mlflow:5000/x sent *** / ***"
+    assert mask("https://bob:hunter2-long@mlflow.example") == "https://bob:***@mlflow.example"
+    assert mask("http://mlflow.mlflow.svc.cluster.local:80") == (
         "http://mlflow.mlflow.svc.cluster.local:80"
     )

@@ -17,6 +17,7 @@ from urllib.parse import quote
 import pachflow_store as ps
 from pachflow_lineage import mlflow_read as mr
 from pachflow_lineage.context import TAG_SCORING
+from pachflow_lineage.credentials import split_userinfo
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.model import CommitRef, ModelVersion, Run
 
@@ -123,6 +124,8 @@ class Tracking:
 
     def __init__(self, tracking_uri: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S):
         uri = tracking_uri or os.environ.get(TRACKING_ENV)
+        if uri:  # user:password@ -> the Authorization header; never printed or stored
+            uri = split_userinfo(uri)
         reader = mr.reader_for(uri, timeout_s) if uri else None
         self._client: MlflowClient | None = None
         if reader is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,11 +33,20 @@ import click
 from pachflow_lineage import context as ctxmod
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
+from pachflow_lineage.credentials import credentials_set, mask
 from pachflow_lineage.model import CommitRef, Lineage, ModelVersion
 from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
 from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
 from pachflow_lineage.runtags import upstream_tag
-from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+from pachflow_stagekit import (
+    BadInput,
+    atomic_output,
+    check_output_dir,
+    excerpt,
+    find_files,
+    progress,
+    terminate_cleanly,
+)
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking
@@ -45,6 +55,7 @@ STAGE = "provenance"
 RUN_MANIFEST = "run.json"
 ARTIFACT_DIR = "lineage"
 META_TRACKING_URI = "mlflow.tracking_uri"
+RUN_ID = re.compile(r"[0-9a-f]{32}")
 # The stage may wait out a short MLflow hiccup; the datum is retried by Pachyderm anyway.
 STAGE_HTTP_RETRIES = 5
 STAGE_HTTP_TIMEOUT_S = 60
@@ -64,6 +75,11 @@ def read_manifest(input_dir: Path) -> tuple[Path, dict[str, Any]]:
         raise BadInput(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("run_id"), str):
         raise BadInput(f"{path}: expected a JSON object with a string 'run_id'")
+    if not RUN_ID.fullmatch(manifest["run_id"]):  # it is printed, tagged and stored
+        raise BadInput(
+            f"{path}: run_id {excerpt(manifest['run_id'])} is not an MLflow run id "
+            "(expected 32 hex digits)"
+        )
     return path, manifest
 
 
@@ -128,6 +144,23 @@ def registered_version(manifest: dict[str, Any], path: Path) -> tuple[str, str, 
     return name, version, alias
 
 
+def _tracking_uri(chosen: str | None, manifest: dict[str, Any], path: Path) -> str | None:
+    """The operator's tracking URI (--tracking-uri, $MLFLOW_TRACKING_URI); run.json's only
+    when no credential is set: credentials go only where the operator sent them, never to
+    a host named by data."""
+    if chosen:
+        return chosen
+    recorded = manifest.get("tracking_uri") or None
+    if recorded and credentials_set():
+        raise BadInput(
+            f"{path}: names tracking_uri {mask(str(recorded))!r}, but MLFLOW_TRACKING_URI is "
+            "unset while MLflow credentials are set (expected the operator to name the "
+            "server: set MLFLOW_TRACKING_URI or --tracking-uri; credentials are never sent "
+            "to a host read from data)"
+        )
+    return recorded
+
+
 @click.command("link", context_settings=CONTEXT)
 @click.argument("input_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -146,11 +179,12 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     """
     from pachflow_lineage.tracking import Tracking, quiet_http_retries  # mlflow: seconds
 
+    terminate_cleanly()
+    check_output_dir(output_dir)
     path, manifest = read_manifest(input_dir)
     run_id = manifest["run_id"]
     quiet_http_retries(STAGE_HTTP_RETRIES, STAGE_HTTP_TIMEOUT_S)
-    tracking_uri = opts["tracking_uri"] or manifest.get("tracking_uri") or None
-    tracking = Tracking(tracking_uri)
+    tracking = Tracking(_tracking_uri(opts["tracking_uri"], manifest, path))
     tracking.check()
     head_version = _recorded_version(registered_version(manifest, path), tracking, run_id)
     kind = choose_backend(opts["backend"], opts["home"])

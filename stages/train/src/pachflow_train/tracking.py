@@ -11,7 +11,8 @@ Credentials come from the environment only, as MLflow's client reads them on eve
 request: MLFLOW_TRACKING_USERNAME/PASSWORD (basic auth; the mlflow-credentials secret of
 the spec) or MLFLOW_TRACKING_TOKEN (bearer). 401 and 403 are not retried: the stage exits
 1 at once, saying "authentication" or "permission denied". Secrets never reach a message,
-run.json or MLflow: messages are scrubbed of them and URIs lose their userinfo password.
+run.json or MLflow: messages go through pachflow_lineage.credentials.mask, and a URI's
+userinfo becomes the Authorization header (credentials.split_userinfo).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pachflow_lineage.context import PachydermContext
+from pachflow_lineage.credentials import PASSWORD_ENV, TOKEN_ENV, USERNAME_ENV, mask, split_userinfo
 from pachflow_stagekit import EXIT_FAILURE
 
 if TYPE_CHECKING:
@@ -36,11 +38,6 @@ if TYPE_CHECKING:
 MODEL_ARTIFACT = "model"
 SPARK_MODEL_SUBDIR = "sparkml"  # where mlflow.spark puts the PipelineModel inside the model
 CANDIDATE_ALIAS = "candidate"
-USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
-PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
-TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
-SECRET_ENVS = (PASSWORD_ENV, TOKEN_ENV)
-REDACTED = "***"
 
 
 class TrackingUnavailable(click.ClickException):
@@ -51,20 +48,6 @@ class TrackingUnavailable(click.ClickException):
 
 class TrackingAuthFailed(TrackingUnavailable):
     """MLflow rejected the credentials (401) or the user's permissions (403)."""
-
-
-def redact(text: str) -> str:
-    """`text` with every credential of the environment (and any URI password) masked."""
-    for var in SECRET_ENVS:
-        secret = os.environ.get(var)
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return re.sub(r"(://[^/:@\s]+):[^/@\s]+@", rf"\1:{REDACTED}@", text)
-
-
-def public_uri(uri: str) -> str:
-    """The tracking URI as shown and recorded: a password in its userinfo is masked."""
-    return redact(uri)
 
 
 def identity() -> str:
@@ -117,11 +100,11 @@ def tracking_errors(uri: str, http: HttpSettings) -> Iterator[None]:
     import requests
     from mlflow.exceptions import MlflowException
 
-    uri = public_uri(uri)
+    uri = mask(uri)
     try:
         yield
     except (MlflowException, requests.RequestException, ConnectionError) as exc:
-        text = redact(str(exc).strip())
+        text = mask(str(exc).strip())
         auth = _auth_error(uri, getattr(exc, "error_code", ""), text)
         if auth is not None:
             raise auth from None  # the cause's text is already in the message, scrubbed
@@ -150,9 +133,10 @@ class Tracker:
         import mlflow
         from mlflow.tracking import MlflowClient
 
+        uri = split_userinfo(uri)  # a user:password@ goes into the Authorization header
         mlflow.set_tracking_uri(uri)
         self.uri = uri
-        self.public_uri = public_uri(uri)  # what messages and run.json show
+        self.public_uri = mask(uri)  # what messages and run.json show
         self.ctx = ctx
         self.client: MlflowClient = MlflowClient(tracking_uri=uri)
         self.experiment_id = self._experiment(experiment)

@@ -1,0 +1,55 @@
+"""MLflow credentials: the one place that knows them, for every stage and the CLI.
+
+Credentials come from the environment (MLFLOW_TRACKING_USERNAME/PASSWORD: basic auth;
+MLFLOW_TRACKING_TOKEN: bearer), which MLflow's client and pachflow_lineage.mlflow_read
+turn into an Authorization header. A tracking URI with userinfo (`http://user:pass@host`)
+is split here into those variables and a URI without them, so the password travels in the
+header (MLflow's client does not send userinfo) and never in a URI that is printed,
+logged, written to run.json or stored as commit metadata. `mask` hides every credential in
+any text that is shown or stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import MutableMapping
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
+PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
+TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
+SECRET_ENVS = (PASSWORD_ENV, TOKEN_ENV)
+REDACTED = "***"
+_USERINFO_PASSWORD = re.compile(r"(://[^/:@\s]+):[^/@\s]+@")
+
+
+def mask(text: str) -> str:
+    """`text` with every credential of the environment and any URI password masked."""
+    for var in SECRET_ENVS:
+        secret = os.environ.get(var)
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return _USERINFO_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+
+
+def credentials_set(env: MutableMapping[str, str] | None = None) -> bool:
+    """True when a request to MLflow would carry a secret."""
+    env = os.environ if env is None else env
+    return bool(env.get(PASSWORD_ENV) or env.get(TOKEN_ENV))
+
+
+def split_userinfo(uri: str, env: MutableMapping[str, str] | None = None) -> str:
+    """`uri` without its userinfo; a user and password found there are put into `env`
+    (default os.environ) as MLFLOW_TRACKING_USERNAME/PASSWORD, which become the
+    Authorization header of every request. Other URIs are returned unchanged."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return uri
+    env = os.environ if env is None else env
+    if parts.username is not None:
+        env[USERNAME_ENV] = unquote(parts.username)
+    if parts.password is not None:
+        env[PASSWORD_ENV] = unquote(parts.password)
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=host))
