@@ -65,6 +65,12 @@ format: setup ## ruff format + autofix
 test: setup ## every test that can run on this machine (cluster tests skip with a reason)
 	$(RUN) pytest libs stages apps tests
 
+# Unit tests: no Spark, no MLflow test server, no containers, no cluster (markers: pyproject).
+UNIT_TESTS := not spark and not mlflow and not containers and not cluster
+
+test-fast: setup ## unit tests only (~2 min), for the edit loop; `make test` runs everything
+	$(RUN) pytest libs stages apps tests -m "$(UNIT_TESTS)"
+
 # The production-like MLflow test server (libs/testing: PostgreSQL, basic auth, S3 artifacts).
 test-services: setup s3rver ## install PostgreSQL (apt) and s3rver (npm, pinned) for the production-like MLflow tests
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \

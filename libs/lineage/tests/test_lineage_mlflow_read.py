@@ -82,6 +82,7 @@ def answers(t: Tracking, logged: dict[str, str]) -> dict[str, Any]:
     }
 
 
+@pytest.mark.mlflow  # the module's own SQLite server
 def test_sqlite_and_rest_readers_agree_with_mlflow_client(
     sqlite_server: Any, logged: dict[str, str]
 ) -> None:
@@ -103,6 +104,7 @@ def test_sqlite_and_rest_readers_agree_with_mlflow_client(
             assert fields == [(v.name, v.version, v.run_id, v.aliases, v.status) for v in theirs]
 
 
+@pytest.mark.mlflow  # the module's own SQLite server
 def test_unknown_run_and_version_are_clear_errors_from_every_reader(
     sqlite_server: Any, logged: dict[str, str]
 ) -> None:
@@ -127,6 +129,7 @@ print(json.dumps([code, sorted({m.split(".")[0] for m in sys.modules})]), file=s
 """
 
 
+@pytest.mark.mlflow  # the module's own SQLite server
 def test_no_such_run_is_answered_without_importing_mlflow(
     sqlite_server: Any, tmp_path: Path
 ) -> None:
@@ -157,6 +160,7 @@ def _run_with_lineage_artifact(client: MlflowClient, tmp_path: Path) -> str:
     return run_id
 
 
+@pytest.mark.mlflow  # the module's own SQLite server
 def test_verify_reads_the_runs_lineage_artifact_without_importing_mlflow(
     sqlite_server: Any, tmp_path: Path
 ) -> None:

@@ -40,6 +40,7 @@ def test_dead_tracking_uri_refuses(dead_tracking_uri: str, monkeypatch: pytest.M
         MlflowClient(tracking_uri=dead_tracking_uri).search_experiments()
 
 
+@pytest.mark.mlflow  # starts a server of its own
 def test_run_mlflow_server_closes_its_port_on_exit(tmp_path: Path) -> None:
     with run_mlflow_server(tmp_path / "srv") as server:
         assert port_open(server.port)

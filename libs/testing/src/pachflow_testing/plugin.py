@@ -51,6 +51,21 @@ BACKEND_ENV = "PACHFLOW_TEST_MLFLOW"  # "production" (default) or "sqlite"
 REQUIRE_ENV = "PACHFLOW_REQUIRE_SERVICES"
 
 
+#: fixture name -> the marker a test using it gets: `make test-fast` (unit tests) runs
+#: `-m "not spark and not mlflow and not containers and not cluster"` without every
+#: test having to say that it starts Spark or needs the MLflow server.
+MARKER_OF_FIXTURE = {"spark": "spark", "mlflow_server": "mlflow"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKER_OF_FIXTURE.items():
+            if fixture in used:
+                item.add_marker(marker)
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     root = tmp_path_factory.mktemp("mlflow-server")
