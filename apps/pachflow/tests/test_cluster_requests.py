@@ -102,8 +102,12 @@ def test_snake_case_spec_is_sent_in_camel_case(tmp_path: Path) -> None:
 
 def test_input_repos_are_the_repos_no_pipeline_produces() -> None:
     specs = load_specs(PIPELINES)
-    [raw] = requests.input_repos(specs)
+    # raw_data feeds the training chain, transactions the score pipeline.
+    repos = {repo.name: repo for repo in requests.input_repos(specs)}
+    assert sorted(repos) == ["raw_data", "transactions"]
+    raw = repos["raw_data"]
     assert (raw.name, raw.project, raw.branch) == ("raw_data", "default", "master")
+    assert (repos["transactions"].project, repos["transactions"].branch) == ("default", "master")
     assert raw.repo == pfs.Repo(name="raw_data", type="user", project=pfs.Project(name="default"))
     assert raw.branch_ref.as_uri() == "default/raw_data@master"
     assert requests.projects(specs) == ["default"]
