@@ -101,14 +101,23 @@ def resolve_model(
 
 def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
     """The version's Spark PipelineModel (downloaded once into a temporary folder)."""
+    import mlflow
     from mlflow.artifacts import download_artifacts
     from pyspark.ml import PipelineModel
 
+    # MLflow 3.17 resolves a models:/ URI's run artifacts with a default client, which
+    # ignores tracking_uri/registry_uri given here: without this, a process with no
+    # MLFLOW_* set (a user's `pachflow score`) looks in ./mlflow.db and finds no model.
+    mlflow.set_tracking_uri(model.tracking_uri)
+    mlflow.set_registry_uri(model.tracking_uri)
     with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
         try:
             local = Path(
                 download_artifacts(
-                    artifact_uri=model.uri, dst_path=tmp, tracking_uri=model.tracking_uri
+                    artifact_uri=model.uri,
+                    dst_path=tmp,
+                    tracking_uri=model.tracking_uri,
+                    registry_uri=model.tracking_uri,
                 )
             )
         except Exception as exc:  # MLflow and store errors alike: name the model
