@@ -11,7 +11,6 @@ JVM behind).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import socket
@@ -25,6 +24,7 @@ from typing import Any
 
 from pachflow_spark.java import require_java
 from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, driver_java_options
+from pachflow_stagekit.parent import die_with_parent
 
 LOOPBACK = "127.0.0.1"
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
@@ -67,11 +67,6 @@ def read_json(url: str, timeout: float = 5) -> Any:
 
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.load(response)
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -151,7 +146,7 @@ def start_process(
             env=env,
             cwd=cwd,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent(),
         )
     return SparkProcess(name, proc, log)
 

@@ -9,20 +9,17 @@ The runner does everything else (datums, env, retries, outputs) the same way for
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import os
-import signal
 import subprocess
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from pachflow_stagekit.parent import die_with_parent
+
 PFS = "/pfs"
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def remap(value: str, pfs_dir: Path) -> str:
@@ -82,7 +79,7 @@ class Runtime(ABC):
             # own process group: a timeout or the end of datum batching stops the whole tree
             # (a container engine client forwards SIGTERM to the container: sig-proxy)
             start_new_session=True,
-            preexec_fn=_die_with_parent(),
+            preexec_fn=die_with_parent(),  # even a kill -9 of the runner
         )
 
 
@@ -108,25 +105,3 @@ def get_runtime(name: str) -> Runtime:
         raise ValueError(
             f"runtime {name!r} is not available (have: {', '.join(RUNTIMES)})"
         ) from None
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn that makes the datum's process get SIGTERM when the runner dies, even
-    by kill -9 (Linux's parent-death signal; its own session keeps it from the terminal's
-    signals). The signal comes when the *thread* that started it ends: the runner waits for
-    each process in the thread that started it. Its children (a Spark JVM) end with it;
-    anything else left in its group is stopped by the next runner (Store.run_lock).
-    None where prctl is not there (macOS): the next runner stops the survivors then."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    prctl = libc.prctl
-    parent = os.getpid()
-    sigterm = int(signal.SIGTERM)
-
-    def preexec() -> None:  # runs in the forked child: no imports, no allocation to speak of
-        prctl(PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
-        if os.getppid() != parent:  # the runner died before prctl took effect
-            os.kill(os.getpid(), sigterm)
-
-    return preexec
