@@ -146,3 +146,12 @@ def test_a_pipeline_reading_a_repo_nothing_makes_is_named() -> None:
     with pytest.raises(ReproduceError, match="pipelines etl, provenance, train read repos"):
         run_cluster(p, client, "http://127.0.0.1:5000")
     assert client.calls == []  # refused before anything is made on the cluster
+
+
+def test_specs_that_read_each_other_in_a_cycle_are_named() -> None:
+    p = plan()
+    p.specs["split"]["input"] = {"pfs": {"repo": "etl", "glob": "/*"}}
+    client = StandIn()
+    with pytest.raises(ReproduceError, match="pipelines form a cycle: (split -> etl|etl -> split)"):
+        run_cluster(p, client, "http://127.0.0.1:5000")
+    assert client.calls == []

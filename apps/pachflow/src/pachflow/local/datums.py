@@ -26,6 +26,7 @@ from typing import Any
 
 from pachflow.local import globbing
 from pachflow.pipeline_spec.globs import compile_pach_glob
+from pachflow.pipeline_spec.input_tree import InputNode, fold
 from pachflow_store import CommitRef, Manifest
 
 DEFAULT_BRANCH = "master"
@@ -171,14 +172,17 @@ def _group(children: list[_Datums]) -> _Datums:
     return _by_id([(0, tuple(itertools.chain.from_iterable(g))) for g in groups])
 
 
-def _tree(node: dict[str, Any], commits: InputCommits) -> _Datums:
-    if "pfs" in node:
-        return _pfs(node["pfs"], commits)
-    for kind, combine in (("cross", _cross), ("union", _union), ("join", _join), ("group", _group)):
-        if kind in node:
-            return combine([_tree(child, commits) for child in node[kind]])
-    kinds = ", ".join(sorted(node)) or "(empty)"
-    raise DatumError(f"input kind {kinds} is not supported by the local runner")
+_COMBINE = {"cross": _cross, "union": _union, "join": _join, "group": _group}
+
+
+def _tree(tree: dict[str, Any], commits: InputCommits) -> _Datums:
+    def leaf(node: InputNode) -> _Datums:
+        if node.pfs:
+            return _pfs(node.pfs, commits)
+        kinds = ", ".join(sorted(node.node)) or "(empty)"
+        raise DatumError(f"input kind {kinds} is not supported by the local runner")
+
+    return fold(tree, leaf, lambda node, children: _COMBINE[node.kind](children))
 
 
 def build_datums(input_tree: dict[str, Any], commits: InputCommits, salt: str) -> list[Datum]:

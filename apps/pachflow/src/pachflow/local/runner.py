@@ -30,7 +30,8 @@ from pachflow.local.executor import DatumResult, JobContext, run_datums
 from pachflow.local.progress import PipelineProgress, Progress
 from pachflow.local.run_spark import RunSpark
 from pachflow.local.runtime import LocalRuntime, Runtime
-from pachflow.local.specs import LocalSpec, pfs_inputs
+from pachflow.local.specs import LocalSpec
+from pachflow.pipeline_spec.input_tree import pfs_inputs
 from pachflow_lineage.model import CommitRef as LineageRef
 from pachflow_lineage.openlineage_events import JobEvents, maybe_events
 from pachflow_store import (

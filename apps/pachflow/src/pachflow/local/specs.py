@@ -12,6 +12,7 @@ from typing import Any
 from pachflow.local.support import local_problems
 from pachflow.pipeline_spec import PipelineSpec, SpecError, dag_order
 from pachflow.pipeline_spec import load_specs as load_checked_specs
+from pachflow.pipeline_spec.input_tree import COMBINATIONS, InputNode, fold, pfs_inputs, walk
 from pachflow.pipeline_spec.locate import INPUT_REPOS_ENV, default_specs_dir
 from pachflow.pipeline_spec.validate import check_stage_outputs
 from pachflow_store import NotFound
@@ -23,7 +24,6 @@ __all__ = [
     "default_specs_dir",
     "find_spec",
     "load_specs",
-    "pfs_inputs",
 ]
 
 
@@ -66,10 +66,6 @@ class LocalSpec:
         """pachd runs an S3 gateway for the job (s3 inputs or s3Out)."""
         return self.s3_out or any(pfs.get("s3") for pfs in pfs_inputs(self.input))
 
-    @property
-    def input_repos(self) -> list[str]:
-        return [pfs["repo"] for pfs in pfs_inputs(self.input)]
-
     def salt(self) -> str:
         """What makes a datum's result depend on the spec: the transform, the input
         definition and the spec's salt (not parallelism, resources or the description)."""
@@ -83,61 +79,48 @@ class LocalSpec:
         return (json.dumps(self.raw, sort_keys=True, indent=2) + "\n").encode()
 
 
-def first_name(node: dict[str, Any]) -> str:
+def first_name(tree: dict[str, Any]) -> str:
     """pps.InputName: the name of the first pfs input as written ("" when unnamed; a
     cron input has no case there, so "")."""
-    if "pfs" in node:
-        return str(node["pfs"].get("name") or "")
-    for kind in ("cross", "join", "group", "union"):
-        if node.get(kind):
-            return first_name(node[kind][0])
-    return ""
+    first = next(node for node in walk(tree) if node.kind not in COMBINATIONS)
+    return str((first.pfs or {}).get("name") or "")
 
 
-def pachd_input(node: dict[str, Any], pipeline: str) -> dict[str, Any]:
+def pachd_input(tree: dict[str, Any], pipeline: str) -> dict[str, Any]:
     """The input tree as pachd runs it: children of cross/join/group/union stable-sorted by
     first_name (pps.SortInput, before names default to repos), and each cron input turned
     into the pfs input pachd reads it as (its repo on master, glob "/*", create.go)."""
-    if "cron" in node:
-        cron = node["cron"]
-        repo = cron.get("repo") or f"{pipeline}_{cron['name']}"
-        return {"pfs": {"name": cron["name"], "repo": repo, "branch": "master", "glob": "/*"}}
-    for kind in ("cross", "join", "group", "union"):
-        if kind in node:
-            children = sorted(node[kind], key=first_name)
-            return {kind: [pachd_input(child, pipeline) for child in children]}
-    return node
+
+    def leaf(node: InputNode) -> dict[str, Any]:
+        if node.cron:
+            cron = node.cron
+            repo = cron.get("repo") or f"{pipeline}_{cron['name']}"
+            return {"pfs": {"name": cron["name"], "repo": repo, "branch": "master", "glob": "/*"}}
+        return node.node
+
+    def combine(node: InputNode, children: list[dict[str, Any]]) -> dict[str, Any]:
+        ordered = sorted(zip(node.children(), children, strict=True), key=_first_name_of)
+        return {node.kind: [child for _, child in ordered]}
+
+    return fold(tree, leaf, combine)
 
 
-def cron_inputs(node: dict[str, Any], pipeline: str) -> list[CronInput]:
-    if "cron" in node:
-        cron = node["cron"]
-        return [
-            CronInput(
-                name=cron["name"],
-                repo=cron.get("repo") or f"{pipeline}_{cron['name']}",
-                spec=cron.get("spec") or "",
-                overwrite=bool(cron.get("overwrite")),
-                start=str(cron.get("start") or ""),
-            )
-        ]
+def _first_name_of(pair: tuple[InputNode, dict[str, Any]]) -> str:
+    return first_name(pair[0].node)
+
+
+def cron_inputs(tree: dict[str, Any], pipeline: str) -> list[CronInput]:
     return [
-        c
-        for kind in ("cross", "join", "group", "union")
-        for child in node.get(kind) or []
-        for c in cron_inputs(child, pipeline)
+        CronInput(
+            name=cron["name"],
+            repo=cron.get("repo") or f"{pipeline}_{cron['name']}",
+            spec=cron.get("spec") or "",
+            overwrite=bool(cron.get("overwrite")),
+            start=str(cron.get("start") or ""),
+        )
+        for cron in (node.cron for node in walk(tree))
+        if cron
     ]
-
-
-def pfs_inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every pfs input of a snake_case input tree, depth-first, left to right."""
-    if "pfs" in node:
-        return [node["pfs"]]
-    found: list[dict[str, Any]] = []
-    for kind in ("cross", "union", "join", "group"):
-        for child in node.get(kind) or []:
-            found.extend(pfs_inputs(child))
-    return found
 
 
 def unknown_inputs(specs: list[LocalSpec], input_repos: set[str]) -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 from pachflow.local import s3rver
 from pachflow.pipeline_spec import PipelineSpec
 from pachflow.pipeline_spec.errors import Problem
+from pachflow.pipeline_spec.input_tree import walk
 
 # Top-level fields the local runner rejects when set, and why.
 _REJECTED = {
@@ -66,7 +67,7 @@ def local_problems(spec: PipelineSpec) -> list[Problem]:
         )
     problems.extend(_egress_problems(snake.get("egress") or {}))
     if snake.get("input"):
-        problems.extend(_input_problems(snake["input"], "input"))
+        problems.extend(_input_problems(snake["input"]))
     problems.extend(_gateway_problems(snake))
     return problems
 
@@ -74,20 +75,13 @@ def local_problems(spec: PipelineSpec) -> list[Problem]:
 def _gateway_problems(snake: dict[str, Any]) -> list[Problem]:
     """s3 inputs and s3Out need the local S3 gateway (node + s3rver: s3gateway.py)."""
     fields = ["s3Out"] if snake.get("s3_out") else []
-    fields += _s3_input_fields(snake.get("input") or {}, "input")
+    fields += _s3_input_fields(snake.get("input") or {})
     why = s3rver.missing() if fields else ""
     return [Problem(f, f"needs the local S3 gateway: {why}") for f in fields] if why else []
 
 
-def _s3_input_fields(node: dict[str, Any], path: str) -> list[str]:
-    if (node.get("pfs") or {}).get("s3"):
-        return [f"{path}.pfs.s3"]
-    return [
-        field
-        for kind in ("cross", "union", "join", "group")
-        for index, child in enumerate(node.get(kind) or [])
-        for field in _s3_input_fields(child, f"{path}.{kind}[{index}]")
-    ]
+def _s3_input_fields(tree: dict[str, Any]) -> list[str]:
+    return [f"{node.path}.pfs.s3" for node in walk(tree) if node.pfs and node.pfs.get("s3")]
 
 
 def _egress_problems(egress: dict[str, Any]) -> list[Problem]:
@@ -106,22 +100,19 @@ def _egress_problems(egress: dict[str, Any]) -> list[Problem]:
     return []
 
 
-def _input_problems(node: dict[str, Any], path: str) -> list[Problem]:
+def _input_problems(tree: dict[str, Any]) -> list[Problem]:
     problems: list[Problem] = []
-    pfs = node.get("pfs")
-    if pfs:
+    for node in walk(tree):
+        if not node.pfs:
+            continue
+        where = f"{node.path}.pfs"
         problems.extend(
-            Problem(f"{path}.pfs.{_camel(field)}", f"not supported by the local runner: {why}")
+            Problem(f"{where}.{_camel(field)}", f"not supported by the local runner: {why}")
             for field, why in _REJECTED_PFS.items()
-            if pfs.get(field)
+            if node.pfs.get(field)
         )
-        if pfs.get("repo_type") not in (None, "", "user"):
-            problems.append(
-                Problem(f"{path}.pfs.repoType", "the local runner reads user repos only")
-            )
-    for kind in ("cross", "union", "join", "group"):
-        for index, child in enumerate(node.get(kind) or []):
-            problems.extend(_input_problems(child, f"{path}.{kind}[{index}]"))
+        if node.pfs.get("repo_type") not in (None, "", "user"):
+            problems.append(Problem(f"{where}.repoType", "the local runner reads user repos only"))
     return problems
 
 

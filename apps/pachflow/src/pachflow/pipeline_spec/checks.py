@@ -10,8 +10,15 @@ from betterproto.casing import camel_case
 from pachflow.pipeline_spec.cronspec import CronSpecError, parse_schedule
 from pachflow.pipeline_spec.errors import Problem
 from pachflow.pipeline_spec.globs import ROOT, clean_glob, glob_problem
+from pachflow.pipeline_spec.input_tree import (
+    COMBINATIONS,
+    KINDS,
+    InputNode,
+    apart_in_union,
+    pfs_inputs,
+    walk,
+)
 
-_INPUT_KINDS = ("pfs", "cross", "union", "join", "group", "cron")
 # pachd's rule for repo (and so pipeline) names.
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 _NAME_MAX = 63  # a pipeline name becomes part of Kubernetes object names
@@ -71,57 +78,68 @@ def check_semantics(spec: dict[str, Any]) -> list[Problem]:
         if not spec.get("input"):
             problems.append(Problem("input", "missing: a pipeline needs an input (or a spout)"))
         else:
-            problems.extend(check_input(spec["input"], "input"))
+            problems.extend(check_input(spec["input"]))
             problems.extend(_duplicate_names(spec["input"]))
     return problems
 
 
-def check_input(node: dict[str, Any], path: str) -> list[Problem]:
+def check_input(tree: dict[str, Any], path: str = "input") -> list[Problem]:
     """Exactly one input kind per node; pfs inputs name a repo and have a valid glob."""
     problems: list[Problem] = []
-    kinds = [kind for kind in _INPUT_KINDS if node.get(kind)]
-    if len(kinds) != 1:
-        found = ", ".join(kinds) if kinds else "none"
+    for node in walk(tree, path):
+        problems.extend(_node_problems(node))
+    return problems
+
+
+def _node_problems(node: InputNode) -> list[Problem]:
+    problems: list[Problem] = []
+    if len(node.kinds) != 1:
+        found = ", ".join(node.kinds) or "none"
         problems.append(
-            Problem(path, f"exactly one of {', '.join(_INPUT_KINDS)} must be set (found {found})")
+            Problem(node.path, f"exactly one of {', '.join(KINDS)} must be set (found {found})")
         )
-    pfs = node.get("pfs")
-    if pfs:
-        where = f"{path}.pfs"
-        if not pfs.get("repo"):
-            problems.append(Problem(f"{where}.repo", "missing: the repo this input reads"))
-        elif issue := _name_problem(pfs["repo"]):
-            problems.append(Problem(f"{where}.repo", issue))
-        if (pfs.get("name") or pfs.get("repo")) == "out":
-            problems.append(
-                Problem(where, 'an input cannot be named "out": /pfs/out is the output; set name')
-            )
-        glob = pfs.get("glob") or ""
-        if pfs.get("s3"):
-            problems.extend(_s3_input_problems(pfs, where))
-        else:
-            issue = glob_problem(glob)
-            if issue:
-                problems.append(Problem(f"{where}.glob", issue))
-    for kind in ("cross", "union", "join", "group"):
-        children = node.get(kind)
+    if node.pfs:
+        problems.extend(_pfs_problems(node.pfs, f"{node.path}.pfs"))
+    for kind in COMBINATIONS:
+        children = node.node.get(kind)
         if children is None:
             continue
+        where = f"{node.path}.{kind}"
         if len(children) < 1:
-            problems.append(Problem(f"{path}.{kind}", f"{kind} needs at least one input"))
+            problems.append(Problem(where, f"{kind} needs at least one input"))
         if kind != "cross" and any(_has_s3(child) for child in children):
             # api_server.go validateInput: "S3 inputs in <kind> expressions are not supported"
-            problems.append(Problem(f"{path}.{kind}", f"s3 inputs in a {kind} are not supported"))
-        for index, child in enumerate(children):
-            problems.extend(check_input(child, f"{path}.{kind}[{index}]"))
-    cron = node.get("cron")
-    if cron:
-        if not cron.get("name"):
-            problems.append(Problem(f"{path}.cron.name", "missing: a cron input needs a name"))
-        try:
-            parse_schedule(cron.get("spec") or "")
-        except CronSpecError as exc:  # pachd rejects it at CreatePipeline
-            problems.append(Problem(f"{path}.cron.spec", str(exc)))
+            problems.append(Problem(where, f"s3 inputs in a {kind} are not supported"))
+    if node.cron:
+        problems.extend(_cron_problems(node.cron, f"{node.path}.cron"))
+    return problems
+
+
+def _pfs_problems(pfs: dict[str, Any], where: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if not pfs.get("repo"):
+        problems.append(Problem(f"{where}.repo", "missing: the repo this input reads"))
+    elif issue := _name_problem(pfs["repo"]):
+        problems.append(Problem(f"{where}.repo", issue))
+    if (pfs.get("name") or pfs.get("repo")) == "out":
+        problems.append(
+            Problem(where, 'an input cannot be named "out": /pfs/out is the output; set name')
+        )
+    if pfs.get("s3"):
+        problems.extend(_s3_input_problems(pfs, where))
+    elif issue := glob_problem(pfs.get("glob") or ""):
+        problems.append(Problem(f"{where}.glob", issue))
+    return problems
+
+
+def _cron_problems(cron: dict[str, Any], where: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if not cron.get("name"):
+        problems.append(Problem(f"{where}.name", "missing: a cron input needs a name"))
+    try:
+        parse_schedule(cron.get("spec") or "")
+    except CronSpecError as exc:  # pachd rejects it at CreatePipeline
+        problems.append(Problem(f"{where}.spec", str(exc)))
     return problems
 
 
@@ -143,13 +161,9 @@ def _s3_input_problems(pfs: dict[str, Any], where: str) -> list[Problem]:
     return problems
 
 
-def _has_s3(node: dict[str, Any]) -> bool:
+def _has_s3(tree: dict[str, Any]) -> bool:
     """ppsutil.ContainsS3Inputs."""
-    if node.get("pfs"):
-        return bool(node["pfs"].get("s3"))
-    return any(
-        _has_s3(c) for kind in ("cross", "union", "join", "group") for c in node.get(kind) or []
-    )
+    return any(pfs.get("s3") for pfs in pfs_inputs(tree))
 
 
 def _check_resources(spec: dict[str, Any]) -> list[Problem]:
@@ -171,39 +185,28 @@ def _check_resources(spec: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _duplicate_names(node: dict[str, Any]) -> list[Problem]:
+def _duplicate_names(tree: dict[str, Any]) -> list[Problem]:
     """pachd's ppsutil.ValidateNames: pfs and cron input names are unique (both would be
     /pfs/<name>), except that the branches of a union may reuse each other's names."""
     problems: list[Problem] = []
-    _names(node, "input", {}, problems)
-    return problems
-
-
-def _names(node: dict[str, Any], path: str, seen: dict[str, str], out: list[Problem]) -> None:
-    leaf = node.get("pfs") or node.get("cron")
-    if leaf:
-        kind = "pfs" if node.get("pfs") else "cron"
+    named: list[tuple[str, str, InputNode]] = []  # (name, its field's path, node) so far
+    for node in walk(tree):
+        leaf = node.pfs or node.cron
+        if not leaf:
+            continue
         name = leaf.get("name") or leaf.get("repo") or ""
-        if name in seen:
-            out.append(
+        where = f"{node.path}.{'pfs' if node.pfs else 'cron'}"
+        clash = next(
+            (at for seen, at, other in named if seen == name and not apart_in_union(other, node)),
+            None,
+        )
+        if clash:
+            problems.append(
                 Problem(
-                    f"{path}.{kind}",
-                    f"input name {name!r} is also used by {seen[name]}: "
+                    where,
+                    f"input name {name!r} is also used by {clash}: "
                     "give one of them a distinct name",
                 )
             )
-        seen.setdefault(name, f"{path}.{kind}")
-        return
-    if node.get("union"):
-        branches = []
-        for index, child in enumerate(node["union"]):
-            copy = dict(seen)
-            _names(child, f"{path}.union[{index}]", copy, out)
-            branches.append(copy)
-        for names in branches:
-            for name, where in names.items():
-                seen.setdefault(name, where)
-        return
-    for kind in ("cross", "join", "group"):
-        for index, child in enumerate(node.get(kind) or []):
-            _names(child, f"{path}.{kind}[{index}]", seen, out)
+        named.append((name, where, node))
+    return problems

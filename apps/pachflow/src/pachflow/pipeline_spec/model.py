@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pachflow.pipeline_spec.input_tree import walk
+
 # Pachyderm's defaults for fields a spec leaves out (facts/pachyderm.md).
 DEFAULT_PARALLELISM = 1
 DEFAULT_DATUM_TRIES = 3
@@ -78,33 +80,26 @@ class PipelineSpec:
         return self.inputs[0].glob
 
 
-def collect_pfs_inputs(node: dict[str, Any] | None, path: str = "input") -> list[PfsInput]:
-    """Every pfs input under a snake_case input node, depth-first, left to right."""
-    if not node:
-        return []
-    found: list[PfsInput] = []
-    pfs = node.get("pfs")
-    if pfs:
-        repo = pfs.get("repo") or ""
-        found.append(
-            PfsInput(
-                name=pfs.get("name") or repo,
-                repo=repo,
-                branch=pfs.get("branch") or DEFAULT_BRANCH,
-                glob=pfs.get("glob") or "",
-                project=pfs.get("project") or "",
-                path=f"{path}.pfs",
-                lazy=bool(pfs.get("lazy")),
-                empty_files=bool(pfs.get("empty_files")),
-                join_on=pfs.get("join_on") or "",
-                group_by=pfs.get("group_by") or "",
-                outer_join=bool(pfs.get("outer_join")),
-            )
-        )
-    for kind in ("cross", "union", "join", "group"):
-        for index, child in enumerate(node.get(kind) or []):
-            found.extend(collect_pfs_inputs(child, f"{path}.{kind}[{index}]"))
-    return found
+def collect_pfs_inputs(tree: dict[str, Any] | None) -> list[PfsInput]:
+    """Every pfs input of a snake_case input tree, depth-first, left to right."""
+    return [_pfs_input(node.pfs, f"{node.path}.pfs") for node in walk(tree) if node.pfs]
+
+
+def _pfs_input(pfs: dict[str, Any], path: str) -> PfsInput:
+    repo = pfs.get("repo") or ""
+    return PfsInput(
+        name=pfs.get("name") or repo,
+        repo=repo,
+        branch=pfs.get("branch") or DEFAULT_BRANCH,
+        glob=pfs.get("glob") or "",
+        project=pfs.get("project") or "",
+        path=path,
+        lazy=bool(pfs.get("lazy")),
+        empty_files=bool(pfs.get("empty_files")),
+        join_on=pfs.get("join_on") or "",
+        group_by=pfs.get("group_by") or "",
+        outer_join=bool(pfs.get("outer_join")),
+    )
 
 
 def from_snake(spec: dict[str, Any], raw: dict[str, Any], path: Path) -> PipelineSpec:

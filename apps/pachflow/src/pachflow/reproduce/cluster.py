@@ -11,6 +11,9 @@ import json
 import time
 from typing import Any
 
+from pachflow.pipeline_spec.dag import pipeline_order
+from pachflow.pipeline_spec.errors import SpecError
+from pachflow.pipeline_spec.input_tree import pfs_inputs
 from pachflow.reproduce.plan import Plan, ReproduceError
 from pachflow_store import new_id
 
@@ -43,7 +46,7 @@ def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, f
         spec.setdefault("pipeline", {})["project"] = {"name": project}
         env = spec.setdefault("transform", {}).setdefault("env", {})
         env["MLFLOW_TRACKING_URI"] = env.get("MLFLOW_TRACKING_URI") or tracking_uri
-        for inp in _pfs_inputs(spec.get("input") or {}):
+        for inp in pfs_inputs(spec.get("input")):
             inp["project"] = project
         client.pps.create_pipeline_v2(create_pipeline_request_json=json.dumps(spec))
     client.pfs.wait_commit_set(pfs.CommitSet(id=last.id))
@@ -57,28 +60,22 @@ def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, f
 
 
 def _dag_order(specs: dict[str, dict[str, Any]], roots: set[str]) -> list[dict[str, Any]]:
-    """Specs so that each pipeline comes after the ones whose output repos it reads."""
-    ordered, have, todo = [], set(roots), dict(specs)
-    while todo:
-        ready = [
-            n
-            for n, s in sorted(todo.items())
-            if all(i["repo"] in have for i in _pfs_inputs(s.get("input") or {}))
-        ]
-        if not ready:
-            raise ReproduceError(f"pipelines {', '.join(sorted(todo))} read repos nothing makes")
-        for name in ready:
-            ordered.append(todo.pop(name))
-            have.add(name)
-    return ordered
-
-
-def _pfs_inputs(node: dict[str, Any]) -> list[dict[str, Any]]:
-    if "pfs" in node:
-        return [node["pfs"]]
-    return [
-        p
-        for kind in ("cross", "union", "join", "group")
-        for c in node.get(kind) or []
-        for p in _pfs_inputs(c)
-    ]
+    """Specs so that each pipeline comes after the ones whose output repos it reads (ties
+    by name); ReproduceError naming the pipelines that read a repo nothing makes."""
+    reads = {
+        name: {pfs["repo"] for pfs in pfs_inputs(spec.get("input"))}
+        for name, spec in sorted(specs.items())
+    }
+    try:
+        order = pipeline_order(reads)
+    except SpecError as err:
+        raise ReproduceError(str(err)) from None
+    made, stuck = set(roots), []
+    for name in order:  # upstream first, so a pipeline after one that is stuck is stuck too
+        if reads[name] <= made:
+            made.add(name)
+        else:
+            stuck.append(name)
+    if stuck:
+        raise ReproduceError(f"pipelines {', '.join(sorted(stuck))} read repos nothing makes")
+    return [specs[name] for name in order]
