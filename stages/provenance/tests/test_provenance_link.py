@@ -180,3 +180,22 @@ def test_link_refuses_a_run_json_naming_another_runs_version(
         assert client.get_model_version_by_alias(local_dag.model, alias).version == v1.model_version
     finally:
         client.delete_registered_model_alias(local_dag.model, alias)
+
+
+def test_no_tracking_uri_anywhere_exits_2_and_writes_nothing_into_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """Neither the operator nor run.json names MLflow: provenance must not fall back to
+    MLflow's default store (./mlflow.db in whatever directory the user is in)."""
+    from pachflow_testing.bare_run import error_lines, run_without_mlflow
+
+    cwd, src, out = tmp_path / "cwd", tmp_path / "in", tmp_path / "out"
+    cwd.mkdir()
+    src.mkdir()
+    (src / "run.json").write_text(json.dumps({"run_id": "0" * 32}))
+    done = run_without_mlflow("pachflow-provenance", ["link", str(src), str(out)], cwd)
+    assert done.returncode == 2, done.stderr
+    (line,) = error_lines(done)
+    assert "no MLflow tracking URI" in line and f"{src / 'run.json'} names none" in line, line
+    assert list(cwd.iterdir()) == []
+    assert not out.exists() or list(out.iterdir()) == []

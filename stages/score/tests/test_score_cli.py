@@ -204,3 +204,21 @@ def test_a_header_only_file_scores_no_customer(
     record = json.loads((tmp_path / "out/empty.csv/scoring.json").read_text())
     assert record["counts"]["customers"] == 0
     assert pq.read_table(tmp_path / "out/empty.csv/predictions.parquet").num_rows == 0
+
+
+def test_no_tracking_uri_exits_2_and_writes_nothing_into_the_working_directory(
+    paysim_dir: Path, tmp_path: Path
+) -> None:
+    """Run bare (no MLFLOW_*), score must not ask MLflow's default store (./mlflow.db,
+    created in whatever directory the user is in) for the model."""
+    from pachflow_testing.bare_run import error_lines, run_without_mlflow
+
+    cwd, out = tmp_path / "cwd", tmp_path / "out"
+    cwd.mkdir()
+    args = ["--model", "pachflow-fraud-detector@candidate", str(paysim_dir), str(out)]
+    done = run_without_mlflow("pachflow-score", args, cwd)
+    assert done.returncode == 2, done.stderr
+    (line,) = error_lines(done)
+    assert "no MLflow tracking URI" in line and "MLFLOW_TRACKING_URI" in line, line
+    assert list(cwd.iterdir()) == []
+    assert not out.exists()

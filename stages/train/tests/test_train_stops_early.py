@@ -43,3 +43,20 @@ def test_a_negative_amount_exits_2_naming_file_and_column_before_mlflow(
     assert result.exit_code == 2, result.output
     (line,) = [ln for ln in result.output.splitlines() if ln.strip()]
     assert f"{path}: column 'amount_max': 1 negative value(s)" in line
+
+
+def test_no_tracking_uri_exits_2_and_writes_nothing_into_the_working_directory(tmp_path: Path):
+    """Run bare (no MLFLOW_*), train must not fall back to MLflow's default store: that
+    wrote ./mlflow.db and ./mlruns wherever the user happened to be."""
+    from pachflow_testing.bare_run import error_lines, run_without_mlflow
+    from pachflow_testing.features import write_features
+
+    write_features(tmp_path / "etl", 40)
+    cwd, out = tmp_path / "cwd", tmp_path / "out"
+    cwd.mkdir()
+    done = run_without_mlflow("pachflow-train", [str(tmp_path / "etl"), str(out)], cwd)
+    assert done.returncode == 2, done.stderr
+    (line,) = error_lines(done)
+    assert "no MLflow tracking URI" in line and "MLFLOW_TRACKING_URI" in line, line
+    assert list(cwd.iterdir()) == []
+    assert not out.exists() or list(out.iterdir()) == []

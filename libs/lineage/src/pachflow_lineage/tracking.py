@@ -20,6 +20,7 @@ from pachflow_lineage.context import TAG_SCORING
 from pachflow_lineage.credentials import split_userinfo
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.model import CommitRef, ModelVersion, Run
+from pachflow_stagekit import BadInput
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -43,6 +44,20 @@ def ui_base(tracking_uri: str) -> str | None:
     if tracking_uri.startswith(("sqlite:", "file:", "/")) or "://" not in tracking_uri:
         return LOCAL_UI
     return None
+
+
+def required_tracking_uri(uri: str | None, where: str = "") -> str:
+    """The tracking URI a stage was given (--tracking-uri, $MLFLOW_TRACKING_URI, `where`
+    else). None is exit 2: MLflow's own default (sqlite:///mlflow.db, artifacts in ./mlruns)
+    would write into whatever directory the stage was started from and record the run where
+    nobody looks for it. `pachflow run` always sets one (its store's mlflow.db)."""
+    if uri:
+        return uri
+    raise BadInput(
+        f"no MLflow tracking URI{where} (expected --tracking-uri or MLFLOW_TRACKING_URI: a "
+        "server's http(s):// URL or sqlite:////absolute/path/mlflow.db; MLflow's default "
+        f"would write mlflow.db and mlruns/ into {Path.cwd()})"
+    )
 
 
 def quiet_http_retries(retries: int, timeout_s: int) -> None:

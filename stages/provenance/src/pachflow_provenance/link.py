@@ -144,10 +144,12 @@ def registered_version(manifest: dict[str, Any], path: Path) -> tuple[str, str, 
     return name, version, alias
 
 
-def _tracking_uri(chosen: str | None, manifest: dict[str, Any], path: Path) -> str | None:
+def _tracking_uri(chosen: str | None, manifest: dict[str, Any], path: Path) -> str:
     """The operator's tracking URI (--tracking-uri, $MLFLOW_TRACKING_URI); run.json's only
     when no credential is set: credentials go only where the operator sent them, never to
-    a host named by data."""
+    a host named by data. None of them is exit 2 (never MLflow's default in the cwd)."""
+    from pachflow_lineage.tracking import required_tracking_uri
+
     if chosen:
         return chosen
     recorded = manifest.get("tracking_uri") or None
@@ -158,7 +160,7 @@ def _tracking_uri(chosen: str | None, manifest: dict[str, Any], path: Path) -> s
             "server: set MLFLOW_TRACKING_URI or --tracking-uri; credentials are never sent "
             "to a host read from data)"
         )
-    return recorded
+    return required_tracking_uri(recorded, f" (and {path} names none)")
 
 
 @click.command("link", context_settings=CONTEXT)

@@ -9,6 +9,7 @@ import click
 
 from pachflow_lineage.context import PachydermContext
 from pachflow_lineage.errors import LineageError
+from pachflow_lineage.tracking import required_tracking_uri
 from pachflow_paysim.reader import SUFFIXES
 from pachflow_scoring import (
     MODEL_HELP,
@@ -65,7 +66,8 @@ anything else (e.g. MLflow unreachable); nothing is written unless every file sc
     "--tracking-uri",
     envvar="MLFLOW_TRACKING_URI",
     default=None,
-    help="MLflow tracking server [env MLFLOW_TRACKING_URI].",
+    help="MLflow tracking server [env MLFLOW_TRACKING_URI; required: MLflow's own default "
+    "would write ./mlflow.db and ./mlruns].",
 )
 @click.option(
     "--block-mb",
@@ -84,9 +86,10 @@ def main(
     block_mb: int,
     spark_settings: SparkSettings,
 ) -> None:
+    uri = required_tracking_uri(tracking_uri)
     sources = find_files(input_dir, SUFFIXES, "PaySim CSV files")
     try:
-        model = resolve_model(model_ref, tracking_uri, threshold)
+        model = resolve_model(model_ref, uri, threshold)
     except LineageError as exc:  # MLflow unreachable: not the input's fault (exit 1)
         raise click.ClickException(str(exc)) from exc
     progress(

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from pachflow_lineage.tracking import required_tracking_uri
 from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import check_output_dir, terminate_cleanly
 from pachflow_train import data
@@ -158,7 +159,8 @@ is ever printed or recorded.
     "--tracking-uri",
     envvar="MLFLOW_TRACKING_URI",
     default=None,
-    help="MLflow tracking URI [env MLFLOW_TRACKING_URI; default: MLflow's own].",
+    help="MLflow tracking URI [env MLFLOW_TRACKING_URI; required: MLflow's own default "
+    "would write ./mlflow.db and ./mlruns].",
 )
 @click.option(
     "--experiment", envvar="PACHFLOW_EXPERIMENT", default=DEFAULT_EXPERIMENT, show_default=True
@@ -211,7 +213,7 @@ def main(
     terminate_cleanly()
     check_output_dir(output_dir)
     tracking = TrackingSettings(
-        tracking_uri=tracking_uri,
+        tracking_uri=required_tracking_uri(tracking_uri),
         experiment=experiment,
         registered_model=registered_model,
         http=HttpSettings(mlflow_retries, mlflow_backoff, mlflow_timeout),

@@ -30,7 +30,7 @@ ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before pu
 class TrackingSettings:
     """Where the run is tracked and the model registered."""
 
-    tracking_uri: str | None
+    tracking_uri: str  # never MLflow's default (pachflow_lineage.tracking.required_tracking_uri)
     experiment: str
     registered_model: str
     http: HttpSettings
@@ -64,9 +64,7 @@ def train(
     ctx = PachydermContext.from_env(
         default_pipeline=STAGE, local_inputs={input_dir.resolve().name: input_dir}
     )
-    import mlflow
-
-    uri = tracking.tracking_uri or mlflow.get_tracking_uri()
+    uri = tracking.tracking_uri
     with tracking_errors(uri, http):
         tracker = Tracker(uri, experiment, ctx)
         previous = tracker.previous_run()
