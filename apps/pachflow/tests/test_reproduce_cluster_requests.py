@@ -152,6 +152,6 @@ def test_specs_that_read_each_other_in_a_cycle_are_named() -> None:
     p = plan()
     p.specs["split"]["input"] = {"pfs": {"repo": "etl", "glob": "/*"}}
     client = StandIn()
-    with pytest.raises(ReproduceError, match="pipelines form a cycle: (split -> etl|etl -> split)"):
+    with pytest.raises(ReproduceError, match="pipelines form a cycle: etl -> split -> etl"):
         run_cluster(p, client, "http://127.0.0.1:5000")
     assert client.calls == []

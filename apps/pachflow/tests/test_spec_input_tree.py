@@ -105,7 +105,9 @@ def test_input_names_may_repeat_across_union_branches_only() -> None:
     assert _name_problems({"union": [pfs("a"), pfs("a")]}) == []
     assert _name_problems({"union": [{"cross": [pfs("x"), pfs("y")]}, pfs("x")]}) == []
     # a union crossed with an input: its branches' names are all mounted next to it
-    assert _name_problems({"cross": [{"union": [pfs("a", "n"), pfs("b", "n")]}, pfs("c", "n")]}) == [
+    assert _name_problems(
+        {"cross": [{"union": [pfs("a", "n"), pfs("b", "n")]}, pfs("c", "n")]}
+    ) == [
         "input.cross[1].pfs: input name 'n' is also used by input.cross[0].union[0].pfs: "
         "give one of them a distinct name"
     ]
