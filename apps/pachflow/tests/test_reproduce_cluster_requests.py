@@ -23,7 +23,8 @@ from pachyderm_sdk.api import pfs
 
 from pachflow.reproduce.cluster import run_cluster
 from pachflow.reproduce.plan import Plan, ReproduceError
-from pachflow_lineage.model import Commit, CommitRef, Lineage
+from pachflow_contracts.commits import CommitRef
+from pachflow_lineage.model import Commit, Lineage
 
 SPECS = Path(__file__).resolve().parents[3] / "pipelines"
 RAW = "0123456789ab4def8123456789abcde0"

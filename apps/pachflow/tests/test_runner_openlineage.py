@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import uuid
 
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.backends.local import LocalBackend
-from pachflow_lineage.model import CommitRef
 from pachflow_lineage.openlineage_events import configured
 
 FAIL = "sys.exit('boom')\n"

@@ -46,8 +46,8 @@ def test_output_commit_records_direct_provenance_inputs_and_spec(
     info = store.inspect_commit(CommitRef("a", run_id))
 
     assert info.origin == ORIGIN_AUTO
-    assert set(info.provenance) == {raw, CommitRef("a", run_id, SPEC)}
-    spec_file = store.file_blob(CommitRef("a", run_id, SPEC), "/spec.json").read_text()
+    assert set(info.provenance) == {raw, CommitRef("a", run_id, repo_type=SPEC)}
+    spec_file = store.file_blob(CommitRef("a", run_id, repo_type=SPEC), "/spec.json").read_text()
     assert '"name": "a"' in spec_file
     assert store.inspect_commit(raw).subvenance == [CommitRef("a", run_id)]
 
@@ -102,8 +102,11 @@ def test_spec_change_makes_a_new_spec_commit_and_reprocesses(
     second = summary.commit_sets[0]
     assert summary.outcomes[0].processed == 1 and summary.outcomes[0].skipped == 0
     assert store.head("a", SPEC) == second
-    assert store.inspect_commit(CommitRef("a", second, SPEC)).parent == first
-    assert CommitRef("a", second, SPEC) in store.inspect_commit(CommitRef("a", second)).provenance
+    assert store.inspect_commit(CommitRef("a", second, repo_type=SPEC)).parent == first
+    assert (
+        CommitRef("a", second, repo_type=SPEC)
+        in store.inspect_commit(CommitRef("a", second)).provenance
+    )
 
 
 def test_reprocess_runs_every_datum_again(store, put, run, write_spec, copy_stage):

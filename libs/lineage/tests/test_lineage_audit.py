@@ -56,7 +56,7 @@ def _make(store: ps.Store, client: Any, exp: str, model: str, tmp: Path, n: int)
         with store.transaction() as tx:
             spec = store.insert_commit(
                 tx,
-                ps.CommitRef("train", ps.new_id(), ps.SPEC),
+                ps.CommitRef("train", ps.new_id(), repo_type=ps.SPEC),
                 {"/spec.json": digest},
                 [],
                 ps.ORIGIN_USER,

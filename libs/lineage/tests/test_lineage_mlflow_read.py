@@ -17,8 +17,8 @@ from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.tracking import MlflowClient
 
 import pachflow_store as ps
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.errors import UnknownModelVersion, UnknownRun
-from pachflow_lineage.model import CommitRef
 from pachflow_lineage.tracking import ClientReader, Tracking
 from pachflow_testing.mlflow_server import run_mlflow_server
 

@@ -16,6 +16,7 @@ import pytest
 from pachyderm_sdk.api import metadata, pfs, pps
 
 import pachflow_store as ps
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.backends.pachyderm import (
     PachydermBackend,
     commit_from_info,
@@ -23,7 +24,6 @@ from pachflow_lineage.backends.pachyderm import (
     record_from_info,
 )
 from pachflow_lineage.errors import UnknownCommit, Unreachable
-from pachflow_lineage.model import CommitRef
 from pachflow_lineage.resolve import Resolver
 from pachflow_lineage.tracking import Tracking
 
@@ -222,7 +222,7 @@ def test_backend_resolves_a_commit_named_by_branch_or_id_prefix() -> None:
     assert backend.resolve_commit(ps.parse_commit_name("split")).id == SPLIT
     assert backend.resolve_commit(ps.parse_commit_name(f"raw_data@{RAW[:12]}")).id == RAW
     assert backend.resolve_commit(ps.parse_commit_name(f"split.spec@{SPEC[:4]}")) == CommitRef(
-        "split", SPEC, type="spec"
+        "split", SPEC, repo_type="spec"
     )
     with pytest.raises(UnknownCommit, match="no raw_data commit id starts with ffff"):
         backend.resolve_commit(ps.parse_commit_name("raw_data@ffff"))

@@ -51,7 +51,7 @@ def scored(local_dag: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
                 tx,
                 ps.CommitRef("score", job),
                 {"/day-1.csv/scoring.json": digest, "/day-1.csv/predictions.parquet": digest},
-                [txs, ps.CommitRef("score", spec.id, ps.SPEC)],
+                [txs, ps.CommitRef("score", spec.id, repo_type=ps.SPEC)],
                 ps.ORIGIN_AUTO,
             )
             store.finish_job(tx, "score", job, ps.JOB_SUCCESS, "", (1, 0, 0), out.id)

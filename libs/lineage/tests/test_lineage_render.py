@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage import render
 from pachflow_lineage.model import (
     Commit,
-    CommitRef,
     FileEntry,
     Job,
     Lineage,

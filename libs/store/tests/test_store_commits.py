@@ -78,7 +78,7 @@ def test_a_copy_of_content_the_branch_holds_is_refused_naming_it(store: Store, l
 def test_provenance_subvenance_and_commit_sets(store: Store, local_file):
     raw = store.put_files("raw", [("/a", local_file("a", "A"))])
     run_id = new_id()
-    spec = CommitRef("p", run_id, SPEC)
+    spec = CommitRef("p", run_id, repo_type=SPEC)
     out = CommitRef("p", run_id)
     blob = store.blobs.put_bytes(b"{}")
     with store.transaction() as tx:

@@ -8,8 +8,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pachflow_contracts.commits import SPEC, USER
 from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
-from pachflow_lineage.model import SPEC, USER, Commit, Lineage
+from pachflow_lineage.model import Commit, Lineage
 from pachflow_lineage.subject import Subject, resolve_run
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ def holdout_words(a: dict[str, str], b: dict[str, str]) -> str:
 
 
 def _by_repo(lineage: Lineage, kind: str) -> dict[str, Commit]:
-    return {c.ref.repo: c for c in lineage.commits.values() if c.ref.type == kind}
+    return {c.ref.repo: c for c in lineage.commits.values() if c.ref.repo_type == kind}
 
 
 def diff(resolver: Resolver, a: Subject, b: Subject) -> LineageDiff:

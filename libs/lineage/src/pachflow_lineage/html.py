@@ -71,7 +71,7 @@ _JS = """
 
 def _kind(key: str, lineage: Lineage) -> str:
     kind = key.partition(":")[0]
-    if kind == "commit" and lineage.commits[key].ref.type != "user":
+    if kind == "commit" and lineage.commits[key].ref.repo_type != "user":
         return "spec"
     return kind
 

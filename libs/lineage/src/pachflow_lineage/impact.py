@@ -15,8 +15,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.errors import UnknownCommit
-from pachflow_lineage.model import CommitRef, Lineage, ModelVersion, Run
+from pachflow_lineage.model import Lineage, ModelVersion, Run
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver

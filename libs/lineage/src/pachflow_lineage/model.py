@@ -10,30 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-USER = "user"
-SPEC = "spec"
-
-
-@dataclass(frozen=True)
-class CommitRef:
-    """A commit by repo and id (project 'default'; type 'user' for data, 'spec' for specs)."""
-
-    repo: str
-    id: str
-    project: str = "default"
-    type: str = USER
-
-    @property
-    def key(self) -> str:
-        return f"commit:{self.label}"
-
-    @property
-    def label(self) -> str:
-        """`repo@id`, `repo.spec@id` for spec commits, `project/...` outside 'default'."""
-        name = self.repo if self.type == USER else f"{self.repo}.{self.type}"
-        if self.project != "default":
-            name = f"{self.project}/{name}"
-        return f"{name}@{self.id}"
+from pachflow_contracts.commits import USER, CommitRef
 
 
 @dataclass
@@ -64,7 +41,7 @@ class Commit:
             "repo": self.ref.repo,
             "id": self.ref.id,
             "project": self.ref.project,
-            "type": self.ref.type,
+            "type": self.ref.repo_type,
             "origin": self.origin,
             "size": self.size,
             "created": self.created,
@@ -245,7 +222,7 @@ class Lineage:
                 repo=c["repo"],
                 id=c["id"],
                 project=c.get("project", "default"),
-                type=c.get("type", USER),
+                repo_type=c.get("type", USER),
             )
             rest = fields(c, "repo", "id", "project", "type", "files")
             files = [FileEntry(**f) for f in c.get("files", [])]

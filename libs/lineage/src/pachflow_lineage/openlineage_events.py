@@ -22,7 +22,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pachflow_lineage.model import CommitRef, Job, Lineage
+from pachflow_contracts.commits import CommitRef
+from pachflow_lineage.model import Job, Lineage
 
 PRODUCER = "https://github.com/pachflow/pachflow"
 CLUSTER_ENV = "PACHFLOW_OPENLINEAGE_CLUSTER"

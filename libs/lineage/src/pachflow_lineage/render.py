@@ -139,7 +139,7 @@ def to_table(lineage: Lineage) -> str:
     if lineage.commits:
         # data first (upstream to downstream), then the spec versions
         commits = sorted(
-            lineage.commits.values(), key=lambda c: (c.ref.type != "user", order[c.key])
+            lineage.commits.values(), key=lambda c: (c.ref.repo_type != "user", order[c.key])
         )
         lines += ["commits", *_commit_lines(commits), ""]
     if lineage.jobs:

@@ -15,9 +15,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pachflow_contracts.commits import SPEC, USER, CommitRef
 from pachflow_lineage.backends.base import Backend, CommitRecord
 from pachflow_lineage.errors import UnknownCommit, UnknownModelVersion, UnknownRun
-from pachflow_lineage.model import SPEC, USER, CommitRef, Datum, Job, Lineage, Run
+from pachflow_lineage.model import Datum, Job, Lineage, Run
 from pachflow_lineage.runtags import RunContext, output_commit_tags, run_context
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Resolver:
             return
         lineage.add(rec.job)
         for p in rec.provenance:
-            lineage.connect(p.key, rec.job.key, "spec" if p.type == SPEC else "input")
+            lineage.connect(p.key, rec.job.key, "spec" if p.repo_type == SPEC else "input")
         lineage.connect(rec.job.key, rec.commit.key, "output")
         url = self.backend.job_url(rec.job)
         if url:
@@ -134,7 +135,7 @@ class Resolver:
                 pass
         if ctx.output_commit:
             lineage.info["output commit"] = ctx.output_commit.label
-        specs = [c.ref.label for c in lineage.commits.values() if c.ref.type == SPEC]
+        specs = [c.ref.label for c in lineage.commits.values() if c.ref.repo_type == SPEC]
         if specs:
             lineage.info["spec versions"] = ", ".join(specs)
         lineage.info["tracking uri"] = self.tracking.tracking_uri
@@ -220,7 +221,7 @@ class Resolver:
             rec = queue.popleft()
             self._runs_of_commit(lineage, rec)
             for sub in rec.subvenance:
-                if sub.type != USER or sub.key in seen:
+                if sub.repo_type != USER or sub.key in seen:
                     continue
                 if len(seen) >= MAX_COMMITS:
                     lineage.notes.append(f"stopped after {MAX_COMMITS} commits")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pachflow_contracts.commits import CommitRef, is_commit_id
 from pachflow_lineage import context as ctxmod
-from pachflow_lineage.model import CommitRef
-from pachflow_store import is_full_id
 
 
 @dataclass
@@ -29,18 +28,18 @@ def run_context(tags: dict[str, str], datasets: list[dict[str, str]] | None = No
     output_id = tags.get(ctxmod.TAG_OUTPUT_COMMIT, "")
     output = (
         CommitRef(repo=pipeline, id=output_id, project=project)
-        if pipeline and is_full_id(output_id)
+        if pipeline and is_commit_id(output_id)
         else None
     )
     inputs: dict[str, CommitRef] = {}
     for _name, repo, commit_id in input_tags(tags):
-        if repo and is_full_id(commit_id):
+        if repo and is_commit_id(commit_id):
             ref = CommitRef(repo=repo, id=commit_id, project=project)
             inputs[ref.key] = ref
     for d in datasets or []:
         repo, _, commit_id = d.get("name", "").rpartition("@")
         repo = repo.split("/")[-1]
-        if repo and is_full_id(commit_id):
+        if repo and is_commit_id(commit_id):
             ref = CommitRef(repo=repo, id=commit_id, project=project)
             inputs.setdefault(ref.key, ref)
     return RunContext(
@@ -72,5 +71,5 @@ def output_commit_tags(ref: CommitRef) -> dict[str, str]:
 
 def upstream_tag(ref: CommitRef) -> str:
     """`pachyderm.upstream.<repo>.commit`; a spec commit as repo `<pipeline>.spec`."""
-    repo = ref.repo if ref.type == "user" else f"{ref.repo}.{ref.type}"
+    repo = ref.repo if ref.repo_type == "user" else f"{ref.repo}.{ref.repo_type}"
     return ctxmod.TAG_UPSTREAM_COMMIT.format(repo=repo)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pachflow_store as ps
+from pachflow_contracts.commits import CommitRef, is_commit_id
 from pachflow_lineage import mlflow_read as mr
 from pachflow_lineage.context import TAG_SCORING
 from pachflow_lineage.credentials import split_userinfo
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
-from pachflow_lineage.model import CommitRef, ModelVersion, Run
+from pachflow_lineage.model import ModelVersion, Run
 from pachflow_stagekit import BadInput
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ class Tracking:
     def resolve_run_id(self, text: str) -> str:
         """A run id as a person gives it: the full id, or a unique prefix of 4+ hex digits
         (as the CLI prints them); UnknownRun / LineageError (ambiguous) otherwise."""
-        if ps.is_full_id(text) or not ps.is_id_prefix(text):
+        if is_commit_id(text) or not ps.is_id_prefix(text):
             return text
         try:
             found = self._read(self.reader.find_runs, id_prefix=text)

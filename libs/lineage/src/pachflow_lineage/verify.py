@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pachflow_contracts.commits import CommitRef, is_commit_id
 from pachflow_lineage import context as ctxmod
 from pachflow_lineage.audit import Verdict
 from pachflow_lineage.errors import UnknownCommit
-from pachflow_lineage.model import CommitRef, Lineage
+from pachflow_lineage.model import Lineage
 from pachflow_lineage.resolve import META_RUN_ID
 from pachflow_lineage.runtags import input_tags, run_context, upstream_tag
-from pachflow_store import is_full_id
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
@@ -38,7 +38,9 @@ def verify_run(resolver: Resolver, run_id: str) -> Verdict:
 
     # run tags <-> MLflow dataset inputs
     tagged = {
-        CommitRef(repo, commit, project).label for _, repo, commit in input_tags(tags) if commit
+        CommitRef(repo, commit, project=project).label
+        for _, repo, commit in input_tags(tags)
+        if commit
     }
     datasets = {d["name"]: d for d in run.datasets}
     for label in sorted(tagged):
@@ -51,11 +53,11 @@ def verify_run(resolver: Resolver, run_id: str) -> Verdict:
             found=f"digest {found.get('digest')}" if found else "no dataset input",
         )
     for name in sorted(set(datasets) - tagged):
-        if is_full_id(name.rpartition("@")[2]):
+        if is_commit_id(name.rpartition("@")[2]):
             verdict.add(f"dataset {name}: input tag", False, "a pachyderm.input tag", "none")
 
     # each input commit still exists
-    inputs = [CommitRef(r, c, project) for _, r, c in input_tags(tags) if is_full_id(c)]
+    inputs = [CommitRef(r, c, project=project) for _, r, c in input_tags(tags) if is_commit_id(c)]
     for ref in inputs:
         _exists(resolver, verdict, ref)
 
@@ -65,7 +67,7 @@ def verify_run(resolver: Resolver, run_id: str) -> Verdict:
         verdict.add("output commit", False, "a pachyderm.output_commit tag", "none")
     elif _exists(resolver, verdict, out):
         rec = resolver.record(out, files=False)
-        data_prov = {p.label for p in rec.provenance if p.type == "user"}
+        data_prov = {p.label for p in rec.provenance if p.repo_type == "user"}
         want = {r.label for r in inputs}
         verdict.add(
             f"output {out.label}: provenance",
@@ -82,7 +84,7 @@ def verify_run(resolver: Resolver, run_id: str) -> Verdict:
             note="" if linked else "not linked yet (no provenance pipeline ran)",
         )
         if ctx.spec_commit:
-            spec = {p.id for p in rec.provenance if p.type == "spec"}
+            spec = {p.id for p in rec.provenance if p.repo_type == "spec"}
             verdict.add(
                 f"output {out.label}: spec commit", ctx.spec_commit in spec, ctx.spec_commit, spec
             )
@@ -112,7 +114,7 @@ def _exists(resolver: Resolver, verdict: Verdict, ref: CommitRef) -> bool:
 
 def _check_files(resolver: Resolver, verdict: Verdict, recorded: Lineage) -> None:
     for commit in recorded.commits.values():
-        if commit.ref.type != "user" or not commit.files:
+        if commit.ref.repo_type != "user" or not commit.files:
             continue
         try:
             fresh = resolver.backend.inspect_commit(commit.ref, files=True)

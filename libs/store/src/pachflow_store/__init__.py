@@ -1,10 +1,12 @@
 """The local pachflow store: SQLite metadata + content-addressed files under $PACHFLOW_HOME.
 
-The read side (repos, commits with direct provenance/subvenance, commit sets, files,
+Commits are named by pachflow_contracts' CommitRef (re-exported here: the store's API
+returns it). The read side (repos, commits with direct provenance/subvenance, commit sets, files,
 commit metadata, jobs, datums) is shared by `pachflow` and the provenance backend; the
 small write side (put, commit, metadata, job records) is used by `pachflow`'s runner.
 """
 
+from pachflow_contracts.commits import SPEC, USER, CommitRef, is_commit_id
 from pachflow_store.blobs import file_digest
 from pachflow_store.errors import (
     DuplicateContent,
@@ -13,7 +15,7 @@ from pachflow_store.errors import (
     StoreError,
     StoreReadOnly,
 )
-from pachflow_store.ids import SHORT_ID_LEN, is_commit_id, new_id, short_id
+from pachflow_store.ids import SHORT_ID_LEN, new_id, short_id
 from pachflow_store.jobs import RUNNER_ERROR, RUNNER_GONE
 from pachflow_store.models import (
     DATUM_FAILED,
@@ -27,10 +29,7 @@ from pachflow_store.models import (
     JOB_SUCCESS,
     ORIGIN_AUTO,
     ORIGIN_USER,
-    SPEC,
-    USER,
     CommitInfo,
-    CommitRef,
     DatumInfo,
     FileInfo,
     JobInfo,
@@ -51,7 +50,6 @@ from pachflow_store.refs import (
     CommitName,
     JobName,
     ModelName,
-    is_full_id,
     is_id_prefix,
     parse_commit_name,
     parse_job_name,
@@ -101,7 +99,6 @@ __all__ = [
     "StoreReadOnly",
     "file_digest",
     "is_commit_id",
-    "is_full_id",
     "is_id_prefix",
     "new_id",
     "normalize_path",

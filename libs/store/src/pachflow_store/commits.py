@@ -10,18 +10,12 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from pachflow_contracts.commits import USER, CommitRef, is_commit_id
 from pachflow_store.blobs import BlobStore, file_digest
 from pachflow_store.connected import Connected
 from pachflow_store.errors import DuplicateContent, NotFound
-from pachflow_store.ids import is_commit_id, new_id
-from pachflow_store.models import (
-    ORIGIN_USER,
-    USER,
-    CommitInfo,
-    CommitRef,
-    FileInfo,
-    RepoInfo,
-)
+from pachflow_store.ids import new_id
+from pachflow_store.models import ORIGIN_USER, CommitInfo, FileInfo, RepoInfo
 from pachflow_store.names import (
     DEFAULT_BRANCH,
     Manifest,
@@ -236,19 +230,21 @@ class CommitStore(Connected):
             raise NotFound(f"repo {label} does not exist")
         ref = ref or DEFAULT_BRANCH
         if is_commit_id(ref):
-            commit = CommitRef(name, ref, repo_type)
+            commit = CommitRef(name, ref, repo_type=repo_type)
             self._require_commit(self.conn, commit)
             return commit
         head = self._head(self.conn, name, repo_type, ref)
         if head is not None:
-            return CommitRef(name, head, repo_type)
+            return CommitRef(name, head, repo_type=repo_type)
         if not is_id_prefix(ref):
             raise NotFound(f"{label}@{ref} has no commit (no such branch or commit id)")
         rows = self.conn.execute(
             "SELECT id FROM commits WHERE repo = ? AND repo_type = ? AND id LIKE ?",
             (name, repo_type, ref + "%"),
         ).fetchall()
-        return CommitRef(name, pick_unique(f"{label} commit", ref, [r[0] for r in rows]), repo_type)
+        return CommitRef(
+            name, pick_unique(f"{label} commit", ref, [r[0] for r in rows]), repo_type=repo_type
+        )
 
     def resolve_name(self, name: CommitName) -> CommitRef:
         """A parsed `repo@ref` (refs.parse_commit_name) -> an existing CommitRef."""
@@ -293,8 +289,8 @@ class CommitStore(Connected):
             finished=row["finished"],
             size=row["size"],
             description=row["description"],
-            provenance=[CommitRef(r[0], r[2], r[1]) for r in prov],
-            subvenance=[CommitRef(r[0], r[2], r[1]) for r in subv],
+            provenance=[CommitRef(r[0], r[2], repo_type=r[1]) for r in prov],
+            subvenance=[CommitRef(r[0], r[2], repo_type=r[1]) for r in subv],
             metadata=self._metadata(self.conn, ref),
         )
 
@@ -313,7 +309,7 @@ class CommitStore(Connected):
                 " ORDER BY created DESC",
                 (name, repo_type),
             ).fetchall()
-        return [self.inspect_commit(CommitRef(r[0], r[2], r[1])) for r in rows]
+        return [self.inspect_commit(CommitRef(r[0], r[2], repo_type=r[1])) for r in rows]
 
     def list_commit_sets(self) -> list[tuple[str, float, list[CommitRef]]]:
         """Every commit set (global id): (id, created, its commits), newest first."""
@@ -326,7 +322,7 @@ class CommitStore(Connected):
             refs = []
             for member in sorted(r["members"].split(",")):
                 repo, _, repo_type = member.partition("|")
-                refs.append(CommitRef(repo, r["id"], repo_type))
+                refs.append(CommitRef(repo, r["id"], repo_type=repo_type))
             sets.append((r["id"], r["created"], refs))
         return sets
 
@@ -337,7 +333,7 @@ class CommitStore(Connected):
         ).fetchall()
         if not rows:
             raise NotFound(f"commit set {commit_set} does not exist")
-        return [self.inspect_commit(CommitRef(r[0], commit_set, r[1])) for r in rows]
+        return [self.inspect_commit(CommitRef(r[0], commit_set, repo_type=r[1])) for r in rows]
 
     def manifest(self, ref: CommitRef) -> Manifest:
         self._require_commit(self.conn, ref)

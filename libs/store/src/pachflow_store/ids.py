@@ -1,20 +1,14 @@
-"""Commit ids: 32 lowercase hex digits (a UUID4 without dashes), exactly like Pachyderm's
-global ids, so `repo@<id>` parses as a commit id everywhere (facts/pachyderm.md)."""
+"""New commit ids (the rule they follow, `is_commit_id`, is pachflow_contracts.commits')
+and their short form for people."""
 
 from __future__ import annotations
 
-import re
 import uuid
-
-COMMIT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def new_id() -> str:
+    """A new commit id: 32 lowercase hex digits (a UUID4 without dashes), like Pachyderm's."""
     return uuid.uuid4().hex
-
-
-def is_commit_id(text: str) -> bool:
-    return bool(COMMIT_ID_RE.match(text))
 
 
 #: Hex digits of an id shown to a person (like git's short hashes); JSON keeps the full id.

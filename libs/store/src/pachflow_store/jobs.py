@@ -13,6 +13,7 @@ import json
 import sqlite3
 import time
 
+from pachflow_contracts.commits import SPEC, CommitRef
 from pachflow_store.connected import Connected
 from pachflow_store.errors import NotFound
 from pachflow_store.models import (
@@ -22,8 +23,6 @@ from pachflow_store.models import (
     DATUM_SUCCESS,
     JOB_KILLED,
     JOB_RUNNING,
-    SPEC,
-    CommitRef,
     DatumInfo,
     JobInfo,
 )
@@ -270,7 +269,7 @@ class JobLedger(Connected):
         for text in json.loads(r["inputs"]):
             label, _, cid = text.partition("@")
             name, repo_type = parse_repo(label)
-            inputs.append(CommitRef(name, cid, repo_type))
+            inputs.append(CommitRef(name, cid, repo_type=repo_type))
         return JobInfo(
             pipeline=r["pipeline"],
             id=r["id"],

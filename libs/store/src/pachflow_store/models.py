@@ -6,11 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from pachflow_contracts.commits import CommitRef
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-USER = "user"  # a repo people put files in, or a pipeline's output repo (as in Pachyderm)
-SPEC = "spec"  # a pipeline's spec repo: one commit per spec version
 ORIGIN_USER = "USER"
 ORIGIN_AUTO = "AUTO"
 
@@ -30,22 +30,6 @@ DATUM_DONE = (DATUM_SUCCESS, DATUM_SKIPPED)
 class _Dict:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(cast("DataclassInstance", self))  # every subclass is one
-
-
-@dataclass(frozen=True, order=True)
-class CommitRef(_Dict):
-    """`repo@id`; a spec repo prints as `<pipeline>.spec@id`, like pachctl."""
-
-    repo: str
-    id: str
-    repo_type: str = USER
-
-    @property
-    def repo_label(self) -> str:
-        return self.repo if self.repo_type == USER else f"{self.repo}.{self.repo_type}"
-
-    def __str__(self) -> str:
-        return f"{self.repo_label}@{self.id}"
 
 
 @dataclass(frozen=True)

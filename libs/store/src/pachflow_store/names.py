@@ -6,8 +6,8 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
+from pachflow_contracts.commits import SPEC, USER
 from pachflow_store.errors import NotFound, StoreError
-from pachflow_store.models import SPEC, USER
 
 HOME_ENV = "PACHFLOW_HOME"
 DEFAULT_HOME = ".pachflow"

@@ -17,8 +17,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pachflow_contracts.commits import is_commit_id
 from pachflow_store.errors import NotFound, StoreError
-from pachflow_store.ids import COMMIT_ID_RE, SHORT_ID_LEN
+from pachflow_store.ids import SHORT_ID_LEN
 
 #: The shortest id prefix accepted (git's minimum).
 MIN_PREFIX_LEN = 4
@@ -45,10 +46,6 @@ class Ambiguous(StoreError):
     """An id prefix that names more than one object (the message lists them)."""
 
 
-def is_full_id(text: str) -> bool:
-    return bool(COMMIT_ID_RE.match(text))
-
-
 def is_id_prefix(text: str) -> bool:
     """4 to 32 lowercase hex digits: a full id or the start of one."""
     return bool(_PREFIX_RE.match(text))
@@ -61,7 +58,7 @@ def pick_unique(kind: str, text: str, candidates: Iterable[str]) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        if is_full_id(text):
+        if is_commit_id(text):
             raise NotFound(f"{kind} {text} does not exist")
         raise NotFound(f"no {kind} id starts with {text}")
     shown = ", ".join(m[:SHORT_ID_LEN] for m in matches[:MAX_CANDIDATES])
@@ -82,7 +79,7 @@ class CommitName:
 
     @property
     def is_full_id(self) -> bool:
-        return is_full_id(self.ref)
+        return is_commit_id(self.ref)
 
     @property
     def text(self) -> str:

@@ -4,10 +4,9 @@ model classes: for renderer and event tests that need no store or server."""
 
 from __future__ import annotations
 
+from pachflow_contracts.commits import SPEC, CommitRef
 from pachflow_lineage.model import (
-    SPEC,
     Commit,
-    CommitRef,
     Datum,
     FileEntry,
     Job,
@@ -25,7 +24,7 @@ def sample_lineage() -> Lineage:
             CommitRef("raw_data", raw), origin="USER", size=10, files=[FileEntry("x.csv", 10, "ab")]
         )
     )
-    ln.add(Commit(CommitRef("train", spec, type=SPEC), origin="USER"))
+    ln.add(Commit(CommitRef("train", spec, repo_type=SPEC), origin="USER"))
     ln.add(Commit(CommitRef("train", split), origin="AUTO", metadata={"mlflow.run_id": "r" * 32}))
     job = Job("train", split, state="JOB_SUCCESS", data_processed=1, data_total=1)
     datum = Datum("train", split, "d" * 64, state="SUCCESS")

@@ -47,7 +47,7 @@ def _spec(store: ps.Store, pipeline: str, tmp: Path) -> str:
         with store.transaction() as tx:
             ref = store.insert_commit(
                 tx,
-                ps.CommitRef(pipeline, ps.new_id(), ps.SPEC),
+                ps.CommitRef(pipeline, ps.new_id(), repo_type=ps.SPEC),
                 {"/spec.json": digest},
                 [],
                 ps.ORIGIN_USER,
@@ -71,7 +71,7 @@ def _job(
                 tx,
                 ps.CommitRef(pipeline, job_id),
                 {"/out.bin": digest},
-                [*inputs, ps.CommitRef(pipeline, spec, ps.SPEC)],
+                [*inputs, ps.CommitRef(pipeline, spec, repo_type=ps.SPEC)],
                 ps.ORIGIN_AUTO,
             )
             store.finish_job(tx, pipeline, job_id, ps.JOB_SUCCESS, "", (1, 0, 0), out.id)

@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage import context as ctxmod
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
 from pachflow_lineage.credentials import credentials_set, mask
-from pachflow_lineage.model import CommitRef, Lineage, ModelVersion
+from pachflow_lineage.model import Lineage, ModelVersion
 from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
 from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
 from pachflow_lineage.runtags import upstream_tag

@@ -32,7 +32,6 @@ from pachflow.local.run_spark import RunSpark
 from pachflow.local.runtime import LocalRuntime, Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow.pipeline_spec.input_tree import pfs_inputs
-from pachflow_lineage.model import CommitRef as LineageRef
 from pachflow_lineage.openlineage_events import JobEvents, maybe_events
 from pachflow_store import (
     DATUM_FAILED,
@@ -178,14 +177,14 @@ class Runner:
         content = spec.content()
         head = self.store.head(spec.name, SPEC)
         if head is not None:
-            ref = CommitRef(spec.name, head, SPEC)
+            ref = CommitRef(spec.name, head, repo_type=SPEC)
             current = self.store.manifest(ref).get(SPEC_FILE)
             if current is not None and self.store.blobs.path(current[0]).read_bytes() == content:
                 return ref
         blob = self.store.blobs.put_bytes(content)
         with self.store.transaction() as tx:
             return self.store.insert_commit(
-                tx, CommitRef(spec.name, run_id, SPEC), {SPEC_FILE: blob}, [], ORIGIN_USER
+                tx, CommitRef(spec.name, run_id, repo_type=SPEC), {SPEC_FILE: blob}, [], ORIGIN_USER
             )
 
     def _inputs(self, spec: LocalSpec) -> tuple[InputCommits, str]:
@@ -366,15 +365,13 @@ class Runner:
     ) -> None:
         if self.events is None:
             return
-        as_lineage = [LineageRef(r.repo, r.id) for r in inputs]
-        out = LineageRef(output.repo, output.id) if output else None
         try:
             self.events.emit(
                 state,
                 spec.name,
                 job_id,
-                as_lineage,
-                output=out,
+                inputs,
+                output=output,
                 project=spec.project,
                 spec_commit=spec_ref.id,
                 error=error,

@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pachflow_contracts.commits import USER
 from pachflow_lineage.audit import Verdict
-from pachflow_lineage.model import USER, Lineage
+from pachflow_lineage.model import Lineage
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking
@@ -71,7 +72,7 @@ def _data(verdict: Verdict, a: Lineage, b: Lineage, own_repo: str) -> None:
         return {
             c.ref.repo: {f.path: f.hash for f in c.files}
             for c in lineage.commits.values()
-            if c.ref.type == USER and c.ref.repo != own_repo
+            if c.ref.repo_type == USER and c.ref.repo != own_repo
         }
 
     fa, fb = files(a), files(b)

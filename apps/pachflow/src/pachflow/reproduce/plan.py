@@ -9,9 +9,10 @@ from datetime import datetime
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
+from pachflow_contracts.commits import SPEC, USER
 from pachflow_lineage.context import TAG_PIPELINE
 from pachflow_lineage.errors import LineageError
-from pachflow_lineage.model import SPEC, USER, Commit, Lineage, ModelVersion
+from pachflow_lineage.model import Commit, Lineage, ModelVersion
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
@@ -39,12 +40,12 @@ def build_plan(resolver: Resolver, run_id: str, mv: ModelVersion | None) -> Plan
     if missing:
         raise ReproduceError(f"cannot reproduce run {run_id}: {missing[0]}")
     made = {e.dst for e in lineage.edges if e.kind in ("output", "provenance")}
-    roots = [c for c in lineage.commits.values() if c.ref.type == USER and c.key not in made]
+    roots = [c for c in lineage.commits.values() if c.ref.repo_type == USER and c.key not in made]
     if not roots:
         raise ReproduceError(f"run {run_id}: its lineage has no input data commit to start from")
     specs: dict[str, dict[str, Any]] = {}
     for c in lineage.commits.values():
-        if c.ref.type != SPEC:
+        if c.ref.repo_type != SPEC:
             continue
         spec = resolver.backend.spec(c.ref)
         if spec is None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pachflow_lineage.model import Commit, CommitRef, Datum, Job
+from pachflow_contracts.commits import CommitRef
+from pachflow_lineage.model import Commit, Datum, Job
 from pachflow_store import CommitName
 
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pachflow_store as ps
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.backends.base import CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
-from pachflow_lineage.model import Commit, CommitRef, Datum, FileEntry, Job
+from pachflow_lineage.model import Commit, Datum, FileEntry, Job
 
 MAX_FILES = 1000  # per commit, as for Pachyderm
 SPEC_FILE = "/spec.json"  # what the local runner stores in a pipeline's spec commit
@@ -20,15 +21,6 @@ def _iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _to_store(ref: CommitRef) -> ps.CommitRef:
-    return ps.CommitRef(ref.repo, ref.id, ref.type)
-
-
-def _from_store(ref: ps.CommitRef) -> CommitRef:
-    # The local store has no projects: everything is in Pachyderm's "default".
-    return CommitRef(repo=ref.repo, id=ref.id, type=ref.repo_type)
 
 
 def open_store(home: str | None = None) -> ps.Store:
@@ -55,7 +47,7 @@ class LocalBackend:
 
     def inspect_commit(self, ref: CommitRef, *, files: bool = True) -> CommitRecord:
         try:
-            info = self.store.inspect_commit(_to_store(ref))
+            info = self.store.inspect_commit(ref)
         except ps.NotFound as exc:
             raise UnknownCommit(
                 f"no commit {ref.label} in the local store {self.store.home}"
@@ -65,7 +57,7 @@ class LocalBackend:
                 FileEntry(path=f.path.lstrip("/"), size=f.size, hash=f.blob or "")
                 for f in self.store.walk_files(info.commit)[:MAX_FILES]
             ]
-            if files and ref.type == ps.USER
+            if files and ref.repo_type == ps.USER
             else []
         )
         commit = Commit(
@@ -76,20 +68,20 @@ class LocalBackend:
             files=entries,
             metadata=dict(info.metadata),
         )
-        job = self._job(ref) if info.origin == ps.ORIGIN_AUTO and ref.type == ps.USER else None
+        job = self._job(ref) if info.origin == ps.ORIGIN_AUTO and ref.repo_type == ps.USER else None
         return CommitRecord(
             commit=commit,
-            provenance=[_from_store(p) for p in info.provenance],
-            subvenance=[_from_store(s) for s in info.subvenance],
+            provenance=list(info.provenance),
+            subvenance=list(info.subvenance),
             job=job,
         )
 
     def resolve_commit(self, name: ps.CommitName) -> CommitRef:
         if name.is_full_id and name.project == "default":  # as is: inspect says if absent
             repo, repo_type = ps.parse_repo(name.repo)
-            return CommitRef(repo=repo, id=name.ref, type=repo_type)
+            return CommitRef(repo=repo, id=name.ref, repo_type=repo_type)
         try:
-            return _from_store(self.store.resolve_name(name))
+            return self.store.resolve_name(name)
         except ps.NotFound as exc:
             raise UnknownCommit(f"{exc} (local store {self.store.home})") from exc
         except ps.StoreError as exc:
@@ -114,7 +106,7 @@ class LocalBackend:
             infos = self.store.inspect_commit_set(commit_set_id)
         except ps.NotFound as exc:
             raise UnknownCommit(str(exc)) from exc
-        return [_from_store(i.commit) for i in infos]
+        return [i.commit for i in infos]
 
     def datums(self, job: Job) -> list[Datum]:
         return [
@@ -125,14 +117,14 @@ class LocalBackend:
     def set_commit_metadata(self, ref: CommitRef, items: dict[str, str]) -> str | None:
         try:
             for key, value in sorted(items.items()):
-                self.store.set_metadata(_to_store(ref), key, value)
+                self.store.set_metadata(ref, key, value)
         except ps.NotFound as exc:
             raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
         return None
 
     def file_hash(self, ref: CommitRef, path: str) -> str | None:
         try:
-            entry = self.store.manifest(_to_store(ref)).get("/" + path.lstrip("/"))
+            entry = self.store.manifest(ref).get("/" + path.lstrip("/"))
         except ps.NotFound as exc:
             raise UnknownCommit(f"no commit {ref.label} in the local store") from exc
         return entry[0] if entry else None
@@ -140,17 +132,17 @@ class LocalBackend:
     def read_file(self, ref: CommitRef, path: str) -> bytes | None:
         if self.file_hash(ref, path) is None:  # UnknownCommit when the commit is absent
             return None
-        return self.store.file_blob(_to_store(ref), "/" + path.lstrip("/")).read_bytes()
+        return self.store.file_blob(ref, "/" + path.lstrip("/")).read_bytes()
 
     def commits_of(self, repo: str) -> list[CommitRef]:
         try:
-            return [_from_store(i.commit) for i in self.store.list_commits(repo)]
+            return [i.commit for i in self.store.list_commits(repo)]
         except ps.NotFound as exc:
             raise UnknownCommit(f"no repo {repo} in the local store {self.store.home}") from exc
 
     def spec(self, ref: CommitRef) -> dict[str, Any] | None:
         try:
-            path = self.store.file_blob(_to_store(ref), SPEC_FILE)
+            path = self.store.file_blob(ref, SPEC_FILE)
         except ps.NotFound:
             return None
         return dict(json.loads(path.read_bytes()))

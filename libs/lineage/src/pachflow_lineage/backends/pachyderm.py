@@ -17,9 +17,10 @@ import grpc
 from pachyderm_sdk.api import metadata, pfs, pps
 
 import pachflow_store as ps
+from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.backends.base import CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
-from pachflow_lineage.model import Commit, CommitRef, Datum, FileEntry, Job
+from pachflow_lineage.model import Commit, Datum, FileEntry, Job
 
 # Protobuf Timestamps that were never set come back as the epoch.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,13 +37,13 @@ def iso(ts: datetime | None) -> str | None:
 def ref_from_commit(commit: pfs.Commit) -> CommitRef:
     repo = commit.repo
     project = repo.project.name if repo.project and repo.project.name else "default"
-    return CommitRef(repo=repo.name, id=commit.id, project=project, type=repo.type or "user")
+    return CommitRef(repo=repo.name, id=commit.id, project=project, repo_type=repo.type or "user")
 
 
 def commit_message(ref: CommitRef) -> pfs.Commit:
     """A Commit message by id. Not `Commit.from_uri`: it reads an id without the UUID-4
     marker (local-store style, e.g. 'aaaa...') as a branch name."""
-    repo = pfs.Repo(name=ref.repo, type=ref.type, project=pfs.Project(name=ref.project))
+    repo = pfs.Repo(name=ref.repo, type=ref.repo_type, project=pfs.Project(name=ref.project))
     return pfs.Commit(repo=repo, id=ref.id)
 
 
@@ -167,7 +168,7 @@ class PachydermBackend:
                 ) from exc
             raise
         entries: list[FileEntry] = []
-        if files and ref.type == "user":
+        if files and ref.repo_type == "user":
             entries = files_from_infos(
                 self._call(
                     f"listing files of {ref.label}",
@@ -177,7 +178,7 @@ class PachydermBackend:
                 )
             )
         job = None
-        if info.origin.kind == pfs.OriginKind.AUTO and ref.type == "user":
+        if info.origin.kind == pfs.OriginKind.AUTO and ref.repo_type == "user":
             job = self._job(ref)
         return record_from_info(info, entries, job)
 
@@ -185,10 +186,10 @@ class PachydermBackend:
         """A full id as it is; else the head of that branch; else the one commit of the
         repo whose id starts with the prefix (pachd itself takes only whole ids)."""
         repo_name, _, repo_type = name.repo.partition(".")
-        ref = CommitRef(repo_name, name.ref, name.project, repo_type or "user")
+        ref = CommitRef(repo_name, name.ref, project=name.project, repo_type=repo_type or "user")
         if name.is_full_id:
             return ref
-        repo = pfs.Repo(name=ref.repo, type=ref.type, project=pfs.Project(name=ref.project))
+        repo = pfs.Repo(name=ref.repo, type=ref.repo_type, project=pfs.Project(name=ref.project))
         branch = pfs.Branch(repo=repo, name=name.ref or "master")
         try:
             info = self._call(
@@ -267,7 +268,7 @@ class PachydermBackend:
         picker = pfs.CommitPicker(
             id=pfs.CommitPickerCommitByGlobalId(
                 repo=pfs.Repo(
-                    name=ref.repo, type=ref.type, project=pfs.Project(name=ref.project)
+                    name=ref.repo, type=ref.repo_type, project=pfs.Project(name=ref.project)
                 ).as_picker(),
                 id=ref.id,
             )
@@ -349,7 +350,7 @@ class PachydermBackend:
         return None
 
     def commit_url(self, ref: CommitRef) -> str | None:
-        if not self.console_url or ref.type != "user":
+        if not self.console_url or ref.repo_type != "user":
             return None
         return f"{self.console_url}/lineage/{ref.project}/repos/{ref.repo}/commit/{ref.id}/"
 
