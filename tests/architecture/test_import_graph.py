@@ -128,6 +128,33 @@ def test_no_import_cycles_between_modules(package: Package) -> None:
         pytest.fail(f"{package.name}: import cycle {' -> '.join(exc.args[1])}")
 
 
+#: apps/pachflow's rooms and the rooms each may import (cli.py and commands/ import them
+#: all): specs, the local engine, what a run made told to a person, the cluster paths.
+APP_ROOMS: dict[str, set[str]] = {
+    "pachflow.pipeline_spec": set(),
+    "pachflow.local": {"pachflow.pipeline_spec"},
+    "pachflow.report": {"pachflow.local"},
+    "pachflow.cluster": {"pachflow.pipeline_spec"},
+    "pachflow.reproduce": {"pachflow.local", "pachflow.pipeline_spec"},
+}
+
+
+def test_pachflow_rooms_import_only_the_rooms_below_them() -> None:
+    def room(module: str) -> str:
+        return ".".join(module.split(".")[:2])
+
+    graph = module_graph(BY_NAME["pachflow"])
+    assert set(APP_ROOMS) <= {room(module) for module in graph}, "a room is gone: update"
+    problems = [
+        f"{module} imports {name}"
+        for module, edges in sorted(graph.items())
+        if room(module) in APP_ROOMS
+        for name in sorted(edges)
+        if room(name) != room(module) and room(name) not in APP_ROOMS[room(module)]
+    ]
+    assert not problems, "\n".join(problems)
+
+
 def test_package_dependencies_have_no_cycles() -> None:
     graph = {p.name: {d for d in p.dependencies if d in BY_NAME} for p in PACKAGES}
     tuple(graphlib.TopologicalSorter(graph).static_order())

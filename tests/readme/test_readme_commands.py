@@ -55,7 +55,7 @@ def test_the_example_data_is_not_a_copy_of_the_demos() -> None:
     """`make put` of the example file after `make demo` must add new rows, not the demo's
     second file again under another name (put refuses that, and it would count twice)."""
     from pachflow.commands.local_demo import demo
-    from pachflow.local.demo import increment_rows
+    from pachflow.report.demo import increment_rows
 
     defaults = {p.name: p.default for p in demo.params}
     demo_files = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pachflow.local import demo as d
-from pachflow.local.results import train_result
+from pachflow.report import demo as d
+from pachflow.report.results import train_result
 from pachflow_store import ORIGIN_AUTO, CommitRef, Store, new_id
 
 RUN_ID = "r" * 32

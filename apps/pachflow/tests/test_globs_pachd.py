@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pachflow.local import globbing
-from pachflow.pipeline_spec import ohmyglob
+from pachflow.pipeline_spec import glob_entries, ohmyglob
 from pachflow.pipeline_spec.globs import clean_glob, compile_pach_glob, glob_problem
 
 OMG = "ohmyglob "
@@ -122,14 +121,14 @@ def test_a_backslash_before_the_first_wildcard_stays_in_the_literal_prefix():
     # alone would match /dir1
     files = ["/dir1/a", "/d"]
     assert compile_pach_glob("/\\d*").regex.match("/dir1")
-    assert globbing.match("/\\d*", files) == []
+    assert glob_entries.match("/\\d*", files) == []
 
 
 # ---------------------------------------------------------------- (glob, files) -> datums
 
 
 def datums(glob: str, files: list[str]) -> list[str]:
-    return [entry for entry, _ in globbing.match(glob, files)]
+    return [entry for entry, _ in glob_entries.match(glob, files)]
 
 
 GLOB_FILE = (
@@ -152,9 +151,9 @@ def test_glob_file_counts_from_pachyderms_test_glob_file():
 def test_an_empty_commit_makes_no_datum_even_with_glob_root():
     # server_test.go:4059-4071 (after DeleteFile("/") a glob lists nothing) and
     # fileset/dir_inserter.go:33-53 (the root entry exists only above some file)
-    assert globbing.match("/", []) == []
-    assert globbing.match("**", []) == []
-    assert globbing.match("/*", []) == []
+    assert glob_entries.match("/", []) == []
+    assert glob_entries.match("**", []) == []
+    assert glob_entries.match("/*", []) == []
 
 
 def test_glob_file_lists_in_path_order_with_directories_as_dir_slash():
@@ -164,7 +163,7 @@ def test_glob_file_lists_in_path_order_with_directories_as_dir_slash():
     assert datums("**.2", tree) == ["/dir1/file1.2", "/dir2/file2.2"]
     assert datums("/dir1/*", tree) == ["/dir1/file1.1", "/dir1/file1.2"]
     assert datums("/*", tree) == ["/dir1/", "/dir2/"]
-    assert globbing.match("/", tree) == [("/", tree)]
+    assert glob_entries.match("/", tree) == [("/", tree)]
     # lexicographic with the trailing slash: /a-b sorts before /a/
     assert datums("/*", ["/a/x", "/a-b"]) == ["/a-b", "/a/"]
     # /** makes nested datums: every directory and every file (paths.go:16-23)
@@ -172,7 +171,7 @@ def test_glob_file_lists_in_path_order_with_directories_as_dir_slash():
 
 
 def test_a_directory_datum_holds_its_whole_subtree():
-    held = dict(globbing.match("/*", ["/d/a", "/d/sub/b", "/d-x", "/e"]))
+    held = dict(glob_entries.match("/*", ["/d/a", "/d/sub/b", "/d-x", "/e"]))
     assert held["/d/"] == ["/d/a", "/d/sub/b"]
     assert held["/d-x"] == ["/d-x"]
 

@@ -7,7 +7,7 @@ import uuid
 
 from mlflow.tracking import MlflowClient
 
-from pachflow.local.results import model_line
+from pachflow.report.results import model_line
 
 
 def test_the_summary_says_where_the_registry_has_the_alias(

@@ -130,7 +130,7 @@ def test_run_ends_with_the_commits_run_and_model_version_it_made(
 
 
 def test_before_after_table_says_on_which_held_out_customers():
-    from pachflow.local.demo import side_by_side
+    from pachflow.report.demo import side_by_side
 
     rule = "xxhash64(nameOrig, 42) mod 2^32 < 0.2 * 2^32"
 

@@ -208,7 +208,7 @@ def run(
 
 def echo_produced(summary: RunSummary) -> None:
     from pachflow.local.env import local_tracking_uri
-    from pachflow.local.results import produced_lines
+    from pachflow.report.results import produced_lines
 
     with open_store() as store:
         for line in produced_lines(store, summary, local_tracking_uri(store.home)):

@@ -104,7 +104,7 @@ def validate(
         stages_dir=resolve_stages_dir(stages_dir, paths),
     )
     if local:
-        from pachflow.local.support import local_problems
+        from pachflow.local.unsupported import local_problems
 
         for spec in report.specs:
             report.problems.extend(p.render(str(spec.path)) for p in local_problems(spec))

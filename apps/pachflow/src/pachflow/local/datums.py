@@ -2,7 +2,7 @@
 worker.go), for pfs, cross, union, join and group inputs (cron inputs arrive here as the
 pfs input pachd makes of them: the cron repo with glob `/*`, see specs.py).
 
-- pfs: one datum per entry pachd's GlobFile returns (globbing.match); each input part
+- pfs: one datum per entry pachd's GlobFile returns (glob_entries.match); each input part
   carries its join_on / group_by key (`$n` of the glob's captures, ohmyglob's Replace).
 - cross: every combination, first input outermost; union: every child's datums, a datum
   two children make alike (same inputs) counted once.
@@ -24,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from pachflow.local import globbing
+from pachflow.pipeline_spec import glob_entries
 from pachflow.pipeline_spec.globs import compile_pach_glob
 from pachflow.pipeline_spec.input_tree import InputNode, fold
 from pachflow_store import CommitRef, Manifest
@@ -108,7 +108,7 @@ def _pfs(pfs: dict[str, Any], commits: InputCommits) -> _Datums:
     commit, manifest = commits[(pfs["repo"], branch)]
     pattern = str(pfs.get("glob") or "/")
     try:
-        matches = globbing.match(pattern, list(manifest))
+        matches = glob_entries.match(pattern, list(manifest))
         glob = compile_pach_glob(pattern)
         datums: _Datums = []
         for index, (entry, files) in enumerate(matches):
@@ -126,7 +126,7 @@ def _pfs(pfs: dict[str, Any], commits: InputCommits) -> _Datums:
                 s3=bool(pfs.get("s3")),
             )
             datums.append((index, (part,)))
-    except globbing.GlobError as exc:
+    except glob_entries.GlobError as exc:
         raise DatumError(f"input {name}: glob {pattern!r}: {exc}") from None
     return _by_id(datums)
 

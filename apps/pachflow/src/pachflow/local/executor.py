@@ -326,7 +326,3 @@ def run_datums(ctx: JobContext, datums: list[Datum]) -> Iterator[DatumResult]:
             ctx.stop_all()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-
-
-def elapsed_since(start: float) -> float:
-    return time.monotonic() - start

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pachflow.local.support import local_problems
+from pachflow.local.unsupported import local_problems
 from pachflow.pipeline_spec import PipelineSpec, SpecError, dag_order
 from pachflow.pipeline_spec import load_specs as load_checked_specs
 from pachflow.pipeline_spec.input_tree import COMBINATIONS, InputNode, fold, pfs_inputs, walk

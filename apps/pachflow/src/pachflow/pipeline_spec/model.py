@@ -69,10 +69,6 @@ class PipelineSpec:
         return tuple(dict.fromkeys(i.repo for i in self.inputs))
 
     @property
-    def globs(self) -> tuple[str, ...]:
-        return tuple(i.glob for i in self.inputs)
-
-    @property
     def glob(self) -> str:
         """The glob of a spec with a single pfs input (the common case)."""
         if len(self.inputs) != 1:

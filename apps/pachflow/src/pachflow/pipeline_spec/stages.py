@@ -9,7 +9,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGE_PREFIX = "pachflow-"
 _STAGE_RE = re.compile(r"^pachflow-([a-z0-9][a-z0-9_-]*)$")
 
 

@@ -1,4 +1,4 @@
-"""pachd's GlobFile over a local commit: which entries of a commit are a pfs input's datums.
+"""pachd's GlobFile over a commit's file list: which entries of a commit are a pfs input's datums.
 
 As pachd does it (src/server/pfs/server/server_file.go globFile, source.go, fileset
 dir_inserter.go): the commit's files whose path starts with the glob's literal prefix,

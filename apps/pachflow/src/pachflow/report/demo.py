@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pachflow.local.results import RUN_JSON, TrainResult, mlflow_lines
+from pachflow.report.results import RUN_JSON, TrainResult, mlflow_lines
 from pachflow_store import USER, CommitRef, NotFound, Store, file_digest, short_id
 
 RAW_REPO = "raw_data"
