@@ -149,7 +149,7 @@ def test_cross_and_union_inputs(store, put, run, write_spec, script):
         ]
     }
     write_spec("c", [*listing, "/pfs", "/pfs/out"], "", input=cross)
-    # (Pachyderm also allows one shared name across a union; pachflow validate refuses it)
+    # (the branches of a union may also share one name: test_runner_inputs.py)
     write_spec("u", [*listing, "/pfs", "/pfs/out"], "", input=union)
 
     summary = run()

@@ -93,9 +93,8 @@ def pachd_input(tree: dict[str, Any], pipeline: str) -> dict[str, Any]:
 
     def leaf(node: InputNode) -> dict[str, Any]:
         if node.cron:
-            cron = node.cron
-            repo = cron.get("repo") or f"{pipeline}_{cron['name']}"
-            return {"pfs": {"name": cron["name"], "repo": repo, "branch": "master", "glob": "/*"}}
+            cron = cron_input(node.cron, pipeline)
+            return {"pfs": {"name": cron.name, "repo": cron.repo, "branch": "master", "glob": "/*"}}
         return node.node
 
     def combine(node: InputNode, children: list[dict[str, Any]]) -> dict[str, Any]:
@@ -109,18 +108,18 @@ def _first_name_of(pair: tuple[InputNode, dict[str, Any]]) -> str:
     return first_name(pair[0].node)
 
 
+def cron_input(cron: dict[str, Any], pipeline: str) -> CronInput:
+    return CronInput(
+        name=cron["name"],
+        repo=cron.get("repo") or f"{pipeline}_{cron['name']}",
+        spec=cron.get("spec") or "",
+        overwrite=bool(cron.get("overwrite")),
+        start=str(cron.get("start") or ""),
+    )
+
+
 def cron_inputs(tree: dict[str, Any], pipeline: str) -> list[CronInput]:
-    return [
-        CronInput(
-            name=cron["name"],
-            repo=cron.get("repo") or f"{pipeline}_{cron['name']}",
-            spec=cron.get("spec") or "",
-            overwrite=bool(cron.get("overwrite")),
-            start=str(cron.get("start") or ""),
-        )
-        for cron in (node.cron for node in walk(tree))
-        if cron
-    ]
+    return [cron_input(node.cron, pipeline) for node in walk(tree) if node.cron]
 
 
 def unknown_inputs(specs: list[LocalSpec], input_repos: set[str]) -> list[str]:
