@@ -6,7 +6,10 @@
 - datasets: the input commits and the output commit, named `<repo>@<commit>` in the same
   namespace: the input -> output edges are the lineage graph's input/output edges;
 - run facet `pachyderm`: job id, spec commit (the stage version), project; on the train
-  job, facet `mlflow`: run id, experiment, model versions (the provenance stage sends it).
+  job, facet `mlflow`: run id, experiment, model versions (the provenance stage sends it);
+  on a scoring job's COMPLETE, facet `modelVersion`: the registered model's name, version
+  and training run id (from score's scoring.json records; `otherVersions` names any other
+  version that scored a datum of the same job, e.g. when the alias moved mid-job).
 
 Off unless OpenLineage is configured the standard way: OPENLINEAGE_URL (HTTP, e.g.
 Marquez), OPENLINEAGE_CONFIG (a openlineage.yml), or OPENLINEAGE__TRANSPORT__* variables
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pachflow_contracts.commits import CommitRef
+from pachflow_lineage.credentials import mask
 from pachflow_lineage.model import Job, Lineage
 
 PRODUCER = "https://github.com/pachflow/pachflow"
@@ -44,7 +48,7 @@ def namespace(cluster: str | None = None) -> str:
     return f"pachyderm://{cluster or os.environ.get(CLUSTER_ENV) or 'local'}"
 
 
-def _facets() -> tuple[type, type]:
+def _facets() -> tuple[type, type, type]:
     import attr
     from openlineage.client.generated.base import RunFacet
 
@@ -62,11 +66,51 @@ def _facets() -> tuple[type, type]:
         trackingUri: str = ""
         modelVersions: list[str] = attr.field(factory=list)
 
-    return PachydermRunFacet, MlflowRunFacet
+    @attr.define
+    class ModelVersionRunFacet(RunFacet):
+        name: str
+        version: str
+        runId: str
+        trackingUri: str = ""
+        otherVersions: list[str] = attr.field(factory=list)
+
+    return PachydermRunFacet, MlflowRunFacet, ModelVersionRunFacet
 
 
 def dataset_name(ref: CommitRef) -> str:
     return ref.label
+
+
+def _version_order(name_version: tuple[str, str, str, str]) -> tuple[str, int, str]:
+    name, version = name_version[:2]
+    return name, int(version) if version.isdigit() else -1, version
+
+
+def scoring_model(records: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The `modelVersion` facet of a scoring job from its scoring.json records (their
+    `model`: name, version, run_id, tracking_uri); None when no record names a model."""
+    found = set()
+    for record in records:
+        model = record.get("model")
+        if isinstance(model, Mapping) and model.get("name") and model.get("version"):
+            found.add(
+                (
+                    str(model["name"]),
+                    str(model["version"]),
+                    str(model.get("run_id") or ""),
+                    str(model.get("tracking_uri") or ""),
+                )
+            )
+    if not found:
+        return None
+    (name, version, run_id, uri), *others = sorted(found, key=_version_order)
+    return {
+        "name": name,
+        "version": version,
+        "runId": run_id,
+        "trackingUri": mask(uri),  # data read from a commit: never a password
+        "otherVersions": [f"{n}/{v}" for n, v, _, _ in others],
+    }
 
 
 class JobEvents:
@@ -90,6 +134,7 @@ class JobEvents:
         project: str = "default",
         spec_commit: str = "",
         mlflow: dict[str, Any] | None = None,
+        model: Mapping[str, Any] | None = None,
         error: str = "",
         event_time: str | None = None,
     ) -> Any:
@@ -103,7 +148,7 @@ class JobEvents:
         )
         from openlineage.client.facet_v2 import error_message_run
 
-        pachyderm_facet, mlflow_facet = _facets()
+        pachyderm_facet, mlflow_facet, model_facet = _facets()
         facets: dict[str, Any] = {
             "pachyderm": pachyderm_facet(
                 jobId=job_id, pipeline=pipeline, project=project, specCommit=spec_commit
@@ -111,6 +156,8 @@ class JobEvents:
         }
         if mlflow:
             facets["mlflow"] = mlflow_facet(**mlflow)
+        if model:
+            facets["modelVersion"] = model_facet(**model)
         if error:
             facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
                 message=error, programmingLanguage="python"
@@ -134,7 +181,8 @@ class JobEvents:
 def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
     """START and COMPLETE/FAIL events for every job of a resolved lineage, at the job's own
     start and finish times: how the provenance stage reports a chain Pachyderm ran. The
-    job that made an MLflow run gets the `mlflow` facet (run, experiment, model versions)."""
+    job that made an MLflow run gets the `mlflow` facet (run, experiment, model versions),
+    a scoring job the `modelVersion` facet of the version that scored it."""
     result = []
     for job in lineage.jobs.values():
         inputs = [
@@ -177,6 +225,7 @@ def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
                     project=job.project,
                     spec_commit=spec,
                     mlflow=_mlflow_facet(lineage, job),
+                    model=_model_facet(lineage, job),
                     event_time=job.finished,
                 )
             )
@@ -214,6 +263,20 @@ def _mlflow_facet(lineage: Lineage, job: Job) -> dict[str, Any] | None:
                 "modelVersions": versions,
             }
     return None
+
+
+def _model_facet(lineage: Lineage, job: Job) -> dict[str, Any] | None:
+    """The model version(s) that scored this job (`scored` edges into it)."""
+    used = [
+        lineage.model_versions[e.src]
+        for e in lineage.edges
+        if e.dst == job.key and e.kind == "scored" and e.src in lineage.model_versions
+    ]
+    uri = lineage.info.get("tracking uri", "")
+    return scoring_model(
+        {"model": {"name": m.name, "version": m.version, "run_id": m.run_id, "tracking_uri": uri}}
+        for m in used
+    )
 
 
 def maybe_events(cluster: str | None = None) -> JobEvents | None:

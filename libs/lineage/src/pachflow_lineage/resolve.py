@@ -31,6 +31,21 @@ META_RUN_ID = "mlflow.run_id"
 META_MODEL_VERSION = "mlflow.model_version"
 
 
+def scoring_records(
+    backend: Backend, ref: CommitRef, record: CommitRecord | None = None
+) -> list[dict[str, Any]]:
+    """The score stage's records (`<file>/scoring.json`) in a commit (`record`: its
+    inspected commit with files, when the caller has it): empty when it holds none."""
+    record = record or backend.inspect_commit(ref, files=True)
+    records = []
+    for entry in record.commit.files:
+        if entry.path.rsplit("/", 1)[-1] == SCORING_RECORD:
+            data = backend.read_file(ref, entry.path)
+            if data is not None:
+                records.append(json.loads(data) | {"path": entry.path})
+    return records
+
+
 @dataclass
 class Resolver:
     backend: Backend
@@ -159,14 +174,7 @@ class Resolver:
     def scoring_records(self, ref: CommitRef) -> list[dict[str, Any]]:
         """The score stage's records in a commit (`<file>/scoring.json`): empty when the
         commit holds no predictions."""
-        rec = self.record(ref, files=True)
-        records = []
-        for entry in rec.commit.files:
-            if entry.path.rsplit("/", 1)[-1] == SCORING_RECORD:
-                data = self.backend.read_file(ref, entry.path)
-                if data is not None:
-                    records.append(json.loads(data) | {"path": entry.path})
-        return records
+        return scoring_records(self.backend, ref, self.record(ref, files=True))
 
     def upstream_of_predictions(self, ref: CommitRef, records: list[dict[str, Any]]) -> Lineage:
         """A predictions commit back to what made it: its job and input commit(s), the model

@@ -32,7 +32,7 @@ from pachflow.local.run_spark import RunSpark
 from pachflow.local.runtime import LocalRuntime, Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow.pipeline_spec.input_tree import pfs_inputs
-from pachflow_lineage.openlineage_events import JobEvents, maybe_events
+from pachflow_lineage.openlineage_events import JobEvents, maybe_events, scoring_model
 from pachflow_store import (
     DATUM_FAILED,
     DATUM_RECOVERED,
@@ -365,7 +365,14 @@ class Runner:
     ) -> None:
         if self.events is None:
             return
+        from pachflow_lineage.backends.local import LocalBackend  # only with events on
+        from pachflow_lineage.resolve import scoring_records
+
         try:
+            # a scoring job's output names the model version that made it (scoring.json)
+            model = (
+                scoring_model(scoring_records(LocalBackend(self.store), output)) if output else None
+            )
             self.events.emit(
                 state,
                 spec.name,
@@ -374,6 +381,7 @@ class Runner:
                 output=output,
                 project=spec.project,
                 spec_commit=spec_ref.id,
+                model=model,
                 error=error,
             )
         except Exception as exc:  # lineage events must never fail the job they describe
