@@ -8,6 +8,7 @@ import uuid
 from mlflow.tracking import MlflowClient
 
 from pachflow.report.results import model_line
+from pachflow_contracts.run_manifest import RegisteredVersion, RunManifest
 
 
 def test_the_summary_says_where_the_registry_has_the_alias(
@@ -23,12 +24,15 @@ def test_the_summary_says_where_the_registry_has_the_alias(
     client.set_registered_model_alias(name, "candidate", "2")
 
     def line(version: str) -> str:
-        recorded = {"name": name, "version": version, "alias": "candidate", "uri": "u"}
-        return model_line({"registered_model": recorded}, mlflow_tracking_uri)
+        recorded = RegisteredVersion(name, version, "candidate")
+        return model_line(RunManifest("r" * 32, registered_model=recorded), mlflow_tracking_uri)
 
-    assert line("2") == f"{name} v2, alias candidate  (u)"
+    assert line("2") == f"{name} v2, alias candidate  (models:/{name}/2)"
     assert line("1") == (
-        f"{name} v1; alias candidate is on v2 in the registry, not on this version  (u)"
+        f"{name} v1; alias candidate is on v2 in the registry, not on this version  "
+        f"(models:/{name}/1)"
     )
     client.delete_registered_model_alias(name, "candidate")
-    assert line("2") == f"{name} v2; the registry has no alias candidate on {name}  (u)"
+    assert line("2") == (
+        f"{name} v2; the registry has no alias candidate on {name}  (models:/{name}/2)"
+    )

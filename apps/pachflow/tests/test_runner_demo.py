@@ -131,16 +131,17 @@ def test_run_ends_with_the_commits_run_and_model_version_it_made(
 
 def test_before_after_table_says_on_which_held_out_customers():
     from pachflow.report.demo import side_by_side
+    from pachflow_contracts.run_manifest import RegisteredVersion, RunManifest
 
     rule = "xxhash64(nameOrig, 42) mod 2^32 < 0.2 * 2^32"
 
-    def manifest(version: int, rows: int, digest: str) -> dict:
-        return {
-            "registered_model": {"version": str(version)},
-            "run_id": str(version) * 32,
-            "metrics": {"test_rows": float(rows), "test_areaUnderPR": 0.9},
-            "holdout": {"rule": rule, "digest": digest},
-        }
+    def manifest(version: int, rows: int, digest: str) -> RunManifest:
+        return RunManifest(
+            run_id=str(version) * 32,
+            registered_model=RegisteredVersion("fraud", str(version), "candidate"),
+            metrics={"test_rows": float(rows), "test_areaUnderPR": 0.9},
+            holdout={"rule": rule, "digest": digest},
+        )
 
     lines = side_by_side(manifest(1, 4000, "0123456789abcdef"), manifest(2, 4200, "f" * 16))
 

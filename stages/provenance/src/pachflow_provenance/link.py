@@ -21,7 +21,6 @@ retried datum ends in the same state.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
 import tempfile
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pachflow_contracts.commits import CommitRef
+from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RegisteredVersion, RunManifest
 from pachflow_lineage import context as ctxmod
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking
 
 STAGE = "provenance"
-RUN_MANIFEST = "run.json"
 ARTIFACT_DIR = "lineage"
 META_TRACKING_URI = "mlflow.tracking_uri"
 RUN_ID = re.compile(r"[0-9a-f]{32}")
@@ -62,23 +61,23 @@ STAGE_HTTP_RETRIES = 5
 STAGE_HTTP_TIMEOUT_S = 60
 
 
-def read_manifest(input_dir: Path) -> tuple[Path, dict[str, Any]]:
+def read_manifest(input_dir: Path) -> tuple[Path, RunManifest]:
     """train's run.json (exactly one under INPUT_DIR) and its content."""
-    found = find_files(input_dir, [RUN_MANIFEST], "train's run manifest")
-    found = [p for p in found if p.name == RUN_MANIFEST]
+    found = find_files(input_dir, [RUN_JSON], "train's run manifest")
+    found = [p for p in found if p.name == RUN_JSON]
     if len(found) != 1:
         where = ", ".join(str(p) for p in found) or str(input_dir)
-        raise BadInput(f"expected exactly one {RUN_MANIFEST} under {input_dir}, found: {where}")
+        raise BadInput(f"expected exactly one {RUN_JSON} under {input_dir}, found: {where}")
     path = found[0]
     try:
-        manifest = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise BadInput(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("run_id"), str):
-        raise BadInput(f"{path}: expected a JSON object with a string 'run_id'")
-    if not RUN_ID.fullmatch(manifest["run_id"]):  # it is printed, tagged and stored
+        manifest = RunManifest.from_json(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot be read ({exc})") from exc
+    except ManifestError as exc:
+        raise BadInput(str(exc)) from exc
+    if not RUN_ID.fullmatch(manifest.run_id):  # it is printed, tagged and stored
         raise BadInput(
-            f"{path}: run_id {excerpt(manifest['run_id'])} is not an MLflow run id "
+            f"{path}: run_id {excerpt(manifest.run_id)} is not an MLflow run id "
             "(expected 32 hex digits)"
         )
     return path, manifest
@@ -126,26 +125,7 @@ def train_output_commits(lineage: Lineage, input_dir: Path) -> list[CommitRef]:
     return found
 
 
-def registered_version(manifest: dict[str, Any], path: Path) -> tuple[str, str, str] | None:
-    """(name, version, alias) of the model version run.json records, None when it records
-    none (a train run made outside the registry)."""
-    registered = manifest.get("registered_model")
-    if not registered:
-        return None
-    fields = [
-        registered.get(k) if isinstance(registered, dict) else None
-        for k in ("name", "version", "alias")
-    ]
-    if not all(isinstance(f, (str, int)) and str(f) for f in fields):
-        raise BadInput(
-            f"{path}: 'registered_model' must name a model version as "
-            '{"name": ..., "version": ..., "alias": ...}'
-        )
-    name, version, alias = (str(f) for f in fields)
-    return name, version, alias
-
-
-def _tracking_uri(chosen: str | None, manifest: dict[str, Any], path: Path) -> str:
+def _tracking_uri(chosen: str | None, manifest: RunManifest, path: Path) -> str:
     """The operator's tracking URI (--tracking-uri, $MLFLOW_TRACKING_URI); run.json's only
     when no credential is set: credentials go only where the operator sent them, never to
     a host named by data. None of them is exit 2 (never MLflow's default in the cwd)."""
@@ -153,7 +133,7 @@ def _tracking_uri(chosen: str | None, manifest: dict[str, Any], path: Path) -> s
 
     if chosen:
         return chosen
-    recorded = manifest.get("tracking_uri") or None
+    recorded = manifest.tracking_uri or None
     if recorded and credentials_set():
         raise BadInput(
             f"{path}: names tracking_uri {mask(str(recorded))!r}, but MLFLOW_TRACKING_URI is "
@@ -185,11 +165,11 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     terminate_cleanly()
     check_output_dir(output_dir)
     path, manifest = read_manifest(input_dir)
-    run_id = manifest["run_id"]
+    run_id = manifest.run_id
     quiet_http_retries(STAGE_HTTP_RETRIES, STAGE_HTTP_TIMEOUT_S)
     tracking = Tracking(_tracking_uri(opts["tracking_uri"], manifest, path))
     tracking.check()
-    head_version = _recorded_version(registered_version(manifest, path), tracking, run_id)
+    head_version = _recorded_version(manifest.registered_model, tracking, run_id)
     kind = choose_backend(opts["backend"], opts["home"])
     progress(STAGE, f"run {run_id} from {path}; MLflow {tracking.tracking_uri}; backend {kind}")
     backend = open_backend(
@@ -286,13 +266,13 @@ def _annotate_commit(lineage: Lineage, backend: Any, tracking: Tracking, input_d
 
 
 def _recorded_version(
-    registered: tuple[str, str, str] | None, tracking: Tracking, run_id: str
+    registered: RegisteredVersion | None, tracking: Tracking, run_id: str
 ) -> tuple[ModelVersion, str] | None:
     """run.json's model version and alias, checked before anything is written: only a
     version of this very run is accepted (exit 2 otherwise, nothing moved)."""
     if registered is None:
         return None
-    name, version, alias = registered
+    name, version, alias = registered.name, registered.version, registered.alias
     mv = tracking.get_model_version(name, version)  # unknown: exit 2 naming it
     if mv.run_id != run_id:
         raise BadInput(

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from pachflow_contracts import MODEL_INPUTS
+from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
 from pachflow_lineage.context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
-from pachflow_train.manifest import MODEL_DIR, run_manifest, write_link
 from pachflow_train.model import ModelSettings
-from pachflow_train.tracking import HttpSettings, RegisteredVersion, Tracker, tracking_errors
+from pachflow_train.run_link import run_manifest, write_link
+from pachflow_train.tracking import HttpSettings, Tracker, tracking_errors
 
 STAGE = "train"
 ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing
@@ -223,8 +224,8 @@ def _train_and_log(
             signature = infer_signature(example, sample["prediction"])
         t_model = time.monotonic()
         # Saved first: on a Spark Connect session the model is logged from this directory.
-        fitted.write().save(str(staging / MODEL_DIR))
-        saved = staging / MODEL_DIR if is_connect(spark) else None
+        fitted.write().save(str(staging / SPARK_MODEL_DIR))
+        saved = staging / SPARK_MODEL_DIR if is_connect(spark) else None
         model_uri = tracker.log_model(fitted, example, signature, saved)
         model_s = time.monotonic() - t_model
         registered = register()
@@ -250,7 +251,7 @@ def _train_and_log(
             ),
         )
     tracker.end("FINISHED")
-    progress(STAGE, f"wrote run.json, {tracker.run_id} and {MODEL_DIR}/ to {output_dir}")
+    progress(STAGE, f"wrote run.json, {tracker.run_id} and {SPARK_MODEL_DIR}/ to {output_dir}")
 
 
 @contextmanager
@@ -293,7 +294,7 @@ def _reuse(
     with _publishing_then_alias(tracker, registered_model) as register:
         registered = register()
         with atomic_output(output_dir) as staging:
-            tracker.download_spark_model(run_id, staging / MODEL_DIR)
+            tracker.download_spark_model(run_id, staging / SPARK_MODEL_DIR)
             write_link(
                 staging,
                 run_manifest(

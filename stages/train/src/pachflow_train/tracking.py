@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pachflow_contracts.run_manifest import RegisteredVersion
 from pachflow_lineage.context import PachydermContext
 from pachflow_lineage.credentials import PASSWORD_ENV, TOKEN_ENV, USERNAME_ENV, mask, split_userinfo
 from pachflow_stagekit import EXIT_FAILURE
@@ -113,17 +114,6 @@ def tracking_errors(uri: str, http: HttpSettings) -> Iterator[None]:
             f"MLflow tracking server {uri} unreachable or refusing requests "
             f"(after {http.retries} retries, backoff factor {http.backoff}s): {first[:300]}"
         ) from None
-
-
-@dataclass(frozen=True)
-class RegisteredVersion:
-    name: str
-    version: str
-    alias: str
-
-    @property
-    def uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
 
 
 class Tracker:

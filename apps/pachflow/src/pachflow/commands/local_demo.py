@@ -118,7 +118,7 @@ def _increment(
             click.echo(line)
     with open_store() as store:
         after = train_result(store)
-        if after is None or after.manifest.get("run_id") == before.manifest.get("run_id"):
+        if after is None or after.run_id == before.run_id:
             click.echo("train was skipped: no customer it sees changed")
             return
         raw, files = d.raw_inputs(store, after)

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pachflow.report.results import RUN_JSON, TrainResult, mlflow_lines
+from pachflow.report.results import TrainResult, mlflow_lines
+from pachflow_contracts.run_manifest import RUN_JSON, RunManifest
 from pachflow_store import USER, CommitRef, NotFound, Store, file_digest, short_id
 
 RAW_REPO = "raw_data"
@@ -177,12 +178,12 @@ def report_lines(
 ) -> list[str]:
     m = result.manifest
     lines = mlflow_lines(result, tracking_uri)
-    lines += metric_lines(m.get("metrics") or {})
+    lines += metric_lines(dict(m.metrics))
     lines += [
         f"lineage         {lineage_chain(store, result)}",
         f"                all of it: pachflow lineage run {result.run_id}  (--png FILE draws it)",
-        f"files           pachflow get {result.commit.repo}@master:{RUN_JSON} (every metric),"
-        f" pachflow ls {result.commit.repo}@master:/{m.get('spark_model_dir', 'model')}",
+        f"files           pachflow get {result.commit.repo}@master:/{RUN_JSON} (every metric),"
+        f" pachflow ls {result.commit.repo}@master:/{m.spark_model_dir}",
     ]
     table = provenance_table(store, result) if verbose else None
     if table is not None:
@@ -221,15 +222,15 @@ def datum_lines(outcomes: list[Any]) -> list[str]:
     return lines
 
 
-def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def side_by_side(old: RunManifest, new: RunManifest) -> list[str]:
     """Two train manifests' model versions, held-out customers and headline metrics, in two
     columns, then on which test customers the numbers were made."""
 
-    def version(m: dict[str, Any]) -> str:
-        r = m.get("registered_model") or {}
-        return f"v{r.get('version')}"
+    def version(m: RunManifest) -> str:
+        r = m.registered_model
+        return f"v{r.version if r else None}"
 
-    old_m, new_m = old.get("metrics") or {}, new.get("metrics") or {}
+    old_m, new_m = dict(old.metrics), dict(new.metrics)
     both = old_m | new_m
     keys = [f"test_{k}" if f"test_{k}" in both else k for k in HEADLINE]
     keys = [k for k in keys if k in both]
@@ -237,19 +238,18 @@ def side_by_side(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     lines = [
         f"  {'':<{width}}  {'before':>12}  {'after':>12}",
         f"  {'model version':<{width}}  {version(old):>12}  {version(new):>12}",
-        f"  {'MLflow run':<{width}}  {str(old.get('run_id'))[:12]:>12}"
-        f"  {str(new.get('run_id'))[:12]:>12}",
+        f"  {'MLflow run':<{width}}  {old.run_id[:12]:>12}  {new.run_id[:12]:>12}",
     ]
 
-    def count(m: dict[str, Any]) -> str:
+    def count(m: dict[str, float]) -> str:
         return "-" if "test_rows" not in m else f"{int(m['test_rows']):,}"
 
     if "test_rows" in both:
         lines.append(f"  {'held-out customers':<{width}}  {count(old_m):>12}  {count(new_m):>12}")
-    old_h, new_h = old.get("holdout") or {}, new.get("holdout") or {}
+    old_h, new_h = dict(old.holdout), dict(new.holdout)
     if old_h or new_h:
 
-        def digest(h: dict[str, Any]) -> str:
+        def digest(h: dict[str, str]) -> str:
             return str(h.get("digest") or "-")[:12]
 
         lines.append(

@@ -4,18 +4,18 @@ them in the MLflow UI. `pachflow run` ends with it; `pachflow demo` builds on it
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RunManifest
 from pachflow_lineage.tracking import LOCAL_UI, ui_base
+from pachflow_stagekit import BadInput
 from pachflow_store import CommitRef, NotFound, Store, short_id
 
 if TYPE_CHECKING:
     from pachflow.local.runner import RunSummary
 
 TRAIN_PIPELINE = "train"
-RUN_JSON = "/run.json"
 #: A summary line must not hang on a dead tracking server.
 REGISTRY_TIMEOUT_S = 5.0
 
@@ -23,23 +23,28 @@ REGISTRY_TIMEOUT_S = 5.0
 @dataclass(frozen=True)
 class TrainResult:
     commit: CommitRef
-    manifest: dict[str, Any]
+    manifest: RunManifest
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest.get("run_id") or "")
+        return self.manifest.run_id
 
 
 def train_result(store: Store, commit_id: str | None = None) -> TrainResult | None:
-    """train's run.json at `commit_id` (default: the head of train@master)."""
+    """train's run.json at `commit_id` (default: the head of train@master). A run.json that
+    cannot be read raises BadInput naming it."""
     head = commit_id or store.head(TRAIN_PIPELINE)
     if head is None:
         return None
     ref = CommitRef(TRAIN_PIPELINE, head)
     try:
-        return TrainResult(ref, json.loads(store.file_blob(ref, RUN_JSON).read_text()))
+        text = store.file_blob(ref, "/" + RUN_JSON).read_bytes()
     except NotFound:
         return None
+    try:
+        return TrainResult(ref, RunManifest.from_json(text, f"{ref}:/{RUN_JSON}"))
+    except ManifestError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def run_ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
@@ -49,18 +54,19 @@ def run_ui_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
     return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def model_line(manifest: dict[str, Any], tracking_uri: str) -> str:
+def model_line(manifest: RunManifest, tracking_uri: str) -> str:
     """The model version run.json records and where its alias is, as the registry says
     (read now, not taken from run.json: a reused output's run.json says where the alias
     was when it was written)."""
-    registered = manifest.get("registered_model") or {}
-    name, version = registered.get("name"), registered.get("version")
-    line = f"{name} v{version}"
-    uri = f"  ({registered.get('uri') or manifest.get('model_uri', '')})"
-    alias = registered.get("alias")
-    if not alias or not name:
+    registered = manifest.registered_model
+    if registered is None:
+        return f"none registered  ({manifest.model_uri})"
+    line = f"{registered.name} v{registered.version}"
+    uri = f"  ({registered.uri})"
+    if not registered.alias:
         return line + uri
-    return line + registry_alias(str(name), str(version), str(alias), tracking_uri) + uri
+    alias = registry_alias(registered.name, registered.version, registered.alias, tracking_uri)
+    return line + alias + uri
 
 
 def registry_alias(name: str, version: str, alias: str, tracking_uri: str) -> str:
@@ -82,10 +88,10 @@ def registry_alias(name: str, version: str, alias: str, tracking_uri: str) -> st
 def mlflow_lines(result: TrainResult, default_tracking_uri: str) -> list[str]:
     """MLflow run, model version and the UI link; a hint to start the UI for a local store."""
     m = result.manifest
-    uri = m.get("tracking_uri") or default_tracking_uri
-    url = run_ui_url(uri, str(m.get("experiment_id", "")), result.run_id)
+    uri = m.tracking_uri or default_tracking_uri
+    url = run_ui_url(uri, m.experiment_id, result.run_id)
     lines = [
-        f"MLflow run      {result.run_id}  (experiment {m.get('experiment_name')!r})",
+        f"MLflow run      {result.run_id}  (experiment {m.experiment_name!r})",
         f"model version   {model_line(m, default_tracking_uri)}",
     ]
     if uri.startswith(("http://", "https://")):

@@ -15,9 +15,8 @@ from pachflow.pipeline_spec.dag import pipeline_order
 from pachflow.pipeline_spec.errors import SpecError
 from pachflow.pipeline_spec.input_tree import pfs_inputs
 from pachflow.reproduce.plan import Plan, ReproduceError
+from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RunManifest
 from pachflow_store import new_id
-
-RUN_MANIFEST = "/run.json"
 
 
 def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, float]:
@@ -54,8 +53,12 @@ def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, f
     info = client.pfs.inspect_commit(commit=out, wait=pfs.CommitState.FINISHED)
     if info.error:
         raise ReproduceError(f"reproduction failed in project {project}: {info.error}")
-    with client.pfs.pfs_file(pfs.File(commit=info.commit, path=RUN_MANIFEST)) as fh:
-        run_id = json.loads(fh.read())["run_id"]
+    with client.pfs.pfs_file(pfs.File(commit=info.commit, path="/" + RUN_JSON)) as fh:
+        text = fh.read()
+    try:
+        run_id = RunManifest.from_json(text, f"{project}/{plan.pipeline}:/{RUN_JSON}").run_id
+    except ManifestError as exc:
+        raise ReproduceError(f"reproduction in project {project}: {exc}") from exc
     return run_id, project, time.monotonic() - started
 
 

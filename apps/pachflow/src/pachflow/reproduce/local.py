@@ -18,6 +18,7 @@ from pachflow.local.runner import Runner
 from pachflow.local.runtime import Runtime
 from pachflow.local.specs import load_specs
 from pachflow.reproduce.plan import Plan, ReproduceError, image_of
+from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RunManifest
 
 #: train registers the reproduced model under `<name><suffix>`: the user's model keeps its
 #: versions and its `candidate` alias.
@@ -97,5 +98,9 @@ def run_local(
         if head is None:
             raise RuntimeError(f"reproduction made no {plan.pipeline} commit")
         train = ps.CommitRef(plan.pipeline, head)
-        run_id = json.loads(store.file_blob(train, "/run.json").read_bytes())["run_id"]
+        text = store.file_blob(train, "/" + RUN_JSON).read_bytes()
+        try:
+            run_id = RunManifest.from_json(text, f"{train}:/{RUN_JSON}").run_id
+        except ManifestError as exc:
+            raise ReproduceError(f"reproduction in {home}: {exc}") from exc
     return Reproduction(home, run_id, time.monotonic() - started, train)
