@@ -54,10 +54,14 @@ def required_tracking_uri(uri: str | None, where: str = "") -> str:
     nobody looks for it. `pachflow run` always sets one (its store's mlflow.db)."""
     if uri:
         return uri
+    try:
+        here = os.getcwd()
+    except OSError:  # the working directory was removed under the process
+        here = "the working directory"
     raise BadInput(
         f"no MLflow tracking URI{where} (expected --tracking-uri or MLFLOW_TRACKING_URI: a "
         "server's http(s):// URL or sqlite:////absolute/path/mlflow.db; MLflow's default "
-        f"would write mlflow.db and mlruns/ into {Path.cwd()})"
+        f"would write mlflow.db and mlruns/ into {here})"
     )
 
 

@@ -1,0 +1,39 @@
+"""A stage without a tracking URI stops with one line (exit 2) instead of letting MLflow
+create its default store in the working directory; the stages' bare-run tests show the
+whole CLI. Here: the line itself, also when the working directory is gone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pachflow_lineage.tracking import required_tracking_uri
+from pachflow_stagekit import BadInput
+
+
+def test_a_given_uri_is_used_as_is() -> None:
+    assert required_tracking_uri("sqlite:////tmp/x/mlflow.db") == "sqlite:////tmp/x/mlflow.db"
+
+
+def test_none_names_the_settings_and_the_directory_it_would_have_littered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadInput) as caught:
+        required_tracking_uri(None, " (and run.json names none)")
+    message = caught.value.message
+    assert message.startswith("no MLflow tracking URI (and run.json names none)")
+    assert "MLFLOW_TRACKING_URI" in message and str(tmp_path) in message
+
+
+def test_a_removed_working_directory_is_still_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    os.rmdir(gone)
+    with pytest.raises(BadInput, match="into the working directory"):
+        required_tracking_uri("")
