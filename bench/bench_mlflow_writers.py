@@ -36,7 +36,7 @@ SECTION = "mlflow writers"
 
 
 def _ctx(job: str) -> Any:
-    from pachflow_lineage.context import PachydermContext
+    from pachflow_contracts.worker_context import PachydermContext
 
     env = {
         "PACH_JOB_ID": job,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,3 +172,52 @@ def test_the_checker_sees_a_stage_importing_a_stage(tmp_path: Path) -> None:
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from pachflow_b.cli import main\n")
     assert "pachflow_b.cli" in imported_modules(source)
+
+
+# --- the run's contract has one home; the write side does not carry the read side ----
+SOURCES = sorted(
+    p for layer in ("libs", "stages", "apps") for p in (REPO / layer).glob("*/src/**/*.py")
+)
+
+
+def closure(name: str) -> set[str]:
+    """A workspace package and every workspace package it depends on."""
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current not in seen and current in BY_NAME:
+            seen.add(current)
+            todo += BY_NAME[current].dependencies
+    return seen
+
+
+def test_train_carries_neither_the_store_nor_the_lineage_read_side() -> None:
+    """train writes the run's contract; answering lineage questions (store, resolver,
+    lineage commands) is not in its image."""
+    assert closure("pachflow-train").isdisjoint({"pachflow-lineage", "pachflow-store"})
+
+
+def test_one_commit_ref_class() -> None:
+    defined = [p for p in SOURCES if re.search(r"^class CommitRef\b", p.read_text(), re.M)]
+    assert [p.relative_to(REPO).as_posix() for p in defined] == [
+        "libs/contracts/src/pachflow_contracts/commits.py"
+    ]
+
+
+def test_run_json_is_named_once() -> None:
+    """Every writer and reader of run.json goes through RunManifest (RUN_JSON)."""
+    naming = [p for p in SOURCES if re.search(r"""(["'])/?run\.json\1""", p.read_text())]
+    assert [p.relative_to(REPO).as_posix() for p in naming] == [
+        "libs/contracts/src/pachflow_contracts/run_manifest.py"
+    ]
+
+
+def test_tag_names_are_spelled_once() -> None:
+    """`pachyderm.<x>` tag names are constants of pachflow_contracts.run_tags."""
+    spelled = re.compile(
+        r"""["']pachyderm\.(job_id|pipeline|project|output_commit|datum_id|inputs|input\.|upstream\.|scoring\.)"""
+    )
+    found = [p for p in SOURCES if spelled.search(p.read_text())]
+    assert [p.relative_to(REPO).as_posix() for p in found] == [
+        "libs/contracts/src/pachflow_contracts/run_tags.py"
+    ]

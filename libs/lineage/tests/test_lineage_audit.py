@@ -2,7 +2,7 @@
 
 The DAG is made the way the runner and train make it: raw_data -> train (spec commit,
 job), an MLflow run with the worker context's tags and dataset inputs
-(pachflow_lineage.datasets, what train logs), a registered model version, and the
+(what train logs: train_dataset_inputs), a registered model version, and the
 lineage.json artifact the link stage logs. Each test builds its own (some tamper with it).
 """
 
@@ -18,8 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 import pachflow_store as ps
+from pachflow_contracts.run_tags import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
 from pachflow_lineage.commands import lineage_group
-from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
 
 HOLDOUT_RULE = "xxhash64(nameOrig, 42) mod 2^32 < 0.2 * 2^32"
 
@@ -34,11 +34,30 @@ class Dag:
     jobs: list[str]
 
 
+def train_dataset_inputs(ctx: Any) -> list[Any]:
+    """The dataset inputs train logs, as lineage reads them: name `<repo>@<commit>`, digest
+    the commit id, a `pfs://` source (stages/train/tests/test_train_datasets.py checks that
+    train logs these)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    return [
+        DatasetInput(
+            Dataset(
+                name=i.ref,
+                digest=i.commit,
+                source_type="pfs",
+                source=json.dumps({"uri": f"pfs://{ctx.project}/{i.repo}@{i.commit}/"}),
+            ),
+            tags=[InputTag("mlflow.data.context", "training")],
+        )
+        for i in ctx.inputs
+    ]
+
+
 def _make(store: ps.Store, client: Any, exp: str, model: str, tmp: Path, n: int) -> tuple:
+    from pachflow_contracts.worker_context import PachydermContext
     from pachflow_lineage import render
     from pachflow_lineage.backends.local import LocalBackend
-    from pachflow_lineage.context import PachydermContext
-    from pachflow_lineage.datasets import dataset_inputs
     from pachflow_lineage.resolve import Resolver
     from pachflow_lineage.tracking import Tracking
 
@@ -85,7 +104,7 @@ def _make(store: ps.Store, client: Any, exp: str, model: str, tmp: Path, n: int)
     ctx = PachydermContext.from_env(env, default_pipeline="train")
     run = client.create_run(exp, tags=ctx.tags(), run_name=ctx.run_name)
     run_id = run.info.run_id
-    client.log_inputs(run_id, datasets=dataset_inputs(ctx))
+    client.log_inputs(run_id, datasets=train_dataset_inputs(ctx))
     client.log_param(run_id, "max_depth", str(4 + n))
     client.log_metric(run_id, "test.areaUnderPR", 0.5 + n / 10)
     client.log_metric(run_id, "test_rows", 1000 * n)  # train's held-out customers

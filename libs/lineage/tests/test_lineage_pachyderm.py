@@ -267,7 +267,7 @@ def test_commit_metadata_on_a_pachd_without_the_api_is_skipped_not_failed() -> N
 def test_resolver_walks_pachyderm_both_ways(mlflow_tracking_uri: str) -> None:
     from mlflow.tracking import MlflowClient
 
-    from pachflow_lineage.context import PachydermContext
+    from pachflow_contracts.worker_context import PachydermContext
 
     env = {
         "PACH_JOB_ID": SPLIT,

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from mlflow.tracking import MlflowClient
 
 import pachflow_store as ps
+from pachflow_contracts.run_tags import TAG_SCORING
 from pachflow_lineage.commands import lineage_group
-from pachflow_lineage.context import TAG_SCORING
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,7 @@ def test_user_without_permission_on_the_experiment_cannot_write_to_it(
 
 
 def test_messages_mask_the_password_token_and_uri_userinfo(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pachflow_lineage.credentials import mask  # the one masking helper train uses
+    from pachflow_stagekit.mlflow_access import mask  # the one masking helper train uses
 
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pipeline-pass-123")
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "token-abc-987")

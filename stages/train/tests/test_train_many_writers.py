@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
-from pachflow_lineage.context import PachydermContext
+from pachflow_contracts.worker_context import PachydermContext
 from pachflow_testing.features import write_features
 
 pytestmark = pytest.mark.spark

@@ -96,7 +96,7 @@ def test_killed_attempts_running_run_is_resumed_by_the_retry(
     job = commit_id()
     env_a = worker_env(job, commit_id(), datum="A")
     # What a killed attempt of datum A leaves behind: a RUNNING run with A's tags.
-    from pachflow_lineage.context import PachydermContext
+    from pachflow_contracts.worker_context import PachydermContext
 
     ctx_a = PachydermContext.from_env(env_a, default_pipeline="train")
     exp = client.get_experiment_by_name(EXPERIMENT) or client.get_experiment(

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pachflow_contracts.commits import SPEC, USER
-from pachflow_lineage.context import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
+from pachflow_contracts.run_tags import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
 from pachflow_lineage.model import Commit, Lineage
 from pachflow_lineage.subject import Subject, resolve_run
 

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pachflow_contracts.commits import CommitRef
-from pachflow_lineage.credentials import mask
 from pachflow_lineage.model import Job, Lineage
+from pachflow_stagekit.mlflow_access import mask
 
 PRODUCER = "https://github.com/pachflow/pachflow"
 CLUSTER_ENV = "PACHFLOW_OPENLINEAGE_CLUSTER"

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pachflow_contracts.commits import SPEC, USER, CommitRef
+from pachflow_contracts.run_tags import RunContext, output_commit_tags, run_context
 from pachflow_lineage.backends.base import Backend, CommitRecord
 from pachflow_lineage.errors import UnknownCommit, UnknownModelVersion, UnknownRun
 from pachflow_lineage.model import Datum, Job, Lineage, Run
-from pachflow_lineage.runtags import RunContext, output_commit_tags, run_context
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking

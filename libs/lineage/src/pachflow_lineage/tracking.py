@@ -16,12 +16,11 @@ from urllib.parse import quote
 
 import pachflow_store as ps
 from pachflow_contracts.commits import CommitRef, is_commit_id
+from pachflow_contracts.run_tags import TAG_SCORING
 from pachflow_lineage import mlflow_read as mr
-from pachflow_lineage.context import TAG_SCORING
-from pachflow_lineage.credentials import split_userinfo
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.model import ModelVersion, Run
-from pachflow_stagekit import BadInput
+from pachflow_stagekit.mlflow_access import split_userinfo
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -45,24 +44,6 @@ def ui_base(tracking_uri: str) -> str | None:
     if tracking_uri.startswith(("sqlite:", "file:", "/")) or "://" not in tracking_uri:
         return LOCAL_UI
     return None
-
-
-def required_tracking_uri(uri: str | None, where: str = "") -> str:
-    """The tracking URI a stage was given (--tracking-uri, $MLFLOW_TRACKING_URI, `where`
-    else). None is exit 2: MLflow's own default (sqlite:///mlflow.db, artifacts in ./mlruns)
-    would write into whatever directory the stage was started from and record the run where
-    nobody looks for it. `pachflow run` always sets one (its store's mlflow.db)."""
-    if uri:
-        return uri
-    try:
-        here = os.getcwd()
-    except OSError:  # the working directory was removed under the process
-        here = "the working directory"
-    raise BadInput(
-        f"no MLflow tracking URI{where} (expected --tracking-uri or MLFLOW_TRACKING_URI: a "
-        "server's http(s):// URL or sqlite:////absolute/path/mlflow.db; MLflow's default "
-        f"would write mlflow.db and mlruns/ into {here})"
-    )
 
 
 def quiet_http_retries(retries: int, timeout_s: int) -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pachflow_contracts import run_tags
 from pachflow_contracts.commits import CommitRef, is_commit_id
-from pachflow_lineage import context as ctxmod
+from pachflow_contracts.run_tags import input_tags, run_context, upstream_tag
 from pachflow_lineage.audit import Verdict
 from pachflow_lineage.errors import UnknownCommit
 from pachflow_lineage.model import Lineage
 from pachflow_lineage.resolve import META_RUN_ID
-from pachflow_lineage.runtags import input_tags, run_context, upstream_tag
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
@@ -140,7 +140,7 @@ def _check_files(resolver: Resolver, verdict: Verdict, recorded: Lineage) -> Non
 def _check_upstream_tags(
     resolver: Resolver, verdict: Verdict, tags: dict[str, str], out: CommitRef
 ) -> None:
-    prefix = ctxmod.TAG_UPSTREAM_COMMIT.partition("{repo}")[0]
+    prefix = run_tags.TAG_UPSTREAM_PREFIX
     tagged = {k: v for k, v in tags.items() if k.startswith(prefix)}
     if not tagged:
         return

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pachflow_lineage.context import TAG_SCORING
+from pachflow_contracts.run_tags import TAG_SCORING
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun
 from pachflow_lineage.subject import parse_model
 from pachflow_lineage.tracking import Tracking

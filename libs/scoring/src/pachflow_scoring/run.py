@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from pachflow_lineage.context import PachydermContext
+from pachflow_contracts.worker_context import PachydermContext
 from pachflow_scoring.registry import ScoringModel, load_model
 from pachflow_scoring.score import BLOCK_BYTES, Scored, score_file
 from pachflow_spark import SparkSettings, build_session

@@ -101,7 +101,7 @@ def _version(
         "split": "/pfs/split",
         "split_COMMIT": split.id,
     }
-    from pachflow_lineage.context import PachydermContext
+    from pachflow_contracts.worker_context import PachydermContext
 
     tags = PachydermContext.from_env(env, default_pipeline="train").tags()
     run = client.create_run(exp_id, tags=tags, run_name=f"train@{job_id}")

@@ -29,16 +29,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pachflow_contracts import run_tags
 from pachflow_contracts.commits import CommitRef
 from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RegisteredVersion, RunManifest
-from pachflow_lineage import context as ctxmod
+from pachflow_contracts.run_tags import upstream_tag
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
-from pachflow_lineage.credentials import credentials_set, mask
 from pachflow_lineage.model import Lineage, ModelVersion
 from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
 from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
-from pachflow_lineage.runtags import upstream_tag
 from pachflow_stagekit import (
     BadInput,
     atomic_output,
@@ -48,6 +47,7 @@ from pachflow_stagekit import (
     progress,
     terminate_cleanly,
 )
+from pachflow_stagekit.mlflow_access import credentials_set, mask
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking
@@ -96,7 +96,7 @@ def without_own_annotations(lineage: Lineage) -> Lineage:
     """The lineage as it was before any link attempt: no commit metadata or run tags this
     stage writes. A retried datum then writes byte-identical lineage files."""
     own_meta = {META_RUN_ID, META_MODEL_VERSION, META_TRACKING_URI}
-    upstream_prefix = ctxmod.TAG_UPSTREAM_COMMIT.partition("{repo}")[0]
+    upstream_prefix = run_tags.TAG_UPSTREAM_PREFIX
     clean = copy.deepcopy(lineage)
     for commit in clean.commits.values():
         commit.metadata = {k: v for k, v in commit.metadata.items() if k not in own_meta}
@@ -117,7 +117,7 @@ def train_output_commits(lineage: Lineage, input_dir: Path) -> list[CommitRef]:
         found.append(CommitRef(repo=input_dir.name, id=commit_id, project=project))
     run = next(iter(lineage.runs.values()), None)
     if run is not None:
-        from pachflow_lineage.runtags import run_context
+        from pachflow_contracts.run_tags import run_context
 
         own = run_context(run.tags, run.datasets).output_commit
         if own is not None and (own.repo, own.id) not in {(c.repo, c.id) for c in found}:
@@ -129,7 +129,7 @@ def _tracking_uri(chosen: str | None, manifest: RunManifest, path: Path) -> str:
     """The operator's tracking URI (--tracking-uri, $MLFLOW_TRACKING_URI); run.json's only
     when no credential is set: credentials go only where the operator sent them, never to
     a host named by data. None of them is exit 2 (never MLflow's default in the cwd)."""
-    from pachflow_lineage.tracking import required_tracking_uri
+    from pachflow_stagekit.mlflow_access import required_tracking_uri
 
     if chosen:
         return chosen

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from pachflow_lineage.context import PachydermContext
+from pachflow_contracts.worker_context import PachydermContext
 from pachflow_lineage.errors import LineageError
-from pachflow_lineage.tracking import required_tracking_uri
 from pachflow_paysim.reader import SUFFIXES
 from pachflow_scoring import (
     MODEL_HELP,
@@ -21,6 +20,7 @@ from pachflow_scoring import (
 from pachflow_scoring.registry import record_use
 from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+from pachflow_stagekit.mlflow_access import required_tracking_uri
 
 STAGE = "score"
 

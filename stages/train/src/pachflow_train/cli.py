@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from pachflow_lineage.tracking import required_tracking_uri
 from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import check_output_dir, terminate_cleanly
+from pachflow_stagekit.mlflow_access import required_tracking_uri
 from pachflow_train import data
 from pachflow_train.model import CLASSIFIERS, IMPURITIES, ModelSettings
 from pachflow_train.run import TrackingSettings, train

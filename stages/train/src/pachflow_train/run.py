@@ -15,7 +15,7 @@ from typing import Any
 
 from pachflow_contracts import MODEL_INPUTS
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
-from pachflow_lineage.context import PachydermContext
+from pachflow_contracts.worker_context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
@@ -31,7 +31,8 @@ ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before pu
 class TrackingSettings:
     """Where the run is tracked and the model registered."""
 
-    tracking_uri: str  # never MLflow's default (pachflow_lineage.tracking.required_tracking_uri)
+    #: never MLflow's default (pachflow_stagekit.mlflow_access.required_tracking_uri)
+    tracking_uri: str
     experiment: str
     registered_model: str
     http: HttpSettings

@@ -11,7 +11,7 @@ from pachflow_contracts.run_manifest import (
     RunInput,
     RunManifest,
 )
-from pachflow_lineage.context import PachydermContext
+from pachflow_contracts.worker_context import PachydermContext
 
 
 def run_manifest(

@@ -11,7 +11,7 @@ Credentials come from the environment only, as MLflow's client reads them on eve
 request: MLFLOW_TRACKING_USERNAME/PASSWORD (basic auth; the mlflow-credentials secret of
 the spec) or MLFLOW_TRACKING_TOKEN (bearer). 401 and 403 are not retried: the stage exits
 1 at once, saying "authentication" or "permission denied". Secrets never reach a message,
-run.json or MLflow: messages go through pachflow_lineage.credentials.mask, and a URI's
+run.json or MLflow: messages go through pachflow_stagekit.mlflow_access.mask, and a URI's
 userinfo becomes the Authorization header (credentials.split_userinfo).
 """
 
@@ -28,9 +28,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pachflow_contracts.run_manifest import RegisteredVersion
-from pachflow_lineage.context import PachydermContext
-from pachflow_lineage.credentials import PASSWORD_ENV, TOKEN_ENV, USERNAME_ENV, mask, split_userinfo
+from pachflow_contracts.worker_context import PachydermContext
 from pachflow_stagekit import EXIT_FAILURE
+from pachflow_stagekit.mlflow_access import (
+    PASSWORD_ENV,
+    TOKEN_ENV,
+    USERNAME_ENV,
+    mask,
+    split_userinfo,
+)
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -191,7 +197,7 @@ class Tracker:
         return self.run_id
 
     def log_inputs(self, schema: Any = None) -> None:
-        from pachflow_lineage.datasets import dataset_inputs  # mlflow: imported here
+        from pachflow_train.datasets import dataset_inputs  # mlflow: imported here
 
         self.client.log_inputs(self._run(), datasets=dataset_inputs(self.ctx, schema=schema))
 

@@ -71,7 +71,7 @@ def score(
     Prints how many customers were flagged and the model version used. Exit 2 for a bad
     row (file:line), an unknown or unloadable model, or an --out that cannot be written.
     """
-    from pachflow_lineage.context import PachydermContext
+    from pachflow_contracts.worker_context import PachydermContext
     from pachflow_lineage.errors import LineageError
     from pachflow_paysim.reader import SUFFIXES
     from pachflow_scoring import Scorer, resolve_model, scoring_record

@@ -10,7 +10,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from pachflow_contracts.commits import SPEC, USER
-from pachflow_lineage.context import TAG_PIPELINE
+from pachflow_contracts.run_tags import TAG_PIPELINE
 from pachflow_lineage.errors import LineageError
 from pachflow_lineage.model import Commit, Lineage, ModelVersion
 

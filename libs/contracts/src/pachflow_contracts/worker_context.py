@@ -1,4 +1,5 @@
-"""The Pachyderm job context of a running stage, and how it is written into MLflow.
+"""The Pachyderm job context of a running stage (the worker's env), and the MLflow tags it
+is written as (names: pachflow_contracts.run_tags).
 
 Inside a Pachyderm worker the context comes from env vars (see PACH_*/PPS_* below and,
 for every input `<name>`, `<name>` = the datum's path and `<name>_COMMIT` = its commit).
@@ -13,9 +14,6 @@ silently reuse the previous run); datum id `local`; pipeline the caller's defaul
 each local input directory gets a fingerprint "commit" (sha256 over relative path, size
 and mtime of its files, 32 hex like a Pachyderm commit id) so the same files give the
 same dataset digest without reading the data.
-
-All MLflow tag names live here (TAG_* constants), so producers (train) and readers
-(provenance) agree on them.
 """
 
 from __future__ import annotations
@@ -27,8 +25,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# No mlflow here (MLflow objects are made in pachflow_lineage.datasets): train and the
-# lineage commands import this module for its tag names, and mlflow costs seconds to import.
+from pachflow_contracts.commits import DEFAULT_PROJECT
+from pachflow_contracts.run_tags import (
+    CONTEXT_LOCAL,
+    CONTEXT_PACHYDERM,
+    TAG_CONTEXT,
+    TAG_DATUM_ID,
+    TAG_INPUT_COMMIT,
+    TAG_INPUT_REPO,
+    TAG_INPUTS,
+    TAG_JOB_ID,
+    TAG_OUTPUT_COMMIT,
+    TAG_PIPELINE,
+    TAG_PROJECT,
+    TAG_SPEC_COMMIT,
+)
 
 # --- Pachyderm worker env vars -------------------------------------------------------------
 ENV_JOB_ID = "PACH_JOB_ID"
@@ -44,42 +55,8 @@ ENV_INPUT_REPOS = "PACHFLOW_INPUT_REPOS"
 #: `X_COMMIT` vars that are not inputs even when an `X` var happens to exist.
 _NOT_INPUTS = frozenset({"PPS_SPEC", "PACH_OUTPUT"})
 
-DEFAULT_PROJECT = "default"
 LOCAL_DATUM_ID = "local"
 LOCAL_JOB_PREFIX = "local-"
-
-# --- MLflow tag names (runs and model versions) --------------------------------------------
-TAG_PREFIX = "pachyderm."
-TAG_JOB_ID = "pachyderm.job_id"
-TAG_PIPELINE = "pachyderm.pipeline"
-TAG_PROJECT = "pachyderm.project"
-TAG_OUTPUT_COMMIT = "pachyderm.output_commit"
-TAG_SPEC_COMMIT = "pachyderm.spec_commit"
-TAG_DATUM_ID = "pachyderm.datum_id"
-#: "pachyderm" inside a worker (or the local runner, which sets the same env), else "local".
-TAG_CONTEXT = "pachyderm.context"
-#: All inputs as "repo@commit" joined by ",", sorted by input name (easy to read and LIKE).
-TAG_INPUTS = "pachyderm.inputs"
-#: Per input, keyed by the input's name.
-TAG_INPUT_REPO = "pachyderm.input.{name}.repo"
-TAG_INPUT_COMMIT = "pachyderm.input.{name}.commit"
-#: Written by the provenance stage: every upstream repo's commit, down to raw_data.
-TAG_UPSTREAM_COMMIT = "pachyderm.upstream.{repo}.commit"
-#: On a model version, per scoring commit that used it (value `<pipeline>@<commit>`).
-TAG_SCORING = "pachyderm.scoring.{commit}"
-#: Dataset-input tags (on the logged dataset, not the run).
-#: train's held-out customers: the assignment rule and a digest of the set (same digest:
-#: the same test customers), so two versions' metrics say on which customers they were made.
-TAG_HOLDOUT_RULE = "pachflow.holdout.rule"
-TAG_HOLDOUT_DIGEST = "pachflow.holdout.digest"
-
-DATASET_TAG_REPO = "pachyderm.repo"
-DATASET_TAG_COMMIT = "pachyderm.commit"
-
-CONTEXT_PACHYDERM = "pachyderm"
-CONTEXT_LOCAL = "local"
-
-PFS_SCHEME = "pfs://"
 
 
 @dataclass(frozen=True)
@@ -208,20 +185,6 @@ class PachydermContext:
         )
 
 
-def input_tags(tags: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """The inverse of the per-input tags: [(name, repo, commit)] sorted by name, from a run's
-    or model version's tags (repo defaults to the name, as when they were written)."""
-    prefix, repo_suffix = TAG_INPUT_REPO.split("{name}")
-    commit_suffix = TAG_INPUT_COMMIT.split("{name}")[1]
-    result = []
-    for key, commit in tags.items():
-        if key.startswith(prefix) and key.endswith(commit_suffix):
-            name = key[len(prefix) : -len(commit_suffix)]
-            if name:
-                result.append((name, tags.get(prefix + name + repo_suffix) or name, commit))
-    return sorted(result)
-
-
 def input_names(env: Mapping[str, str]) -> list[str]:
     """Input names, sorted: every `<name>_COMMIT` var whose `<name>` var is set too (the
     worker always sets both) and that is not one of Pachyderm's own `*_COMMIT` vars."""
@@ -257,16 +220,6 @@ def fingerprint_dir(root: Path) -> str:
         rel = path.relative_to(root) if root.is_dir() else Path(path.name)
         digest.update(f"{rel.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
-
-
-def pfs_path(i: InputCommit) -> str:
-    """The datum's path inside the repo: `/pfs/<name>/a/b` -> `a/b` ("" = whole repo)."""
-    if not i.path:
-        return ""
-    parts = Path(i.path).parts
-    if i.name in parts:
-        return "/".join(parts[parts.index(i.name) + 1 :])
-    return ""
 
 
 def _quote(value: str) -> str:

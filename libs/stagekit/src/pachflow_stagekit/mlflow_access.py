@@ -1,7 +1,10 @@
-"""MLflow credentials: the one place that knows them, for every stage and the CLI.
+"""How a stage or the CLI reaches MLflow: the tracking URI it must be given, and the
+credentials (the one place that knows them).
 
-Credentials come from the environment (MLFLOW_TRACKING_USERNAME/PASSWORD: basic auth;
-MLFLOW_TRACKING_TOKEN: bearer), which MLflow's client and pachflow_lineage.mlflow_read
+A stage needs a tracking URI (`required_tracking_uri`): MLflow's own default would write
+into the working directory. Credentials come from the environment
+(MLFLOW_TRACKING_USERNAME/PASSWORD: basic auth; MLFLOW_TRACKING_TOKEN: bearer), which
+MLflow's client and pachflow_lineage.mlflow_read
 turn into an Authorization header. A tracking URI with userinfo (`http://user:pass@host`)
 is split here into those variables and a URI without them, so the password travels in the
 header (MLflow's client does not send userinfo) and never in a URI that is printed,
@@ -15,6 +18,8 @@ import os
 import re
 from collections.abc import MutableMapping
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from pachflow_stagekit.errors import BadInput
 
 USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
 PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
@@ -53,3 +58,21 @@ def split_userinfo(uri: str, env: MutableMapping[str, str] | None = None) -> str
         env[PASSWORD_ENV] = unquote(parts.password)
     host = parts.netloc.rsplit("@", 1)[1]
     return urlunsplit(parts._replace(netloc=host))
+
+
+def required_tracking_uri(uri: str | None, where: str = "") -> str:
+    """The tracking URI a stage was given (--tracking-uri, $MLFLOW_TRACKING_URI, `where`
+    else). None is exit 2: MLflow's own default (sqlite:///mlflow.db, artifacts in ./mlruns)
+    would write into whatever directory the stage was started from and record the run where
+    nobody looks for it. `pachflow run` always sets one (its store's mlflow.db)."""
+    if uri:
+        return uri
+    try:
+        here = os.getcwd()
+    except OSError:  # the working directory was removed under the process
+        here = "the working directory"
+    raise BadInput(
+        f"no MLflow tracking URI{where} (expected --tracking-uri or MLFLOW_TRACKING_URI: a "
+        "server's http(s):// URL or sqlite:////absolute/path/mlflow.db; MLflow's default "
+        f"would write mlflow.db and mlruns/ into {here})"
+    )

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pachflow_lineage.tracking import required_tracking_uri
 from pachflow_stagekit import BadInput
+from pachflow_stagekit.mlflow_access import required_tracking_uri
 
 
 def test_a_given_uri_is_used_as_is() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mlflow.data.dataset_source_registry import resolve_dataset_source
@@ -9,13 +10,9 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import DatasetInput, InputTag
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from pachflow_lineage.context import (
-    DATASET_TAG_COMMIT,
-    DATASET_TAG_REPO,
-    PachydermContext,
-    pfs_path,
-)
-from pachflow_lineage.pfs_source import PfsDatasetSource  # registers it with MLflow
+from pachflow_contracts.run_tags import DATASET_TAG_COMMIT, DATASET_TAG_REPO
+from pachflow_contracts.worker_context import InputCommit, PachydermContext
+from pachflow_train.pfs_source import PfsDatasetSource  # registers it with MLflow
 
 
 def dataset_inputs(
@@ -45,3 +42,13 @@ def dataset_inputs(
         ]
         result.append(DatasetInput(dataset._to_mlflow_entity(), tags=tags))
     return result
+
+
+def pfs_path(i: InputCommit) -> str:
+    """The datum's path inside the repo: `/pfs/<name>/a/b` -> `a/b` ("" = whole repo)."""
+    if not i.path:
+        return ""
+    parts = Path(i.path).parts
+    if i.name in parts:
+        return "/".join(parts[parts.index(i.name) + 1 :])
+    return ""

@@ -1,7 +1,6 @@
-"""The `pfs://` MLflow dataset source (pachflow_lineage.datasets uses it). Its own
-module because defining it imports mlflow (seconds), which readers of context's tag names
-(the lineage commands) should not pay for.
-"""
+"""The `pfs://` MLflow dataset source: where train's dataset inputs say their data is
+(pachflow_train.datasets). Importing this module registers it with MLflow (mlflow: seconds,
+so only where runs are logged)."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from typing import Any
 
 from mlflow.data.dataset_source import DatasetSource
 
-from pachflow_lineage.context import PFS_SCHEME
+PFS_SCHEME = "pfs://"
 
 
 class PfsDatasetSource(DatasetSource):

@@ -1,47 +1,18 @@
-"""Pachyderm worker env -> PachydermContext -> MLflow tags and dataset inputs."""
+"""Pachyderm worker env -> PachydermContext -> the `pachyderm.*` MLflow tags, and back."""
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pytest
-from mlflow.data.dataset_source_registry import get_dataset_source_from_json
-from mlflow.tracking import MlflowClient
 
-from pachflow_lineage.context import (
-    TAG_DATUM_ID,
-    TAG_INPUTS,
-    TAG_JOB_ID,
-    TAG_OUTPUT_COMMIT,
+from pachflow_contracts.run_tags import TAG_DATUM_ID, TAG_JOB_ID, input_tags, run_context
+from pachflow_contracts.worker_context import (
     PachydermContext,
     fingerprint_dir,
-    input_tags,
     parse_input_repos,
 )
-from pachflow_lineage.datasets import dataset_inputs
-from pachflow_lineage.pfs_source import PfsDatasetSource
-
-JOB = "a" * 32
-ETL_COMMIT = "b" * 32
-SPEC_COMMIT = "c" * 32
-
-
-def worker_env(**extra: str) -> dict[str, str]:
-    """What a Pachyderm 2.x worker sets for a pipeline `train` with one pfs input `etl`."""
-    return {
-        "PACH_JOB_ID": JOB,
-        "PACH_OUTPUT_COMMIT_ID": JOB,
-        "PACH_DATUM_ID": "d" * 64,
-        "PPS_PIPELINE_NAME": "train",
-        "PPS_PROJECT_NAME": "fraud",
-        "PPS_SPEC_COMMIT": SPEC_COMMIT,
-        "etl": "/pfs/etl",
-        "etl_COMMIT": ETL_COMMIT,
-        "PATH": "/usr/bin",
-        **extra,
-    }
+from pachflow_testing.worker_env import ETL_COMMIT, JOB, SPEC_COMMIT, worker_env
 
 
 def test_worker_env_is_read_into_context() -> None:
@@ -117,35 +88,9 @@ def test_run_filter_quotes_values() -> None:
     )
 
 
-def test_pfs_source_round_trips_through_mlflow_registry() -> None:
-    src = PfsDatasetSource("fraud", "etl", ETL_COMMIT, "/shard=01/")
-    assert src.uri == f"pfs://fraud/etl@{ETL_COMMIT}/shard=01"
-    back = get_dataset_source_from_json(src.to_json(), source_type="pfs")
-    assert isinstance(back, PfsDatasetSource) and back.to_dict() == src.to_dict()
-    with pytest.raises(ValueError, match="expected pfs://"):
-        PfsDatasetSource.from_uri("pfs://fraud/etl")
-
-
-def test_dataset_inputs_name_digest_and_source() -> None:
-    env = worker_env(etl="/pfs/etl/shard=03")
-    (ds,) = dataset_inputs(PachydermContext.from_env(env, default_pipeline="train"))
-    assert (ds.dataset.name, ds.dataset.digest) == (f"etl@{ETL_COMMIT}", ETL_COMMIT)
-    assert ds.dataset.source_type == "pfs"
-    assert json.loads(ds.dataset.source)["uri"] == f"pfs://fraud/etl@{ETL_COMMIT}/shard=03"
-    assert {t.key: t.value for t in ds.tags}["mlflow.data.context"] == "training"
-
-
-def test_tags_and_datasets_stored_by_real_server_and_searchable(mlflow_tracking_uri: str) -> None:
-    ctx = PachydermContext.from_env(worker_env(), default_pipeline="train")
-    client = MlflowClient(tracking_uri=mlflow_tracking_uri)
-    exp = client.create_experiment(f"provenance-context-{os.getpid()}")
-    run = client.create_run(exp, tags=ctx.tags(), run_name=ctx.run_name)
-    client.log_inputs(run.info.run_id, datasets=dataset_inputs(ctx))
-    (found,) = client.search_runs([exp], filter_string=ctx.run_filter())
-    assert found.info.run_id == run.info.run_id
-    assert found.data.tags[TAG_OUTPUT_COMMIT] == JOB
-    assert found.data.tags[TAG_INPUTS] == f"etl@{ETL_COMMIT}"
-    (stored,) = found.inputs.dataset_inputs
-    assert (stored.dataset.name, stored.dataset.digest) == (f"etl@{ETL_COMMIT}", ETL_COMMIT)
-    source = get_dataset_source_from_json(stored.dataset.source, stored.dataset.source_type)
-    assert source.uri == f"pfs://fraud/etl@{ETL_COMMIT}/"
+def test_run_context_reads_back_the_job_that_made_a_run() -> None:
+    tags = PachydermContext.from_env(worker_env(), default_pipeline="train").tags()
+    back = run_context(tags)
+    assert (back.pipeline, back.project, back.job_id) == ("train", "fraud", JOB)
+    assert back.output_commit is not None and back.output_commit.label == f"fraud/train@{JOB}"
+    assert [i.label for i in back.inputs] == [f"fraud/etl@{ETL_COMMIT}"]
