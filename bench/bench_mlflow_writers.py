@@ -4,7 +4,7 @@
 Server: pachflow_testing.mlflow_production (PostgreSQL 15, basic auth, artifacts proxied
 to s3rver), with MLflow's default 4 uvicorn workers. Each writer is its own process with
 its own Spark driver (local[1], started before the clock, like a warm worker) and
-repeats train's cycle through train's own code (pachflow_train.tracking.Tracker): look
+repeats train's cycle through train's own code (pachflow_train.mlflow_run.Tracker): look
 up the experiment and an earlier run of the job + datum, start the run (tags, params),
 log the dataset input, fit and evaluate a small decision tree (1,000 customers, depth 3),
 log ~40 metrics and 4 artifacts, log the Spark model, register a version of one shared
@@ -56,8 +56,8 @@ def _cycle(spark: Any, files: list[Path], arts: Path, uri: str, exp: str, model:
 
     from pachflow_train import data
     from pachflow_train import model as m
+    from pachflow_train.mlflow_run import Tracker
     from pachflow_train.run import features_mlflow_schema
-    from pachflow_train.tracking import Tracker
 
     settings = m.ModelSettings(max_depth=3, negative_fraction=1.0)
     t0 = time.perf_counter()

@@ -220,7 +220,7 @@ def test_a_slow_writer_does_not_move_the_alias_back_to_its_older_version(
 ) -> None:
     """Writer X registered v1, writer Y then registered v2 and pointed `candidate` at it;
     X, slower, now moves the alias: it must stay on v2, the newest."""
-    from pachflow_train.tracking import Tracker
+    from pachflow_train.mlflow_run import Tracker
 
     client = MlflowClient(mlflow_tracking_uri)
     experiment, model = f"alias-{commit_id()[:8]}", f"alias-model-{commit_id()[:8]}"

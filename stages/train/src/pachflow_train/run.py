@@ -19,9 +19,9 @@ from pachflow_contracts.worker_context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
+from pachflow_train.mlflow_run import HttpSettings, Tracker, tracking_errors
 from pachflow_train.model import ModelSettings
 from pachflow_train.run_link import run_manifest, write_link
-from pachflow_train.tracking import HttpSettings, Tracker, tracking_errors
 
 STAGE = "train"
 ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing

@@ -1,5 +1,6 @@
-"""Everything train does in MLflow: one run per Pachyderm job + datum (retry-safe), params,
-metrics, tags, dataset inputs, artifacts, the Spark model and its registered version.
+"""Everything train does in MLflow (the write side; lineage reads it back): one run per
+Pachyderm job + datum (retry-safe), params, metrics, tags, dataset inputs, artifacts, the
+Spark model and its registered version.
 
 HTTP failures: MLflow's own client retries with backoff (urllib3) are configured through
 its env vars (MLFLOW_HTTP_REQUEST_MAX_RETRIES / _BACKOFF_FACTOR / _TIMEOUT) from train's
