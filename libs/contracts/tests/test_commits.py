@@ -25,6 +25,10 @@ def test_the_id_rule_is_pachyderm_global_id() -> None:
 def test_the_run_contract_imports_no_pyarrow() -> None:
     """The store, the lineage commands and the provenance stage import commits without
     the Parquet contracts' pyarrow (~0.3 s at start-up; not in their images)."""
-    code = "import sys, pachflow_contracts.commits; print('pyarrow' in sys.modules)"
+    code = (
+        "import sys, pachflow_contracts.commits, pachflow_contracts.run_manifest, "
+        "pachflow_contracts.run_tags, pachflow_contracts.worker_context; "
+        "print('pyarrow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pachflow_contracts.commits import USER, CommitRef
+from pachflow_contracts.commits import DEFAULT_PROJECT, USER, CommitRef
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Job:
 
     pipeline: str
     id: str
-    project: str = "default"
+    project: str = DEFAULT_PROJECT
     state: str = ""
     created: str | None = None
     finished: str | None = None
@@ -73,7 +73,9 @@ class Job:
 
     @property
     def label(self) -> str:
-        name = self.pipeline if self.project == "default" else f"{self.project}/{self.pipeline}"
+        name = (
+            self.pipeline if self.project == DEFAULT_PROJECT else f"{self.project}/{self.pipeline}"
+        )
         return f"{name}@{self.id}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -221,7 +223,7 @@ class Lineage:
             ref = CommitRef(
                 repo=c["repo"],
                 id=c["id"],
-                project=c.get("project", "default"),
+                project=c.get("project", DEFAULT_PROJECT),
                 repo_type=c.get("type", USER),
             )
             rest = fields(c, "repo", "id", "project", "type", "files")

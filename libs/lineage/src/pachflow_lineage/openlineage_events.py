@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pachflow_contracts.commits import CommitRef
+from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.model import Job, Lineage
 from pachflow_stagekit.mlflow_access import mask
 
@@ -131,7 +131,7 @@ class JobEvents:
         inputs: Iterable[CommitRef],
         output: CommitRef | None = None,
         *,
-        project: str = "default",
+        project: str = DEFAULT_PROJECT,
         spec_commit: str = "",
         mlflow: dict[str, Any] | None = None,
         model: Mapping[str, Any] | None = None,

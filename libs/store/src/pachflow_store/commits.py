@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from pachflow_contracts.commits import USER, CommitRef, is_commit_id
+from pachflow_contracts.commits import DEFAULT_PROJECT, USER, CommitRef, is_commit_id
 from pachflow_store.blobs import BlobStore, file_digest
 from pachflow_store.connected import Connected
 from pachflow_store.errors import DuplicateContent, NotFound
@@ -248,7 +248,7 @@ class CommitStore(Connected):
 
     def resolve_name(self, name: CommitName) -> CommitRef:
         """A parsed `repo@ref` (refs.parse_commit_name) -> an existing CommitRef."""
-        if name.project != "default":
+        if name.project != DEFAULT_PROJECT:
             raise NotFound(
                 f"project {name.project!r} in {name.text!r}: the local store has only 'default'"
             )

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pachflow_contracts.commits import is_commit_id
+from pachflow_contracts.commits import DEFAULT_PROJECT, is_commit_id
 from pachflow_store.errors import NotFound, StoreError
 from pachflow_store.ids import SHORT_ID_LEN
 
@@ -75,7 +75,7 @@ class CommitName:
     repo: str  # with its type suffix when given: `split.spec`
     ref: str = ""
     path: str | None = None  # None when no `:` was given
-    project: str = "default"
+    project: str = DEFAULT_PROJECT
 
     @property
     def is_full_id(self) -> bool:
@@ -84,7 +84,7 @@ class CommitName:
     @property
     def text(self) -> str:
         """The commit as typed, without the path."""
-        project = "" if self.project == "default" else f"{self.project}/"
+        project = "" if self.project == DEFAULT_PROJECT else f"{self.project}/"
         return f"{project}{self.repo}" + (f"@{self.ref}" if self.ref else "")
 
 
@@ -102,7 +102,7 @@ def parse_commit_name(text: str, *, need_ref: bool = False, need_path: bool = Fa
         repo=match["repo"] + (match["type"] or ""),
         ref=ref,
         path=path if colon else None,
-        project=match["project"] or "default",
+        project=match["project"] or DEFAULT_PROJECT,
     )
 
 

@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pachflow_contracts import run_tags
-from pachflow_contracts.commits import CommitRef
+from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RegisteredVersion, RunManifest
 from pachflow_contracts.run_tags import upstream_tag
+from pachflow_contracts.worker_context import COMMIT_SUFFIX, ENV_PROJECT
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
 from pachflow_lineage.model import Lineage, ModelVersion
@@ -111,15 +112,13 @@ def train_output_commits(lineage: Lineage, input_dir: Path) -> list[CommitRef]:
     train's datum was skipped and its earlier output reused (a deleted file, a reverted
     spec): the new head of train@master must carry the link as much as the old commit."""
     found: list[CommitRef] = []
-    commit_id = os.environ.get(f"{input_dir.name}_COMMIT")
+    commit_id = os.environ.get(input_dir.name + COMMIT_SUFFIX)
     if commit_id:
-        project = os.environ.get("PPS_PROJECT_NAME") or "default"
-        found.append(CommitRef(repo=input_dir.name, id=commit_id, project=project))
+        project = os.environ.get(ENV_PROJECT) or DEFAULT_PROJECT
+        found.append(CommitRef(input_dir.name, commit_id, project=project))
     run = next(iter(lineage.runs.values()), None)
     if run is not None:
-        from pachflow_contracts.run_tags import run_context
-
-        own = run_context(run.tags, run.datasets).output_commit
+        own = run_tags.run_context(run.tags, run.datasets).output_commit
         if own is not None and (own.repo, own.id) not in {(c.repo, c.id) for c in found}:
             found.append(own)
     return found

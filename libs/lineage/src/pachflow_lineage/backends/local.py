@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pachflow_store as ps
-from pachflow_contracts.commits import CommitRef
+from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, Datum, FileEntry, Job
@@ -77,7 +77,7 @@ class LocalBackend:
         )
 
     def resolve_commit(self, name: ps.CommitName) -> CommitRef:
-        if name.is_full_id and name.project == "default":  # as is: inspect says if absent
+        if name.is_full_id and name.project == DEFAULT_PROJECT:  # as is: inspect says if absent
             repo, repo_type = ps.parse_repo(name.repo)
             return CommitRef(repo=repo, id=name.ref, repo_type=repo_type)
         try:

@@ -17,7 +17,7 @@ import grpc
 from pachyderm_sdk.api import metadata, pfs, pps
 
 import pachflow_store as ps
-from pachflow_contracts.commits import CommitRef
+from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, Datum, FileEntry, Job
@@ -36,7 +36,7 @@ def iso(ts: datetime | None) -> str | None:
 
 def ref_from_commit(commit: pfs.Commit) -> CommitRef:
     repo = commit.repo
-    project = repo.project.name if repo.project and repo.project.name else "default"
+    project = repo.project.name if repo.project and repo.project.name else DEFAULT_PROJECT
     return CommitRef(repo=repo.name, id=commit.id, project=project, repo_type=repo.type or "user")
 
 
@@ -79,7 +79,9 @@ def record_from_info(
 
 def job_from_info(info: pps.JobInfo) -> Job:
     pipeline = info.job.pipeline
-    project = pipeline.project.name if pipeline.project and pipeline.project.name else "default"
+    project = (
+        pipeline.project.name if pipeline.project and pipeline.project.name else DEFAULT_PROJECT
+    )
     return Job(
         pipeline=pipeline.name,
         id=info.job.id,
@@ -314,7 +316,9 @@ class PachydermBackend:
             return bytes(f.read())
 
     def commits_of(self, repo: str) -> list[CommitRef]:
-        return self._commits(pfs.Repo(name=repo, type="user", project=pfs.Project(name="default")))
+        return self._commits(
+            pfs.Repo(name=repo, type="user", project=pfs.Project(name=DEFAULT_PROJECT))
+        )
 
     def _commits(self, repo: pfs.Repo) -> list[CommitRef]:
         try:
