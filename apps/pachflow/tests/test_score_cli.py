@@ -1,9 +1,13 @@
 """`pachflow score` refuses what it cannot score before starting anything (no Spark, no
-MLflow): one exit-2 line saying what and where. Scoring itself: stages/score's tests (the
-same code) and tests/readme (the README's command after the demo)."""
+MLflow): one exit-2 line saying what and where; and it scores with no MLFLOW_* set from any
+folder after a local run. Scoring itself: stages/score's tests (the same code) and
+tests/readme (the README's command after the demo)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,3 +44,43 @@ def test_bad_arguments_exit_2_naming_them(
     result = CliRunner().invoke(main, ["score", "--model", "m@candidate", *argv])
     assert result.exit_code == 2, result.output
     assert said.format(dir=tmp_path) in result.output.replace("\n", " ")
+
+
+@pytest.mark.spark
+def test_scores_from_another_folder_with_no_mlflow_settings_after_a_local_run(
+    tmp_path: Path,
+) -> None:
+    """The README's command after `make demo`: no MLFLOW_* set, run from anywhere with
+    PACHFLOW_HOME naming the store. The model is found in the store's mlflow.db and its
+    files in the store's mlruns/ (MLflow once looked for them in ./mlflow.db instead)."""
+    from pachflow_paysim import write_paysim
+    from pachflow_testing.bare_run import run_without_mlflow
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    data = tmp_path / "day.csv"
+    write_paysim(data, 3000, seed=5, customers=1000)
+    # registered as a stage of `pachflow run` registers: cwd $PACHFLOW_HOME, its mlflow.db
+    # (own process: this one's MLflow and Spark state stay as they were)
+    uri = f"sqlite:///{home / 'mlflow.db'}"
+    made = subprocess.run(
+        [sys.executable, "-m", "pachflow_testing.scoring_model", str(data), uri, "fraud"],
+        cwd=home,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    version = json.loads(made.stdout.strip().splitlines()[-1])["version"]
+    assert (home / "mlruns").is_dir()
+
+    done = run_without_mlflow(
+        "pachflow",
+        ["score", "--model", "fraud@candidate", str(data)],
+        elsewhere,
+        env={"PACHFLOW_HOME": str(home)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"model fraud/{version} (fraud@candidate)" in done.stdout
+    assert list(elsewhere.iterdir()) == []  # no ./mlflow.db, no ./mlruns

@@ -1,10 +1,10 @@
 """Score's fixtures: PaySim files, one SparkSession, and a model registered in a real MLflow
 server (the pachflow_testing plugin's), fitted on the same features scoring computes.
 
-The model here is fitted by the test itself (a depth-4 tree behind the VectorAssembler, as
-train composes it, logged with mlflow.spark and registered with the metric train records):
-score's own tests do not run the train stage. tests/integration/test_score_skew.py scores
-what the real train stage registered.
+The model here is fitted by the test itself (pachflow_testing.scoring_model: a depth-4 tree
+behind the VectorAssembler, as train composes it, logged with mlflow.spark and registered
+with the metric train records): score's own tests do not run the train stage.
+tests/integration/test_score_local.py scores what the real train stage registered.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from pachflow_paysim import write_paysim
 from pachflow_spark import SparkSettings, build_session
+from pachflow_testing.scoring_model import Registered, register_tree_model
 
 ROWS = 4000
 CUSTOMERS = 1500
@@ -40,55 +41,11 @@ def paysim_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@dataclass(frozen=True)
-class Registered:
-    name: str
-    version: str
-    run_id: str
-    threshold: float
-
-
 @pytest.fixture(scope="session")
 def registered(spark: Any, paysim_dir: Path, mlflow_tracking_uri: str) -> Registered:
     """A model fitted on day-1's features, registered with alias `candidate`."""
-    import mlflow
-    import pyspark
-    from mlflow.tracking import MlflowClient
-    from pyspark.ml import Pipeline
-    from pyspark.ml.classification import DecisionTreeClassifier
-    from pyspark.ml.feature import VectorAssembler
-    from pyspark.sql import functions as F
-
-    from pachflow_contracts import LABEL_COLUMN, MODEL_INPUTS
-    from pachflow_features.arrow import features_of_partials
-    from pachflow_features.partials import arrow_partials
-    from pachflow_scoring.registry import THRESHOLD_METRIC
-    from pachflow_scoring.score import read_transactions
-
-    transactions, _ = read_transactions(paysim_dir / "day-1.csv")
-    features = spark.createDataFrame(
-        features_of_partials(arrow_partials(transactions)).to_pandas()
-    ).withColumn("label", F.col(LABEL_COLUMN).cast("double"))
-    fitted = Pipeline(
-        stages=[
-            VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol="features"),
-            DecisionTreeClassifier(maxDepth=4, seed=1),
-        ]
-    ).fit(features)
     name = f"score-tests-{uuid.uuid4().hex[:8]}"
-    mlflow.set_tracking_uri(mlflow_tracking_uri)
-    mlflow.set_experiment("score-tests")
-    with mlflow.start_run() as run:
-        mlflow.spark.log_model(
-            fitted,
-            "model",
-            pip_requirements=[f"pyspark=={pyspark.__version__}"],
-        )
-        mlflow.log_metric(THRESHOLD_METRIC, 0.5)
-    client = MlflowClient(tracking_uri=mlflow_tracking_uri)
-    mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
-    client.set_registered_model_alias(name, "candidate", mv.version)
-    return Registered(name, str(mv.version), run.info.run_id, 0.5)
+    return register_tree_model(spark, paysim_dir / "day-1.csv", mlflow_tracking_uri, name)
 
 
 @dataclass

@@ -9,12 +9,20 @@ import sys
 from pathlib import Path
 
 
-def run_without_mlflow(script: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Run `script` (a console script of this venv) in `cwd` with no MLflow settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PACHFLOW_HOME"))}
+def run_without_mlflow(
+    script: str, args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` (a console script of this venv) in `cwd` with no MLflow settings (and
+    no PACHFLOW_HOME, unless `env` sets it)."""
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PACHFLOW_HOME"))}
     exe = str(Path(sys.executable).with_name(script))
     return subprocess.run(
-        [exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [exe, *args],
+        cwd=cwd,
+        env={**bare, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
