@@ -57,12 +57,15 @@ def test_demo_runs_reports_and_does_nothing_the_second_time(
     table, origin = increment.split("the model before and after the new data:")[1].split(
         "the new model came from "
     )
-    assert [line.split() for line in table.strip().splitlines()] == [
+    *rows, shared = table.strip().splitlines()
+    assert [line.split() for line in rows] == [
         ["before", "after"],
         ["model", "version", "v3", "v4"],
         ["MLflow", "run", "r" * 12, "s" * 12],
         ["areaUnderPR", "0.5000", "0.2500"],
     ]
+    # the fake train writes no held-out scores: the table says so instead of a comparison
+    assert shared.strip().startswith("no shared held-out comparison: train@")
     # lineage: which raw files, put in which raw_data commits, the new model came from
     puts = [
         line.split("put raw_data@")[1].split(":")[0]
@@ -151,3 +154,45 @@ def test_before_after_table_says_on_which_held_out_customers():
     words = " ".join(" ".join(line.split()) for line in lines)
     assert f"held out by customer with one rule ({rule})" in words
     assert "every customer both versions saw is on the same side in both" in words
+
+
+def test_before_after_table_compares_both_versions_on_their_shared_held_out_customers(
+    tmp_path,
+):
+    """The demo reads each train commit's held-out scores and shows both versions'
+    metrics on the customers both held out; a train output without the file says so."""
+    import pyarrow as pa
+
+    from pachflow.report.demo import shared_heldout, side_by_side
+    from pachflow.report.results import TrainResult
+    from pachflow_contracts import heldout_scores as hs
+    from pachflow_contracts.run_manifest import RegisteredVersion, RunManifest
+    from pachflow_store import Store
+
+    def put(store, name, rows):
+        names, labels, scores, preds = zip(*rows, strict=True)
+        columns = (hs.CUSTOMER, hs.LABEL, hs.SCORE, hs.PREDICTION)
+        path = tmp_path / f"{name}.parquet"
+        hs.write(
+            pa.table(dict(zip(columns, (names, labels, scores, preds), strict=True))), str(path)
+        )
+        return store.put_files(f"train-{name}", [("/" + hs.HELDOUT_SCORES, path)])
+
+    manifests = [
+        RunManifest(run_id=str(v) * 32, registered_model=RegisteredVersion("fraud", str(v), "c"))
+        for v in (1, 2)
+    ]
+    with Store(tmp_path / "home") as store:
+        # v1 held out a..c, v2 b..d: shared b (fraud), c; v1 catches b, v2 misses it.
+        one = put(store, "1", [("a", 1, 0.9, 1), ("b", 1, 0.8, 1), ("c", 0, 0.1, 0)])
+        two = put(store, "2", [("b", 1, 0.3, 0), ("c", 0, 0.2, 0), ("d", 1, 0.9, 1)])
+        old, new = TrainResult(one, manifests[0]), TrainResult(two, manifests[1])
+        shared = shared_heldout(store, old, new)
+        empty = store.put_files("train-old", [("/run.json", tmp_path / "1.parquet")])
+        missing = shared_heldout(store, TrainResult(empty, manifests[0]), new)
+    table = [line.split() for line in side_by_side(*manifests, shared)]
+    assert ["on", "the", "2", "held-out", "customers", "both", "runs", "share:"] in table
+    assert ["frauds", "1", "1"] in table
+    assert ["recall", "(prediction)", "1.0000", "0.0000"] in table
+    words = " ".join(side_by_side(*manifests, missing))
+    assert f"train-old@{empty.id[:12]} has no {hs.HELDOUT_SCORES}" in words

@@ -225,6 +225,68 @@ def test_diff_says_on_which_held_out_customers_the_metrics_were_made(dag: Dag) -
     assert f"held out by customer with one rule ({HOLDOUT_RULE})" in table
 
 
+def _log_heldout(dag: Dag, tmp: Path, run_id: str, rows: list[tuple[str, int, float, int]]) -> None:
+    """What train logs: each held-out customer's label, fraud probability and prediction."""
+    import pyarrow as pa
+    from mlflow.tracking import MlflowClient
+
+    from pachflow_contracts import heldout_scores as hs
+
+    names, labels, scores, preds = zip(*rows, strict=True)
+    columns = (hs.CUSTOMER, hs.LABEL, hs.SCORE, hs.PREDICTION)
+    table = pa.table(dict(zip(columns, (names, labels, scores, preds), strict=True)))
+    path = tmp / run_id / "heldout_scores.parquet"
+    path.parent.mkdir()
+    hs.write(table, str(path))
+    MlflowClient(dag.uri).log_artifact(run_id, str(path), "evaluation")
+
+
+def test_diff_compares_both_versions_on_the_held_out_customers_they_share(
+    dag: Dag, tmp_path: Path
+) -> None:
+    # v1 held out a..d, v2 (more data) b..e: they share b, c, d (one fraud: b).
+    _log_heldout(
+        dag,
+        tmp_path,
+        dag.runs[0],
+        [("a", 1, 0.9, 1), ("b", 1, 0.8, 1), ("c", 0, 0.6, 1), ("d", 0, 0.1, 0)],
+    )
+    _log_heldout(
+        dag,
+        tmp_path,
+        dag.runs[1],
+        [("b", 1, 0.3, 0), ("c", 0, 0.2, 0), ("d", 0, 0.1, 0), ("e", 1, 0.9, 1)],
+    )
+    result = cli(dag, "diff", f"{dag.model}/1", f"{dag.model}/2", "--json")
+    assert result.exit_code == 0, result.output
+    shared = json.loads(result.stdout)["shared_heldout"]
+    assert shared["customers"] == 3
+    # v1: b caught, c a false alarm -> precision 1/2, recall 1; v2 misses b: all zero.
+    assert shared["a"] | {"f1": None} == {
+        "customers": 3,
+        "frauds": 1,
+        "area_under_pr": 1.0,
+        "precision": 0.5,
+        "recall": 1.0,
+        "f1": None,
+    }
+    assert shared["a"]["f1"] == pytest.approx(2 / 3)
+    assert (shared["b"]["frauds"], shared["b"]["recall"], shared["b"]["f1"]) == (1, 0.0, 0.0)
+    assert shared["b"]["area_under_pr"] == 1.0  # b still ranks above c and d
+    table = cli(dag, "diff", dag.runs[0], dag.runs[1]).stdout
+    assert "on the 3 held-out customers both runs share:" in table
+    assert "F1 (prediction)" in table and "0.6667" in table
+
+
+def test_diff_of_runs_without_held_out_scores_says_so(dag: Dag) -> None:
+    result = cli(dag, "diff", f"{dag.model}/1", f"{dag.model}/2", "--json")
+    assert result.exit_code == 0, result.output
+    missing = json.loads(result.stdout)["shared_heldout"]["missing"]
+    assert missing.startswith(f"run {dag.runs[0]} has no evaluation/heldout_scores.parquet")
+    table = cli(dag, "diff", dag.runs[0], dag.runs[1]).stdout
+    assert "no shared held-out comparison: run " in table
+
+
 def test_impact_lists_every_run_and_version_that_saw_a_file(dag: Dag) -> None:
     # b.csv is kept by the second raw commit: both runs and versions saw it
     both = cli(dag, "impact", f"raw_data@{dag.raws[0].id}:/b.csv", "--json")

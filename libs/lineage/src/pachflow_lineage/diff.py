@@ -14,7 +14,9 @@ from pachflow_lineage.model import Commit, Lineage
 from pachflow_lineage.subject import Subject, resolve_run
 
 if TYPE_CHECKING:
+    from pachflow_contracts.heldout_scores import HeldoutMetrics
     from pachflow_lineage.resolve import Resolver
+    from pachflow_lineage.tracking import Tracking
 
 
 @dataclass
@@ -32,10 +34,14 @@ class LineageDiff:
     changes: list[Change] = field(default_factory=list)
     same: dict[str, int] = field(default_factory=dict)  # section -> items found equal
     holdout: str = ""  # what the two test parts have in common, in words
+    shared_heldout: SharedHeldout | None = None
 
     def to_json(self) -> str:
-        data = {"a": self.a, "b": self.b, "changes": [asdict(c) for c in self.changes]}
-        return json.dumps(data | {"same": self.same, "holdout": self.holdout}, indent=2) + "\n"
+        data: dict[str, Any] = {"a": self.a, "b": self.b}
+        data["changes"] = [asdict(c) for c in self.changes]
+        data |= {"same": self.same, "holdout": self.holdout}
+        data["shared_heldout"] = self.shared_heldout.to_dict() if self.shared_heldout else None
+        return json.dumps(data, indent=2) + "\n"
 
     def to_table(self) -> str:
         lines = [f"A = {self.a}", f"B = {self.b}"]
@@ -48,11 +54,81 @@ class LineageDiff:
             lines += [f"  {c.item.ljust(width)}  {c.a or '-'}  ->  {c.b or '-'}" for c in rows]
             if section == "holdout" and self.holdout:
                 lines.append(f"  {self.holdout}")
+            if section == "holdout" and self.shared_heldout:
+                lines += self.shared_heldout.lines("A", "B")
         return "\n".join(lines) + "\n"
 
 
 @dataclass
+class SharedHeldout:
+    """Both versions' metrics on the customers both held out (from each run's
+    evaluation/heldout_scores.parquet), or why there are none."""
+
+    a: HeldoutMetrics | None = None
+    b: HeldoutMetrics | None = None
+    missing: str = ""  # e.g. "run X has no evaluation/heldout_scores.parquet (...)"
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.a is None or self.b is None:
+            return {"missing": self.missing}
+        return {"customers": self.a.customers, "a": self.a.to_dict(), "b": self.b.to_dict()}
+
+    def lines(self, a_name: str, b_name: str, indent: str = "  ") -> list[str]:
+        if self.a is None or self.b is None:
+            return [f"{indent}no shared held-out comparison: {self.missing}"]
+        rows = [
+            ("frauds", f"{self.a.frauds:,}", f"{self.b.frauds:,}"),
+            *(
+                (name, f"{getattr(self.a, attr):.4f}", f"{getattr(self.b, attr):.4f}")
+                for name, attr in SHARED_METRICS
+            ),
+        ]
+        out = [
+            f"{indent}on the {self.a.customers:,} held-out customers both runs share:",
+            f"{indent}  {'':<22}  {a_name:>12}  {b_name:>12}",
+        ]
+        return out + [f"{indent}  {n:<22}  {x:>12}  {y:>12}" for n, x, y in rows]
+
+
+SHARED_METRICS = (
+    ("areaUnderPR", "area_under_pr"),
+    ("precision (prediction)", "precision"),
+    ("recall (prediction)", "recall"),
+    ("F1 (prediction)", "f1"),
+)
+
+
+def shared_heldout(tracking: Tracking, run_a: str, run_b: str) -> SharedHeldout:
+    """Each run's held-out scores from MLflow, compared on the customers both held out."""
+    from pachflow_contracts.heldout_scores import HELDOUT_SCORES
+
+    return compare_heldout(
+        (f"run {run_a}", tracking.load_artifact(run_a, HELDOUT_SCORES)),
+        (f"run {run_b}", tracking.load_artifact(run_b, HELDOUT_SCORES)),
+    )
+
+
+def compare_heldout(a: tuple[str, bytes | None], b: tuple[str, bytes | None]) -> SharedHeldout:
+    """Two (name, held-out scores file or None) compared on the customers both held out."""
+    from pachflow_contracts import heldout_scores as hs
+
+    try:
+        import pyarrow  # noqa: F401  (the parquet extra)
+    except ImportError:
+        return SharedHeldout(missing="pyarrow is not installed (pachflow-lineage[parquet])")
+    for name, data in (a, b):
+        if data is None:
+            return SharedHeldout(
+                missing=f"{name} has no {hs.HELDOUT_SCORES} (train before 0.4 did not "
+                "record each held-out customer's score)"
+            )
+    ma, mb = hs.compare(hs.read(a[1] or b""), hs.read(b[1] or b""))
+    return SharedHeldout(ma, mb)
+
+
+@dataclass
 class _Side:
+    run_id: str
     label: str
     lineage: Lineage
     params: dict[str, str]
@@ -65,6 +141,7 @@ def _side(resolver: Resolver, subject: Subject) -> _Side:
     mlrun = resolver.tracking.get_run(run_id)
     label = f"{mv.name}/{mv.version} (run {run_id})" if mv else f"run {run_id}"
     return _Side(
+        run_id,
         label,
         resolver.upstream_of_run(run_id),
         dict(mlrun.data.params),
@@ -126,6 +203,7 @@ def diff(resolver: Resolver, a: Subject, b: Subject) -> LineageDiff:
     compare("param", left.params, right.params)
     compare("holdout", left.holdout, right.holdout)
     result.holdout = holdout_words(left.holdout, right.holdout)
+    result.shared_heldout = shared_heldout(resolver.tracking, left.run_id, right.run_id)
     compare("metric", left.metrics, right.metrics)
     return result
 

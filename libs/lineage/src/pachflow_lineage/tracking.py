@@ -262,19 +262,24 @@ class Tracking:
         )
 
     def load_json_artifact(self, run_id: str, path: str) -> dict[str, Any] | None:
-        """A JSON artifact of a run, None when the run has no such artifact. Read directly
+        """A JSON artifact of a run, None when the run has no such artifact."""
+        data = self.load_artifact(run_id, path)
+        return None if data is None else dict(json.loads(data))
+
+    def load_artifact(self, run_id: str, path: str) -> bytes | None:
+        """An artifact file of a run, None when the run has no such artifact. Read directly
         (a local artifact directory, or the tracking server) when the reader can: MlflowClient
         costs seconds of imports, a lineage audit should answer in under one."""
         read = getattr(self.reader, "read_artifact", None)
         if read is not None:
             try:
-                data = read(run_id, path)
+                data: bytes | None = read(run_id, path)
             except mr.Unsupported:
                 pass
             except mr.NotFound as exc:
                 raise UnknownRun(f"no MLflow run {run_id!r} at {self.tracking_uri}") from exc
             else:
-                return None if data is None else dict(json.loads(data))
+                return data
         import tempfile
 
         from mlflow.exceptions import MlflowException
@@ -286,7 +291,7 @@ class Tracking:
                 return None
             with tempfile.TemporaryDirectory(prefix="pachflow-artifact-") as tmp:
                 local = self.client.download_artifacts(run_id, path, tmp)
-                return dict(json.loads(Path(local).read_text()))
+                return Path(local).read_bytes()
         except MlflowException as exc:
             raise self._unreachable(exc) from exc
 

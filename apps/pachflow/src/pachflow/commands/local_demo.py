@@ -122,8 +122,9 @@ def _increment(
             click.echo("train was skipped: no customer it sees changed")
             return
         raw, files = d.raw_inputs(store, after)
+        shared = d.shared_heldout(store, before, after)
     click.echo("the model before and after the new data:")
-    for line in d.side_by_side(before.manifest, after.manifest):
+    for line in d.side_by_side(before.manifest, after.manifest, shared):
         click.echo(line)
     click.echo(f"the new model came from {raw.repo}@{short_id(raw.id)}, which holds:")
     for name, commit in files:

@@ -7,11 +7,15 @@ import json
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pachflow.report.results import TrainResult, mlflow_lines
+from pachflow_contracts.heldout_scores import HELDOUT_SCORES
 from pachflow_contracts.run_manifest import RUN_JSON, RunManifest
 from pachflow_store import USER, CommitRef, NotFound, Store, file_digest, short_id
+
+if TYPE_CHECKING:
+    from pachflow_lineage.diff import SharedHeldout
 
 RAW_REPO = "raw_data"
 #: The score pipeline's input repo (new transactions) and its output.
@@ -222,9 +226,12 @@ def datum_lines(outcomes: list[Any]) -> list[str]:
     return lines
 
 
-def side_by_side(old: RunManifest, new: RunManifest) -> list[str]:
+def side_by_side(
+    old: RunManifest, new: RunManifest, shared: SharedHeldout | None = None
+) -> list[str]:
     """Two train manifests' model versions, held-out customers and headline metrics, in two
-    columns, then on which test customers the numbers were made."""
+    columns, then on which test customers the numbers were made, then (`shared`) both
+    versions' metrics on the held-out customers both share."""
 
     def version(m: RunManifest) -> str:
         r = m.registered_model
@@ -265,7 +272,24 @@ def side_by_side(old: RunManifest, new: RunManifest) -> list[str]:
             old_h | {"customers": count(old_m)}, new_h | {"customers": count(new_m)}
         )
         lines += ["  " + line for line in textwrap.wrap(f"test parts: {words}.", 90)]
+    if shared is not None:
+        lines += shared.lines("before", "after")
     return lines
+
+
+def shared_heldout(store: Store, old: TrainResult, new: TrainResult) -> SharedHeldout:
+    """The two train commits' held-out scores compared on the customers both held out
+    (the comparison `lineage diff` makes from MLflow)."""
+    from pachflow_lineage.diff import compare_heldout
+
+    def scores(result: TrainResult) -> tuple[str, bytes | None]:
+        name = f"{result.commit.repo}@{result.commit.id[:12]}"
+        try:
+            return name, store.file_blob(result.commit, "/" + HELDOUT_SCORES).read_bytes()
+        except NotFound:
+            return name, None
+
+    return compare_heldout(scores(old), scores(new))
 
 
 def _four(value: float | None) -> str:
