@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from pyspark.ml import PipelineModel
 
 from pachflow_contracts import MODEL_INPUTS
+from pachflow_contracts import heldout_scores as hs
 from pachflow_features import features_of_partials
 from pachflow_testing.features import features_table, partials_table, write_features
 
@@ -156,10 +157,30 @@ def test_registered_model_loads_back_and_scores_like_output_model(
     assert set(from_output["prediction"]) <= {0.0, 1.0}
 
 
+def test_each_held_out_customer_is_scored_in_the_output_and_in_mlflow(
+    trained: dict[str, Any],
+) -> None:
+    """One row per held-out customer, sorted; the run's test metrics are made from exactly
+    these rows, and MLflow holds the same bytes (what `lineage diff` compares)."""
+    out, run, client = trained["out"], trained["run"], trained["client"]
+    data = (out / hs.HELDOUT_SCORES).read_bytes()
+    table = hs.read(data)
+    names = table[hs.CUSTOMER].to_pylist()
+    assert names == sorted(names) and len(set(names)) == len(names) and None not in names
+    assert len(names) == run.data.metrics["test_rows"]
+    mine = hs.metrics(table)
+    assert mine.frauds == run.data.metrics["test_positives"]
+    assert mine.area_under_pr == pytest.approx(run.data.metrics["test_areaUnderPR"])
+    logged = client.download_artifacts(run.info.run_id, hs.HELDOUT_SCORES, str(out.parent))
+    assert Path(logged).read_bytes() == data
+
+
 def test_output_dir_links_back_to_mlflow(trained: dict[str, Any], mlflow_tracking_uri: str) -> None:
     out, manifest = trained["out"], trained["manifest"]
     run_id = manifest["run_id"]
-    assert sorted(p.name for p in out.iterdir()) == sorted([run_id, "model", "run.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [run_id, "evaluation", "model", "run.json"]
+    )
     assert (out / run_id).stat().st_size == 0
     assert manifest["tracking_uri"] == mlflow_tracking_uri
     assert manifest["experiment_id"] == trained["run"].info.experiment_id

@@ -102,7 +102,7 @@ def _assert_complete(client: MlflowClient, job: Job) -> Any:
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= ARTIFACTS, job.name
     assert "MLmodel" in {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "model")}
     assert sorted(p.name for p in job.out.iterdir()) == sorted(
-        [run.info.run_id, "model", "run.json"]
+        [run.info.run_id, "evaluation", "model", "run.json"]
     )
     return run
 

@@ -77,6 +77,10 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
     assert reused["metrics"]["test_areaUnderPR"] == manifest["metrics"]["test_areaUnderPR"]
     assert (tmp_path / "attempt3" / run.info.run_id).exists()
     assert (tmp_path / "attempt3" / "model" / "metadata").is_dir()
+    held = "evaluation/heldout_scores.parquet"
+    assert (tmp_path / "attempt3" / held).read_bytes() == (
+        tmp_path / "attempt2" / held
+    ).read_bytes()
     versions = client.search_model_versions(f"name = '{MODEL}' AND run_id = '{run.info.run_id}'")
     assert len(versions) == 1
 

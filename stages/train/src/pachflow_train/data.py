@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 LABEL = "label"  # the label as double, as Spark ML wants it
 WEIGHT = "weight"
 IS_TEST = "is_test"
+HELD_OUT = "held_out_customer"  # nameOrig of a held-out row, else null
 CUSTOMER_HASH = "customer_hash"  # xxhash64 of the customer id: the held-out set's digest
 #: The held-out side of a customer is xxhash64(nameOrig, seed) (Spark's, stable across
 #: versions and machines) taken modulo HOLDOUT_BUCKETS, below test_fraction of them.
@@ -93,7 +94,9 @@ def holdout_of_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
-    """FEATURES rows -> (FEATURES_VECTOR, LABEL as double, IS_TEST, CUSTOMER_HASH).
+    """FEATURES rows -> (FEATURES_VECTOR, LABEL as double, IS_TEST, CUSTOMER_HASH, HELD_OUT):
+    HELD_OUT is nameOrig on held-out rows, null on the others (the cache holds only the
+    held-out customers' names: what train's held-out scores file needs).
 
     IS_TEST is a function of the customer alone (a seeded hash of nameOrig), so a
     customer's side never changes as data grows or shrinks: a customer held out by one
@@ -104,13 +107,19 @@ def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
     from pyspark.sql import functions as F
 
     bucket = F.pmod(F.xxhash64(F.col(ID_COLUMN), F.lit(seed)), F.lit(HOLDOUT_BUCKETS))
+    is_test = bucket < F.lit(test_fraction * HOLDOUT_BUCKETS)
     flagged = features.select(
         *MODEL_INPUTS,
         F.col(LABEL_COLUMN).cast("double").alias(LABEL),
-        (bucket < F.lit(test_fraction * HOLDOUT_BUCKETS)).alias(IS_TEST),
+        is_test.alias(IS_TEST),
         F.xxhash64(F.col(ID_COLUMN)).alias(CUSTOMER_HASH),
+        F.when(is_test, F.col(ID_COLUMN)).alias(HELD_OUT),
     )
-    return assembler().transform(flagged).select(FEATURES_VECTOR, LABEL, IS_TEST, CUSTOMER_HASH)
+    return (
+        assembler()
+        .transform(flagged)
+        .select(FEATURES_VECTOR, LABEL, IS_TEST, CUSTOMER_HASH, HELD_OUT)
+    )
 
 
 def load_split(

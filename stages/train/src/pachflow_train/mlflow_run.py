@@ -212,6 +212,11 @@ class Tracker:
 
         mlflow.log_metrics(metrics)
 
+    def log_artifact(self, file: Path, folder: str) -> None:
+        import mlflow
+
+        mlflow.log_artifact(str(file), folder)
+
     def log_artifacts(self, folder: Path) -> None:
         import mlflow
 
@@ -308,6 +313,24 @@ class Tracker:
             import shutil
 
             shutil.rmtree(tmp)
+
+    def download_file(self, run_id: str, artifact: str, dest: Path) -> bool:
+        """One artifact file of a finished run into `dest`; False when the run has none
+        (a run logged by an older train)."""
+        parent = artifact.rpartition("/")[0] or None
+        if artifact not in {a.path for a in self.client.list_artifacts(run_id, parent)}:
+            return False
+        from mlflow.artifacts import download_artifacts
+
+        tmp = dest.parent / f".{dest.name}-download"
+        got = download_artifacts(
+            run_id=run_id, artifact_path=artifact, dst_path=str(tmp), tracking_uri=self.uri
+        )
+        Path(got).rename(dest)
+        import shutil
+
+        shutil.rmtree(tmp)
+        return True
 
     def download_text(self, run_id: str, artifact: str) -> str:
         from mlflow.artifacts import load_text

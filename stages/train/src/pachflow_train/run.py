@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pachflow_contracts import MODEL_INPUTS
+from pachflow_contracts.heldout_scores import HELDOUT_SCORES
+from pachflow_contracts.heldout_scores import write as write_heldout
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
 from pachflow_contracts.worker_context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
@@ -211,6 +213,12 @@ def _train_and_log(
         )
         t_log = time.monotonic()
         tracker.log_metrics(metrics)
+        t_held = time.monotonic()
+        heldout_file = staging / HELDOUT_SCORES
+        heldout_file.parent.mkdir(parents=True)
+        write_heldout(m.heldout_scores(fitted, df), str(heldout_file))
+        heldout_s = time.monotonic() - t_held
+        tracker.log_artifact(heldout_file, heldout_file.parent.name)
         tracker.log_artifacts(arts)
         shutil.rmtree(arts)
         example_df = spark.createDataFrame(data.example_rows(files))
@@ -232,7 +240,8 @@ def _train_and_log(
         registered = register()
         progress(
             STAGE,
-            f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s); "
+            f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s, held-out "
+            f"scores {heldout_s:.1f}s); "
             f"registered {registered.uri}",
         )
         write_link(
@@ -296,6 +305,9 @@ def _reuse(
         registered = register()
         with atomic_output(output_dir) as staging:
             tracker.download_spark_model(run_id, staging / SPARK_MODEL_DIR)
+            (staging / HELDOUT_SCORES).parent.mkdir(parents=True)
+            if not tracker.download_file(run_id, HELDOUT_SCORES, staging / HELDOUT_SCORES):
+                (staging / HELDOUT_SCORES).parent.rmdir()
             write_link(
                 staging,
                 run_manifest(
