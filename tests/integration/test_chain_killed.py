@@ -24,9 +24,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from pachflow_testing.mlflow_server import MlflowServer, run_mlflow_server
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPECS = REPO_ROOT / "pipelines"
@@ -108,7 +111,16 @@ def _check_invariants(env: dict[str, str], home: Path, tracking_uri: str) -> Non
     assert verified.returncode == 0 and "VERIFIED" in verified.stdout, verified.stdout
 
 
-def test_kill_9_at_random_points_leaves_no_survivor_and_no_duplicate(tmp_path, mlflow_server):
+@pytest.fixture
+def own_mlflow(tmp_path: Path) -> Iterator[MlflowServer]:
+    """A tracking server of this test's own: the invariants count every run and version,
+    so no other test's (deliberately duplicated) runs may share its registry."""
+    with run_mlflow_server(tmp_path / "mlflow") as server:
+        yield server
+
+
+def test_kill_9_at_random_points_leaves_no_survivor_and_no_duplicate(tmp_path, own_mlflow):
+    mlflow_server = own_mlflow
     home = tmp_path / "home"
     env = _env(home, mlflow_server.uri)
     _put(env, tmp_path, FIRST_ROWS, 1)

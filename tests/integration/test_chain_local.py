@@ -1,234 +1,57 @@
-"""The whole chain (raw_data -> split -> etl -> train) on a backend, against a real MLflow
-server, asserting the links between MLflow runs and Pachyderm commits in both directions.
+"""The whole chain (raw_data -> split -> etl -> train -> provenance) on a backend, against a
+real MLflow server, asserting the links between MLflow runs and Pachyderm commits in both
+directions, and what an incremental run recomputes.
 
-The assertions are written against `ChainBackend`, so the same test runs on the local
-backend (always: `pachflow`'s runner + store, MLflow server on loopback) and on a cluster
-(when PACHD_ADDRESS and MLFLOW_TRACKING_URI name one; skipped otherwise).
+Both tests read the session's shared two-version chain (conftest.py `history`: v1 a cold
+run, v2 a second file on top), on the local backend (always) and on a cluster (when
+PACHD_ADDRESS and MLFLOW_TRACKING_URI name one; skipped otherwise).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import gzip
 import json
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPECS = REPO_ROOT / "pipelines"
-ROWS = 20_000  # ~26 frauds: enough for both parts of the stratified train/test split
-CHAIN = ["raw_data", "split", "etl", "train"]
-STAGE_MODULES = ["pachflow_split.cli", "pachflow_etl.cli", "pachflow_train.cli"]
+SPECS = Path(__file__).resolve().parents[2] / "pipelines"
 
 pytestmark = pytest.mark.spark
 
 
-@dataclass(frozen=True)
-class Commit:
-    repo: str
-    id: str
-    provenance: tuple[tuple[str, str], ...]  # (repo, id) of the data inputs (no spec repos)
-    spec: str | None  # the spec commit id (pipelines only)
-    metadata: dict[str, str]
-
-
-class ChainBackend(Protocol):
-    tracking_uri: str
-
-    def put_raw(self, local: Path) -> str:
-        """Put one file into raw_data@master; returns the new commit id."""
-
-    def run(self, raw_commit: str) -> None:
-        """Bring the DAG up to date with that raw_data commit (wait for it on a cluster)."""
-
-    def head(self, repo: str) -> Commit: ...
-
-    def inspect(self, repo: str, commit_id: str) -> Commit: ...
-
-    def read(self, repo: str, commit_id: str, path: str) -> bytes: ...
-
-    def delete_raw(self, name: str) -> str:
-        """Delete one file from raw_data@master; returns the new commit id."""
-
-    def files(self, repo: str, commit_id: str) -> list[str]:
-        """Every file path of a commit."""
-
-
-class LocalBackend:
-    """`pachflow`'s store and runner, with a private $PACHFLOW_HOME."""
-
-    def __init__(self, home: Path, tracking_uri: str, upto: str | None = None) -> None:
-        from pachflow_store import Store
-
-        self.store = Store(home)
-        self.tracking_uri = tracking_uri
-        self.upto = upto  # run the DAG only as far as this pipeline (None: all of it)
-
-    def put_raw(self, local: Path) -> str:
-        return self.store.put_files("raw_data", [("/" + local.name, local)]).id
-
-    def run(self, raw_commit: str) -> None:
-        from pachflow.local.progress import Progress
-        from pachflow.local.runner import Runner
-        from pachflow.local.specs import load_specs
-
-        specs = load_specs(SPECS)
-        if self.upto:
-            names = [s.name for s in specs]
-            specs = specs[: names.index(self.upto) + 1]  # DAG order: its upstream comes first
-        summary = Runner(self.store, specs, progress=Progress(quiet=True)).run()
-        assert not summary.failed, [(o.pipeline, o.reason) for o in summary.failed]
-
-    def _commit(self, ref) -> Commit:
-        info = self.store.inspect_commit(ref)
-        data = tuple((p.repo, p.id) for p in info.provenance if p.repo_type == "user")
-        spec = next((p.id for p in info.provenance if p.repo_type == "spec"), None)
-        return Commit(ref.repo, ref.id, data, spec, dict(info.metadata))
-
-    def head(self, repo: str) -> Commit:
-        return self._commit(self.store.resolve(repo))
-
-    def inspect(self, repo: str, commit_id: str) -> Commit:
-        return self._commit(self.store.resolve(repo, commit_id))
-
-    def read(self, repo: str, commit_id: str, path: str) -> bytes:
-        return self.store.file_blob(self.store.resolve(repo, commit_id), path).read_bytes()
-
-    def delete_raw(self, name: str) -> str:
-        return self.store.delete_files("raw_data", ["/" + name]).id
-
-    def files(self, repo: str, commit_id: str) -> list[str]:
-        return [f.path for f in self.store.walk_files(self.store.resolve(repo, commit_id))]
-
-    def datums(self, pipeline: str) -> tuple[int, int]:
-        """(processed, skipped) datums of the pipeline's latest job."""
-        job = self.store.list_jobs(pipeline)[0]
-        return job.processed, job.skipped
-
-
-class ClusterBackend:
-    """A Pachyderm cluster with the pipelines deployed (`make deploy`)."""
-
-    def __init__(self, address: str, tracking_uri: str) -> None:
-        from pachyderm_sdk import Client
-
-        self.client = Client.from_pachd_address(address)
-        self.tracking_uri = tracking_uri
-
-    def put_raw(self, local: Path) -> str:
-        from pachyderm_sdk.api import pfs
-
-        branch = pfs.Branch.from_uri("raw_data@master")
-        with self.client.pfs.commit(branch=branch) as commit, local.open("rb") as fh:
-            commit.put_file_from_file(path="/" + local.name, file=fh)
-        return commit.id
-
-    def run(self, raw_commit: str) -> None:
-        from pachyderm_sdk.api import pfs
-
-        self.client.pfs.wait_commit_set(pfs.CommitSet(id=raw_commit))
-        for repo in CHAIN[1:]:
-            self.client.pfs.wait_commit(pfs.Commit.from_uri(f"{repo}@master"))
-
-    def _commit(self, uri: str) -> Commit:
-        from pachyderm_sdk.api import pfs
-
-        info = self.client.pfs.inspect_commit(
-            commit=pfs.Commit.from_uri(uri), wait=pfs.CommitState.FINISHED
-        )
-        data = tuple((c.repo.name, c.id) for c in info.direct_provenance if c.repo.type != "spec")
-        spec = next((c.id for c in info.direct_provenance if c.repo.type == "spec"), None)
-        return Commit(info.commit.repo.name, info.commit.id, data, spec, dict(info.metadata))
-
-    def head(self, repo: str) -> Commit:
-        return self._commit(f"{repo}@master")
-
-    def inspect(self, repo: str, commit_id: str) -> Commit:
-        return self._commit(f"{repo}@{commit_id}")
-
-    def read(self, repo: str, commit_id: str, path: str) -> bytes:
-        from pachyderm_sdk.api import pfs
-
-        with self.client.pfs.pfs_file(pfs.File.from_uri(f"{repo}@{commit_id}:{path}")) as fh:
-            return fh.read()
-
-    def delete_raw(self, name: str) -> str:
-        from pachyderm_sdk.api import pfs
-
-        with self.client.pfs.commit(branch=pfs.Branch.from_uri("raw_data@master")) as commit:
-            commit.delete_file(path="/" + name)
-        return commit.id
-
-    def files(self, repo: str, commit_id: str) -> list[str]:
-        from pachyderm_sdk.api import pfs
-
-        root = pfs.File.from_uri(f"{repo}@{commit_id}:/")
-        return [
-            f.file.path
-            for f in self.client.pfs.walk_file(file=root)
-            if f.file_type == pfs.FileType.FILE
-        ]
-
-
-@pytest.fixture(params=["local", "cluster"])
-def backend(request, tmp_path, monkeypatch) -> Iterator[ChainBackend]:
-    if request.param == "cluster":
-        address = os.environ.get("PACHD_ADDRESS")
-        tracking = os.environ.get("MLFLOW_TRACKING_URI")
-        if not address or not tracking:
-            pytest.skip(
-                "no Pachyderm cluster: set PACHD_ADDRESS (and MLFLOW_TRACKING_URI, the "
-                "cluster's MLflow as reachable from here) with the pipelines deployed"
-            )
-        yield ClusterBackend(address, tracking)
-        return
-    missing = [m for m in STAGE_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"stage code not installed yet: {', '.join(missing)}")
-    server = request.getfixturevalue("mlflow_server")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)  # the runner passes it to stages
-    yield LocalBackend(tmp_path / "pachflow-home", server.uri)
-
-
-def test_chain_links_runs_and_commits_both_ways(backend: ChainBackend, tmp_path: Path):
+def test_chain_links_runs_and_commits_both_ways(history: Any) -> None:
     from mlflow.tracking import MlflowClient
 
-    from pachflow_paysim.generator import write_paysim
-
-    data = tmp_path / "paysim.csv.gz"
-    write_paysim(data, ROWS, 11)
-    raw_id = backend.put_raw(data)
-    backend.run(raw_id)
+    chain, v1 = history.chain, history.versions[0]
 
     # commits: train <- etl <- split <- raw_data, each by direct provenance
-    train = backend.head("train")
-    etl = backend.inspect(*train.provenance[0])
-    split = backend.inspect(*etl.provenance[0])
+    train = chain.inspect("train", v1.train_commit)
+    etl = chain.inspect(*train.provenance[0])
+    split = chain.inspect(*etl.provenance[0])
     assert [train.provenance[0][0], etl.provenance[0][0], split.provenance[0][0]] == [
         "etl",
         "split",
         "raw_data",
     ]
-    assert split.provenance == (("raw_data", raw_id),)
+    assert split.provenance == (("raw_data", v1.raw),)
     assert train.spec and etl.spec and split.spec
 
     # etl ran with datum batching: one process (one Spark session) for all its datums
-    if isinstance(backend, LocalBackend):
-        logs = backend.store.logs_dir / "etl" / etl.id
+    if chain.name == "local":
+        with chain.store() as store:
+            logs = store.logs_dir / "etl" / etl.id
         starts = sum(
             log.read_text().count("--- pachflow: started") for log in logs.glob("worker*.log")
         )
         assert starts == 1
 
     # commit -> run: train's output names its MLflow run
-    manifest = json.loads(backend.read("train", train.id, "/run.json"))
+    manifest = json.loads(chain.read("train", train.id, "/run.json"))
     run_id = manifest["run_id"]
-    assert backend.read("train", train.id, f"/{run_id}") == b""  # the seed's marker file
-    client = MlflowClient(backend.tracking_uri)
+    assert chain.read("train", train.id, f"/{run_id}") == b""  # the seed's marker file
+    client = MlflowClient(chain.tracking_uri)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     tags = run.data.tags
@@ -248,9 +71,11 @@ def test_chain_links_runs_and_commits_both_ways(backend: ChainBackend, tmp_path:
     assert [r.info.run_id for r in found] == [run_id]
 
     # the provenance pipeline records the run on train's output commit (commit metadata)
-    if (SPECS / "provenance.json").exists():
-        assert backend.head("provenance").provenance == (("train", train.id),)
-        assert backend.inspect("train", train.id).metadata.get("mlflow.run_id") == run_id
+    if "provenance" in v1.heads:
+        assert chain.inspect("provenance", v1.heads["provenance"]).provenance == (
+            ("train", train.id),
+        )
+        assert chain.inspect("train", train.id).metadata.get("mlflow.run_id") == run_id
 
     # the registered model version comes from that run
     registered = manifest["registered_model"]
@@ -258,92 +83,104 @@ def test_chain_links_runs_and_commits_both_ways(backend: ChainBackend, tmp_path:
     assert version.run_id == run_id
 
 
-def features_of(backend: ChainBackend, etl_commit: str, into: Path):
+def features_of(chain: Any, etl_commit: str, into: Path) -> Any:
     """The features every reader gets from an etl commit (pachflow_features' merge), as
     rows sorted by customer."""
-    from pachflow_features import read_features
-    from pachflow_spark import SparkSettings, build_session
-
     files = []
-    for path in backend.files("etl", etl_commit):
+    for path in chain.files("etl", etl_commit):
         if path.endswith(".parquet"):
             local = into / etl_commit / path.lstrip("/")
             local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(backend.read("etl", etl_commit, path))
+            local.write_bytes(chain.read("etl", etl_commit, path))
             files.append(local)
+    return _features(files)
+
+
+def _features(files: list[Path]) -> Any:
+    from pachflow_features import read_features
+    from pachflow_spark import SparkSettings, build_session
+
     spark = build_session("chain-test-features", SparkSettings("local[2]", "1g", 2))
     return read_features(spark, files).toPandas().sort_values("nameOrig").reset_index(drop=True)
 
 
-def runs_of(client, run_id: str) -> int:
+def cold_features(files: list[Path], tmp: Path, specs: Path) -> Any:
+    """The features of a cold run over `files` in one commit, on a fresh store, run
+    in-process by the local runner as far as etl (features only: no train)."""
+    from pachflow.local.progress import Progress
+    from pachflow.local.runner import Runner
+    from pachflow.local.specs import load_specs
+    from pachflow_store import CommitRef, Store
+
+    with Store(tmp / "cold-home") as store:
+        store.put_files("raw_data", [("/" + f.name, f) for f in files])
+        specs_list = load_specs(specs)
+        names = [s.name for s in specs_list]
+        upto = specs_list[: names.index("etl") + 1]  # DAG order: its upstream comes first
+        summary = Runner(store, upto, progress=Progress(quiet=True)).run()
+        assert not summary.failed, [(o.pipeline, o.reason) for o in summary.failed]
+        etl = CommitRef("etl", store.head("etl"))
+        parquet = {p: b for p, (b, _size) in store.manifest(etl).items() if p.endswith(".parquet")}
+        local = []
+        for path, blob in parquet.items():
+            dest = tmp / "cold" / path.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(store.blobs.path(blob).read_bytes())
+            local.append(dest)
+    return _features(local)
+
+
+def runs_of(client: Any, run_id: str) -> int:
     """How many train runs the experiment of `run_id` holds."""
     experiment = client.get_run(run_id).info.experiment_id
     return len(client.search_runs(experiment_ids=[experiment], max_results=1000))
 
 
-def test_new_data_recomputes_only_what_it_touches(
-    backend: ChainBackend, tmp_path: Path, mlflow_server
-):
-    """+ a small raw file: only its datums run, one new MLflow run naming the new etl
+def test_new_data_recomputes_only_what_it_touches(history: Any, tmp_path: Path) -> None:
+    """+ a small raw file (v2): only its datums run, one new MLflow run naming the new etl
     commit, features equal to a cold run over both files; + an empty file: no new run;
-    - the small file: features equal to the first run's again."""
+    - the small file: features equal to the first run's again. (The last two add to the
+    shared chain: other tests read it by commit id, so they see no change.)"""
     import pandas as pd
     from mlflow.tracking import MlflowClient
 
-    from pachflow_paysim.generator import write_paysim
+    chain, (v1, v2) = history.chain, history.versions
+    client = MlflowClient(chain.tracking_uri)
+    features_first = features_of(chain, v1.heads["etl"], tmp_path)
 
-    first, second, empty = tmp_path / "a.csv.gz", tmp_path / "b.csv.gz", tmp_path / "c.csv"
-    write_paysim(first, ROWS, 11)
-    write_paysim(second, ROWS // 10, 12)
-    empty.write_text(gzip_header(first))
-    backend.run(backend.put_raw(first))
-    etl_first = backend.head("etl").id
-    run_first = json.loads(backend.read("train", backend.head("train").id, "/run.json"))["run_id"]
-    client = MlflowClient(backend.tracking_uri)
-    features_first = features_of(backend, etl_first, tmp_path)
-    runs = runs_of(client, run_first)
-
-    backend.run(backend.put_raw(empty))  # no customer changes: train is skipped
-    if isinstance(backend, LocalBackend):
-        assert backend.datums("train") == (0, 1)
-    assert (
-        json.loads(backend.read("train", backend.head("train").id, "/run.json"))["run_id"]
-        == run_first
-    )
-    assert runs_of(client, run_first) == runs
-
-    backend.run(backend.put_raw(second))
-    etl_added = backend.head("etl").id
-    if isinstance(backend, LocalBackend):
-        assert backend.datums("split") == (1, 2)  # only the new file
-        processed, skipped = backend.datums("etl")
+    # v2: a second file on top of the first
+    if chain.name == "local":
+        assert v2.datums["split"] == (1, 1)  # only the new file
+        processed, skipped = v2.datums["etl"]
         assert processed <= 16 and skipped >= 16  # only the new file's shard files
-    manifest = json.loads(backend.read("train", backend.head("train").id, "/run.json"))
-    assert manifest["run_id"] != run_first and runs_of(client, run_first) == runs + 1
-    run = client.get_run(manifest["run_id"])
+    assert v2.run_id != v1.run_id and v2.runs_in_experiment == v1.runs_in_experiment + 1
+    run = client.get_run(v2.run_id)
+    etl_added = v2.heads["etl"]
     assert run.data.tags["pachyderm.input.etl.commit"] == etl_added
     assert [i.dataset.source for i in run.inputs.dataset_inputs if etl_added in i.dataset.source]
-    added = features_of(backend, etl_added, tmp_path)
-
-    # a cold run over both files, in one commit, on a fresh store (features only: no train)
-    if isinstance(backend, LocalBackend):
-        cold = LocalBackend(tmp_path / "cold-home", backend.tracking_uri, upto="etl")
-        ref = cold.store.put_files("raw_data", [("/a.csv.gz", first), ("/b.csv.gz", second)])
-        cold.run(ref.id)
-        pd.testing.assert_frame_equal(added, features_of(cold, cold.head("etl").id, tmp_path))
+    added = features_of(chain, etl_added, tmp_path)
+    if chain.name == "local":
+        cold = cold_features([v1.file, v2.file], tmp_path, SPECS)
+        pd.testing.assert_frame_equal(added, cold)
     assert len(added) > len(features_first)
 
-    backend.run(backend.delete_raw(second.name))
-    if isinstance(backend, LocalBackend):
-        assert backend.datums("etl")[0] == 0  # nothing to compute: its datums just vanish
-    pd.testing.assert_frame_equal(
-        features_of(backend, backend.head("etl").id, tmp_path), features_first
+    # + a file with no rows: no customer changes, so train is skipped (no new run)
+    empty = tmp_path / "c.csv"
+    with gzip.open(v1.file, "rt") as fh:
+        empty.write_text(fh.readline())  # the header line alone
+    runs = runs_of(client, v2.run_id)
+    chain.run(chain.put_raw(empty))
+    if chain.name == "local":
+        assert chain.datums("train") == (0, 1)
+    assert json.loads(chain.read("train", chain.head("train").id, "/run.json"))["run_id"] == (
+        v2.run_id
     )
+    assert runs_of(client, v2.run_id) == runs
 
-
-def gzip_header(path: Path) -> str:
-    """The header line of a PaySim CSV (an input with no rows)."""
-    import gzip
-
-    with gzip.open(path, "rt") as fh:
-        return fh.readline()
+    # - the second file: its datums just vanish, the features are the first run's again
+    chain.run(chain.delete_raw(v2.file.name))
+    if chain.name == "local":
+        assert chain.datums("etl")[0] == 0  # nothing to compute
+    pd.testing.assert_frame_equal(
+        features_of(chain, chain.head("etl").id, tmp_path), features_first
+    )

@@ -2,70 +2,59 @@
 (separate stores, nothing reused) write byte-identical feature files and give the same
 model metrics. Fails when any stage writes run-dependent bytes (random file names,
 shuffle-ordered rows, timings or datum paths in outputs) or its seeded work depends on them.
+
+The two cold runs (issue 16: at 100k rows) are the shared chain's v1 (conftest.py
+`local_history`: a.csv.gz into an empty store) and its reproduction (`reproduction`:
+`pachflow reproduce` puts v1's raw files into a new store and runs every pipeline there).
+Files: reproduce compares every path and content hash (sha256) of each upstream commit
+of both runs (its `data <repo>` checks, counted here against v1's own commits); params
+and model metrics are compared here, exactly.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SPECS = REPO_ROOT / "pipelines"
-ROWS = 100_000  # issue 16: "two cold runs at 100k rows"
-STAGE_MODULES = ["pachflow_split.cli", "pachflow_etl.cli", "pachflow_train.cli"]
 #: Wall-clock metrics train logs: they describe the run, not the model.
 TIMING_METRICS = {"fit_seconds", "evaluate_seconds"}
 
 pytestmark = pytest.mark.spark
 
 
-def _cold_run(home: Path, data: Path) -> dict:
+def test_two_cold_runs_write_identical_features_and_metrics(
+    local_history: Any, reproduction: Any
+) -> None:
     from mlflow.tracking import MlflowClient
 
-    from pachflow.local.progress import Progress
-    from pachflow.local.runner import Runner
-    from pachflow.local.specs import load_specs
     from pachflow_store import CommitRef, Store
 
-    with Store(home) as store:
-        store.put_files("raw_data", [("/" + data.name, data)])
-        summary = Runner(store, load_specs(SPECS), progress=Progress(quiet=True)).run()
-        assert not summary.failed, [(o.pipeline, o.reason) for o in summary.failed]
-        heads = {repo: CommitRef(repo, store.head(repo)) for repo in ("split", "etl", "train")}
+    v1 = local_history.versions[0]
+    assert reproduction.exit_code == 0, reproduction.output
+    with Store(local_history.chain.home) as store:
         files = {
-            repo: {path: blob for path, (blob, *_rest) in store.manifest(ref).items()}
-            for repo, ref in heads.items()
+            repo: sorted(store.manifest(CommitRef(repo, commit)))
+            for repo, commit in (
+                ("raw_data", v1.raw),
+                ("split", v1.heads["split"]),
+                ("etl", v1.heads["etl"]),
+            )
         }
-        import json
+    assert len(files["raw_data"]) == 1 and any(p.endswith(".parquet") for p in files["etl"])
 
-        run_id = json.loads(store.file_blob(heads["train"], "/run.json").read_bytes())["run_id"]
-    run = MlflowClient().get_run(run_id)
-    return {"files": files, "metrics": run.data.metrics, "params": run.data.params}
+    # the same data in; split and etl: the same paths with the same content hashes
+    checks = {c["item"]: c for c in reproduction.verdict["checks"]}
+    for repo, paths in files.items():
+        check = checks[f"data {repo}: {len(paths)} files, content hashes"]
+        assert check["ok"], check
 
-
-def test_two_cold_runs_write_identical_features_and_metrics(
-    tmp_path: Path, mlflow_server, monkeypatch
-) -> None:
-    missing = [m for m in STAGE_MODULES if importlib.util.find_spec(m) is None]
-    if missing:
-        pytest.skip(f"stage code not installed yet: {', '.join(missing)}")
-    from pachflow_paysim.generator import write_paysim
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
-    data = tmp_path / "paysim.csv.gz"
-    write_paysim(data, ROWS, 7)
-    first = _cold_run(tmp_path / "home-1", data)
-    second = _cold_run(tmp_path / "home-2", data)
-
-    # split and etl: the same paths with the same content hashes (sha256), file by file
-    for repo in ("split", "etl"):
-        assert first["files"][repo] == second["files"][repo], repo
-    assert any(p.endswith(".parquet") for p in first["files"]["etl"])
     # train: same params, same model metrics (exactly: same rows, same seeds, same plan)
-    assert first["params"] == second["params"]
-    model_metrics = set(first["metrics"]) - TIMING_METRICS
-    assert model_metrics and {k: first["metrics"][k] for k in model_metrics} == {
-        k: second["metrics"][k] for k in model_metrics
+    client = MlflowClient(local_history.chain.tracking_uri)
+    a = client.get_run(v1.run_id).data
+    b = client.get_run(reproduction.verdict["info"]["new run"].split()[0]).data
+    assert a.params == b.params
+    model_metrics = set(a.metrics) - TIMING_METRICS
+    assert model_metrics and {k: a.metrics[k] for k in model_metrics} == {
+        k: b.metrics[k] for k in model_metrics
     }

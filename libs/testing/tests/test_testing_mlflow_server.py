@@ -45,3 +45,41 @@ def test_run_mlflow_server_closes_its_port_on_exit(tmp_path: Path) -> None:
     with run_mlflow_server(tmp_path / "srv") as server:
         assert port_open(server.port)
     assert not port_open(server.port)
+
+
+def test_production_server_checks_every_request_against_a_cheap_stored_hash(
+    mlflow_server: MlflowServer,
+) -> None:
+    """The pipeline user's password is stored with TEST_PASSWORD_HASH (not scrypt: ~0.12
+    CPU-s per request), and the server still checks it on each request."""
+    import base64
+    import urllib.error
+    import urllib.request
+
+    import psycopg
+
+    from pachflow_testing.mlflow_production import AUTH_DB, TEST_PASSWORD_HASH
+
+    if mlflow_server.postgres is None or mlflow_server.credentials is None:
+        pytest.skip("the MLflow test server runs on SQLite without auth")
+    user = mlflow_server.credentials
+    with psycopg.connect(mlflow_server.postgres.uri(AUTH_DB)) as conn:
+        row = conn.execute(
+            "SELECT password_hash FROM users WHERE username = %s", (user.username,)
+        ).fetchone()
+    assert row is not None and row[0].startswith(TEST_PASSWORD_HASH + "$")
+
+    def status(password: str) -> int:
+        token = base64.b64encode(f"{user.username}:{password}".encode()).decode()
+        request = urllib.request.Request(
+            f"{mlflow_server.uri}/api/2.0/mlflow/experiments/search?max_results=1",
+            headers={"Authorization": f"Basic {token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert status(user.password) == 200
+    assert status(user.password + "x") == 401

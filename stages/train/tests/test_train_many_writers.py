@@ -138,28 +138,6 @@ def pg_server(mlflow_server: Any, postgres_cluster: Any, monkeypatch: pytest.Mon
     return mlflow_server
 
 
-def test_parallel_train_jobs_all_finish_with_distinct_versions_and_alias_on_the_last(
-    pg_server: Any,
-    small_features: Path,
-    tmp_path: Path,
-    worker_env: Any,
-    commit_id: Any,
-) -> None:
-    experiment, model = f"writers-{commit_id()[:8]}", f"writers-model-{commit_id()[:8]}"
-    jobs = _jobs(4, tmp_path, pg_server.uri, experiment, model, worker_env, commit_id)
-    for job in jobs:
-        job.start(small_features)
-    codes = [job.wait() for job in jobs]
-    assert codes == [0] * len(jobs), "\n\n".join(j.output()[-3000:] for j in jobs)
-    client = MlflowClient(pg_server.uri)
-    runs = [_assert_complete(client, job) for job in jobs]
-    for job, run in zip(jobs, runs, strict=True):
-        assert [r.info.run_id for r in _runs_of(client, experiment, job)] == [run.info.run_id]
-        (mv,) = client.search_model_versions(f"run_id = '{run.info.run_id}'")
-        assert job.manifest()["registered_model"]["version"] == mv.version
-    _assert_registry(client, model, runs)
-
-
 def _wait_for_run(client: MlflowClient, experiment: str, job: Job, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not _runs_of(client, experiment, job):
@@ -175,9 +153,12 @@ def test_database_restart_mid_job_then_datum_retry_leaves_one_finished_run(
     worker_env: Any,
     commit_id: Any,
 ) -> None:
-    """PostgreSQL goes down while job A is training (its run exists) and comes back when A
-    has given up: A (no client retries) fails clean, B and C ride it out with retries, and
-    Pachyderm's retry of A's datum finishes A's one run."""
+    """Three train jobs at once on one model; PostgreSQL goes down while job A is training
+    (its run exists) and comes back when A has given up: A (no client retries) fails clean,
+    B and C ride it out with retries, and Pachyderm's retry of A's datum finishes A's one
+    run. Every job ends with one complete run and its own version, numbered 1..3 without
+    gaps, the alias on the newest. (This is also the many-writers check: it replaced a
+    separate run of four jobs without an outage, which checked nothing more.)"""
     pg = pg_server.postgres
     experiment, model = f"restart-{commit_id()[:8]}", f"restart-model-{commit_id()[:8]}"
     a, *others = _jobs(3, tmp_path, pg_server.uri, experiment, model, worker_env, commit_id)
@@ -211,6 +192,11 @@ def test_database_restart_mid_job_then_datum_retry_leaves_one_finished_run(
     (run,) = _runs_of(client, experiment, a)  # exactly one run for A's job + datum
     assert run.info.run_id == attempt.info.run_id
     runs = [_assert_complete(client, retry), *(_assert_complete(client, j) for j in others)]
+    for job, done in zip((retry, *others), runs, strict=True):
+        # one run per job, and the version its run.json records is its run's own
+        assert [r.info.run_id for r in _runs_of(client, experiment, job)] == [done.info.run_id]
+        (mv,) = client.search_model_versions(f"run_id = '{done.info.run_id}'")
+        assert job.manifest()["registered_model"]["version"] == mv.version
     _assert_registry(client, model, runs)
     assert client.get_model_version_by_alias(model, "candidate").run_id == run.info.run_id
 

@@ -24,6 +24,12 @@ from pachflow_testing.mlflow_server import Credentials, MlflowServer, run_mlflow
 from pachflow_testing.postgres import run_postgres
 from pachflow_testing.s3 import S3Missing, run_s3rver
 
+#: How the test users' passwords are stored: werkzeug's pbkdf2 with few rounds instead of its
+#: default scrypt. MLflow checks the password on every request (auth cache off, as in
+#: production); scrypt costs ~0.12 CPU-s a check, ~6 CPU-s per train run (~50 requests),
+#: minutes over the test suite on 2 cores. Every request is still checked, by the same code
+#: (werkzeug reads the method from the stored hash): only the hash's cost differs.
+TEST_PASSWORD_HASH = "pbkdf2:sha256:1000"
 TRACKING_DB = "mlflow"
 AUTH_DB = "mlflow_auth"
 ADMIN = "admin"
@@ -62,9 +68,18 @@ def _post(server: MlflowServer, endpoint: str, body: dict[str, str]) -> dict[str
 
 
 def create_user(server: MlflowServer, username: str) -> Credentials:
-    """A new non-admin user with a random password."""
+    """A new non-admin user with a random password (stored with TEST_PASSWORD_HASH)."""
     user = Credentials(username, new_password())
     _post(server, "/api/2.0/mlflow/users/create", {"username": username, "password": user.password})
+    if server.postgres is not None:
+        import psycopg
+        from werkzeug.security import generate_password_hash
+
+        cheap = generate_password_hash(user.password, method=TEST_PASSWORD_HASH)
+        with psycopg.connect(server.postgres.uri(AUTH_DB)) as conn:
+            conn.execute(
+                "UPDATE users SET password_hash = %s WHERE username = %s", (cheap, username)
+            )
     return user
 
 
@@ -93,9 +108,10 @@ def run_production_mlflow(
     Everything is stopped on exit.
 
     `auth_cache_ttl_s`: how long a worker trusts a password it verified. MLflow's default,
-    0, checks the scrypt hash on every request (~0.1 CPU-s each here; a train run makes
-    ~50). Kept at 0 like production: with a cache, MLflow 3.17.2 answers a bearer
-    token with 500 instead of 401 (`_auth_cache_key` encodes the absent password)."""
+    0, checks the password hash on every request (a train run makes ~50; the test users'
+    hashes are cheap, TEST_PASSWORD_HASH). Kept at 0 like production: with a cache, MLflow
+    3.17.2 answers a bearer token with 500 instead of 401 (`_auth_cache_key` encodes the
+    absent password)."""
     root.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         pg = stack.enter_context(run_postgres(databases=(TRACKING_DB, AUTH_DB)))

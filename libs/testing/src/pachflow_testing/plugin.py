@@ -23,6 +23,11 @@
   versions (pachflow_testing.local_dag), for lineage tests.
 
 PACHFLOW_REQUIRE_SERVICES=1 (CI) turns "PostgreSQL/s3rver not installed" into an error.
+
+Markers by fixture: a test that uses a `spark` session fixture is marked `spark`, one that
+uses `mlflow_server` (or a fixture built on it) `mlflow`, so `make test-fast` (unit tests:
+`-m "not spark and not mlflow and not containers and not cluster"`) leaves them out
+without every test having to say so.
 """
 
 from __future__ import annotations

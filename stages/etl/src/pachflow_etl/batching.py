@@ -23,10 +23,10 @@ from pathlib import Path
 import click
 import grpc
 from pachyderm_sdk.api.worker import WorkerStub
+from pachyderm_sdk.constants import WORKER_PORT_ENV
 
 from pachflow_stagekit import BadInput, progress
 
-WORKER_PORT_ENV = "PPS_WORKER_GRPC_PORT"
 STAGE = "etl"
 
 

@@ -184,6 +184,9 @@ class Tracker:
             if clash:
                 self.client.delete_run(previous.info.run_id)
                 previous = None
+        # start_run(run_id=...) refuses a run of another experiment than the process's
+        # active one (left by an earlier caller in this process, or MLFLOW_EXPERIMENT_*).
+        mlflow.set_experiment(experiment_id=self.experiment_id)
         if previous is not None:
             run = mlflow.start_run(run_id=previous.info.run_id)
             str_params = {k: v for k, v in str_params.items() if k not in previous.data.params}

@@ -30,6 +30,7 @@ from typing import IO, Any
 
 import grpc
 from pachyderm_sdk.api.worker import NextDatumRequest, NextDatumResponse
+from pachyderm_sdk.constants import WORKER_PORT_ENV
 
 from pachflow.local.datums import Datum
 from pachflow.local.env import datum_env
@@ -48,7 +49,6 @@ from pachflow.local.runtime import Launch
 from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
 
 SERVICE = "pachyderm.worker.Worker"
-WORKER_PORT_ENV = "PPS_WORKER_GRPC_PORT"
 POLL_S = 0.05
 PROCESS_STARTED = "--- pachflow: started"  # in workerN.log, once per process start
 EOF_WAIT_S = 5.0
