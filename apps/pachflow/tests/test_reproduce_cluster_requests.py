@@ -29,6 +29,7 @@ from pachflow_lineage.model import Commit, Lineage
 SPECS = Path(__file__).resolve().parents[3] / "pipelines"
 RAW = "0123456789ab4def8123456789abcde0"
 NEW_RUN = "f" * 32
+EXPERIMENT = "pachflow-fraud-reproductions"
 
 
 class _Commit:
@@ -85,6 +86,19 @@ class StandIn:
         return [a for k, a in self.calls if k == kind]
 
 
+def test_a_registered_runs_reproduction_registers_the_reproductions_model() -> None:
+    from pachflow_lineage.model import ModelVersion
+
+    p = plan()
+    p.model_version = ModelVersion(name="pachflow-fraud-detector", version="3")
+    client = StandIn()
+    run_cluster(p, client, "http://127.0.0.1:5000", EXPERIMENT)
+    train = next(s for s in client.of("create_pipeline") if s["pipeline"]["name"] == "train")
+    env = train["transform"]["env"]
+    assert env["PACHFLOW_REGISTERED_MODEL"] == "pachflow-fraud-detector-reproductions"
+    assert env["PACHFLOW_EXPERIMENT"] == EXPERIMENT
+
+
 def plan() -> Plan:
     names = ["train", "provenance", "split", "etl"]  # not in DAG order on purpose
     specs = {n: json.loads((SPECS / f"{n}.json").read_text()) for n in names}
@@ -100,7 +114,7 @@ def plan() -> Plan:
 
 def test_the_reproduction_runs_in_a_project_of_its_own() -> None:
     client = StandIn()
-    run_id, project, _ = run_cluster(plan(), client, "http://127.0.0.1:5000")
+    run_id, project, _ = run_cluster(plan(), client, "http://127.0.0.1:5000", EXPERIMENT)
     assert run_id == NEW_RUN
     assert project.startswith("reproduce-")
     [(made, description)] = client.of("create_project")
@@ -124,6 +138,13 @@ def test_the_reproduction_runs_in_a_project_of_its_own() -> None:
     # the specs' own (in-cluster) MLflow address wins over the caller's
     train = next(s for s in created if s["pipeline"]["name"] == "train")
     assert train["transform"]["env"]["MLFLOW_TRACKING_URI"].startswith("http://mlflow.mlflow")
+    # its run goes to the reproductions' experiment, not the user's (no model version in
+    # this plan: nothing to register under another name); the other stages are unchanged
+    assert train["transform"]["env"]["PACHFLOW_EXPERIMENT"] == EXPERIMENT
+    assert "PACHFLOW_REGISTERED_MODEL" not in train["transform"]["env"]
+    assert not any(
+        "PACHFLOW_EXPERIMENT" in s["transform"]["env"] for s in created if s is not train
+    )
 
     # the new run id comes from train's output in the new project, never the user's
     [out] = client.of("inspect_commit")
@@ -135,7 +156,7 @@ def test_the_reproduction_runs_in_a_project_of_its_own() -> None:
 def test_a_failed_reproduction_names_its_project() -> None:
     client = StandIn(error="datum failed")
     with pytest.raises(ReproduceError) as err:
-        run_cluster(plan(), client, "http://127.0.0.1:5000")
+        run_cluster(plan(), client, "http://127.0.0.1:5000", EXPERIMENT)
     assert "reproduction failed in project reproduce-" in str(err.value)
     assert "datum failed" in str(err.value)
 
@@ -145,7 +166,7 @@ def test_a_pipeline_reading_a_repo_nothing_makes_is_named() -> None:
     del p.specs["split"]
     client = StandIn()
     with pytest.raises(ReproduceError, match="pipelines etl, provenance, train read repos"):
-        run_cluster(p, client, "http://127.0.0.1:5000")
+        run_cluster(p, client, "http://127.0.0.1:5000", EXPERIMENT)
     assert client.calls == []  # refused before anything is made on the cluster
 
 
@@ -154,5 +175,5 @@ def test_specs_that_read_each_other_in_a_cycle_are_named() -> None:
     p.specs["split"]["input"] = {"pfs": {"repo": "etl", "glob": "/*"}}
     client = StandIn()
     with pytest.raises(ReproduceError, match="pipelines form a cycle: etl -> split -> etl"):
-        run_cluster(p, client, "http://127.0.0.1:5000")
+        run_cluster(p, client, "http://127.0.0.1:5000", EXPERIMENT)
     assert client.calls == []

@@ -19,8 +19,11 @@ from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RunManifest
 from pachflow_store import new_id
 
 
-def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, float]:
-    """-> (new run id, project, seconds). `client`: a pachyderm_sdk Client."""
+def run_cluster(
+    plan: Plan, client: Any, tracking_uri: str, experiment: str
+) -> tuple[str, str, float]:
+    """-> (new run id, project, seconds). `client`: a pachyderm_sdk Client. The run's
+    pipeline (train) tracks to `experiment` and registers the reproductions' model."""
     from pachyderm_sdk.api import pfs
 
     # Ordered first: a spec set that cannot run must leave nothing behind on the cluster.
@@ -45,6 +48,8 @@ def run_cluster(plan: Plan, client: Any, tracking_uri: str) -> tuple[str, str, f
         spec.setdefault("pipeline", {})["project"] = {"name": project}
         env = spec.setdefault("transform", {}).setdefault("env", {})
         env["MLFLOW_TRACKING_URI"] = env.get("MLFLOW_TRACKING_URI") or tracking_uri
+        if spec["pipeline"].get("name") == plan.pipeline:
+            env.update(plan.tracking_env(experiment))
         for inp in pfs_inputs(spec.get("input")):
             inp["project"] = project
         client.pps.create_pipeline_v2(create_pipeline_request_json=json.dumps(spec))

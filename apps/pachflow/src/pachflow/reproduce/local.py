@@ -20,10 +20,6 @@ from pachflow.local.specs import load_specs
 from pachflow.reproduce.plan import Plan, ReproduceError, image_of
 from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RunManifest
 
-#: train registers the reproduced model under `<name><suffix>`: the user's model keeps its
-#: versions and its `candidate` alias.
-MODEL_SUFFIX = "-reproductions"
-
 
 @dataclass
 class Reproduction:
@@ -83,9 +79,7 @@ def run_local(
                 ref.repo, manifest, source.blobs, description=f"copy of {root.ref.label}"
             )
             progress.say(f"reproduce: {root.ref.label} -> {ref.repo}@{new.id} in {home}")
-        env = {"MLFLOW_TRACKING_URI": tracking_uri, "PACHFLOW_EXPERIMENT": experiment}
-        if plan.model_version is not None:
-            env["PACHFLOW_REGISTERED_MODEL"] = plan.model_version.name + MODEL_SUFFIX
+        env = {"MLFLOW_TRACKING_URI": tracking_uri, **plan.tracking_env(experiment)}
         with _env(env):
             summary = Runner(store, load_specs(specs_dir), runtime, progress).run()
         if summary.failed:

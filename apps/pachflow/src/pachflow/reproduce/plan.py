@@ -18,6 +18,12 @@ if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
 
 
+#: A reproduction's run goes to `<the run's experiment>-reproductions` and its model is
+#: registered as `<model>-reproductions`: the user's experiment, versions and `candidate`
+#: alias are not touched, on a local store or a cluster alike.
+REPRODUCTIONS_SUFFIX = "-reproductions"
+
+
 class ReproduceError(LineageError):
     """The run cannot be reproduced as asked: a commit or stage version is missing."""
 
@@ -32,6 +38,14 @@ class Plan:
     specs: dict[str, dict[str, Any]]  # pipeline -> the spec version the run's chain used
     original_seconds: float | None = None  # the chain's jobs, first start to last finish
     params: dict[str, str] = field(default_factory=dict)
+
+    def tracking_env(self, experiment: str) -> dict[str, str]:
+        """What the reproducing train is told about MLflow: the reproductions' experiment
+        and, for a registered run, the reproductions' model (train's PACHFLOW_* options)."""
+        env = {"PACHFLOW_EXPERIMENT": experiment}
+        if self.model_version is not None:
+            env["PACHFLOW_REGISTERED_MODEL"] = self.model_version.name + REPRODUCTIONS_SUFFIX
+        return env
 
 
 def build_plan(resolver: Resolver, run_id: str, mv: ModelVersion | None) -> Plan:

@@ -9,7 +9,13 @@ from pathlib import Path
 import pachflow_store as ps
 from pachflow.local.progress import Progress
 from pachflow.reproduce.compare import compare_runs
-from pachflow.reproduce.plan import Plan, ReproduceError, build_plan, check_local_stages
+from pachflow.reproduce.plan import (
+    REPRODUCTIONS_SUFFIX,
+    Plan,
+    ReproduceError,
+    build_plan,
+    check_local_stages,
+)
 from pachflow_lineage.audit import Verdict
 from pachflow_lineage.backends import open_backend
 from pachflow_lineage.backends.base import Backend
@@ -21,7 +27,6 @@ from pachflow_lineage.tracking import Tracking, quiet_http_retries
 
 REPRODUCES_TAG = "pachflow.reproduces"
 #: A reproduction's runs go to `<original experiment><suffix>`, not the user's experiment.
-EXPERIMENT_SUFFIX = "-reproductions"
 
 
 def reproduce_subject(
@@ -80,7 +85,7 @@ def reproduce_subject(
     return verdict
 
 
-def reproduction_experiment(tracking: Tracking, run_id: str, home: Path) -> str:
+def reproduction_experiment(tracking: Tracking, run_id: str, home: Path | None) -> str:
     """`<the original run's experiment>-reproductions`, made on first use: reproductions do
     not crowd the user's experiment. With a local store its artifacts live under the
     store's own mlruns (not in the reproduction's store, which is removed afterwards)."""
@@ -88,10 +93,12 @@ def reproduction_experiment(tracking: Tracking, run_id: str, home: Path) -> str:
 
     client = tracking.client
     original = client.get_experiment(client.get_run(run_id).info.experiment_id).name
-    name = original + EXPERIMENT_SUFFIX
+    name = original + REPRODUCTIONS_SUFFIX
     if client.get_experiment_by_name(name) is None:
         remote = tracking.tracking_uri.startswith(("http://", "https://"))
-        location = None if remote else str(home / "mlruns" / "reproductions")
+        location = None  # a server (or a cluster's run): the server's artifact root
+        if home is not None and not remote:
+            location = str(home / "mlruns" / "reproductions")
         try:
             client.create_experiment(name, artifact_location=location)
         except MlflowException:  # made meanwhile by another reproduction
@@ -151,7 +158,8 @@ def _on_cluster(
             if isinstance(backend, PachydermBackend)
             else connect(resolve_target(None))
         )
-        new_run, project, seconds = run_cluster(plan, client, tracking.tracking_uri)
+        experiment = reproduction_experiment(tracking, plan.run_id, None)
+        new_run, project, seconds = run_cluster(plan, client, tracking.tracking_uri, experiment)
         progress.say(f"reproduce: run {new_run} in Pachyderm project {project}")
         return _finish(plan, tracking, backend, new_run, seconds, tolerance)
     finally:
