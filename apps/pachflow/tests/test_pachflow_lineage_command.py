@@ -20,7 +20,9 @@ def test_lineage_commit_validates_like_pachflow_provenance() -> None:
     assert "expected [project/]REPO@ID, REPO@BRANCH or REPO@PREFIX" in result.output
 
 
-def test_console_url_is_refused_for_the_local_store_not_ignored(tmp_path) -> None:
+def test_console_url_is_refused_for_the_local_store_not_ignored(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     args = ["lineage", "commit", "raw_data@master", "--home", str(tmp_path / "store")]
     result = CliRunner().invoke(main, [*args, "--console-url", "http://console:4000"])
     assert result.exit_code == 2
@@ -28,3 +30,4 @@ def test_console_url_is_refused_for_the_local_store_not_ignored(tmp_path) -> Non
     # set for a cluster in the environment: not an error for a local question
     quiet = CliRunner().invoke(main, args, env={"PACHFLOW_CONSOLE_URL": "http://console:4000"})
     assert "--console-url" not in quiet.output and "no local pachflow store" in quiet.output
+    assert list(tmp_path.iterdir()) == []  # a missing store: nothing made (no ./mlflow.db)

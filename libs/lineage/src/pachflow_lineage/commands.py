@@ -64,17 +64,23 @@ def _resolver(opts: dict[str, Any]) -> Resolver:
     quiet_http_retries(CLI_HTTP_RETRIES, CLI_HTTP_TIMEOUT_S)
     backend_kind = choose_backend(opts["backend"], opts["home"])
     check_console_url(backend_kind)
-    tracking = Tracking(
-        opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]),
-        timeout_s=CLI_HTTP_TIMEOUT_S,
-    )
-    tracking.check()
+    # The store first: a missing one is named at once, before MLflow is touched (an MLflow
+    # client with no URI would make ./mlflow.db in the current folder, seconds later).
     backend = open_backend(
         backend_kind,
         home=opts["home"],
         pachd_address=opts["pachd_address"],
         console_url=opts["console_url"],
     )
+    try:
+        tracking = Tracking(
+            opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]),
+            timeout_s=CLI_HTTP_TIMEOUT_S,
+        )
+        tracking.check()
+    except BaseException:
+        backend.close()
+        raise
     return Resolver(backend=backend, tracking=tracking)
 
 
