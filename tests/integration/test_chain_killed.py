@@ -67,8 +67,10 @@ def _put(env: dict[str, str], tmp: Path, rows: int, seed: int) -> None:
 def _run(env: dict[str, str]) -> float:
     start = time.monotonic()
     done = _pachflow(env, "run", "--specs", str(SPECS), "-q")
-    jobs = _pachflow(env, "jobs").stdout
-    assert done.returncode == 0, f"{done.stdout}\n{done.stderr[-3000:]}\n{jobs}"
+    if done.returncode != 0:  # the failed datums' own words, not only the job table
+        jobs = _pachflow(env, "jobs").stdout
+        logs = "".join(_pachflow(env, "logs", p).stdout[-4000:] for p in ("train", "provenance"))
+        raise AssertionError(f"{done.stdout}\n{done.stderr[-3000:]}\n{jobs}\n{logs}")
     return time.monotonic() - start
 
 

@@ -6,6 +6,7 @@ tests/readme (the README's command after the demo)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,9 @@ def test_scores_from_another_folder_with_no_mlflow_settings_after_a_local_run(
     made = subprocess.run(
         [sys.executable, "-m", "pachflow_testing.scoring_model", str(data), uri, "fraud"],
         cwd=home,
+        # as a stage of `pachflow run` would: no MLFLOW_* of this session (an MLflow server
+        # the other tests share) may reach it, or the model is registered there
+        env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
         capture_output=True,
         text=True,
         check=False,

@@ -40,7 +40,7 @@ def scored(local_dag: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
             with store.transaction() as tx:
                 spec = store.insert_commit(
                     tx,
-                    ps.CommitRef("score", ps.new_id(), ps.SPEC),
+                    ps.CommitRef("score", ps.new_id(), repo_type=ps.SPEC),
                     {"/spec.json": spec_digest},
                     [],
                     ps.ORIGIN_USER,

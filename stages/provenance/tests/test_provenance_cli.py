@@ -71,7 +71,11 @@ def test_missing_local_store_is_exit_2(mlflow_tracking_uri: str, tmp_path: Path)
 
 
 def test_unreachable_mlflow_is_exit_2(dead_tracking_uri: str, tmp_path: Path) -> None:
-    result = run("run", GOOD_ID, "--tracking-uri", dead_tracking_uri, "--home", str(tmp_path))
+    from pachflow_store import Store
+
+    Store(tmp_path / "home").close()  # a store: the question gets as far as MLflow
+    home = str(tmp_path / "home")
+    result = run("run", GOOD_ID, "--tracking-uri", dead_tracking_uri, "--home", home)
     assert result.exit_code == 2
     assert f"MLflow at {dead_tracking_uri} is unreachable" in one_line(result)
 
