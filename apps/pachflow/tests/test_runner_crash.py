@@ -38,14 +38,15 @@ def wait_for(predicate, what: str, proc: subprocess.Popen | None = None) -> None
         time.sleep(0.02)
 
 
-@pytest.fixture
-def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
+def gated_pipeline(tmp_path: Path, write_spec, script, name: str, source: str) -> Path:
+    """Pipeline p over repo raw (one file, x.txt, put) running `source`, whose datum waits
+    for the file `open` in the returned gates folder (named to it by $GATE)."""
     gates = tmp_path / "gates"
     gates.mkdir()
     # the spec's env: a stage sees no variable of the shell, as on a worker
     write_spec(
         "p",
-        [*script("gated", GATED), "/pfs/raw", "/pfs/out"],
+        [*script(name, source), "/pfs/raw", "/pfs/out"],
         "raw",
         datumTries=1,
         transform={"env": {"GATE": str(gates / "open")}},
@@ -53,6 +54,12 @@ def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
     data = tmp_path / "x.txt"
     data.write_text("x")
     subprocess.run([PACHFLOW, "put", "raw", str(data)], check=True, capture_output=True)
+    return gates
+
+
+@pytest.fixture
+def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
+    gates = gated_pipeline(tmp_path, write_spec, script, "gated", GATED)
     procs: list[subprocess.Popen] = []
 
     def start_run() -> subprocess.Popen:
@@ -113,18 +120,7 @@ def test_a_datum_that_outlives_its_killed_runner_keeps_the_job_running_until_sto
 ):
     """A datum's child that leaves the datum's process (as a daemon would) but stays in
     its process group: `jobs` says RUNNING while it lives, the next run stops it first."""
-    gates = tmp_path / "gates"
-    gates.mkdir()
-    # the spec's env: a stage sees no variable of the shell, as on a worker
-    write_spec(
-        "p",
-        [*script("detached", DETACHED), "/pfs/raw", "/pfs/out"],
-        "raw",
-        datumTries=1,
-        transform={"env": {"GATE": str(gates / "open")}},
-    )
-    (tmp_path / "x.txt").write_text("x")
-    subprocess.run([PACHFLOW, "put", "raw", str(tmp_path / "x.txt")], check=True)
+    gates = gated_pipeline(tmp_path, write_spec, script, "detached", DETACHED)
     runner = subprocess.Popen(
         [PACHFLOW, "run", "--specs", str(specs_dir)],
         stdout=subprocess.DEVNULL,
