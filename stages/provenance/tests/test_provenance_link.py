@@ -17,23 +17,8 @@ from pachflow_provenance.cli import main
 
 
 def link(dag: Any, run_id: str, tmp: Path, attempt: int) -> tuple[Any, Path]:
-    train = tmp / "pfs" / "train"
-    train.mkdir(parents=True, exist_ok=True)
-    (train / "run.json").write_text(
-        json.dumps({"run_id": run_id, "tracking_uri": dag.tracking_uri})
-    )
     out = tmp / f"out{attempt}"
-    result = CliRunner().invoke(
-        main,
-        ["link", str(train), str(out)],
-        # the operator names the server (credentials never go to a URI read from run.json)
-        env={
-            "PACHFLOW_HOME": str(dag.home),
-            "MLFLOW_TRACKING_URI": dag.tracking_uri,
-            "PACHD_ADDRESS": None,
-        },
-    )
-    return result, out
+    return link_manifest(dag, {"run_id": run_id}, out, {}), out
 
 
 def test_link_writes_lineage_and_links_both_ways_idempotently(
