@@ -2,7 +2,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from pachflow_stagekit import BadInput, atomic_output, find_files
+from pachflow_stagekit import BadInput, atomic_fresh_output, atomic_output, find_files
 
 
 def test_find_files_sorted_recursive_and_skips_hidden(tmp_path):
@@ -65,4 +65,19 @@ def test_atomic_output_merges_directories_but_never_overwrites(tmp_path):
         (staging / "shard=01" / "a.parquet").write_text("clobber")
         (staging / "new.txt").write_text("n")
     assert (out / "shard=01" / "a.parquet").read_text() == "first"
+    assert not (out / "new.txt").exists()
+
+
+def test_atomic_fresh_output_names_a_clash_as_bad_input_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.parquet").write_text("first")
+    with pytest.raises(BadInput) as raised, atomic_fresh_output(out) as staging:
+        (staging / "a.parquet").write_text("clobber")
+        (staging / "new.txt").write_text("n")
+    assert str(raised.value) == (
+        f"would overwrite existing output: {out / 'a.parquet'} "
+        f"(expected an OUTPUT_DIR {out} without them)"
+    )
+    assert (out / "a.parquet").read_text() == "first"
     assert not (out / "new.txt").exists()

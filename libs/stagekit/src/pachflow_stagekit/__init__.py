@@ -4,7 +4,7 @@ before the work), SIGTERM handled like Ctrl-C, and quoting input safely in messa
 from pachflow_stagekit.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput
 from pachflow_stagekit.inputs import find_files
 from pachflow_stagekit.log import progress
-from pachflow_stagekit.output import atomic_output, check_output_dir
+from pachflow_stagekit.output import atomic_fresh_output, atomic_output, check_output_dir
 from pachflow_stagekit.signals import terminate_cleanly
 from pachflow_stagekit.text import excerpt
 
@@ -13,6 +13,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_OK",
     "BadInput",
+    "atomic_fresh_output",
     "atomic_output",
     "check_output_dir",
     "excerpt",

@@ -93,6 +93,17 @@ def atomic_output(output_dir: str | Path) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextmanager
+def atomic_fresh_output(output_dir: str | Path) -> Iterator[Path]:
+    """atomic_output for a stage that never adds to an existing output: a file it would
+    overwrite (FileExistsError, while publishing or writing into staging) is bad input."""
+    try:
+        with atomic_output(output_dir) as staging:
+            yield staging
+    except FileExistsError as exc:
+        raise BadInput(f"{exc} (expected an OUTPUT_DIR {output_dir} without them)") from exc
+
+
 def _lexists(path: Path) -> bool:
     try:
         os.lstat(path)

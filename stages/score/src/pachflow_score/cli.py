@@ -19,7 +19,7 @@ from pachflow_scoring import (
 )
 from pachflow_scoring.registry import record_use
 from pachflow_spark import SparkSettings, spark_options
-from pachflow_stagekit import BadInput, atomic_output, find_files, progress
+from pachflow_stagekit import atomic_fresh_output, find_files, progress
 from pachflow_stagekit.mlflow_access import required_tracking_uri
 
 STAGE = "score"
@@ -101,14 +101,11 @@ def main(
         default_pipeline=STAGE, local_inputs={input_dir.resolve().name: input_dir}
     )
     scorer = Scorer(model, spark_settings)
-    try:
-        with atomic_output(output_dir) as staging:
-            for path in sources:
-                scored = scorer.score(path, block_mb << 20)
-                folder = staging / path.relative_to(input_dir)
-                write_scored(folder, scored, scoring_record(scored, model, ctx))
-    except FileExistsError as exc:
-        raise BadInput(f"{exc} (expected an OUTPUT_DIR {output_dir} without them)") from exc
+    with atomic_fresh_output(output_dir) as staging:
+        for path in sources:
+            scored = scorer.score(path, block_mb << 20)
+            folder = staging / path.relative_to(input_dir)
+            write_scored(folder, scored, scoring_record(scored, model, ctx))
     if not ctx.local:
         commit = ctx.output_commit or ctx.job_id
         record_use(model, commit, f"{ctx.pipeline}@{commit}")

@@ -11,7 +11,7 @@ from pachflow_paysim.reader import SUFFIXES, source_stem
 from pachflow_split.run import STAGE, Settings, split_source
 from pachflow_stagekit import (
     BadInput,
-    atomic_output,
+    atomic_fresh_output,
     check_output_dir,
     find_files,
     progress,
@@ -114,9 +114,6 @@ def main(
         block_bytes=block_mb << 20,
     )
     progress(STAGE, f"{len(sources)} source file(s) under {input_dir} -> {output_dir}")
-    try:
-        with atomic_output(output_dir) as staging:
-            for path in sources:
-                split_source(path, staging, settings)
-    except FileExistsError as exc:
-        raise BadInput(f"{exc} (expected an OUTPUT_DIR {output_dir} without them)") from exc
+    with atomic_fresh_output(output_dir) as staging:
+        for path in sources:
+            split_source(path, staging, settings)
