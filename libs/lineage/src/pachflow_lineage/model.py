@@ -8,9 +8,16 @@ node has a `key` (unique across kinds) that edges refer to.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pachflow_contracts.commits import DEFAULT_PROJECT, USER, CommitRef
+
+
+def utc_iso(moment: datetime) -> str:
+    """The model's time format (`created`, `finished`): ISO 8601 in UTC to the second,
+    2026-01-02T03:04:05Z, whichever backend read it."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass

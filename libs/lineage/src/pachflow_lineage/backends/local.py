@@ -11,16 +11,14 @@ import pachflow_store as ps
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
-from pachflow_lineage.model import Commit, Datum, FileEntry, Job
+from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
 
 MAX_FILES = 1000  # per commit, as for Pachyderm
 SPEC_FILE = "/spec.json"  # what the local runner stores in a pipeline's spec commit
 
 
 def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if ts is None else utc_iso(datetime.fromtimestamp(ts, UTC))
 
 
 def open_store(home: str | None = None) -> ps.Store:

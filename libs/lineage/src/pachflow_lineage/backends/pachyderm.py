@@ -20,7 +20,7 @@ import pachflow_store as ps
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
-from pachflow_lineage.model import Commit, Datum, FileEntry, Job
+from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
 
 # Protobuf Timestamps that were never set come back as the epoch.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -29,9 +29,7 @@ HIDDEN_REPO_TYPES = {"meta"}  # a pipeline's meta repo (datum bookkeeping), not 
 
 
 def iso(ts: datetime | None) -> str | None:
-    if ts is None or ts <= _EPOCH:
-        return None
-    return ts.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if ts is None or ts <= _EPOCH else utc_iso(ts)
 
 
 def ref_from_commit(commit: pfs.Commit) -> CommitRef:
