@@ -13,6 +13,10 @@ from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.model import Commit, Datum, Job
 from pachflow_store import CommitName
 
+#: Files an inspected commit lists, in every backend: enough to read, bounded for repos
+#: with many shards.
+MAX_FILES = 1000
+
 
 @dataclass
 class CommitRecord:

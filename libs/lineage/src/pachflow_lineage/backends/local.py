@@ -9,11 +9,10 @@ from typing import Any
 
 import pachflow_store as ps
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
-from pachflow_lineage.backends.base import CommitRecord
+from pachflow_lineage.backends.base import MAX_FILES, CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
 
-MAX_FILES = 1000  # per commit, as for Pachyderm
 SPEC_FILE = "/spec.json"  # what the local runner stores in a pipeline's spec commit
 
 

@@ -18,13 +18,12 @@ from pachyderm_sdk.api import metadata, pfs, pps
 
 import pachflow_store as ps
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
-from pachflow_lineage.backends.base import CommitRecord
+from pachflow_lineage.backends.base import MAX_FILES, CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
 
 # Protobuf Timestamps that were never set come back as the epoch.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MAX_FILES = 1000  # per commit: enough to read, bounded for repos with many shards
 HIDDEN_REPO_TYPES = {"meta"}  # a pipeline's meta repo (datum bookkeeping), not data
 
 
