@@ -29,6 +29,11 @@ from pachflow_paysim.rules import lines_ok
 from pachflow_stagekit import BadInput, excerpt
 
 SUFFIXES = (".csv.gz", ".csv")
+#: CSV text read per block (--block-mb of split and score): bounds the raw text held at
+#: once; the default and the largest a CLI accepts, in MB.
+DEFAULT_BLOCK_MB = 8
+MAX_BLOCK_MB = 512
+DEFAULT_BLOCK_BYTES = DEFAULT_BLOCK_MB << 20
 _HEADER_PEEK = 64 * 1024
 #: A block holds at most block_bytes // this many lines as well as block_bytes of text: a
 #: PaySim line is ~75 bytes, but a file of blank or one-field lines (1-2 bytes each) would

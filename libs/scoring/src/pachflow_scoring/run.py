@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 
 from pachflow_contracts.worker_context import PachydermContext
+from pachflow_paysim.reader import DEFAULT_BLOCK_BYTES
 from pachflow_scoring.registry import ScoringModel, load_model
-from pachflow_scoring.score import BLOCK_BYTES, Scored, score_file
+from pachflow_scoring.score import Scored, score_file
 from pachflow_spark import SparkSettings, build_session
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class Scorer:
             self._pipeline = load_model(self.spark(), self.model)
         return self._pipeline
 
-    def score(self, path: Path, block_bytes: int = BLOCK_BYTES) -> Scored:
+    def score(self, path: Path, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Scored:
         with tempfile.TemporaryDirectory(prefix="pachflow-score-") as tmp:
             return score_file(path, self.model, self.spark, self.pipeline, Path(tmp), block_bytes)
 

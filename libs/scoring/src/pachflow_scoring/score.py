@@ -30,6 +30,7 @@ from pachflow_features import read_features
 from pachflow_features.partials import arrow_partials
 from pachflow_features.scores import fraud_score
 from pachflow_paysim.checked import Counts, checked_batches
+from pachflow_paysim.reader import DEFAULT_BLOCK_BYTES
 from pachflow_scoring.registry import ScoringModel
 from pachflow_stagekit import progress
 
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 STAGE = "score"
-#: CSV text read per block (as split's default): bounds the raw text held at once.
-BLOCK_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,9 @@ class Scored:
         }
 
 
-def read_transactions(path: Path, block_bytes: int = BLOCK_BYTES) -> tuple[pa.Table, Counts]:
+def read_transactions(
+    path: Path, block_bytes: int = DEFAULT_BLOCK_BYTES
+) -> tuple[pa.Table, Counts]:
     """Every row of one PaySim CSV (plain or .gz), checked strictly: BadInput (exit 2) names
     file, line, column and value of the first bad one, before anything is written."""
     counts = Counts()
@@ -99,7 +100,7 @@ def score_file(
     get_spark: Callable[[], SparkSession],
     get_model: Callable[[], PipelineModel],
     workdir: Path,
-    block_bytes: int = BLOCK_BYTES,
+    block_bytes: int = DEFAULT_BLOCK_BYTES,
 ) -> Scored:
     """Score every customer of `path`. `get_spark`/`get_model` are only called when the file
     has rows (a header-only file needs no JVM); `workdir` holds the partials file Spark

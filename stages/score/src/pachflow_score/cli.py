@@ -9,7 +9,7 @@ import click
 
 from pachflow_contracts.worker_context import PachydermContext
 from pachflow_lineage.errors import LineageError
-from pachflow_paysim.reader import SUFFIXES
+from pachflow_paysim.reader import DEFAULT_BLOCK_MB, MAX_BLOCK_MB, SUFFIXES
 from pachflow_scoring import (
     MODEL_HELP,
     Scorer,
@@ -71,8 +71,8 @@ anything else (e.g. MLflow unreachable); nothing is written unless every file sc
 )
 @click.option(
     "--block-mb",
-    type=click.IntRange(1, 512),
-    default=8,
+    type=click.IntRange(1, MAX_BLOCK_MB),
+    default=DEFAULT_BLOCK_MB,
     envvar="PACHFLOW_SCORE_BLOCK_MB",
     help="CSV read block (MB of text per batch). [env PACHFLOW_SCORE_BLOCK_MB]",
 )

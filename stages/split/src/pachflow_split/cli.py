@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pachflow_paysim.reader import SUFFIXES, source_stem
+from pachflow_paysim.reader import DEFAULT_BLOCK_MB, MAX_BLOCK_MB, SUFFIXES, source_stem
 from pachflow_split.run import STAGE, Settings, split_source
 from pachflow_stagekit import (
     BadInput,
@@ -76,8 +76,8 @@ def _check_unique_stems(paths: list[Path], root: Path) -> None:
 )
 @click.option(
     "--block-mb",
-    type=click.IntRange(1, 512),
-    default=8,
+    type=click.IntRange(1, MAX_BLOCK_MB),
+    default=DEFAULT_BLOCK_MB,
     envvar="PACHFLOW_SPLIT_BLOCK_MB",
     help="CSV read block (MB of text per batch): bounds memory. [env PACHFLOW_SPLIT_BLOCK_MB]",
 )

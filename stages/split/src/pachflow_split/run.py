@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow.compute as pc
 
 from pachflow_paysim.checked import SHOW_PROBLEMS, Counts, checked_batches
-from pachflow_paysim.reader import source_stem
+from pachflow_paysim.reader import DEFAULT_BLOCK_BYTES, source_stem
 from pachflow_paysim.rules import Checked, Problem
 from pachflow_split.sampling import CustomerSampler, Sample
 from pachflow_split.writers import CustomerWriter, RejectWriter, ShardWriter
@@ -30,7 +30,7 @@ class Settings:
     sample: int | None = None
     seed: int = 0
     max_reject_ratio: float | None = None
-    block_bytes: int = 8 << 20
+    block_bytes: int = DEFAULT_BLOCK_BYTES
 
 
 def _checked_batches(path: Path, settings: Settings, counts: Counts) -> Iterator[Checked]:
