@@ -23,6 +23,7 @@ import os
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
@@ -203,45 +204,28 @@ def chain_events(lineage: Lineage, events: JobEvents) -> list[Any]:
             ),
             "",
         )
-        result.append(
-            events.event(
-                "START",
-                job.pipeline,
-                job.id,
-                inputs,
-                project=job.project,
-                spec_commit=spec,
-                event_time=job.created,
-            )
+        # what every event of this job says: which job, its inputs, its spec
+        event = partial(
+            events.event,
+            pipeline=job.pipeline,
+            job_id=job.id,
+            inputs=inputs,
+            project=job.project,
+            spec_commit=spec,
         )
+        result.append(event("START", event_time=job.created))
         if job.state == "JOB_SUCCESS":
             result.append(
-                events.event(
+                event(
                     "COMPLETE",
-                    job.pipeline,
-                    job.id,
-                    inputs,
-                    outputs[0] if outputs else None,
-                    project=job.project,
-                    spec_commit=spec,
+                    output=outputs[0] if outputs else None,
                     mlflow=_mlflow_facet(lineage, job),
                     model=_model_facet(lineage, job),
                     event_time=job.finished,
                 )
             )
         elif job.state in ("JOB_FAILURE", "JOB_KILLED"):
-            result.append(
-                events.event(
-                    "FAIL",
-                    job.pipeline,
-                    job.id,
-                    inputs,
-                    project=job.project,
-                    spec_commit=spec,
-                    error=job.reason or job.state,
-                    event_time=job.finished,
-                )
-            )
+            result.append(event("FAIL", error=job.reason or job.state, event_time=job.finished))
     return result
 
 
