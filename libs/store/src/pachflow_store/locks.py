@@ -85,8 +85,7 @@ class Holder:
 @contextmanager
 def exclusive(path: Path, what: str) -> Iterator[Holder]:
     """Hold `path` exclusively or raise StoreBusy naming who holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    with _lock_file(path) as fd:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -100,32 +99,34 @@ def exclusive(path: Path, what: str) -> Iterator[Holder]:
             yield holder
         finally:
             os.ftruncate(fd, 0)
-    finally:
-        os.close(fd)  # closing releases the flock
 
 
 @contextmanager
 def shared(path: Path) -> Iterator[None]:
     """Hold `path` shared (waits while an exclusive holder, a short recovery, runs)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    with _lock_file(path) as fd:
         fcntl.flock(fd, fcntl.LOCK_SH)
         yield
-    finally:
-        os.close(fd)
 
 
 @contextmanager
 def try_exclusive(path: Path) -> Iterator[bool]:
     """Yield True while holding `path` exclusively, False (at once) if anyone holds it."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    with _lock_file(path) as fd:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
         yield True
+
+
+@contextmanager
+def _lock_file(path: Path) -> Iterator[int]:
+    """The lock file's descriptor (made if missing); closing it releases the flock."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        yield fd
     finally:
         os.close(fd)
 
