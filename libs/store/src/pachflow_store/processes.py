@@ -1,5 +1,6 @@
 """Datum process groups a runner started, as recorded in its run lock's note: finding the
-ones still alive after the runner died, and stopping them.
+ones still alive after the runner died, and stopping them; and stopping a group whose
+leader this process started (a datum, the S3 gateway's s3rver, a test server).
 
 Each datum process leads its own process group (the runner starts it in a new session), so
 its whole tree (a stage and its Spark JVM) shares one pgid. A group is recorded with its
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROC = Path("/proc")
 STOP_GRACE_S = 10.0
@@ -74,6 +77,22 @@ def members(group: DatumGroup) -> list[int]:
         if fields and fields[0] != "Z" and int(fields[2]) == group.pgid:
             found.append(int(entry.name))
     return found
+
+
+def stop_group(proc: subprocess.Popen[Any], grace_s: float = 5.0) -> None:
+    """Stop the process group `proc` leads (started in a new session): SIGTERM, then
+    SIGKILL when `proc` has not exited after `grace_s`. Returns when `proc` has exited or
+    its group is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def live(groups: list[DatumGroup]) -> list[DatumGroup]:

@@ -43,10 +43,10 @@ from pachflow.local.executor import (
     collect_outputs,
     fresh_out,
     materialize,
-    stop_group,
 )
 from pachflow.local.runtime import Launch
 from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
+from pachflow_store.processes import stop_group
 
 SERVICE = "pachyderm.worker.Worker"
 POLL_S = 0.05

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import threading
@@ -27,6 +26,7 @@ from pachflow.local.env import datum_env
 from pachflow.local.runtime import Launch, Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow_store import DATUM_FAILED, DATUM_RECOVERED, DATUM_SUCCESS, Manifest, Store
+from pachflow_store.processes import stop_group  # a datum leads its own process group
 
 ENV_FILE = ".env"  # /pfs/.env: where pachyderm_sdk's batch_datum() loads a datum's env
 
@@ -192,20 +192,6 @@ def _kind(mode: int) -> str:
         if test(mode):
             return name
     return "not a file"
-
-
-def stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a datum's process and its children (it leads its own process group)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def datum_process_env(ctx: JobContext, datum: Datum, pfs_dir: Path) -> dict[str, str]:

@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import select
-import signal
 import subprocess
 import time
 import uuid
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from pachflow.local.executor import DatumResult, JobContext, JobOutput
 from pachflow.local.s3rver import missing, s3rver_prefix
 from pachflow_store import DATUM_FAILED, Manifest, Store
+from pachflow_store.processes import stop_group
 
 if TYPE_CHECKING:
     from pachflow.local.datums import Datum, DatumInput
@@ -163,16 +163,7 @@ class Gateway:
         """Stop s3rver's process group and wait for it (no orphan node process)."""
         if self.proc.stdin is not None:
             self.proc.stdin.close()
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(timeout=5)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        stop_group(self.proc, grace_s=5)
         self.proc.wait()
 
 
