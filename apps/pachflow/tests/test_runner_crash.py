@@ -296,10 +296,20 @@ def test_jobs_after_kill_9_shows_the_job_killed_with_the_datums_that_finished(
 
 
 def test_ctrl_c_exits_130_and_marks_the_job_killed(gated, home):
-    start_run, _ = gated
+    start_run, gates = gated
     runner = start_run()
+    (started,) = gates.glob("started-*")
+    datum_pid = int(started.read_text())
     runner.send_signal(signal.SIGINT)
-    _, err = runner.communicate(timeout=60)
+    try:
+        _, err = runner.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # say which of the two waits, for the next look
+        ended = runner.poll()
+        datum = "alive" if Path(f"/proc/{datum_pid}").exists() else "gone"
+        raise AssertionError(
+            f"60 s after SIGINT the runner is {'running' if ended is None else f'gone ({ended})'}"
+            f" and its output still open; the datum process {datum_pid} is {datum}"
+        ) from None
     assert runner.returncode == 130, err
     assert "Aborted!" not in err
     with Store(home) as store:
