@@ -44,7 +44,10 @@ pytestmark = pytest.mark.spark
 
 
 def _env(home: Path, tracking_uri: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PACH_", "PPS_", "PACHD_"))}
+    # No MLFLOW_* of this pytest process: an in-process MLflow call of another test leaves
+    # MLFLOW_REGISTRY_URI (the shared server's) behind, and train registered there (403).
+    drop = ("PACH_", "PPS_", "PACHD_", "MLFLOW_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     return env | {"PACHFLOW_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri}
 
 
