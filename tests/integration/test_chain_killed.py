@@ -100,7 +100,7 @@ def _check_invariants(env: dict[str, str], home: Path, tracking_uri: str) -> Non
     with Store(home) as store:
         train_commits = {c.commit.id for c in store.list_commits("train")}
         head = store.head("train")
-    client = MlflowClient(tracking_uri)
+    client = MlflowClient(tracking_uri, registry_uri=tracking_uri)
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(experiments, "tags.`pachyderm.pipeline` = 'train'", max_results=1000)
     per_job = Counter(r.data.tags["pachyderm.job_id"] for r in runs)

@@ -35,12 +35,12 @@ def chain(mlflow_server, tmp_path_factory):
     from pachflow_store import Store
 
     tmp = tmp_path_factory.mktemp("score-chain")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)  # the runner passes it to stages
     store = Store(tmp / "home")
 
     def run() -> None:
-        summary = Runner(store, load_specs(SPECS), progress=Progress(quiet=True)).run()
+        with pytest.MonkeyPatch.context() as mp:  # the runner passes it to the stages
+            mp.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+            summary = Runner(store, load_specs(SPECS), progress=Progress(quiet=True)).run()
         assert not summary.failed, [(o.pipeline, o.reason) for o in summary.failed]
 
     data = tmp / "paysim.csv.gz"
@@ -51,7 +51,6 @@ def chain(mlflow_server, tmp_path_factory):
     run()  # score only: the same file the model was trained on
     yield {"store": store, "run": run, "raw": raw, "txs": txs, "tmp": tmp, "data": data}
     store.close()
-    mp.undo()
 
 
 def _head(store, repo: str):

@@ -22,6 +22,12 @@
 - `local_dag` (session): a two-version local store DAG with real MLflow runs and model
   versions (pachflow_testing.local_dag), for lineage tests.
 
+- `mlflow_uris_restored` (autouse): after each test, MLflow's process-wide tracking and
+  registry URIs are what they were before it. mlflow.set_tracking_uri()/set_registry_uri()
+  also export MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI into os.environ, so a test that
+  calls them (or code that does, as `pachflow score`) would otherwise steer every later
+  test's clients and every subprocess they start to its server.
+
 PACHFLOW_REQUIRE_SERVICES=1 (CI) turns "PostgreSQL/s3rver not installed" into an error.
 
 Markers by fixture: a test that uses a `spark` session fixture is marked `spark`, one that
@@ -33,6 +39,7 @@ without every test having to say so.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -69,6 +76,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, marker in MARKER_OF_FIXTURE.items():
             if fixture in used:
                 item.add_marker(marker)
+
+
+MLFLOW_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@pytest.fixture(autouse=True)
+def mlflow_uris_restored() -> Iterator[None]:
+    before = {name: os.environ.get(name) for name in MLFLOW_URI_ENV}
+    yield
+    if "mlflow" in sys.modules:  # only a test that imported MLflow can have set them
+        import mlflow
+
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None clears it (3.17)
+        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
