@@ -95,14 +95,23 @@ def metrics(table: pa.Table) -> HeldoutMetrics:
     )
 
 
-def area_under_pr(scores: np.ndarray, labels: np.ndarray) -> float:
+def area_under_pr(
+    scores: np.ndarray, labels: np.ndarray, counts: np.ndarray | None = None
+) -> float:
+    """areaUnderPR (the convention in the module's docstring) of rows scored `scores[i]`
+    with label `labels[i]` (1 or True: fraud), `counts[i]` rows each (default one): train
+    evaluates grouped rows, `metrics` one row per customer."""
     import numpy as np
 
-    if not len(scores) or not labels.any():
+    positive = np.asarray(labels) == 1
+    weights = np.ones(len(positive)) if counts is None else np.asarray(counts, float)
+    if not len(positive) or not (weights * positive).any():
         return 0.0
-    distinct, inverse = np.unique(-scores, return_inverse=True)  # highest score first
-    pos = np.cumsum(np.bincount(inverse, weights=labels, minlength=len(distinct)))
-    neg = np.cumsum(np.bincount(inverse, weights=~labels, minlength=len(distinct)))
-    precision = pos / (pos + neg)
+    # highest score first
+    distinct, inverse = np.unique(-np.asarray(scores, float), return_inverse=True)
+    pos = np.cumsum(np.bincount(inverse, weights=weights * positive, minlength=len(distinct)))
+    neg = np.cumsum(np.bincount(inverse, weights=weights * ~positive, minlength=len(distinct)))
+    total = pos + neg
+    precision = np.divide(pos, total, out=np.zeros_like(pos), where=total > 0)
     recall = np.concatenate([[0.0], pos / pos[-1]])
     return float(np.trapezoid(np.concatenate([[precision[0]], precision]), recall))

@@ -8,8 +8,8 @@ metric.
 
 Conventions: a row is predicted positive when its fraud probability is >= the threshold.
 areaUnderROC is the trapezoidal area under (FPR, TPR); areaUnderPR follows Spark's
-BinaryClassificationMetrics: trapezoidal area under (recall, precision) starting at
-(0, precision of the top score).
+BinaryClassificationMetrics (pachflow_contracts.heldout_scores.area_under_pr: the same rule
+compares two versions on their held-out customers).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from pachflow_contracts.heldout_scores import area_under_pr
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -100,11 +102,6 @@ def evaluate_counts(
     roc_y = np.concatenate([[0.0], tpr, [1.0]])
     auc_roc = float(np.trapezoid(roc_y, roc_x))
 
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
-    pr_x = np.concatenate([[0.0], tpr])
-    pr_y = np.concatenate([[precision[0] if len(precision) else 0.0], precision])
-    auc_pr = float(np.trapezoid(pr_y, pr_x))
-
     def confusion_at(t: float) -> Confusion:
         k = int(np.searchsorted(-thresholds, -t, side="right"))  # thresholds >= t
         tp_k = int(tp[k - 1]) if k else 0
@@ -122,7 +119,7 @@ def evaluate_counts(
     return Evaluation(
         rows=total_pos + total_neg,
         positives=total_pos,
-        area_under_pr=auc_pr,
+        area_under_pr=area_under_pr(scores, labels, counts),
         area_under_roc=auc_roc,
         at_default=confusion_at(threshold),
         best_f1_threshold=best_t,
