@@ -33,6 +33,20 @@ def test_bad_input_exits_2_with_one_line():
     assert "data.csv line 3, column amount" in result.output
 
 
+def test_bad_input_details_are_one_escaped_line_each():
+    @click.command()
+    def cmd() -> None:
+        raise BadInput("the pipeline specs are not valid:", ["a.json: no input", "b\x1b.json"])
+
+    result = CliRunner().invoke(cmd)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        "Error: the pipeline specs are not valid:",
+        "a.json: no input",
+        "b\\x1b.json",
+    ]
+
+
 def test_atomic_output_publishes_on_success(tmp_path):
     out = tmp_path / "out"
     with atomic_output(out) as staging:

@@ -19,6 +19,7 @@ from pachflow_lineage.backends import choose_backend, open_backend
 from pachflow_lineage.model import Lineage
 from pachflow_lineage.options import CONTEXT, one_line_errors, output_options, source_options
 from pachflow_stagekit import BadInput
+from pachflow_stagekit.options import json_option
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
@@ -206,14 +207,10 @@ def model_cmd(
     _emit(_ask(opts, walk), fmt, png, html)
 
 
-def _json_option(fn: Any) -> Any:
-    return click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")(fn)
-
-
 @click.command("verify", context_settings=CONTEXT)
 @click.argument("subject")
 @source_options
-@_json_option
+@json_option()
 @one_line_errors
 def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
     """Re-read the commits SUBJECT names and check them against what it recorded.
@@ -240,7 +237,7 @@ def verify_cmd(subject: str, as_json: bool, **opts: Any) -> None:
 @click.argument("a")
 @click.argument("b")
 @source_options
-@_json_option
+@json_option()
 @one_line_errors
 def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
     """What changed from A to B (each RUN_ID or 4+ of its hex digits, NAME/VERSION or
@@ -260,7 +257,7 @@ def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
 @click.command("impact", context_settings=CONTEXT)
 @click.argument("file")
 @source_options
-@_json_option
+@json_option()
 @click.option(
     "--html",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -29,6 +29,7 @@ from pachflow_spark.endpoint import (
     wait_until_answering,
 )
 from pachflow_spark.java import JavaMissing, require_java
+from pachflow_stagekit import BadInput
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -185,10 +186,8 @@ def _connect_session(endpoint: SparkEndpoint, settings: SparkSettings) -> SparkS
     return spark
 
 
-class BadEndpoint(click.ClickException):
+class BadEndpoint(BadInput):
     """The Spark endpoint is malformed or does not answer: exit 2 (bad usage), one line."""
-
-    exit_code = 2
 
 
 def open_session(app_name: str, settings: SparkSettings) -> SparkSession:

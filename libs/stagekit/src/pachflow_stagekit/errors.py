@@ -1,5 +1,7 @@
 """Exit codes every stage shares: 0 success, 2 bad input or usage, 1 anything else."""
 
+from collections.abc import Iterable
+
 import click
 
 from pachflow_stagekit.text import printable
@@ -14,10 +16,11 @@ class BadInput(click.ClickException):
 
     Say what is wrong, where (file, line, column) and what was expected. Quote input with
     `excerpt()`; whatever else slips in (a library's message with raw bytes or a newline)
-    is escaped here, so the message stays one printable line.
+    is escaped here, so the message stays one printable line. `details`: one line each
+    below it (every problem of a spec, for one), each escaped alike.
     """
 
     exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, message: str) -> None:
-        super().__init__(printable(message))
+    def __init__(self, message: str, details: Iterable[str] = ()) -> None:
+        super().__init__("\n".join(printable(line) for line in (message, *details)))

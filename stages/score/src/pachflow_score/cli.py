@@ -21,6 +21,7 @@ from pachflow_scoring.registry import record_use
 from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import atomic_fresh_output, find_files, progress
 from pachflow_stagekit.mlflow_access import required_tracking_uri
+from pachflow_stagekit.options import threshold_option
 
 STAGE = "score"
 
@@ -55,13 +56,7 @@ anything else (e.g. MLflow unreachable); nothing is written unless every file sc
     required=True,
     help=f"{MODEL_HELP}. [env PACHFLOW_SCORE_MODEL]",
 )
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    envvar="PACHFLOW_SCORE_THRESHOLD",
-    help="Flag customers scoring at least this [default: the model's best-F1 threshold].",
-)
+@threshold_option(envvar="PACHFLOW_SCORE_THRESHOLD")
 @click.option(
     "--tracking-uri",
     envvar="MLFLOW_TRACKING_URI",

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from pachflow.commands.local_run import run_pipelines, spark_option, specs_option
-from pachflow.commands.local_store import BadInput, open_store
+from pachflow.commands.local_store import open_store
 from pachflow.report import demo as d
 from pachflow.report.results import TrainResult, train_result
+from pachflow_stagekit import BadInput
 from pachflow_store import short_id
 
 #: ~1,300 frauds, ~260 of them in the 20 % test part: enough for the metrics to mean

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pachflow.commands.local_store import BadInput, emit_json, job_dict, open_store, table, when
+from pachflow.commands.local_store import emit_json, job_dict, open_store, table, when
 from pachflow.local.progress import Progress
 from pachflow.local.runtime import RUNTIMES, get_runtime
+from pachflow_stagekit import BadInput
+from pachflow_stagekit.options import json_option
 from pachflow_store import USER, JobInfo, Store, is_id_prefix, parse_job_name
 
 if TYPE_CHECKING:
@@ -73,7 +75,7 @@ def run_pipelines(
     try:
         specs = load_specs(specs_dir)
     except SpecError as exc:
-        raise BadInput(f"the pipeline specs are not valid:\n{exc}") from None
+        raise BadInput("the pipeline specs are not valid:", str(exc).splitlines()) from None
     progress = Progress(quiet=quiet, verbose=verbose)
     from pachflow.local.cron import tick_all
     from pachflow.local.env import unpassed_stage_settings
@@ -95,7 +97,7 @@ def run_pipelines(
         known = {*input_repos_from_env(), *(r.name for r in store.list_repos() if r.type == USER)}
         problems = unknown_inputs(specs, known)
         if problems:
-            raise BadInput("the pipeline specs are not valid:\n" + "\n".join(problems))
+            raise BadInput("the pipeline specs are not valid:", problems)
         run_spark = RunSpark(
             spark, specs, store.logs_dir / "spark" / time.strftime("%Y%m%dT%H%M%S")
         )
@@ -217,7 +219,7 @@ def echo_produced(summary: RunSummary) -> None:
 
 @click.command(name="jobs")
 @click.argument("target", required=False, metavar="[PIPELINE | PIPELINE@JOB | JOB]")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option()
 def jobs(target: str | None, as_json: bool) -> None:
     """The jobs of every pipeline, newest first; of PIPELINE; one job (PIPELINE@JOB); or
     every pipeline's job of one run (JOB: a job id, shared by the run's jobs). A job id

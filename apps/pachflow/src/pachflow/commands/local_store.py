@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from pachflow_stagekit import BadInput
+from pachflow_stagekit.options import json_option
 from pachflow_store import (
     BadName,
     CommitInfo,
@@ -31,26 +33,17 @@ from pachflow_store import (
     resolve_home,
 )
 
-#: Exit codes of the store's commands (docs/local-runner.md has every command's table).
-EXIT_BAD_INPUT = 2
-#: Another command holds the lock this one needs (a second `pachflow run`): EX_TEMPFAIL
-#: of sysexits.h, "try again later", so a script can tell it from a failed job (1).
+#: Exit codes of the store's commands (docs/local-runner.md has every command's table):
+#: 2 bad input (pachflow_stagekit.BadInput); when another command holds the lock this one
+#: needs (a second `pachflow run`), EX_TEMPFAIL of sysexits.h, "try again later", so a
+#: script can tell it from a failed job (1).
 EXIT_BUSY = 75
-
-
-class BadInput(click.ClickException):
-    """Something named on the command line does not exist or is invalid: exit 2."""
-
-    exit_code = EXIT_BAD_INPUT
 
 
 class Busy(click.ClickException):
     """The store is locked by another command (the message names it): exit 75."""
 
     exit_code = EXIT_BUSY
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
 #: What the machine can do to a store: a full disk or quota, no inodes left, a read-only
@@ -179,7 +172,7 @@ def delete_file(uris: tuple[str, ...], message: str) -> None:
 
 @click.command(name="ls")
 @click.argument("uri")
-@json_option
+@json_option()
 def ls(uri: str, as_json: bool) -> None:
     """List files: URI is REPO[@COMMIT|@BRANCH|@PREFIX][:PATH] (default master, /)."""
     with open_store() as store:
@@ -237,7 +230,7 @@ def list_group() -> None:
 
 
 @list_group.command(name="repo")
-@json_option
+@json_option()
 def list_repo(as_json: bool) -> None:
     """Every repo (user repos, pipeline output repos, spec repos)."""
     with open_store() as store:
@@ -263,7 +256,7 @@ def list_repo(as_json: bool) -> None:
 @list_group.command(name="commit")
 @click.argument("target", required=False)
 @click.option("--repo", "repo", help="Only the commits of this repo.")
-@json_option
+@json_option()
 def list_commit(target: str | None, repo: str | None, as_json: bool) -> None:
     """Without TARGET: every commit set (global id). With a repo name as TARGET (or --repo):
     that repo's commits. Else TARGET is a commit set (a job) by its id or 4+ of its hex
@@ -301,7 +294,7 @@ def inspect_group() -> None:
 
 @inspect_group.command(name="commit")
 @click.argument("uri")
-@json_option
+@json_option()
 def inspect_commit(uri: str, as_json: bool) -> None:
     """REPO@ID, REPO@BRANCH or REPO@PREFIX (4+ hex digits of an id): origin, parent, times,
     size, direct provenance and subvenance, metadata."""
@@ -333,7 +326,7 @@ def job_dict(info: JobInfo) -> dict[str, Any]:
 
 @inspect_group.command(name="job")
 @click.argument("job", metavar="PIPELINE@JOB | PIPELINE")
-@json_option
+@json_option()
 def inspect_job(job: str, as_json: bool) -> None:
     """One job (JOB: its id or 4+ of its hex digits; PIPELINE alone: its latest job):
     state, times, datums, spec commit, input commits, output commit."""

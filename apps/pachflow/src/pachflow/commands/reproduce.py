@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pachflow_lineage.options import CONTEXT, one_line_errors
+from pachflow_stagekit.options import json_option
 
 RUNTIMES = ("local", "podman", "cluster")
 DEFAULT_TOLERANCE = 1e-9
@@ -53,7 +54,7 @@ DEFAULT_TOLERANCE = 1e-9
     "default it is removed (its data are hard links to the original's blobs; its runs and "
     "model versions stay in MLflow).",
 )
-@click.option("--json", "as_json", is_flag=True, help="The verdict as JSON.")
+@json_option("The verdict as JSON.")
 @one_line_errors
 def reproduce(
     subject: str,

@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from pachflow.commands.local_store import BadInput
+from pachflow_stagekit import BadInput
+from pachflow_stagekit.options import json_option, threshold_option
 
 # pachflow_scoring (pyarrow, pyspark, mlflow) is imported when the command runs.
 
@@ -45,18 +46,13 @@ def _tracking_uri(given: str | None) -> str:
     help="Write the predictions (one row per customer) here: .csv, .csv.gz or .parquet; "
     "its scoring record goes next to it as <out>.scoring.json.",
 )
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0.0, 1.0),
-    default=None,
-    help="Flag customers scoring at least this [default: the model's best-F1 threshold].",
-)
+@threshold_option()
 @click.option(
     "--tracking-uri",
     default=None,
     help="MLflow [default: $MLFLOW_TRACKING_URI, else the local store's, as `pachflow run`].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the scoring record as JSON.")
+@json_option("Print the scoring record as JSON.")
 def score(
     file: Path,
     model_ref: str,

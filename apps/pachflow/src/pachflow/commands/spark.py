@@ -10,7 +10,8 @@ from types import FrameType
 
 import click
 
-from pachflow.commands.local_store import BadInput, open_store
+from pachflow.commands.local_store import open_store
+from pachflow_stagekit import BadInput
 
 
 @click.group(name="spark")
