@@ -14,6 +14,7 @@ from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRu
 from pachflow_lineage.subject import parse_model
 from pachflow_lineage.tracking import Tracking
 from pachflow_stagekit import BadInput, progress
+from pachflow_stagekit.mlflow_access import mlflow_uris_kept
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
@@ -108,9 +109,9 @@ def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
     # MLflow 3.17 resolves a models:/ URI's run artifacts with a default client, which
     # ignores tracking_uri/registry_uri given here: without this, a process with no
     # MLFLOW_* set (a user's `pachflow score`) looks in ./mlflow.db and finds no model.
-    mlflow.set_tracking_uri(model.tracking_uri)
-    mlflow.set_registry_uri(model.tracking_uri)
-    with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
+    with mlflow_uris_kept(), tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
+        mlflow.set_tracking_uri(model.tracking_uri)
+        mlflow.set_registry_uri(model.tracking_uri)
         try:
             local = Path(
                 download_artifacts(

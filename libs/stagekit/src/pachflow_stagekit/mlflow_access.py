@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import MutableMapping
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pachflow_stagekit.errors import BadInput
@@ -25,6 +27,8 @@ USERNAME_ENV = "MLFLOW_TRACKING_USERNAME"
 PASSWORD_ENV = "MLFLOW_TRACKING_PASSWORD"
 TOKEN_ENV = "MLFLOW_TRACKING_TOKEN"
 SECRET_ENVS = (PASSWORD_ENV, TOKEN_ENV)
+#: What mlflow.set_tracking_uri()/set_registry_uri() also write into os.environ.
+URI_ENVS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 REDACTED = "***"
 _USERINFO_PASSWORD = re.compile(r"(://[^/:@\s]+):[^/@\s]+@")
 
@@ -76,3 +80,26 @@ def required_tracking_uri(uri: str | None, where: str = "") -> str:
         "server's http(s):// URL or sqlite:////absolute/path/mlflow.db; MLflow's default "
         f"would write mlflow.db and mlruns/ into {here})"
     )
+
+
+@contextmanager
+def mlflow_uris_kept() -> Iterator[None]:
+    """MLflow's process-wide tracking and registry URIs, after the block, are what they were
+    before it. mlflow.set_tracking_uri()/set_registry_uri() also export
+    MLFLOW_TRACKING_URI/MLFLOW_REGISTRY_URI into os.environ, so whatever a block sets would
+    otherwise steer every later client of the process and every subprocess it starts (the
+    stages of a later `pachflow run`) to that server."""
+    before = {name: os.environ.get(name) for name in URI_ENVS}
+    try:
+        yield
+    finally:
+        if "mlflow" in sys.modules:  # only code that imported MLflow can have set them
+            import mlflow
+
+            mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None clears it (3.17)
+            mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

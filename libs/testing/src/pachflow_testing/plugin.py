@@ -39,7 +39,6 @@ without every test having to say so.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 
@@ -51,6 +50,7 @@ from pachflow_spark.servers import (
     start_connect_server,
     start_standalone_cluster,
 )
+from pachflow_stagekit.mlflow_access import mlflow_uris_kept
 from pachflow_testing.local_dag import LocalDag, Version, local_dag
 from pachflow_testing.mlflow_production import run_production_mlflow
 from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
@@ -78,23 +78,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
-MLFLOW_URI_ENV = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-
-
 @pytest.fixture(autouse=True)
 def mlflow_uris_restored() -> Iterator[None]:
-    before = {name: os.environ.get(name) for name in MLFLOW_URI_ENV}
-    yield
-    if "mlflow" in sys.modules:  # only a test that imported MLflow can have set them
-        import mlflow
-
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None clears it (3.17)
-        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
-    for name, value in before.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    with mlflow_uris_kept():
+        yield
 
 
 @pytest.fixture(scope="session")
