@@ -288,7 +288,7 @@ Check: the features (pachflow_features.read_features over etl@master) after +1 %
 (exceptAll both ways: {c["only_incremental"]} / {c["only_cold"]} rows differ).
 
 etl runs only the new file's 16 (shard, file) datums, each a ~4,000-row file aggregated
-with Arrow in the etl process (no Spark job, no JVM start: `--small-rows`); a deleted
+with Arrow in the etl process (no Spark job, no JVM start: `--arrow-max-bytes`); a deleted
 file's datums vanish from etl's output commit without running anything. train still
 refits on every customer (a decision tree cannot be updated): it is the floor of an
 incremental run, and reads the partials through the merge (base files pass through a

@@ -1,6 +1,6 @@
 """What etl's reproducibility rewrite costs on the full data set: `pachflow-etl` once over
 6,362,620 PaySim-like rows in 16 shards (seed 42), then its pyarrow rewrite of the part
-files (`pachflow_etl.job._rewrite_stamped`, idempotent) timed --repeat times on that
+files (`pachflow_etl.spark_job.rewrite_stamped`, idempotent) timed --repeat times on that
 output, against the whole etl run. Section "## etl: reproducible rewrite" of RESULTS.md.
 
     flock /work/bench.lock .venv/bin/python bench/bench_etl_rewrite.py [--repeat 3]
@@ -22,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from pachflow_etl.job import _rewrite_stamped
+    from pachflow_etl.spark_job import rewrite_stamped
 
     work = scratch("etl-rewrite")
     raw = raw_csv(FULL_ROWS)
@@ -41,7 +41,7 @@ def main() -> None:
     rewrites = []
     for _ in range(args.repeat):
         t0 = time.monotonic()
-        _rewrite_stamped(files)
+        rewrite_stamped(files)
         rewrites.append(time.monotonic() - t0)
         say(f"rewrite {rewrites[-1]:.2f} s")
     best = sorted(rewrites)[len(rewrites) // 2]

@@ -400,7 +400,7 @@ def stage_env(tracking_uri: str, master: str | None = None) -> dict[str, str]:
     job = uuid.uuid4().hex
     env = {
         **SPARK_ENV,
-        "PACHFLOW_ETL_SMALL_ROWS": "0",  # always Spark, never the Arrow path
+        "PACHFLOW_ETL_ARROW_MAX_BYTES": "0",  # always Spark, never the Arrow engine
         "MLFLOW_TRACKING_URI": tracking_uri,
         "PACH_JOB_ID": job,
         "PACH_OUTPUT_COMMIT_ID": job,

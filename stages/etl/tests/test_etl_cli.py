@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from pachflow_contracts import PARTIALS, TRANSACTIONS
 from pachflow_etl.cli import main
+from pachflow_etl.engine import ARROW_MAX_BYTES
 from pachflow_etl.inputs import discover, shard_value
 from pachflow_stagekit import BadInput
 
@@ -129,7 +130,7 @@ def test_one_shard_datum_writes_only_its_shard(tmp_path, write_tx, random_tx, sp
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("engine", ["--small-rows=0", "--small-rows=100000"])
+@pytest.mark.parametrize("engine", ["--arrow-max-bytes=0", f"--arrow-max-bytes={ARROW_MAX_BYTES}"])
 def test_failure_leaves_no_output(tmp_path, write_tx, random_tx, spark, engine):
     """A shard whose data pages are corrupt (footer intact, so the contract check passes)
     fails the Spark job: exit 2 naming the file, and nothing published, not even the good shard."""

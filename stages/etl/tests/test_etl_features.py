@@ -11,13 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from pachflow_contracts import FEATURES, PARTIALS
-from pachflow_etl.job import SPARK_INPUT_SCHEMA, run
+from pachflow_etl.job import run
+from pachflow_etl.spark_job import SPARK_INPUT_SCHEMA
 from pachflow_features import read_features
 from pachflow_features.partials import spark_partials
 
 pytestmark = pytest.mark.spark
 
-ALWAYS_SPARK, ALWAYS_ARROW = 0, 10**9
+ALWAYS_SPARK, ALWAYS_ARROW = 0, 10**12  # --arrow-max-bytes
 
 
 def merged(spark, out: Path) -> pd.DataFrame:
@@ -59,8 +60,8 @@ def fixture_tx(tmp_path_factory, random_tx, write_tx) -> tuple[Path, dict[str, p
 def partials_dir(request, fixture_tx, spark, tmp_path_factory) -> Path:
     root, _ = fixture_tx
     out = tmp_path_factory.mktemp(f"etl-{request.param}") / "out"
-    small = ALWAYS_SPARK if request.param == "spark" else ALWAYS_ARROW
-    run(root, out, lambda: spark, small_rows=small)
+    limit = ALWAYS_SPARK if request.param == "spark" else ALWAYS_ARROW
+    run(root, out, lambda: spark, arrow_max_bytes=limit)
     return out
 
 
@@ -109,8 +110,8 @@ def test_extreme_values(partials_dir, spark):
 def test_spark_and_arrow_write_the_same_partials(fixture_tx, spark, tmp_path):
     root, _ = fixture_tx
     outs = {}
-    for name, small in (("spark", ALWAYS_SPARK), ("arrow", ALWAYS_ARROW)):
-        run(root, tmp_path / name, lambda: spark, small_rows=small)
+    for name, limit in (("spark", ALWAYS_SPARK), ("arrow", ALWAYS_ARROW)):
+        run(root, tmp_path / name, lambda: spark, arrow_max_bytes=limit)
         outs[name] = {
             p.relative_to(tmp_path / name): pq.read_table(p).to_pandas().sort_values("nameOrig")
             for p in (tmp_path / name).rglob("*.parquet")
@@ -140,7 +141,7 @@ def test_small_sources_start_no_spark(fixture_tx, tmp_path):
     def no_spark():
         raise AssertionError("a small source must not need Spark")
 
-    run(root, tmp_path / "out", no_spark)  # default threshold: these files are small
+    run(root, tmp_path / "out", no_spark)  # default limit: these files fit in memory
     assert len(list((tmp_path / "out").rglob("*.parquet"))) == 3
 
 

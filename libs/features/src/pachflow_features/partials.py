@@ -5,24 +5,24 @@ spread over several source files are exactly the reduction of its partial rows
 (`pachflow_contracts.PARTIAL_REDUCTIONS`); means and shares are computed from them when
 the features are read (`pachflow_features`).
 
-Two engines compute the same columns: Spark (the stage's engine, for real-sized datums)
-and Arrow (in-process, for small datums such as the shards of a +1 % raw file, where a
-Spark job and the JVM start would cost more than the data). Both group by nameOrig and
-apply the same row expressions; tests assert they agree.
+Two engines compute the same columns: Arrow (in-process, for every datum that fits the
+etl process's memory: pachflow_etl.engine) and Spark (for larger ones). Both group by
+nameOrig and apply the same row expressions; tests assert they agree. pyspark is imported
+inside the Spark functions only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyspark.sql import Column, DataFrame
-from pyspark.sql import functions as F
 
 from pachflow_contracts import ID_COLUMN, PARTIAL_REDUCTIONS, PARTIALS
 from pachflow_spark import spark_schema
+
+if TYPE_CHECKING:  # the Arrow engine runs without pyspark imported (no JVM, no import cost)
+    from pyspark.sql import Column, DataFrame
 
 #: partials count column -> PaySim transaction type it counts.
 TYPE_COUNTS = {
@@ -62,8 +62,11 @@ def source_of(col: str) -> str:
     return col if col in TYPE_COUNTS else ROW_VALUES[col]
 
 
-def _spark_rows(c: Callable[[str], Column] = F.col) -> dict[str, Column]:
+def _spark_rows() -> dict[str, Column]:
     """The per-row values partial columns reduce (Spark)."""
+    from pyspark.sql import functions as F
+
+    c = F.col
     return {
         "error_balance_orig": c("newbalanceOrig") + c("amount") - c("oldbalanceOrg"),
         "error_balance_dest": c("oldbalanceDest") + c("amount") - c("newbalanceDest"),
@@ -80,6 +83,8 @@ def spark_partials(transactions: DataFrame, partitions: int | None = None) -> Da
     PaySim customers have ~1 transaction each, so map-side partial aggregation would merge
     nothing and shuffle 23 aggregation buffers per row instead of the 11 input columns.
     """
+    from pyspark.sql import functions as F
+
     if partitions:
         transactions = transactions.repartition(partitions, ID_COLUMN)
     rows = _spark_rows()

@@ -1,1 +1,4 @@
-"""Pipeline stage: per-customer fraud features with PySpark"""
+"""Pipeline stage: per-customer partial aggregates, with Arrow or PySpark per datum"""
+
+#: The name etl's progress lines carry.
+STAGE = "etl"

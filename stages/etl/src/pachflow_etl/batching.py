@@ -25,9 +25,8 @@ import grpc
 from pachyderm_sdk.api.worker import WorkerStub
 from pachyderm_sdk.constants import WORKER_PORT_ENV
 
+from pachflow_etl import STAGE
 from pachflow_stagekit import BadInput, progress
-
-STAGE = "etl"
 
 
 def connect_worker() -> WorkerStub:

@@ -1,4 +1,5 @@
-"""`pachflow-etl [OPTIONS] INPUT_DIR OUTPUT_DIR`: per-customer features with PySpark."""
+"""`pachflow-etl [OPTIONS] INPUT_DIR OUTPUT_DIR`: per-customer partials, Arrow or PySpark per
+source file by what fits memory."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pachflow_etl.job import SMALL_ROWS, STAGE, run
+from pachflow_etl import STAGE
+from pachflow_etl.engine import ARROW_MAX_BYTES
+from pachflow_etl.job import run
 from pachflow_spark import SparkSettings, open_session, spark_options
 from pachflow_stagekit import progress, terminate_cleanly
 
@@ -24,25 +27,28 @@ APP_NAME = "pachflow-etl"
     "--datum-batching",
     is_flag=True,
     envvar="PACHFLOW_DATUM_BATCHING",
-    help="Start Spark once, then process datum after datum through the Pachyderm worker's "
+    help="Start once (Spark at the first datum that needs it), then process datum after "
+    "datum through the Pachyderm worker's "
     "NextDatum API (for specs with transform.datumBatching: true). Each datum's input is "
     "$<input name> (e.g. $split) if set, else INPUT_DIR.",
 )
 @click.option(
-    "--small-rows",
+    "--arrow-max-bytes",
     type=click.IntRange(min=0),
-    default=SMALL_ROWS,
+    default=ARROW_MAX_BYTES,
     show_default=True,
-    envvar="PACHFLOW_ETL_SMALL_ROWS",
-    help="Source files with fewer rows are aggregated with Arrow in this process (no Spark "
-    "job, no JVM start: the shards of a small new raw file); 0 = always Spark.",
+    envvar="PACHFLOW_ETL_ARROW_MAX_BYTES",
+    show_envvar=True,
+    help="Source files of at most this many bytes are aggregated with Arrow in this process "
+    "(no Spark job, no JVM start); larger ones with Spark. The default keeps Arrow's peak "
+    "memory within 1 GiB (measured: bench/RESULTS.md); 0 = always Spark.",
 )
 @spark_options(shuffle_partitions=False)
 def main(
     input_dir: Path,
     output_dir: Path,
     datum_batching: bool,
-    small_rows: int,
+    arrow_max_bytes: int,
     spark_settings: SparkSettings,
 ) -> None:
     """Per-customer partial aggregates from split's transactions, one file per source.
@@ -53,7 +59,11 @@ def main(
     one row per customer (nameOrig) of exact, additive aggregates, contract `partials` v1,
     as OUTPUT_DIR/shard=NN/<stem>.parquet. Readers merge them into one features row per
     customer (pachflow_features). An empty file writes nothing. Output is complete or
-    absent. Each Spark job reduces in one task into one file.
+    absent.
+
+    Engine, per source file, by its size on disk: at most --arrow-max-bytes, Arrow in this
+    process (no JVM); larger, one Spark job that reduces in one task into one file. Each
+    file's choice and its reason is logged.
 
     Spark: in this process by default; --master (PACHFLOW_SPARK_MASTER, else SPARK_REMOTE)
     points it at a cluster master or a Spark Connect server.
@@ -73,13 +83,15 @@ def main(
         return session
 
     if not datum_batching:
-        run(input_dir, output_dir, get_spark, small_rows)
+        run(input_dir, output_dir, get_spark, arrow_max_bytes)
         return
     # Only datum batching talks to the worker: its gRPC stack costs ~0.4 s to import.
     from pachflow_etl.batching import connect_worker, datum_input_dir, serve_datums
 
     worker = connect_worker()
     # The session is made at the first datum that needs Spark and kept for all later ones
-    # (that is the point of datum batching); datums of small files never start the JVM.
+    # (that is the point of datum batching); datums that fit Arrow's memory never start the JVM.
     progress(STAGE, "datum batching: asking the worker for datums")
-    serve_datums(worker, lambda: run(datum_input_dir(input_dir), output_dir, get_spark, small_rows))
+    serve_datums(
+        worker, lambda: run(datum_input_dir(input_dir), output_dir, get_spark, arrow_max_bytes)
+    )

@@ -94,3 +94,12 @@ def discover(input_dir: str | Path) -> list[Source]:
                 "one file per name in each shard, as split writes shard=NN/<stem>.parquet)"
             )
     return sorted(sources.values(), key=lambda s: s.output_name)
+
+
+def unreadable(path: str | Path) -> str:
+    """The exit-2 line for a file whose footer is fine (it passed the contract check) but
+    whose data is not, whichever engine read it."""
+    return (
+        f"{path}: Parquet data cannot be read (corrupt or truncated file; expected "
+        f"{TRANSACTIONS.name} v{TRANSACTIONS.version} data)"
+    )
