@@ -221,3 +221,20 @@ def test_tag_names_are_spelled_once() -> None:
     assert [p.relative_to(REPO).as_posix() for p in found] == [
         "libs/contracts/src/pachflow_contracts/run_tags.py"
     ]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^DEFAULT_BRANCH\s*=",
+        r"^DEFAULT_PROJECT\s*=",
+        r"^class BadInput\b",
+        r"""click\.option\(\s*["']--json["'], ["']as_json["']""",
+        r"""click\.option\(\s*["']--threshold["']""",
+    ],
+)
+def test_shared_words_have_one_home(pattern: str) -> None:
+    """The default branch and project, the bad-input error and the options several commands
+    share are each defined in one module, which the others import."""
+    found = [p for p in SOURCES if re.search(pattern, p.read_text(), re.M)]
+    assert len(found) == 1, [p.relative_to(REPO).as_posix() for p in found]

@@ -14,6 +14,7 @@ from dataclasses import KW_ONLY, dataclass
 USER = "user"  # a repo people put files in, or a pipeline's output repo (as in Pachyderm)
 SPEC = "spec"  # a pipeline's spec repo: one commit per spec version
 DEFAULT_PROJECT = "default"  # Pachyderm's default project (the local store has no others)
+DEFAULT_BRANCH = "master"  # the branch a pfs input, `put file` and an output commit use unnamed
 
 COMMIT_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 

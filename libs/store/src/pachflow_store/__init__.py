@@ -6,7 +6,7 @@ commit metadata, jobs, datums) is shared by `pachflow` and the provenance backen
 small write side (put, commit, metadata, job records) is used by `pachflow`'s runner.
 """
 
-from pachflow_contracts.commits import SPEC, USER, CommitRef, is_commit_id
+from pachflow_contracts.commits import DEFAULT_BRANCH, SPEC, USER, CommitRef, is_commit_id
 from pachflow_store.blobs import file_digest
 from pachflow_store.errors import (
     DuplicateContent,
@@ -36,7 +36,6 @@ from pachflow_store.models import (
     RepoInfo,
 )
 from pachflow_store.names import (
-    DEFAULT_BRANCH,
     HOME_ENV,
     Manifest,
     normalize_path,

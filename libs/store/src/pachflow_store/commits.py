@@ -10,14 +10,19 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from pachflow_contracts.commits import DEFAULT_PROJECT, USER, CommitRef, is_commit_id
+from pachflow_contracts.commits import (
+    DEFAULT_BRANCH,
+    DEFAULT_PROJECT,
+    USER,
+    CommitRef,
+    is_commit_id,
+)
 from pachflow_store.blobs import BlobStore, file_digest
 from pachflow_store.connected import Connected
 from pachflow_store.errors import DuplicateContent, NotFound
 from pachflow_store.ids import new_id
 from pachflow_store.models import ORIGIN_USER, CommitInfo, FileInfo, RepoInfo
 from pachflow_store.names import (
-    DEFAULT_BRANCH,
     Manifest,
     check_repo_name,
     normalize_path,

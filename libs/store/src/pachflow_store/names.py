@@ -11,7 +11,6 @@ from pachflow_store.errors import NotFound, StoreError
 
 HOME_ENV = "PACHFLOW_HOME"
 DEFAULT_HOME = ".pachflow"
-DEFAULT_BRANCH = "master"
 REPO_TYPES = (USER, SPEC)
 
 Manifest = dict[str, tuple[str, int]]  # path -> (blob sha256, size)

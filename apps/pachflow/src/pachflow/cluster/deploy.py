@@ -20,6 +20,7 @@ from pachflow.cluster.requests import (
 )
 from pachflow.pipeline_spec.dag import dag_order
 from pachflow.pipeline_spec.model import PipelineSpec
+from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT
 
 Echo = Callable[[str], None]
 
@@ -129,8 +130,8 @@ def put_files(
     files: Sequence[Path],
     echo: Echo,
     *,
-    branch: str = "master",
-    project: str = "default",
+    branch: str = DEFAULT_BRANCH,
+    project: str = DEFAULT_PROJECT,
     wait: bool = False,
 ) -> str:
     """Upload `files` (at /<file name>) to repo@branch in one commit, creating the repo if

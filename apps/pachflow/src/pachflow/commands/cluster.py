@@ -9,6 +9,7 @@ import click
 
 from pachflow.commands.specs import resolve_spec_files, resolve_stages_dir
 from pachflow.pipeline_spec.locate import input_repos_from_env
+from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT
 
 if TYPE_CHECKING:
     from pachyderm_sdk import Client
@@ -133,8 +134,8 @@ def cluster() -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("--branch", default="master", show_default=True)
-@click.option("--project", default="default", show_default=True)
+@click.option("--branch", default=DEFAULT_BRANCH, show_default=True)
+@click.option("--project", default=DEFAULT_PROJECT, show_default=True)
 @click.option("--wait", is_flag=True, help="Wait until every job this commit starts finished.")
 @_timeout_option
 def put(

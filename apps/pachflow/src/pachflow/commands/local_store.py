@@ -20,6 +20,7 @@ import click
 from pachflow_stagekit import BadInput
 from pachflow_stagekit.options import json_option
 from pachflow_store import (
+    DEFAULT_BRANCH,
     BadName,
     CommitInfo,
     JobInfo,
@@ -103,7 +104,7 @@ def emit_json(data: Any) -> None:
 @click.command()
 @click.argument("repo")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("--branch", default="master", show_default=True)
+@click.option("--branch", default=DEFAULT_BRANCH, show_default=True)
 @click.option(
     "--path",
     "dest",
@@ -161,7 +162,7 @@ def delete_file(uris: tuple[str, ...], message: str) -> None:
             name = parse_commit_name(uri, need_path=True)
         except BadName:
             raise click.UsageError(f"{uri!r}: expected REPO[@BRANCH]:/PATH naming a file") from None
-        targets.setdefault((name.repo, name.ref or "master"), []).append(name.path or "")
+        targets.setdefault((name.repo, name.ref or DEFAULT_BRANCH), []).append(name.path or "")
     if len(targets) > 1:
         raise click.UsageError("all paths must be in one repo and branch (one commit)")
     ((repo, branch), paths) = targets.popitem()

@@ -27,9 +27,8 @@ from typing import Any
 from pachflow.pipeline_spec import glob_entries
 from pachflow.pipeline_spec.globs import compile_pach_glob
 from pachflow.pipeline_spec.input_tree import InputNode, fold
+from pachflow_contracts.commits import DEFAULT_BRANCH
 from pachflow_store import CommitRef, Manifest
-
-DEFAULT_BRANCH = "master"
 
 
 class DatumError(Exception):

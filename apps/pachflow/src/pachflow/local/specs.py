@@ -15,6 +15,7 @@ from pachflow.pipeline_spec import load_specs as load_checked_specs
 from pachflow.pipeline_spec.input_tree import COMBINATIONS, InputNode, fold, pfs_inputs, walk
 from pachflow.pipeline_spec.locate import INPUT_REPOS_ENV, default_specs_dir
 from pachflow.pipeline_spec.validate import check_stage_outputs
+from pachflow_contracts.commits import DEFAULT_BRANCH
 from pachflow_store import NotFound
 
 __all__ = [
@@ -94,7 +95,14 @@ def pachd_input(tree: dict[str, Any], pipeline: str) -> dict[str, Any]:
     def leaf(node: InputNode) -> dict[str, Any]:
         if node.cron:
             cron = cron_input(node.cron, pipeline)
-            return {"pfs": {"name": cron.name, "repo": cron.repo, "branch": "master", "glob": "/*"}}
+            return {
+                "pfs": {
+                    "name": cron.name,
+                    "repo": cron.repo,
+                    "branch": DEFAULT_BRANCH,
+                    "glob": "/*",
+                }
+            }
         return node.node
 
     def combine(node: InputNode, children: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pachflow.local import s3rver
 from pachflow.pipeline_spec import PipelineSpec
 from pachflow.pipeline_spec.errors import Problem
 from pachflow.pipeline_spec.input_tree import walk
+from pachflow_contracts.commits import DEFAULT_BRANCH
 
 # Top-level fields the local runner rejects when set, and why.
 _REJECTED = {
@@ -55,9 +56,11 @@ def local_problems(spec: PipelineSpec) -> list[Problem]:
             )
         )
     branch = snake.get("output_branch")
-    if branch and branch != "master":
+    if branch and branch != DEFAULT_BRANCH:
         problems.append(
-            Problem("outputBranch", "the local runner writes output commits to master only")
+            Problem(
+                "outputBranch", f"the local runner writes output commits to {DEFAULT_BRANCH} only"
+            )
         )
     reprocess = snake.get("reprocess_spec")
     if reprocess and reprocess not in ("until_success", "every_job"):

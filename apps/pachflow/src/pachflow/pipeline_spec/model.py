@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from pachflow.pipeline_spec.input_tree import walk
+from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT
 
 # Pachyderm's defaults for fields a spec leaves out (facts/pachyderm.md).
 DEFAULT_PARALLELISM = 1
 DEFAULT_DATUM_TRIES = 3
-DEFAULT_BRANCH = "master"
-DEFAULT_PROJECT = "default"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pachflow.pipeline_spec.dag import pipeline_order
 from pachflow.pipeline_spec.errors import SpecError
 from pachflow.pipeline_spec.input_tree import pfs_inputs
 from pachflow.reproduce.plan import Plan, ReproduceError
+from pachflow_contracts.commits import DEFAULT_BRANCH
 from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RunManifest
 from pachflow_store import new_id
 
@@ -40,7 +41,7 @@ def run_cluster(
             ),
             id=root.ref.id,
         )
-        with client.pfs.commit(branch=pfs.Branch(repo=repo, name="master")) as commit:
+        with client.pfs.commit(branch=pfs.Branch(repo=repo, name=DEFAULT_BRANCH)) as commit:
             commit.copy_file(src=pfs.File(commit=src, path="/"), dst="/")
         last = commit
     for spec in specs:

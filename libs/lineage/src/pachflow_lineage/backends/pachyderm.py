@@ -17,7 +17,7 @@ import grpc
 from pachyderm_sdk.api import metadata, pfs, pps
 
 import pachflow_store as ps
-from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
+from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import MAX_FILES, CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
 from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
@@ -189,7 +189,7 @@ class PachydermBackend:
         if name.is_full_id:
             return ref
         repo = pfs.Repo(name=ref.repo, type=ref.repo_type, project=pfs.Project(name=ref.project))
-        branch = pfs.Branch(repo=repo, name=name.ref or "master")
+        branch = pfs.Branch(repo=repo, name=name.ref or DEFAULT_BRANCH)
         try:
             info = self._call(
                 f"inspecting {name.text}",
