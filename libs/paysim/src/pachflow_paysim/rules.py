@@ -29,7 +29,7 @@ _MONEY_RE = f"^{_MONEY}$"
 _CUSTOMER_RE = f"^(?:{CUSTOMER_PATTERN.pattern})$"
 _MERCHANT_RE = "^M[0-9]+$"
 _STEP_RE = "^[0-9]{1,9}$"
-_FLAGS = pa.array(["0", "1"])
+_FLAGS = ("0", "1")
 
 _OTHER_TYPES = "|".join(t for t in TYPES if t != "PAYMENT")
 #: One whole line (terminator included) that passes every rule below: checking raw lines
@@ -94,7 +94,7 @@ def _column_checks(batch: pa.RecordBatch) -> dict[str, pa.Array]:
     is_payment = pc.equal(col("type"), "PAYMENT")
     ok["nameDest"] = pc.if_else(is_payment, is_merchant, is_customer)
     for name in FLAG_COLUMNS:
-        ok[name] = pc.is_in(col(name), value_set=_FLAGS)
+        ok[name] = pc.is_in(col(name), value_set=pa.array(_FLAGS))
     return ok
 
 
