@@ -21,6 +21,7 @@ from pachflow_contracts.worker_context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
+from pachflow_train.evaluate import Evaluation
 from pachflow_train.mlflow_run import HttpSettings, Tracker, tracking_errors
 from pachflow_train.model import ModelSettings
 from pachflow_train.run_link import run_manifest, write_link
@@ -105,17 +106,8 @@ def train(
                     f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",
                 )
                 try:
-                    _train_and_log(
-                        tracker,
-                        spark,
-                        files,
-                        df,
-                        counts,
-                        settings,
-                        output_dir,
-                        experiment,
-                        registered_model,
-                    )
+                    attempt = Attempt(tracker, spark, files, df, counts)
+                    _train_and_log(attempt, settings, output_dir, tracking)
                 except BaseException:
                     _end_failed(tracker)
                     raise
@@ -137,27 +129,92 @@ def spark_tags(spark_settings: SparkSettings, spark: Any) -> dict[str, str]:
     }
 
 
-def _train_and_log(
-    tracker: Tracker,
-    spark: Any,
-    files: list[Path],
-    df: Any,
-    counts: data.ClassCounts,
-    settings: ModelSettings,
-    output_dir: Path,
-    experiment: str,
-    registered_model: str,
-) -> None:
-    from pachflow_train import leakage, plots
-    from pachflow_train import model as m
+@dataclass(frozen=True)
+class Attempt:
+    """One training attempt's open handles: its MLflow run, its Spark session and the
+    cached, split features it fits and evaluates on."""
 
+    tracker: Tracker
+    spark: Any
+    files: list[Path]
+    df: Any
+    counts: data.ClassCounts
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The fitted model and everything measured about it."""
+
+    model: Any  # the PipelineModel
+    evaluations: dict[str, Evaluation]  # "train", "test"
+    importances: dict[str, float]
+    metrics: dict[str, float]  # what the MLflow run logs
+    holdout: dict[str, str]
+
+
+def _train_and_log(
+    attempt: Attempt, settings: ModelSettings, output_dir: Path, tracking: TrackingSettings
+) -> None:
+    """Fit and evaluate, then publish OUTPUT_DIR and log the run; the alias moves only
+    once both are done (_publishing_then_alias)."""
+    tracker = attempt.tracker
     tracker.log_inputs(schema=features_mlflow_schema())
-    separators = leakage.perfect_separators(df)
+    _tag_perfect_separators(attempt)
+    fitted = _fit_and_evaluate(attempt, settings)
+    tracker.set_tags(data.holdout_tags(fitted.holdout))
+    with (
+        _publishing_then_alias(tracker, tracking.registered_model) as register,
+        atomic_output(output_dir) as staging,
+    ):
+        t_log = time.monotonic()
+        tracker.log_metrics(fitted.metrics)
+        heldout_s = _log_heldout_scores(attempt, fitted, staging)
+        _log_reports(attempt, fitted, staging / ARTIFACTS_TMP)
+        t_model = time.monotonic()
+        model_uri = _save_and_log_model(attempt, fitted, staging)
+        model_s = time.monotonic() - t_model
+        registered = register()
+        progress(
+            STAGE,
+            f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s, held-out "
+            f"scores {heldout_s:.1f}s); registered {registered.uri}",
+        )
+        write_link(
+            staging,
+            run_manifest(
+                run_id=tracker.run_id or "",
+                run_name=tracker.ctx.run_name,
+                experiment_id=tracker.experiment_id,
+                experiment_name=tracking.experiment,
+                tracking_uri=tracker.public_uri,
+                model_uri=model_uri,
+                registered=registered,
+                metrics=fitted.metrics,
+                ctx=tracker.ctx,
+                reused_run=False,
+                holdout=fitted.holdout,
+            ),
+        )
+    tracker.end("FINISHED")
+    progress(STAGE, f"wrote run.json, {tracker.run_id} and {SPARK_MODEL_DIR}/ to {output_dir}")
+
+
+def _tag_perfect_separators(attempt: Attempt) -> None:
+    """A feature that alone separates the classes is a leak more often than a find: say so."""
+    from pachflow_train import leakage
+
+    separators = leakage.perfect_separators(attempt.df)
     if separators:
         progress(STAGE, leakage.warning(separators))
-        tracker.set_tags({leakage.TAG: ",".join(separators)})
+        attempt.tracker.set_tags({leakage.TAG: ",".join(separators)})
+
+
+def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
+    from pachflow_train import model as m
+
+    counts = attempt.counts
     train = data.training_rows(
-        df, counts, settings.class_weight, settings.negative_fraction, settings.seed
+        attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
     )
     t0 = time.monotonic()
     fitted = m.fit(train.rows, settings)
@@ -169,7 +226,7 @@ def _train_and_log(
         f"(weights {train.positive_weight:g} / {train.negative_weight:g})",
     )
     t0 = time.monotonic()
-    parts = m.evaluate_parts(fitted, df)
+    parts = m.evaluate_parts(fitted, attempt.df)
     importances = m.feature_importances(fitted)
     eval_s = time.monotonic() - t0
     test = parts["test"]
@@ -178,10 +235,8 @@ def _train_and_log(
         f"evaluated in {eval_s:.1f}s: test areaUnderPR {test.area_under_pr:.4f}, "
         f"areaUnderROC {test.area_under_roc:.4f}, best F1 {test.at_best_f1.f1:.4f}",
     )
-    metrics = parts["test"].metrics("test") | parts["train"].metrics("train")
+    metrics = test.metrics("test") | parts["train"].metrics("train")
     metrics |= {f"importance.{k}": v for k, v in importances.items()}
-    holdout = data.holdout_record(counts, settings.test_fraction, settings.seed)
-    tracker.set_tags(data.holdout_tags(holdout))
     metrics |= {
         "positive_weight": train.positive_weight,
         "negative_share": train.negative_share,
@@ -189,79 +244,63 @@ def _train_and_log(
         "fit_seconds": fit_s,
         "evaluate_seconds": eval_s,
     }
+    holdout = data.holdout_record(counts, settings.test_fraction, settings.seed)
+    return Fitted(fitted, parts, importances, metrics, holdout)
 
-    with (
-        _publishing_then_alias(tracker, registered_model) as register,
-        atomic_output(output_dir) as staging,
-    ):
-        arts = staging / ARTIFACTS_TMP
-        arts.mkdir()
-        plots.confusion_png(test, arts / "confusion_matrix.png")
-        plots.importance_png(importances, arts / "feature_importance.png")
-        (arts / "tree.txt").write_text(m.tree_text(fitted))
-        (arts / "metrics.json").write_text(
-            json.dumps(
-                {
-                    "test": test.to_dict(),
-                    "train": parts["train"].to_dict(),
-                    "feature_importances": importances,
-                    "class_counts": counts.__dict__,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        t_log = time.monotonic()
-        tracker.log_metrics(metrics)
-        t_held = time.monotonic()
-        heldout_file = staging / HELDOUT_SCORES
-        heldout_file.parent.mkdir(parents=True)
-        write_heldout(m.heldout_scores(fitted, df), str(heldout_file))
-        heldout_s = time.monotonic() - t_held
-        tracker.log_artifact(heldout_file, heldout_file.parent.name)
-        tracker.log_artifacts(arts)
-        shutil.rmtree(arts)
-        example_df = spark.createDataFrame(data.example_rows(files))
-        sample: Any = fitted.transform(example_df).select(*MODEL_INPUTS, "prediction").toPandas()
-        from mlflow.models import infer_signature
 
-        example = sample[list(MODEL_INPUTS)]
-        with warnings.catch_warnings():
-            # The contract makes every input non-null, so MLflow's "integer columns
-            # cannot hold missing values" hint does not apply.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(example, sample["prediction"])
-        t_model = time.monotonic()
-        # Saved first: on a Spark Connect session the model is logged from this directory.
-        fitted.write().save(str(staging / SPARK_MODEL_DIR))
-        saved = staging / SPARK_MODEL_DIR if is_connect(spark) else None
-        model_uri = tracker.log_model(fitted, example, signature, saved)
-        model_s = time.monotonic() - t_model
-        registered = register()
-        progress(
-            STAGE,
-            f"logged in {time.monotonic() - t_log:.1f}s (model {model_s:.1f}s, held-out "
-            f"scores {heldout_s:.1f}s); "
-            f"registered {registered.uri}",
-        )
-        write_link(
-            staging,
-            run_manifest(
-                run_id=tracker.run_id or "",
-                run_name=tracker.ctx.run_name,
-                experiment_id=tracker.experiment_id,
-                experiment_name=experiment,
-                tracking_uri=tracker.public_uri,
-                model_uri=model_uri,
-                registered=registered,
-                metrics=metrics,
-                ctx=tracker.ctx,
-                reused_run=False,
-                holdout=holdout,
-            ),
-        )
-    tracker.end("FINISHED")
-    progress(STAGE, f"wrote run.json, {tracker.run_id} and {SPARK_MODEL_DIR}/ to {output_dir}")
+def _log_heldout_scores(attempt: Attempt, fitted: Fitted, staging: Path) -> float:
+    """One score per held-out customer, in OUTPUT_DIR and in MLflow (what `lineage diff`
+    compares two versions on); returns the seconds it took."""
+    from pachflow_train import model as m
+
+    t0 = time.monotonic()
+    heldout_file = staging / HELDOUT_SCORES
+    heldout_file.parent.mkdir(parents=True)
+    write_heldout(m.heldout_scores(fitted.model, attempt.df), str(heldout_file))
+    seconds = time.monotonic() - t0
+    attempt.tracker.log_artifact(heldout_file, heldout_file.parent.name)
+    return seconds
+
+
+def _log_reports(attempt: Attempt, fitted: Fitted, arts: Path) -> None:
+    """The pictures and files a person reads on the run's page (not published)."""
+    from pachflow_train import model as m
+    from pachflow_train import plots
+
+    arts.mkdir()
+    test = fitted.evaluations["test"]
+    plots.confusion_png(test, arts / "confusion_matrix.png")
+    plots.importance_png(fitted.importances, arts / "feature_importance.png")
+    (arts / "tree.txt").write_text(m.tree_text(fitted.model))
+    report = {
+        "test": test.to_dict(),
+        "train": fitted.evaluations["train"].to_dict(),
+        "feature_importances": fitted.importances,
+        "class_counts": attempt.counts.__dict__,
+    }
+    (arts / "metrics.json").write_text(json.dumps(report, indent=2) + "\n")
+    attempt.tracker.log_artifacts(arts)
+    shutil.rmtree(arts)
+
+
+def _save_and_log_model(attempt: Attempt, fitted: Fitted, staging: Path) -> str:
+    """The PipelineModel into OUTPUT_DIR/model and into MLflow with its input example and
+    signature; returns the logged model's URI."""
+    from mlflow.models import infer_signature
+
+    spark, model = attempt.spark, fitted.model
+    example_df = spark.createDataFrame(data.example_rows(attempt.files))
+    sample: Any = model.transform(example_df).select(*MODEL_INPUTS, "prediction").toPandas()
+    example = sample[list(MODEL_INPUTS)]
+    with warnings.catch_warnings():
+        # The contract makes every input non-null, so MLflow's "integer columns
+        # cannot hold missing values" hint does not apply.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = infer_signature(example, sample["prediction"])
+    # Saved first: on a Spark Connect session the model is logged from this directory.
+    model.write().save(str(staging / SPARK_MODEL_DIR))
+    saved = staging / SPARK_MODEL_DIR if is_connect(spark) else None
+    return attempt.tracker.log_model(model, example, signature, saved)
 
 
 @contextmanager
