@@ -292,10 +292,36 @@ class Runner:
         if spark_error:
             to_run = []
         self.progress.start(progress)
+        errors, recovered = self._run_datums(ctx, to_run, produced, progress)
+        manifest, reason = self._job_output(ctx, produced, errors, spark_error)
+        note = f"{recovered} datum(s) recovered by errCmd" if recovered and not reason else ""
+        self._finish_job(ctx, spec_ref, inputs, provenance, manifest, reason, note, progress)
+        return Outcome(
+            spec.name,
+            FAILURE if reason else SUCCESS,
+            job_id=run_id,
+            total=len(datums),
+            processed=progress.done,
+            skipped=progress.skipped,
+            failed=progress.failed,
+            elapsed=progress.elapsed,
+            reason=reason or note,
+            output_commit=None if reason else run_id,
+        )
+
+    def _run_datums(
+        self,
+        ctx: JobContext,
+        to_run: list[Datum],
+        produced: list[tuple[str, Manifest]],
+        progress: PipelineProgress,
+    ) -> tuple[list[str], int]:
+        """Run the datums, record each, add what succeeded to `produced`; returns the
+        failed datums' errors and how many errCmd recovered."""
         errors: list[str] = []
         recovered = 0
         for result in self._execute(ctx, to_run):
-            self._record(spec, run_id, result)
+            self._record(ctx.spec, ctx.job_id, result)
             if result.state == DATUM_SUCCESS:
                 progress.done += 1
                 produced.append((result.datum.id, result.outputs))
@@ -305,25 +331,53 @@ class Runner:
                 progress.failed += 1
                 errors.append(f"datum {result.datum.id[:12]} failed: {result.error}")
             self.progress.update(progress)
-        counts = (progress.done, progress.skipped, progress.failed)
-        reason = ""
-        manifest: Manifest = {}
+        return errors, recovered
+
+    def _job_output(
+        self,
+        ctx: JobContext,
+        produced: list[tuple[str, Manifest]],
+        errors: list[str],
+        spark_error: str,
+    ) -> tuple[Manifest, str]:
+        """The job's output commit (the datums' outputs merged, or s3Out's bucket), egressed
+        if the spec says so; or why the job failed."""
+        spec = ctx.spec
         if ctx.timed_out():
-            reason = f"job timed out (jobTimeout {spec.job_timeout_s:g}s)"
-        elif spark_error:
-            reason = spark_error
-        elif errors:
-            reason = f"{len(errors)} datum(s) failed; first: {errors[0]}"
-        else:
-            try:
-                manifest = merge_outputs(produced)
-            except DuplicateOutput as exc:
-                reason = str(exc)
-        if not reason and ctx.output is not None:  # s3Out: the commit is the bucket `out`
+            return {}, f"job timed out (jobTimeout {spec.job_timeout_s:g}s)"
+        if spark_error:
+            return {}, spark_error
+        if errors:
+            return {}, f"{len(errors)} datum(s) failed; first: {errors[0]}"
+        try:
+            manifest = merge_outputs(produced)
+        except DuplicateOutput as exc:
+            return {}, str(exc)
+        if ctx.output is not None:  # s3Out: the commit is the bucket `out`
             manifest, reason = ctx.output.manifest, ctx.output.error
-        if not reason and spec.egress_dir is not None:
+            if reason:
+                return manifest, reason
+        if spec.egress_dir is not None:
             reason = egress(self.store, manifest, spec.egress_dir)
-        note = f"{recovered} datum(s) recovered by errCmd" if recovered and not reason else ""
+            if reason:
+                return manifest, reason
+        return manifest, ""
+
+    def _finish_job(
+        self,
+        ctx: JobContext,
+        spec_ref: CommitRef,
+        inputs: list[CommitRef],
+        provenance: frozenset[CommitRef],
+        manifest: Manifest,
+        reason: str,
+        note: str,
+        progress: PipelineProgress,
+    ) -> None:
+        """Record the job's end (and its output commit if it succeeded) in one transaction,
+        drop its scratch, and say so (progress, OpenLineage)."""
+        spec, run_id = ctx.spec, ctx.job_id
+        counts = (progress.done, progress.skipped, progress.failed)
         state = JOB_KILLED if ctx.timed_out() else JOB_FAILURE
         with self.store.transaction() as tx:
             if reason:
@@ -340,18 +394,6 @@ class Runner:
                 "COMPLETE", spec, run_id, spec_ref, inputs, output=CommitRef(spec.name, run_id)
             )
         self.progress.finish(progress, FAILURE if reason else SUCCESS, reason)
-        return Outcome(
-            spec.name,
-            FAILURE if reason else SUCCESS,
-            job_id=run_id,
-            total=len(datums),
-            processed=progress.done,
-            skipped=progress.skipped,
-            failed=progress.failed,
-            elapsed=progress.elapsed,
-            reason=reason or note,
-            output_commit=None if reason else run_id,
-        )
 
     def _emit(
         self,
