@@ -54,12 +54,11 @@ def _cycle(spark: Any, files: list[Path], arts: Path, uri: str, exp: str, model:
     """One train-log-register cycle; returns its timings in s."""
     from mlflow.models import infer_signature
 
-    from pachflow_train import data
-    from pachflow_train import model as m
+    from pachflow_train import classifier, data
     from pachflow_train.mlflow_run import Tracker
     from pachflow_train.run import features_mlflow_schema
 
-    settings = m.ModelSettings(max_depth=3, negative_fraction=1.0)
+    settings = classifier.ModelSettings(max_depth=3, negative_fraction=1.0)
     t0 = time.perf_counter()
     tracker = Tracker(uri, exp, _ctx(uuid.uuid4().hex))
     tracker.start(tracker.previous_run(), settings.params())
@@ -68,12 +67,12 @@ def _cycle(spark: Any, files: list[Path], arts: Path, uri: str, exp: str, model:
     df = data.load_split(spark, files, settings.test_fraction, settings.seed, None)
     counts = data.class_counts(df)
     train = data.training_rows(df, counts, "none", 1.0, settings.seed)
-    fitted = m.fit(train.rows, settings)
-    parts = m.evaluate_parts(fitted, df)
+    fitted = classifier.fit(train.rows, settings)
+    parts = classifier.evaluate_parts(fitted, df)
     fit_s = time.perf_counter() - t_fit
     tracker.log_metrics(parts["test"].metrics("test") | parts["train"].metrics("train"))
     tracker.log_artifacts(arts)
-    example = data.example_rows(files)[list(m.MODEL_INPUTS)]
+    example = data.example_rows(files)[list(classifier.MODEL_INPUTS)]
     sample = fitted.transform(spark.createDataFrame(example)).select("prediction").toPandas()
     tracker.log_model(fitted, example, infer_signature(example, sample["prediction"]))
     registered, _ = tracker.register(model)

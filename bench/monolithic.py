@@ -42,8 +42,8 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, float]:
     from etl_features import customer_features
 
     from pachflow_spark import SparkSettings, build_session
+    from pachflow_train.classifier import ModelSettings, evaluate_parts, fit
     from pachflow_train.data import class_counts, prepare, training_rows
-    from pachflow_train.model import ModelSettings, evaluate_parts, fit
 
     times: dict[str, float] = {}
     t = time.perf_counter()

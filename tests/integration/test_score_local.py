@@ -3,7 +3,7 @@ trains and registers a model, the score pipeline scores files put into `transact
 
 - no training/serving skew: every customer of the training file gets, through the score
   pipeline (pachflow-score), exactly the score train's evaluation code gives it
-  (pachflow_train.model.scores on the features train reads);
+  (pachflow_train.classifier.scores on the features train reads);
 - incremental: a second file runs only its own datum;
 - lineage: `pachflow lineage commit score@<id>` walks back to the model version, its run and
   the raw_data commit and file that trained it; the model version lists the scoring commits.
@@ -64,7 +64,7 @@ def test_scores_equal_trains_evaluation_for_every_customer(chain) -> None:
     from pachflow_features import read_features
     from pachflow_spark import SparkSettings, build_session
     from pachflow_train import data
-    from pachflow_train.model import SCORE, scores
+    from pachflow_train.classifier import SCORE, scores
 
     store = chain["store"]
     score = _head(store, "score")

@@ -11,7 +11,7 @@ import json
 import pytest
 from openlineage.client.serde import Serde
 
-from pachflow_lineage.model import Job
+from pachflow_lineage.graph import Job
 from pachflow_lineage.openlineage_events import JobEvents, chain_events
 from pachflow_testing.lineage_sample import sample_lineage
 from pachflow_testing.openlineage_schema import schema_check

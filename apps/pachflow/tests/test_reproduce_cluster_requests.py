@@ -24,7 +24,7 @@ from pachyderm_sdk.api import pfs
 from pachflow.reproduce.cluster import run_cluster
 from pachflow.reproduce.plan import Plan, ReproduceError
 from pachflow_contracts.commits import CommitRef
-from pachflow_lineage.model import Commit, Lineage
+from pachflow_lineage.graph import Commit, Lineage
 
 SPECS = Path(__file__).resolve().parents[3] / "pipelines"
 RAW = "0123456789ab4def8123456789abcde0"
@@ -87,7 +87,7 @@ class StandIn:
 
 
 def test_a_registered_runs_reproduction_registers_the_reproductions_model() -> None:
-    from pachflow_lineage.model import ModelVersion
+    from pachflow_lineage.graph import ModelVersion
 
     p = plan()
     p.model_version = ModelVersion(name="pachflow-fraud-detector", version="3")

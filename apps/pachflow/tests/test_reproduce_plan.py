@@ -8,7 +8,7 @@ from importlib import metadata
 import pytest
 
 from pachflow.reproduce.plan import Plan, ReproduceError, check_local_stages
-from pachflow_lineage.model import Lineage
+from pachflow_lineage.graph import Lineage
 
 
 def plan(image: str) -> Plan:

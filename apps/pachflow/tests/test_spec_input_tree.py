@@ -15,7 +15,7 @@ from pachflow.pipeline_spec import SpecError
 from pachflow.pipeline_spec.checks import check_semantics
 from pachflow.pipeline_spec.dag import pipeline_order
 from pachflow.pipeline_spec.input_tree import InputNode, apart_in_union, fold, pfs_inputs, walk
-from pachflow.pipeline_spec.model import collect_pfs_inputs
+from pachflow.pipeline_spec.spec import collect_pfs_inputs
 
 
 def pfs(repo: str, name: str = "", **extra: Any) -> dict[str, Any]:

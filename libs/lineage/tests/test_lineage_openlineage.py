@@ -50,7 +50,7 @@ def test_configured_only_by_the_standard_settings() -> None:
 def test_a_scoring_job_names_the_model_version_that_scored_it() -> None:
     """chain_events of a lineage with a scoring job (a `scored` edge from the model version):
     its COMPLETE carries the `modelVersion` facet: name, version, the training run's id."""
-    from pachflow_lineage.model import Job
+    from pachflow_lineage.graph import Job
 
     ln = sample_lineage()
     score = Job("score", "e" * 32, state="JOB_SUCCESS")

@@ -10,7 +10,7 @@ import pytest
 
 from pachflow_contracts.commits import CommitRef
 from pachflow_lineage import render
-from pachflow_lineage.model import (
+from pachflow_lineage.graph import (
     Commit,
     FileEntry,
     Job,

@@ -12,6 +12,7 @@ import pyarrow.csv as pacsv
 import pytest
 
 from pachflow_paysim import HEADER, TYPES, iter_paysim_chunks, write_paysim
+from pachflow_paysim.distributions import REAL_ROWS, REAL_TYPE_ROWS
 from pachflow_paysim.format import (
     CUSTOMER_PATTERN,
     DEST_PATTERN,
@@ -20,7 +21,6 @@ from pachflow_paysim.format import (
     MONEY_PATTERN,
     STEP_PATTERN,
 )
-from pachflow_paysim.model import REAL_ROWS, REAL_TYPE_ROWS
 
 ROWS = 200_000
 SEED = 11

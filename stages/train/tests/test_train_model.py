@@ -11,8 +11,7 @@ import pytest
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 
 from pachflow_testing.features import features_table, partials_table, write_features
-from pachflow_train import data, leakage
-from pachflow_train import model as m
+from pachflow_train import classifier, data, leakage
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +33,9 @@ def test_split_is_seeded_and_stratified(spark: Any, features_dir: Path, split: A
 
 
 def test_metrics_match_spark_evaluator(split: Any) -> None:
-    settings = m.ModelSettings(max_depth=4)
-    fitted = m.fit(split.filter(~split[data.IS_TEST]), settings)
-    parts = m.evaluate_parts(fitted, split)
+    settings = classifier.ModelSettings(max_depth=4)
+    fitted = classifier.fit(split.filter(~split[data.IS_TEST]), settings)
+    parts = classifier.evaluate_parts(fitted, split)
     test = fitted.stages[-1].transform(split.filter(split[data.IS_TEST]))
     for metric, ours in (
         ("areaUnderROC", parts["test"].area_under_roc),
@@ -47,9 +46,9 @@ def test_metrics_match_spark_evaluator(split: Any) -> None:
         ).evaluate(test)
         assert ours == pytest.approx(spark_value, abs=1e-6), metric
     assert parts["test"].rows == split.filter(split[data.IS_TEST]).count()
-    importances = m.feature_importances(fitted)
+    importances = classifier.feature_importances(fitted)
     assert sum(importances.values()) == pytest.approx(1.0)
-    text = m.tree_text(fitted)
+    text = classifier.tree_text(fitted)
     assert "If (" in text and "feature " not in text  # names, not indices
 
 
@@ -107,10 +106,10 @@ def test_negative_share_never_goes_below_the_minimum_rows() -> None:
 
 def test_fit_uses_the_weights_training_rows_carry(split: Any) -> None:
     counts = data.class_counts(split)
-    settings = m.ModelSettings(max_depth=2)
-    weighted = m.fit(data.training_rows(split, counts, "balanced", 1.0, 42).rows, settings)
+    settings = classifier.ModelSettings(max_depth=2)
+    weighted = classifier.fit(data.training_rows(split, counts, "balanced", 1.0, 42).rows, settings)
     assert weighted.stages[-1].getOrDefault("weightCol") == data.WEIGHT
-    plain = m.fit(data.training_rows(split, counts, "none", 1.0, 42).rows, settings)
+    plain = classifier.fit(data.training_rows(split, counts, "none", 1.0, 42).rows, settings)
     assert not plain.stages[-1].isSet("weightCol")
 
 

@@ -16,7 +16,7 @@ import click
 import pachflow_store as ps
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
-from pachflow_lineage.model import Lineage
+from pachflow_lineage.graph import Lineage
 from pachflow_lineage.options import CONTEXT, one_line_errors, output_options, source_options
 from pachflow_stagekit import BadInput
 from pachflow_stagekit.options import json_option

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pachflow_contracts.commits import SPEC, USER
 from pachflow_contracts.run_tags import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
-from pachflow_lineage.model import Commit, Lineage
+from pachflow_lineage.graph import Commit, Lineage
 from pachflow_lineage.subject import Subject, resolve_run
 
 if TYPE_CHECKING:

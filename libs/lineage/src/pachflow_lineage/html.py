@@ -14,7 +14,7 @@ import html
 import json
 from pathlib import Path
 
-from pachflow_lineage.model import Lineage
+from pachflow_lineage.graph import Lineage
 from pachflow_lineage.render import ordered_keys
 
 BOX_W, BOX_H, GAP_X, GAP_Y = 220, 44, 70, 18

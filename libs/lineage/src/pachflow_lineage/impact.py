@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pachflow_contracts.commits import CommitRef
 from pachflow_lineage.errors import UnknownCommit
-from pachflow_lineage.model import Lineage, ModelVersion, Run
+from pachflow_lineage.graph import Lineage, ModelVersion, Run
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver

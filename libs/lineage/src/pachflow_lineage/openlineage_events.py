@@ -27,7 +27,7 @@ from functools import partial
 from typing import Any
 
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
-from pachflow_lineage.model import Job, Lineage
+from pachflow_lineage.graph import Job, Lineage
 from pachflow_stagekit.mlflow_access import mask
 
 PRODUCER = "https://github.com/pachflow/pachflow"

@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from pachflow_lineage.model import Commit, Lineage
+from pachflow_lineage.graph import Commit, Lineage
 from pachflow_store import short_id
 
 MAX_FILES_SHOWN = 5

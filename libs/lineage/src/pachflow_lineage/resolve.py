@@ -19,7 +19,7 @@ from pachflow_contracts.commits import SPEC, USER, CommitRef
 from pachflow_contracts.run_tags import RunContext, output_commit_tags, run_context
 from pachflow_lineage.backends.base import Backend, CommitRecord
 from pachflow_lineage.errors import UnknownCommit, UnknownModelVersion, UnknownRun
-from pachflow_lineage.model import Datum, Job, Lineage, Run
+from pachflow_lineage.graph import Datum, Job, Lineage, Run
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking

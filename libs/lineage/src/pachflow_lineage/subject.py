@@ -12,7 +12,7 @@ import pachflow_store as ps
 from pachflow_lineage.errors import LineageError
 
 if TYPE_CHECKING:
-    from pachflow_lineage.model import ModelVersion
+    from pachflow_lineage.graph import ModelVersion
     from pachflow_lineage.tracking import Tracking
 
 HELP = (

@@ -19,7 +19,7 @@ from pachflow_contracts.commits import CommitRef, is_commit_id
 from pachflow_contracts.run_tags import TAG_SCORING
 from pachflow_lineage import mlflow_read as mr
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
-from pachflow_lineage.model import ModelVersion, Run
+from pachflow_lineage.graph import ModelVersion, Run
 from pachflow_stagekit.mlflow_access import split_userinfo
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from pachflow_contracts.commits import CommitRef, is_commit_id
 from pachflow_contracts.run_tags import input_tags, run_context, upstream_tag
 from pachflow_lineage.audit import Verdict
 from pachflow_lineage.errors import UnknownCommit
-from pachflow_lineage.model import Lineage
+from pachflow_lineage.graph import Lineage
 from pachflow_lineage.resolve import META_RUN_ID
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """A vectorised, streaming generator of PaySim1-like transactions.
 
-How the rows come about (numbers in pachflow_paysim.model):
+How the rows come about (numbers in pachflow_paysim.distributions):
 - A plan fixes, per step 1..743, how many genuine rows and how many fraud pairs it holds
   (genuine volume follows a day/night cycle and thins out after step 403; fraud is spread
   evenly over all steps, as in the real file). Rows are written sorted by step.
@@ -35,7 +35,7 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from pachflow_paysim import model as m
+from pachflow_paysim import distributions as m
 from pachflow_paysim.format import COLUMNS, HEADER, MAX_STEP, TYPES
 from pachflow_paysim.render import render_rows
 

@@ -5,7 +5,7 @@ model classes: for renderer and event tests that need no store or server."""
 from __future__ import annotations
 
 from pachflow_contracts.commits import SPEC, CommitRef
-from pachflow_lineage.model import (
+from pachflow_lineage.graph import (
     Commit,
     Datum,
     FileEntry,

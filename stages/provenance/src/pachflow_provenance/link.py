@@ -36,7 +36,7 @@ from pachflow_contracts.run_tags import upstream_tag
 from pachflow_contracts.worker_context import COMMIT_SUFFIX, ENV_PROJECT
 from pachflow_lineage import render
 from pachflow_lineage.backends import choose_backend, open_backend
-from pachflow_lineage.model import Lineage, ModelVersion
+from pachflow_lineage.graph import Lineage, ModelVersion
 from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
 from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
 from pachflow_stagekit import (

@@ -11,8 +11,8 @@ from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import check_output_dir, terminate_cleanly
 from pachflow_stagekit.mlflow_access import required_tracking_uri
 from pachflow_train import data
+from pachflow_train.classifier import CLASSIFIERS, IMPURITIES, ModelSettings
 from pachflow_train.mlflow_run import CANDIDATE_ALIAS, HttpSettings
-from pachflow_train.model import CLASSIFIERS, IMPURITIES, ModelSettings
 from pachflow_train.run import TrackingSettings, train
 
 DEFAULT_EXPERIMENT = "pachflow-fraud"

@@ -21,9 +21,9 @@ from pachflow_contracts.worker_context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
+from pachflow_train.classifier import ModelSettings
 from pachflow_train.evaluate import Evaluation
 from pachflow_train.mlflow_run import HttpSettings, Tracker, tracking_errors
-from pachflow_train.model import ModelSettings
 from pachflow_train.run_link import run_manifest, write_link
 
 STAGE = "train"
@@ -210,14 +210,14 @@ def _tag_perfect_separators(attempt: Attempt) -> None:
 
 
 def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
-    from pachflow_train import model as m
+    from pachflow_train import classifier
 
     counts = attempt.counts
     train = data.training_rows(
         attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
     )
     t0 = time.monotonic()
-    fitted = m.fit(train.rows, settings)
+    fitted = classifier.fit(train.rows, settings)
     fit_s = time.monotonic() - t0
     progress(
         STAGE,
@@ -226,8 +226,8 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
         f"(weights {train.positive_weight:g} / {train.negative_weight:g})",
     )
     t0 = time.monotonic()
-    parts = m.evaluate_parts(fitted, attempt.df)
-    importances = m.feature_importances(fitted)
+    parts = classifier.evaluate_parts(fitted, attempt.df)
+    importances = classifier.feature_importances(fitted)
     eval_s = time.monotonic() - t0
     test = parts["test"]
     progress(
@@ -251,12 +251,12 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
 def _log_heldout_scores(attempt: Attempt, fitted: Fitted, staging: Path) -> float:
     """One score per held-out customer, in OUTPUT_DIR and in MLflow (what `lineage diff`
     compares two versions on); returns the seconds it took."""
-    from pachflow_train import model as m
+    from pachflow_train import classifier
 
     t0 = time.monotonic()
     heldout_file = staging / HELDOUT_SCORES
     heldout_file.parent.mkdir(parents=True)
-    write_heldout(m.heldout_scores(fitted.model, attempt.df), str(heldout_file))
+    write_heldout(classifier.heldout_scores(fitted.model, attempt.df), str(heldout_file))
     seconds = time.monotonic() - t0
     attempt.tracker.log_artifact(heldout_file, heldout_file.parent.name)
     return seconds
@@ -264,14 +264,13 @@ def _log_heldout_scores(attempt: Attempt, fitted: Fitted, staging: Path) -> floa
 
 def _log_reports(attempt: Attempt, fitted: Fitted, arts: Path) -> None:
     """The pictures and files a person reads on the run's page (not published)."""
-    from pachflow_train import model as m
-    from pachflow_train import plots
+    from pachflow_train import classifier, plots
 
     arts.mkdir()
     test = fitted.evaluations["test"]
     plots.confusion_png(test, arts / "confusion_matrix.png")
     plots.importance_png(fitted.importances, arts / "feature_importance.png")
-    (arts / "tree.txt").write_text(m.tree_text(fitted.model))
+    (arts / "tree.txt").write_text(classifier.tree_text(fitted.model))
     report = {
         "test": test.to_dict(),
         "train": fitted.evaluations["train"].to_dict(),

@@ -19,7 +19,7 @@ from pachflow.cluster.requests import (
     same_spec,
 )
 from pachflow.pipeline_spec.dag import dag_order
-from pachflow.pipeline_spec.model import PipelineSpec
+from pachflow.pipeline_spec.spec import PipelineSpec
 from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT
 
 Echo = Callable[[str], None]

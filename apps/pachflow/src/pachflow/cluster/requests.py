@@ -12,8 +12,8 @@ from pachyderm_sdk.api import pfs, pps
 from pachyderm_sdk.api.pps import CreatePipelineRequest
 
 from pachflow.pipeline_spec.dag import dag_order
-from pachflow.pipeline_spec.model import PipelineSpec
 from pachflow.pipeline_spec.schema import to_camel
+from pachflow.pipeline_spec.spec import PipelineSpec
 from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT
 
 

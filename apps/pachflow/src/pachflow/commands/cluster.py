@@ -14,7 +14,7 @@ from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT
 if TYPE_CHECKING:
     from pachyderm_sdk import Client
 
-    from pachflow.pipeline_spec.model import PipelineSpec
+    from pachflow.pipeline_spec.spec import PipelineSpec
 
 # pachyderm_sdk and grpc are imported inside the commands: other pachflow commands should
 # not pay for them at start-up.

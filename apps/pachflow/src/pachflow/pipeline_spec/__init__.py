@@ -14,16 +14,16 @@ if TYPE_CHECKING:
     from pachflow.pipeline_spec.dag import dag_order
     from pachflow.pipeline_spec.errors import SpecError
     from pachflow.pipeline_spec.loader import load_spec_file, load_specs
-    from pachflow.pipeline_spec.model import PfsInput, PipelineSpec, SecretRef
+    from pachflow.pipeline_spec.spec import PfsInput, PipelineSpec, SecretRef
 
 _EXPORTS = {
     "dag_order": "pachflow.pipeline_spec.dag",
     "SpecError": "pachflow.pipeline_spec.errors",
     "load_spec_file": "pachflow.pipeline_spec.loader",
     "load_specs": "pachflow.pipeline_spec.loader",
-    "PfsInput": "pachflow.pipeline_spec.model",
-    "PipelineSpec": "pachflow.pipeline_spec.model",
-    "SecretRef": "pachflow.pipeline_spec.model",
+    "PfsInput": "pachflow.pipeline_spec.spec",
+    "PipelineSpec": "pachflow.pipeline_spec.spec",
+    "SecretRef": "pachflow.pipeline_spec.spec",
 }
 
 __all__ = [

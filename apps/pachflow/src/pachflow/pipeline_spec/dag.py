@@ -8,7 +8,7 @@ import graphlib
 from collections.abc import Collection, Mapping, Sequence
 
 from pachflow.pipeline_spec.errors import SpecError
-from pachflow.pipeline_spec.model import PipelineSpec
+from pachflow.pipeline_spec.spec import PipelineSpec
 
 # pipeline name -> the repos it reads (those that are pipelines' outputs make the edges)
 Reads = Mapping[str, Collection[str]]

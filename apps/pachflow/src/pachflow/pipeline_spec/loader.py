@@ -10,8 +10,8 @@ from pachyderm_sdk.api.pps import CreatePipelineRequest
 from pachflow.pipeline_spec.checks import check_semantics
 from pachflow.pipeline_spec.errors import Problem, SpecError
 from pachflow.pipeline_spec.jsonfile import read_json
-from pachflow.pipeline_spec.model import PipelineSpec, from_snake
 from pachflow.pipeline_spec.schema import check_message, to_snake
+from pachflow.pipeline_spec.spec import PipelineSpec, from_snake
 
 
 def spec_files(directory: Path | str) -> list[Path]:

@@ -10,7 +10,7 @@ from pachflow.pipeline_spec.dag import find_cycle
 from pachflow.pipeline_spec.jsonfile import read_json
 from pachflow.pipeline_spec.loader import check_spec_file
 from pachflow.pipeline_spec.locate import DEFAULT_INPUT_REPOS, INPUT_REPOS_ENV
-from pachflow.pipeline_spec.model import PipelineSpec
+from pachflow.pipeline_spec.spec import PipelineSpec
 from pachflow.pipeline_spec.stages import (
     StageVersionError,
     find_stages_dir,

@@ -123,7 +123,7 @@ def provenance_table(store: Store, result: TrainResult) -> str | None:
         blob = store.file_blob(CommitRef(PROVENANCE_PIPELINE, head), LINEAGE_JSON)
     except NotFound:
         return None
-    from pachflow_lineage.model import Lineage  # MLflow imports: only when needed
+    from pachflow_lineage.graph import Lineage  # MLflow imports: only when needed
     from pachflow_lineage.render import to_table
 
     return to_table(Lineage.from_dict(json.loads(blob.read_text())))

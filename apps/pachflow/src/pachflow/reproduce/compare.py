@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pachflow_contracts.commits import USER
 from pachflow_lineage.audit import Verdict
-from pachflow_lineage.model import Lineage
+from pachflow_lineage.graph import Lineage
 
 if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pachflow_contracts.commits import SPEC, USER
 from pachflow_contracts.run_tags import TAG_PIPELINE
 from pachflow_lineage.errors import LineageError
-from pachflow_lineage.model import Commit, Lineage, ModelVersion
+from pachflow_lineage.graph import Commit, Lineage, ModelVersion
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver

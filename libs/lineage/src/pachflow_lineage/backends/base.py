@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pachflow_contracts.commits import CommitRef
-from pachflow_lineage.model import Commit, Datum, Job
+from pachflow_lineage.graph import Commit, Datum, Job
 from pachflow_store import CommitName
 
 #: Files an inspected commit lists, in every backend: enough to read, bounded for repos

@@ -11,7 +11,7 @@ import pachflow_store as ps
 from pachflow_contracts.commits import DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import MAX_FILES, CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
-from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
+from pachflow_lineage.graph import Commit, Datum, FileEntry, Job, utc_iso
 
 SPEC_FILE = "/spec.json"  # what the local runner stores in a pipeline's spec commit
 

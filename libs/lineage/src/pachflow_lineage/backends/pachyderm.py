@@ -20,7 +20,7 @@ import pachflow_store as ps
 from pachflow_contracts.commits import DEFAULT_BRANCH, DEFAULT_PROJECT, CommitRef
 from pachflow_lineage.backends.base import MAX_FILES, CommitRecord
 from pachflow_lineage.errors import LineageError, UnknownCommit, Unreachable
-from pachflow_lineage.model import Commit, Datum, FileEntry, Job, utc_iso
+from pachflow_lineage.graph import Commit, Datum, FileEntry, Job, utc_iso
 
 # Protobuf Timestamps that were never set come back as the epoch.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
