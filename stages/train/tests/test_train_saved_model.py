@@ -1,7 +1,8 @@
 """The MLflow model train builds on a Spark Connect session from the model the server
 saved (saved_model): mlflow.spark's layout and flavors through MLflow's public API, and
 a clear error when the server saved it where this process cannot see it. (The real
-model, logged over a real Connect server: tests/integration/test_spark_connect.py.)"""
+model, logged over a real Connect server and loaded back:
+tests/integration/test_spark_connect.py.)"""
 
 from __future__ import annotations
 
