@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -18,6 +17,7 @@ from click.testing import CliRunner
 from pachyderm_sdk.api.worker import NextDatumRequest, NextDatumResponse
 
 from pachflow_contracts import PARTIALS, TRANSACTIONS
+from pachflow_contracts.worker_api import serve_next_datum
 from pachflow_etl.batching import apply_env, datum_input_dir
 from pachflow_etl.cli import main
 from pachflow_stagekit import BadInput
@@ -44,20 +44,7 @@ class FakeWorker:
 @pytest.fixture
 def worker_server(tmp_path) -> Iterator[tuple[grpc.Server, int, list]]:
     holder: list[FakeWorker] = []
-    server = grpc.server(ThreadPoolExecutor(max_workers=2))
-    handler = grpc.method_handlers_generic_handler(
-        "pachyderm.worker.Worker",
-        {
-            "NextDatum": grpc.unary_unary_rpc_method_handler(
-                lambda req, ctx: holder[0].next_datum(req, ctx),
-                request_deserializer=NextDatumRequest.FromString,
-                response_serializer=bytes,
-            )
-        },
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
+    server, port = serve_next_datum(lambda req, ctx: holder[0].next_datum(req, ctx), threads=2)
     yield server, port, holder
     server.stop(grace=None)
 

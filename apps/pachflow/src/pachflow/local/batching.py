@@ -24,7 +24,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,10 +44,10 @@ from pachflow.local.executor import (
     materialize,
 )
 from pachflow.local.runtime import Launch
+from pachflow_contracts.worker_api import serve_next_datum
 from pachflow_store import DATUM_FAILED, DATUM_SUCCESS
 from pachflow_store.processes import stop_group
 
-SERVICE = "pachyderm.worker.Worker"
 POLL_S = 0.05
 PROCESS_STARTED = "--- pachflow: started"  # in workerN.log, once per process start
 EOF_WAIT_S = 5.0
@@ -72,24 +71,6 @@ class _Servicer:
                 pass
             context.abort(grpc.StatusCode.CANCELLED, "no datum left")
         return NextDatumResponse(env=env)
-
-
-def _serve(servicer: _Servicer) -> tuple[grpc.Server, int]:
-    server = grpc.server(ThreadPoolExecutor(max_workers=4, thread_name_prefix="next-datum"))
-    handler = grpc.method_handlers_generic_handler(
-        SERVICE,
-        {
-            "NextDatum": grpc.unary_unary_rpc_method_handler(
-                servicer.next_datum,
-                request_deserializer=NextDatumRequest.FromString,
-                response_serializer=bytes,
-            )
-        },
-    )
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    return server, port
 
 
 class _Queue:
@@ -172,7 +153,7 @@ class _Worker:
 
     def run(self) -> None:
         servicer = _Servicer()
-        server, port = _serve(servicer)
+        server, port = serve_next_datum(servicer.next_datum)
         env = dict(self.ctx.base_env)
         env.update({k: self.visible(v) for k, v in self.ctx.spec.env.items() if env.get(k) == v})
         env[WORKER_PORT_ENV] = str(port)
