@@ -95,3 +95,17 @@ def test_atomic_fresh_output_names_a_clash_as_bad_input_and_writes_nothing(tmp_p
     )
     assert (out / "a.parquet").read_text() == "first"
     assert not (out / "new.txt").exists()
+
+
+def test_env_options_read_prefix_and_option_name(monkeypatch):
+    from pachflow_stagekit.options import env_options
+
+    @click.command()
+    @env_options("PACHFLOW_X")("--max-depth", type=int, default=5)
+    def cmd(max_depth: int) -> None:
+        click.echo(str(max_depth))
+
+    assert CliRunner().invoke(cmd).output == "5\n"
+    monkeypatch.setenv("PACHFLOW_X_MAX_DEPTH", "7")
+    assert CliRunner().invoke(cmd).output == "7\n"
+    assert "PACHFLOW_X_MAX_DEPTH" in CliRunner().invoke(cmd, ["--help"]).output

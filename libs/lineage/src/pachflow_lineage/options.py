@@ -12,6 +12,7 @@ import click
 from pachflow_lineage.backends import BACKENDS
 from pachflow_lineage.errors import LineageError
 from pachflow_stagekit import BadInput
+from pachflow_stagekit.options import tracking_uri_option
 from pachflow_store import StoreError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -48,12 +49,9 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Pachyderm console base URL, for links [env PACHFLOW_CONSOLE_URL]; "
             "Pachyderm backend only (refused for the local store, which has no console).",
         ),
-        click.option(
-            "--tracking-uri",
-            envvar="MLFLOW_TRACKING_URI",
-            default=None,
-            help="MLflow tracking URI [env MLFLOW_TRACKING_URI; unset: with the local store, its "
-            "mlflow.db (what `pachflow run` tracks to), else MLflow's default].",
+        tracking_uri_option(
+            "MLflow tracking URI [env MLFLOW_TRACKING_URI; unset: with the local store, its "
+            "mlflow.db (what `pachflow run` tracks to), else MLflow's default]."
         ),
     ]
     for option in reversed(options):

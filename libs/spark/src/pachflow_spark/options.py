@@ -19,6 +19,7 @@ from pachflow_spark.endpoint import (
     resolve_master,
 )
 from pachflow_spark.session import DEFAULT_DRIVER_MEMORY, SparkSettings
+from pachflow_stagekit.options import env_options
 
 #: `spark.some.key=value`, as spark-submit's --conf takes it.
 CONF_ITEM = re.compile(r"(?P<key>spark\.[A-Za-z0-9_.-]+)=(?P<value>.*)", re.S)
@@ -63,6 +64,10 @@ def _conf(
 
 
 Command = Callable[..., Any]
+#: --master, --driver-memory, --shuffle-partitions read PACHFLOW_SPARK_<OPTION>;
+#: --spark-timeout, --spark-conf read PACHFLOW_<OPTION> (PACHFLOW_SPARK_TIMEOUT, ..._CONF).
+spark_option = env_options("PACHFLOW_SPARK")
+pachflow_option = env_options("PACHFLOW")
 
 
 @overload
@@ -82,39 +87,29 @@ def spark_options(
     if func is None:
         return functools.partial(spark_options, shuffle_partitions=shuffle_partitions)
     options = [
-        click.option(
+        spark_option(
             "--master",
-            envvar="PACHFLOW_SPARK_MASTER",
-            show_envvar=True,
             default=None,
             callback=_endpoint,
             help=f"Which Spark: {FORMS}. local runs Spark in this process; a cluster master "
             "makes this process the driver; sc:// is a Spark Connect server (the driver; no "
             "JVM here). [default: $SPARK_REMOTE if set, else local[*]]",
         ),
-        click.option(
+        spark_option(
             "--driver-memory",
-            envvar="PACHFLOW_SPARK_DRIVER_MEMORY",
-            show_envvar=True,
             default=DEFAULT_DRIVER_MEMORY,
-            show_default=True,
             callback=_jvm_size,
             help="JVM heap of the Spark driver (in local mode, all of Spark; unused on "
             "Spark Connect, where the server is the driver).",
         ),
-        click.option(
+        pachflow_option(
             "--spark-timeout",
-            envvar="PACHFLOW_SPARK_TIMEOUT",
-            show_envvar=True,
             type=click.FloatRange(min=0.1),
             default=DEFAULT_TIMEOUT_S,
-            show_default=True,
             help="Seconds a cluster master or Connect server has to answer (else exit 2).",
         ),
-        click.option(
+        pachflow_option(
             "--spark-conf",
-            envvar="PACHFLOW_SPARK_CONF",
-            show_envvar=True,
             multiple=True,
             metavar="spark.KEY=VALUE",
             callback=_conf,
@@ -124,10 +119,8 @@ def spark_options(
     ]
     if shuffle_partitions:
         options.append(
-            click.option(
+            spark_option(
                 "--shuffle-partitions",
-                envvar="PACHFLOW_SPARK_SHUFFLE_PARTITIONS",
-                show_envvar=True,
                 type=click.IntRange(min=1),
                 default=None,
                 help="spark.sql.shuffle.partitions [default: one per local core, at least 2].",

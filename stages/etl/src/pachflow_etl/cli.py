@@ -13,6 +13,7 @@ from pachflow_etl.engine import ARROW_MAX_BYTES
 from pachflow_etl.job import run
 from pachflow_spark import SparkSettings, open_session, spark_options
 from pachflow_stagekit import progress, terminate_cleanly
+from pachflow_stagekit.options import env_options
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -23,22 +24,18 @@ APP_NAME = "pachflow-etl"
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.argument("input_dir", type=click.Path(path_type=Path))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
+@env_options("PACHFLOW")(
     "--datum-batching",
     is_flag=True,
-    envvar="PACHFLOW_DATUM_BATCHING",
     help="Start once (Spark at the first datum that needs it), then process datum after "
     "datum through the Pachyderm worker's "
     "NextDatum API (for specs with transform.datumBatching: true). Each datum's input is "
     "$<input name> (e.g. $split) if set, else INPUT_DIR.",
 )
-@click.option(
+@env_options("PACHFLOW_ETL")(
     "--arrow-max-bytes",
     type=click.IntRange(min=0),
     default=ARROW_MAX_BYTES,
-    show_default=True,
-    envvar="PACHFLOW_ETL_ARROW_MAX_BYTES",
-    show_envvar=True,
     help="Source files of at most this many bytes are aggregated with Arrow in this process "
     "(no Spark job, no JVM start); larger ones with Spark. The default keeps Arrow's peak "
     "memory within 1 GiB (measured: bench/RESULTS.md); 0 = always Spark.",

@@ -21,9 +21,12 @@ from pachflow_scoring.registry import record_use
 from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import atomic_fresh_output, find_files, progress
 from pachflow_stagekit.mlflow_access import required_tracking_uri
-from pachflow_stagekit.options import threshold_option
+from pachflow_stagekit.options import env_options, threshold_option, tracking_uri_option
 
 STAGE = "score"
+#: score's options each read PACHFLOW_SCORE_<OPTION> (--block-mb: PACHFLOW_SCORE_BLOCK_MB).
+ENV_PREFIX = "PACHFLOW_SCORE"
+option = env_options(ENV_PREFIX)
 
 HELP = f"""Score PaySim transactions with a model from the MLflow registry.
 
@@ -49,27 +52,14 @@ anything else (e.g. MLflow unreachable); nothing is written unless every file sc
 @click.command(help=HELP, context_settings={"max_content_width": 100})
 @click.argument("input_dir", type=click.Path(path_type=Path))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--model",
-    "model_ref",
-    envvar="PACHFLOW_SCORE_MODEL",
-    required=True,
-    help=f"{MODEL_HELP}. [env PACHFLOW_SCORE_MODEL]",
-)
-@threshold_option(envvar="PACHFLOW_SCORE_THRESHOLD")
-@click.option(
-    "--tracking-uri",
-    envvar="MLFLOW_TRACKING_URI",
-    default=None,
-    help="MLflow tracking server [env MLFLOW_TRACKING_URI; required: MLflow's own default "
-    "would write ./mlflow.db and ./mlruns].",
-)
-@click.option(
+@option("--model", "model_ref", required=True, help=f"{MODEL_HELP}.")
+@threshold_option(envvar=f"{ENV_PREFIX}_THRESHOLD")
+@tracking_uri_option()
+@option(
     "--block-mb",
     type=click.IntRange(1, MAX_BLOCK_MB),
     default=DEFAULT_BLOCK_MB,
-    envvar="PACHFLOW_SCORE_BLOCK_MB",
-    help="CSV read block (MB of text per batch). [env PACHFLOW_SCORE_BLOCK_MB]",
+    help="CSV read block (MB of text per batch).",
 )
 @spark_options(shuffle_partitions=False)
 def main(

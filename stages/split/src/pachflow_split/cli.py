@@ -17,6 +17,10 @@ from pachflow_stagekit import (
     progress,
     terminate_cleanly,
 )
+from pachflow_stagekit.options import env_options
+
+#: split's options each read PACHFLOW_SPLIT_<OPTION> (--block-mb: PACHFLOW_SPLIT_BLOCK_MB).
+option = env_options("PACHFLOW_SPLIT")
 
 
 def _check_unique_stems(paths: list[Path], root: Path) -> None:
@@ -37,12 +41,11 @@ def _check_unique_stems(paths: list[Path], root: Path) -> None:
     context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
     epilog="Exit codes: 0 ok, 2 bad input or usage (one line on stderr), 1 anything else.",
 )
-@click.option(
+@option(
     "--shards",
     type=click.IntRange(1, 1000),
     default=16,
-    envvar="PACHFLOW_SPLIT_SHARDS",
-    help="Number of shards; a row goes to shard fnv1a64(nameOrig) % N. [env PACHFLOW_SPLIT_SHARDS]",
+    help="Number of shards; a row goes to shard fnv1a64(nameOrig) % N.",
 )
 @click.option(
     "--per-customer",
@@ -50,36 +53,26 @@ def _check_unique_stems(paths: list[Path], root: Path) -> None:
     help="Instead of shards, write <nameOrig>/<source>.csv per customer (PaySim CSV rows as "
     "read; for small inputs).",
 )
-@click.option(
+@option(
     "--sample",
     type=click.IntRange(min=1),
     default=None,
-    envvar="PACHFLOW_SPLIT_SAMPLE",
     help="Keep a reproducible sample of N customers per source file: every fraud customer "
-    "plus random others up to N. [env PACHFLOW_SPLIT_SAMPLE]",
+    "plus random others up to N.",
 )
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    envvar="PACHFLOW_SPLIT_SEED",
-    help="Seed of --sample. [env PACHFLOW_SPLIT_SEED]",
-)
-@click.option(
+@option("--seed", type=int, default=0, help="Seed of --sample.")
+@option(
     "--max-reject-ratio",
     type=click.FloatRange(0.0, 1.0),
     default=None,
-    envvar="PACHFLOW_SPLIT_MAX_REJECT_RATIO",
     help="Quarantine bad rows to _rejects/<source>.csv and fail only if more than this share "
-    "of a file's rows is bad (default: fail on the first bad value). "
-    "[env PACHFLOW_SPLIT_MAX_REJECT_RATIO]",
+    "of a file's rows is bad (default: fail on the first bad value).",
 )
-@click.option(
+@option(
     "--block-mb",
     type=click.IntRange(1, MAX_BLOCK_MB),
     default=DEFAULT_BLOCK_MB,
-    envvar="PACHFLOW_SPLIT_BLOCK_MB",
-    help="CSV read block (MB of text per batch): bounds memory. [env PACHFLOW_SPLIT_BLOCK_MB]",
+    help="CSV read block (MB of text per batch): bounds memory.",
 )
 @click.argument("input_dir", type=click.Path(path_type=Path))
 @click.argument("output_dir", type=click.Path(path_type=Path))

@@ -10,6 +10,7 @@ import click
 from pachflow_spark import SparkSettings, spark_options
 from pachflow_stagekit import check_output_dir, terminate_cleanly
 from pachflow_stagekit.mlflow_access import required_tracking_uri
+from pachflow_stagekit.options import env_options, tracking_uri_option
 from pachflow_train import data
 from pachflow_train.classifier import CLASSIFIERS, IMPURITIES, ModelSettings
 from pachflow_train.mlflow_run import CANDIDATE_ALIAS, HttpSettings
@@ -17,6 +18,10 @@ from pachflow_train.run import TrackingSettings, train
 
 DEFAULT_EXPERIMENT = "pachflow-fraud"
 DEFAULT_REGISTERED_MODEL = "pachflow-fraud-detector"
+#: train's own options each read PACHFLOW_TRAIN_<OPTION> (--max-depth: ..._MAX_DEPTH).
+option = env_options("PACHFLOW_TRAIN")
+#: Its MLflow options each read PACHFLOW_<OPTION>, as in every spec (PACHFLOW_EXPERIMENT).
+pachflow_option = env_options("PACHFLOW")
 
 
 def _class_weight(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -56,144 +61,73 @@ is ever printed or recorded.
 @click.command(help=HELP, context_settings={"max_content_width": 100})
 @click.argument("input_dir", type=click.Path(path_type=Path))
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--classifier",
-    type=click.Choice(CLASSIFIERS),
-    default="decision_tree",
-    envvar="PACHFLOW_TRAIN_CLASSIFIER",
-    show_default=True,
-)
-@click.option(
-    "--max-depth",
-    type=click.IntRange(1, 30),
-    default=5,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_MAX_DEPTH",
-)
-@click.option(
+@option("--classifier", type=click.Choice(CLASSIFIERS), default="decision_tree")
+@option("--max-depth", type=click.IntRange(1, 30), default=5)
+@option(
     "--max-bins",
     type=click.IntRange(2),
     default=32,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_MAX_BINS",
     help="Bins per continuous feature for splits.",
 )
-@click.option(
-    "--min-instances-per-node",
-    type=click.IntRange(1),
-    default=1,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_MIN_INSTANCES_PER_NODE",
-)
-@click.option(
-    "--impurity",
-    type=click.Choice(IMPURITIES),
-    default="gini",
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_IMPURITY",
-    help="Ignored by gbt.",
-)
-@click.option(
-    "--num-trees",
-    type=click.IntRange(1),
-    default=20,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_NUM_TREES",
-    help="random_forest only.",
-)
-@click.option(
-    "--max-iter",
-    type=click.IntRange(1),
-    default=20,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_MAX_ITER",
-    help="gbt only: boosting rounds.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=42,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_SEED",
-    help="Seeds the split and the classifier.",
-)
-@click.option(
+@option("--min-instances-per-node", type=click.IntRange(1), default=1)
+@option("--impurity", type=click.Choice(IMPURITIES), default="gini", help="Ignored by gbt.")
+@option("--num-trees", type=click.IntRange(1), default=20, help="random_forest only.")
+@option("--max-iter", type=click.IntRange(1), default=20, help="gbt only: boosting rounds.")
+@option("--seed", type=int, default=42, help="Seeds the split and the classifier.")
+@option(
     "--test-fraction",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
     default=0.2,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_TEST_FRACTION",
     help="Share of customers held out: a customer is held out when a seeded hash of its "
     "id falls below this share, so its side never changes as data grows.",
 )
-@click.option(
+@option(
     "--class-weight",
     default="none",
-    show_default=True,
     callback=_class_weight,
-    envvar="PACHFLOW_TRAIN_CLASS_WEIGHT",
     help="Instance weight of fraud rows: none, balanced (negatives/positives of the "
     "training part) or a number.",
 )
-@click.option(
+@option(
     "--negative-fraction",
     type=click.FloatRange(0, 1, min_open=True),
     default=0.1,
-    show_default=True,
-    envvar="PACHFLOW_TRAIN_NEGATIVE_FRACTION",
     help="Share of the non-fraud training rows to fit on: a seeded sample, each row "
     f"weighted 1/share so the model stays calibrated; never fewer than "
     f"{data.MIN_SAMPLED_NEGATIVES:,} rows (smaller data trains on all). 1 = all rows. "
     "Evaluation always scores every row.",
 )
-@click.option(
+@option(
     "--partitions",
     type=click.IntRange(1),
     default=None,
-    envvar="PACHFLOW_TRAIN_PARTITIONS",
     help="Repartition the data by customer into N sorted partitions: the same seed then "
     "gives the same model on every Spark (local, cluster, Connect) [default: as read, one "
     "per Parquet split: the same model for the same input partitioning].",
 )
-@click.option(
-    "--tracking-uri",
-    envvar="MLFLOW_TRACKING_URI",
-    default=None,
-    help="MLflow tracking URI [env MLFLOW_TRACKING_URI; required: MLflow's own default "
-    "would write ./mlflow.db and ./mlruns].",
-)
-@click.option(
-    "--experiment", envvar="PACHFLOW_EXPERIMENT", default=DEFAULT_EXPERIMENT, show_default=True
-)
-@click.option(
+@tracking_uri_option()
+@pachflow_option("--experiment", default=DEFAULT_EXPERIMENT)
+@pachflow_option(
     "--registered-model",
-    envvar="PACHFLOW_REGISTERED_MODEL",
     default=DEFAULT_REGISTERED_MODEL,
-    show_default=True,
     help=f"Registered model that gets a version (alias {CANDIDATE_ALIAS!r}).",
 )
-@click.option(
+@pachflow_option(
     "--mlflow-retries",
     type=click.IntRange(0, 10),
     default=3,
-    show_default=True,
-    envvar="PACHFLOW_MLFLOW_RETRIES",
     help="Retries per MLflow request (sets MLFLOW_HTTP_REQUEST_MAX_RETRIES).",
 )
-@click.option(
+@pachflow_option(
     "--mlflow-backoff",
     type=click.IntRange(0, 60),
     default=1,
-    show_default=True,
-    envvar="PACHFLOW_MLFLOW_BACKOFF",
     help="Backoff factor in s, doubling per retry (MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR).",
 )
-@click.option(
+@pachflow_option(
     "--mlflow-timeout",
     type=click.IntRange(1),
     default=60,
-    show_default=True,
-    envvar="PACHFLOW_MLFLOW_TIMEOUT",
     help="Seconds per MLflow request (MLFLOW_HTTP_REQUEST_TIMEOUT).",
 )
 @spark_options

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from pachflow_lineage.options import CONTEXT, one_line_errors
-from pachflow_stagekit.options import json_option
+from pachflow_stagekit.options import json_option, tracking_uri_option
 
 RUNTIMES = ("local", "podman", "cluster")
 DEFAULT_TOLERANCE = 1e-9
@@ -41,12 +41,7 @@ DEFAULT_TOLERANCE = 1e-9
     "$PACHFLOW_HOME/reproductions/<run id>-<new id>.",
 )
 @click.option("--home", envvar="PACHFLOW_HOME", default=None, help="The original local store.")
-@click.option(
-    "--tracking-uri",
-    envvar="MLFLOW_TRACKING_URI",
-    default=None,
-    help="MLflow [env MLFLOW_TRACKING_URI; unset: the store's mlflow.db].",
-)
+@tracking_uri_option("MLflow [env MLFLOW_TRACKING_URI; unset: the store's mlflow.db].")
 @click.option(
     "--keep",
     is_flag=True,
