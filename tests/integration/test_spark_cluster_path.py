@@ -18,6 +18,7 @@ import yaml
 
 from pachflow.pipeline_spec.validate import validate_files
 from pachflow_spark import parse_endpoint
+from pachflow_spark.object_store import hadoop_aws_package
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "pipelines"
@@ -67,7 +68,7 @@ def test_train_reads_through_the_s3_gateway_from_the_connect_server():
     spec = json.loads((PIPELINES / "cluster" / "train.json").read_text())
     pfs = spec["input"]["pfs"]
     assert pfs["s3"] is True and pfs["glob"] == "/"  # pachd's rule for s3 inputs
-    assert spec["transform"]["cmd"][1] == f"s3://{pfs['repo']}"  # the input's bucket
+    assert spec["transform"]["cmd"][1] == f"s3a://{pfs['repo']}"  # the input's bucket, S3A
     endpoint = parse_endpoint(spec["transform"]["env"]["PACHFLOW_SPARK_MASTER"])
     service = documents()[("Service", "spark-connect")]
     host, port = endpoint.addresses[0]
@@ -91,10 +92,7 @@ def test_the_server_matches_the_clients_spark_and_hadoop():
     images = {server_conf()["spark.kubernetes.container.image"]}
     images.add(deploy["spec"]["template"]["spec"]["containers"][0]["image"])
     assert images == {f"apache/spark:{pyspark.__version__}"}
-    jars = Path(pyspark.__file__).parent / "jars"
-    (hadoop,) = jars.glob("hadoop-client-api-*.jar")
-    version = hadoop.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
-    assert server_conf()["spark.jars.packages"] == f"org.apache.hadoop:hadoop-aws:{version}"
+    assert server_conf()["spark.jars.packages"] == hadoop_aws_package()
 
 
 def test_executors_reach_the_driver_at_a_fixed_name_and_ports():

@@ -1,13 +1,15 @@
-"""A bad OUTPUT_DIR or bad values stop train before it starts Spark or talks to MLflow: exit 2, one
-line naming it (the tracking URI here points at a closed port, so reaching MLflow would
-fail otherwise)."""
+"""A bad OUTPUT_DIR, an input train cannot read or bad values stop train before it starts
+Spark or talks to MLflow: exit 2, one line naming it (the tracking URI here points at a
+closed port, so reaching MLflow would fail otherwise)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from pachflow_spark.object_store import hadoop_aws_package
 from pachflow_train.cli import main
 
 
@@ -60,3 +62,33 @@ def test_no_tracking_uri_exits_2_and_writes_nothing_into_the_working_directory(t
     assert "no MLflow tracking URI" in line and "MLFLOW_TRACKING_URI" in line, line
     assert list(cwd.iterdir()) == []
     assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("spark_args", "jar_missing"),
+    [
+        (["--master", "local[2]"], True),
+        (
+            ["--master", "local[2]", "--spark-conf", f"spark.jars.packages={hadoop_aws_package()}"],
+            False,
+        ),
+        (["--master", "sc://127.0.0.1:1"], False),  # the Connect server's classpath reads
+    ],
+    ids=["local-from-pyspark-jars", "local-with-hadoop-aws", "connect"],
+)
+@pytest.mark.parametrize("url", ["s3a://etl", "s3://etl/features"])
+def test_an_object_store_input_exits_2_naming_what_is_missing(
+    tmp_path: Path, dead_tracking_uri: str, url: str, spark_args: list[str], jar_missing: bool
+):
+    """The S3-gateway variant (pipelines/cluster/train.json) hands train `s3a://etl`: train
+    says it reads a local directory only, and names the hadoop-aws jar when the Spark it
+    would use (a classic session from pyspark's jars) could not read s3a:// either."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, [url, str(out), "--tracking-uri", dead_tracking_uri, *spark_args]
+    )
+    assert result.exit_code == 2, result.output
+    (line,) = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert f"INPUT_DIR {url}: train reads a local directory only" in line
+    assert ("hadoop-aws jar (org.apache.hadoop:hadoop-aws:3.5.0" in line) == jar_missing, line
+    assert not out.exists()

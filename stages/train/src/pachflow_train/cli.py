@@ -146,6 +146,7 @@ def main(
 ) -> None:
     terminate_cleanly()
     check_output_dir(output_dir)
+    data.check_local_input(input_dir, spark_settings)
     tracking = TrackingSettings(
         tracking_uri=required_tracking_uri(tracking_uri),
         experiment=experiment,

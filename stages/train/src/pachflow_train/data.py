@@ -11,6 +11,12 @@ from typing import TYPE_CHECKING
 
 from pachflow_contracts import ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS, PARTIALS, ContractError
 from pachflow_contracts.run_tags import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
+from pachflow_spark import SparkSettings
+from pachflow_spark.object_store import (
+    classic_session_has_s3a,
+    hadoop_aws_package,
+    object_store_url,
+)
 from pachflow_stagekit import BadInput, find_files
 
 if TYPE_CHECKING:
@@ -53,6 +59,28 @@ class ClassCounts:
     @property
     def positives(self) -> int:
         return self.train_pos + self.test_pos
+
+
+def check_local_input(input_dir: str | Path, spark: SparkSettings) -> None:
+    """INPUT_DIR must be a local directory: train lists the partials files and checks
+    their footers itself before Spark reads them. An object-store URL (the S3-gateway
+    variant's `s3a://etl`) exits 2 saying so, and, when the Spark it would use is a classic
+    session from pyspark's jars, that its S3A connector (hadoop-aws) is missing too."""
+    url = object_store_url(input_dir)
+    if url is None:
+        return
+    no_jar = ""
+    if not spark.endpoint.is_connect and not classic_session_has_s3a(spark.conf):
+        no_jar = (
+            f" and this Spark ({spark.endpoint.public_url}, pyspark's jars) could not read it "
+            f"either: the hadoop-aws jar ({hadoop_aws_package()}, pyspark's Hadoop) is "
+            "missing (spark.jars.packages adds it)"
+        )
+    raise BadInput(
+        f"INPUT_DIR {url}: train reads a local directory only (it lists and checks the "
+        f"partials files before Spark reads them; an object-store input is not built yet)"
+        f"{no_jar}: expected a local path such as /pfs/etl"
+    )
 
 
 def feature_files(input_dir: str | Path) -> list[Path]:
