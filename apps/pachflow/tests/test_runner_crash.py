@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pachflow_store import JOB_KILLED, JOB_SUCCESS, SHORT_ID_LEN, Store
+from pachflow_testing.foreground import foreground
 
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
@@ -64,7 +65,7 @@ def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
 
     def start_run() -> subprocess.Popen:
         proc = subprocess.Popen(
-            [PACHFLOW, "run", "--specs", str(specs_dir)],
+            foreground([PACHFLOW, "run", "--specs", str(specs_dir)]),  # Ctrl-C reaches it
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -207,6 +208,13 @@ def test_sigterm_stops_the_datum_processes_and_marks_the_job_killed(gated, home,
     wait_for(lambda: not alive(datum_pid), "the datum process to be stopped")
 
 
+def ignores(pid: int, sig: signal.Signals) -> bool:
+    """Whether process `pid` ignores `sig` (its SigIgn mask in /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:"))
+    return bool(int(mask, 16) >> (sig - 1) & 1)
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -300,6 +308,9 @@ def test_ctrl_c_exits_130_and_marks_the_job_killed(gated, home):
     runner = start_run()
     (started,) = gates.glob("started-*")
     datum_pid = int(started.read_text())
+    # what a terminal's Ctrl-C reaches: a process that does not ignore SIGINT (the
+    # timeouts this test had were a pytest started in the background, see foreground())
+    assert not ignores(runner.pid, signal.SIGINT)
     runner.send_signal(signal.SIGINT)
     try:
         _, err = runner.communicate(timeout=60)

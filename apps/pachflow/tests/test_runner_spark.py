@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from pachflow_testing.foreground import foreground
+
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
 #: A stand-in Spark stage: records its endpoint and whether it answered, then fails (or
@@ -123,7 +125,7 @@ def test_a_failed_stage_on_the_run_s_standalone_cluster_leaves_no_jvm(spark_stag
 def test_ctrl_c_stops_the_run_s_spark_connect_server(spark_stage, specs_dir, home, monkeypatch):
     spark_stage.with_suffix(".hold").touch()
     runner = subprocess.Popen(
-        [PACHFLOW, "run", "--specs", str(specs_dir), "--spark", "connect"],
+        foreground([PACHFLOW, "run", "--specs", str(specs_dir), "--spark", "connect"]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
