@@ -4,6 +4,9 @@ pachyderm_sdk's batch_all_datums runs unchanged, starting once per worker."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -154,3 +157,28 @@ def test_two_workers_share_the_datums(store, put, run, batched):
 
     assert (outcome.status, outcome.processed) == (SUCCESS, 6)
     assert starts(pids) == 2
+
+
+def test_pachflow_run_prints_no_grpc_fork_lines(batched, specs_dir, home, tmp_path):
+    """The runner serves NextDatum in its own process and forks the workers' processes
+    (and restarts them after a datum error): gRPC's fork handlers must not speak (they
+    printed "fork_posix.cc:71 ... skipping fork() handlers" into the run's output)."""
+    batched(tries=2, parallelism=2)
+    files = []
+    for n, text in enumerate(["1", "2", "bad", "4", "5", "6"]):
+        files.append(tmp_path / f"f{n}")
+        files[-1].write_text(text)
+    pachflow = str(Path(sys.executable).parent / "pachflow")
+    subprocess.run([pachflow, "put", "raw", *map(str, files)], check=True, capture_output=True)
+
+    done = subprocess.run(
+        [pachflow, "run", "--specs", str(specs_dir)], capture_output=True, text=True, timeout=300
+    )
+
+    assert "bad datum f2" in done.stderr  # the restarts after the error did happen
+    grpc_lines = [ln for ln in done.stderr.splitlines() if GRPC_LOG_LINE.match(ln)]
+    assert grpc_lines == [], grpc_lines
+
+
+# gRPC core's log format: severity, date, time, thread, file:line]
+GRPC_LOG_LINE = re.compile(r"^[DIWE]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [\w./-]+:\d+\]")
