@@ -20,6 +20,7 @@ from click.testing import CliRunner
 import pachflow_store as ps
 from pachflow_contracts.run_tags import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
 from pachflow_lineage.commands import lineage_group
+from pachflow_testing.local_dag import finished_job, put_spec
 
 HOLDOUT_RULE = "xxhash64(nameOrig, 42) mod 2^32 < 0.2 * 2^32"
 
@@ -68,31 +69,11 @@ def _make(store: ps.Store, client: Any, exp: str, model: str, tmp: Path, n: int)
         path.write_text(f"{name} {n}\n")
         files.append(("/" + name, path))
     raw = store.put_files("raw_data", files)
-    spec_file = tmp / "spec.json"
-    spec_file.write_text(json.dumps({"transform": {"image": f"pachflow/train:0.{n}"}}))
-    with store.writing_blobs():
-        digest = store.blobs.put_file(spec_file)
-        with store.transaction() as tx:
-            spec = store.insert_commit(
-                tx,
-                ps.CommitRef("train", ps.new_id(), repo_type=ps.SPEC),
-                {"/spec.json": digest},
-                [],
-                ps.ORIGIN_USER,
-            )
+    spec = put_spec(
+        store, "train", json.dumps({"transform": {"image": f"pachflow/train:0.{n}"}}).encode()
+    )
     job = ps.new_id()
-    store.start_job("train", job, spec.id, [raw], total=1)
-    with store.writing_blobs():
-        out_blob = store.blobs.put_bytes(f"model {n}".encode())
-        with store.transaction() as tx:
-            store.insert_commit(
-                tx,
-                ps.CommitRef("train", job),
-                {"/model.bin": out_blob},
-                [raw, spec],
-                ps.ORIGIN_AUTO,
-            )
-            store.finish_job(tx, "train", job, ps.JOB_SUCCESS, "", (1, 0, 0), job)
+    finished_job(store, "train", job, spec.id, [raw], {"/model.bin": f"model {n}".encode()})
     env = {
         "PACH_JOB_ID": job,
         "PACH_DATUM_ID": "d0",

@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 import pachflow_store as ps
 from pachflow_contracts.run_tags import TAG_SCORING
 from pachflow_lineage.commands import lineage_group
+from pachflow_testing.local_dag import finished_job, put_spec
 
 
 @pytest.fixture(scope="module")
@@ -27,34 +28,16 @@ def scored(local_dag: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     (tmp / "day-1.csv").write_text("step,type\n1,PAYMENT\n")
     with ps.Store(local_dag.home) as store:
         txs = store.put_files("transactions", [("day-1.csv", tmp / "day-1.csv")])
-        (tmp / "spec.json").write_text('{"pipeline": {"name": "score"}}')
+        spec = put_spec(store, "score", b'{"pipeline": {"name": "score"}}')
         job = ps.new_id()
         record = {
             "source": "day-1.csv",
             "model": {"name": local_dag.model, "version": v1.model_version, "run_id": v1.run_id},
             "counts": {"rows_read": 1, "customers": 1, "flagged": 0},
         }
-        with store.writing_blobs():
-            spec_digest = store.blobs.put_file(tmp / "spec.json")
-            digest = store.blobs.put_bytes(json.dumps(record).encode())
-            with store.transaction() as tx:
-                spec = store.insert_commit(
-                    tx,
-                    ps.CommitRef("score", ps.new_id(), repo_type=ps.SPEC),
-                    {"/spec.json": spec_digest},
-                    [],
-                    ps.ORIGIN_USER,
-                )
-        store.start_job("score", job, spec.id, [txs], total=1)
-        with store.writing_blobs(), store.transaction() as tx:
-            out = store.insert_commit(
-                tx,
-                ps.CommitRef("score", job),
-                {"/day-1.csv/scoring.json": digest, "/day-1.csv/predictions.parquet": digest},
-                [txs, ps.CommitRef("score", spec.id, repo_type=ps.SPEC)],
-                ps.ORIGIN_AUTO,
-            )
-            store.finish_job(tx, "score", job, ps.JOB_SUCCESS, "", (1, 0, 0), out.id)
+        content = json.dumps(record).encode()
+        outputs = {"/day-1.csv/scoring.json": content, "/day-1.csv/predictions.parquet": content}
+        finished_job(store, "score", job, spec.id, [txs], outputs)
     MlflowClient(local_dag.tracking_uri).set_model_version_tag(
         local_dag.model, v1.model_version, TAG_SCORING.format(commit=job), f"score@{job}"
     )

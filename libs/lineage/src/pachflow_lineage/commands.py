@@ -15,11 +15,17 @@ import click
 
 import pachflow_store as ps
 from pachflow_lineage import render
-from pachflow_lineage.backends import choose_backend, open_backend
+from pachflow_lineage.backends import choose_backend
 from pachflow_lineage.graph import Lineage
-from pachflow_lineage.options import CONTEXT, one_line_errors, output_options, source_options
+from pachflow_lineage.options import (
+    CONTEXT,
+    one_line_errors,
+    open_source,
+    output_options,
+    source_options,
+)
 from pachflow_stagekit import BadInput
-from pachflow_stagekit.options import json_option
+from pachflow_stagekit.options import json_option, path_option
 
 if TYPE_CHECKING:
     from pachflow_lineage.resolve import Resolver
@@ -39,8 +45,8 @@ def default_tracking_uri(backend: str, home: str | None) -> str | None:
     (`pachflow run` tracks to sqlite:///$PACHFLOW_HOME/mlflow.db), when it exists."""
     if backend != "local":
         return None
-    db = ps.resolve_home(home) / "mlflow.db"
-    return f"sqlite:///{db}" if db.is_file() else None
+    root = ps.resolve_home(home)
+    return ps.store_tracking_uri(root) if (root / ps.MLFLOW_DB).is_file() else None
 
 
 def check_console_url(backend_kind: str) -> None:
@@ -67,12 +73,7 @@ def _resolver(opts: dict[str, Any]) -> Resolver:
     check_console_url(backend_kind)
     # The store first: a missing one is named at once, before MLflow is touched (an MLflow
     # client with no URI would make ./mlflow.db in the current folder, seconds later).
-    backend = open_backend(
-        backend_kind,
-        home=opts["home"],
-        pachd_address=opts["pachd_address"],
-        console_url=opts["console_url"],
-    )
+    backend = open_source(backend_kind, opts)
     try:
         tracking = Tracking(
             opts["tracking_uri"] or default_tracking_uri(backend_kind, opts["home"]),
@@ -258,12 +259,7 @@ def diff_cmd(a: str, b: str, as_json: bool, **opts: Any) -> None:
 @click.argument("file")
 @source_options
 @json_option()
-@click.option(
-    "--html",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Also write the downstream graph as one self-contained HTML page.",
-)
+@path_option("--html", "Also write the downstream graph as one self-contained HTML page.")
 @one_line_errors
 def impact_cmd(file: str, as_json: bool, html: Path | None, **opts: Any) -> None:
     """Every run and model version that saw FILE (REPO@ID:/PATH; ID may be a branch or 4+

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from pachflow_lineage.backends import BACKENDS
+from pachflow_lineage.backends import BACKENDS, Backend, open_backend
 from pachflow_lineage.errors import LineageError
 from pachflow_stagekit import BadInput
-from pachflow_stagekit.options import tracking_uri_option
-from pachflow_store import StoreError
+from pachflow_stagekit.options import path_option, tracking_uri_option
+from pachflow_store import HOME_ENV, StoreError
 
+F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def home_option(help: str) -> Callable[[F], F]:
+    """`--home`, else $PACHFLOW_HOME: a local store's directory (None: neither given)."""
+    return click.option("--home", envvar=HOME_ENV, default=None, help=help)
 
 
 def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -30,12 +35,7 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Where commits are read: the local pachflow store or Pachyderm. auto: local "
             "when PACHFLOW_HOME is set, else Pachyderm when configured, else ./.pachflow.",
         ),
-        click.option(
-            "--home",
-            envvar="PACHFLOW_HOME",
-            default=None,
-            help="Local store directory [env PACHFLOW_HOME; default ./.pachflow].",
-        ),
+        home_option("Local store directory [env PACHFLOW_HOME; default ./.pachflow]."),
         click.option(
             "--pachd-address",
             default=None,  # unset: the client factory reads PACHD_ADDRESS (and names it)
@@ -59,6 +59,16 @@ def source_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def open_source(kind: str, opts: dict[str, Any]) -> Backend:
+    """The backend of kind `kind` (choose_backend's answer) where `source_options` say."""
+    return open_backend(
+        kind,
+        home=opts["home"],
+        pachd_address=opts["pachd_address"],
+        console_url=opts["console_url"],
+    )
+
+
 def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option(
@@ -69,18 +79,14 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--table", "fmt", flag_value="table", default=True, help="A readable table (default)."
         ),
-        click.option(
+        path_option(
             "--png",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Draw the graph (top down, short ids) to this PNG file and print its path, "
+            "Draw the graph (top down, short ids) to this PNG file and print its path, "
             "nothing else unless --json/--mermaid/--dot is also given (needs graphviz `dot`).",
         ),
-        click.option(
+        path_option(
             "--html",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Also write one self-contained HTML page: the graph, each node's commit, "
+            "Also write one self-contained HTML page: the graph, each node's commit, "
             "job, run, metrics, links to the MLflow UI.",
         ),
     ]

@@ -4,6 +4,7 @@ how a stage names the environment variables of its options: once, by its prefix.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -53,3 +54,10 @@ def tracking_uri_option(help: str = STAGE_TRACKING_URI_HELP) -> Callable[[F], F]
     """`--tracking-uri`, else MLFLOW_TRACKING_URI (MLflow's own variable), else None: what
     None means is the command's (`help` says it)."""
     return click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", default=None, help=help)
+
+
+def path_option(name: str, help: str, *, folder: bool = False) -> Callable[[F], F]:
+    """An option naming a file (or, `folder`, a folder) the command writes, as a Path;
+    None when not given."""
+    kind = click.Path(file_okay=not folder, dir_okay=folder, path_type=Path)
+    return click.option(name, type=kind, default=None, help=help)

@@ -37,10 +37,12 @@ from pachflow_store.models import (
 )
 from pachflow_store.names import (
     HOME_ENV,
+    MLFLOW_DB,
     Manifest,
     normalize_path,
     parse_repo,
     resolve_home,
+    store_tracking_uri,
 )
 from pachflow_store.refs import (
     MIN_PREFIX_LEN,
@@ -70,6 +72,7 @@ __all__ = [
     "JOB_RUNNING",
     "JOB_SUCCESS",
     "MIN_PREFIX_LEN",
+    "MLFLOW_DB",
     "ORIGIN_AUTO",
     "ORIGIN_USER",
     "RUNNER_ERROR",
@@ -108,4 +111,5 @@ __all__ = [
     "pick_unique",
     "resolve_home",
     "short_id",
+    "store_tracking_uri",
 ]

@@ -21,7 +21,7 @@ from pachflow_store.blobs import BlobStore, file_digest
 from pachflow_store.connected import Connected
 from pachflow_store.errors import DuplicateContent, NotFound
 from pachflow_store.ids import new_id
-from pachflow_store.models import ORIGIN_USER, CommitInfo, FileInfo, RepoInfo
+from pachflow_store.models import ORIGIN_USER, CommitInfo, FileInfo, RepoInfo, from_row
 from pachflow_store.names import (
     Manifest,
     check_repo_name,
@@ -200,23 +200,13 @@ class CommitStore(Connected):
         rows = self.conn.execute(
             "SELECT r.name, r.type, r.created, r.description, b.head,"
             " (SELECT COUNT(*) FROM commits c WHERE c.repo = r.name AND c.repo_type = r.type)"
-            " AS n, (SELECT size FROM commits c WHERE c.repo = r.name AND c.repo_type = r.type"
-            " AND c.id = b.head) AS size FROM repos r LEFT JOIN branches b ON b.repo = r.name"
+            " AS commits, (SELECT size FROM commits c WHERE c.repo = r.name"
+            " AND c.repo_type = r.type AND c.id = b.head) AS size"
+            " FROM repos r LEFT JOIN branches b ON b.repo = r.name"
             " AND b.repo_type = r.type AND b.name = ? ORDER BY r.type DESC, r.created",
             (DEFAULT_BRANCH,),
         ).fetchall()
-        return [
-            RepoInfo(
-                name=r["name"],
-                type=r["type"],
-                created=r["created"],
-                head=r["head"],
-                size=r["size"] or 0,
-                commits=r["n"],
-                description=r["description"],
-            )
-            for r in rows
-        ]
+        return [from_row(RepoInfo, r, size=r["size"] or 0) for r in rows]
 
     def repo_exists(self, name: str, repo_type: str = USER) -> bool:
         row = self.conn.execute(
@@ -285,15 +275,10 @@ class CommitStore(Connected):
             " WHERE from_repo = ? AND from_repo_type = ? AND from_id = ? ORDER BY repo",
             (ref.repo, ref.repo_type, ref.id),
         ).fetchall()
-        return CommitInfo(
+        return from_row(
+            CommitInfo,
+            row,
             commit=ref,
-            branch=row["branch"],
-            origin=row["origin"],
-            parent=row["parent"],
-            created=row["created"],
-            finished=row["finished"],
-            size=row["size"],
-            description=row["description"],
             provenance=[CommitRef(r[0], r[2], repo_type=r[1]) for r in prov],
             subvenance=[CommitRef(r[0], r[2], repo_type=r[1]) for r in subv],
             metadata=self._metadata(self.conn, ref),

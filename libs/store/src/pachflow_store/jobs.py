@@ -25,6 +25,7 @@ from pachflow_store.models import (
     JOB_RUNNING,
     DatumInfo,
     JobInfo,
+    from_row,
 )
 from pachflow_store.names import Manifest, parse_repo
 from pachflow_store.processes import DatumGroup
@@ -240,21 +241,7 @@ class JobLedger(Connected):
             "SELECT * FROM datums WHERE pipeline = ? AND job_id = ? ORDER BY id",
             (pipeline, job_id),
         ).fetchall()
-        return [
-            DatumInfo(
-                pipeline=r["pipeline"],
-                job_id=r["job_id"],
-                id=r["id"],
-                state=r["state"],
-                hash=r["hash"],
-                files=json.loads(r["files"]),
-                log_path=r["log_path"],
-                tries=r["tries"],
-                error=r["error"],
-                reused_from=r["reused_from"],
-            )
-            for r in rows
-        ]
+        return [from_row(DatumInfo, r, files=json.loads(r["files"])) for r in rows]
 
     def pipeline_exists(self, pipeline: str) -> bool:
         """A pipeline exists once it has run: its spec repo does."""
@@ -270,18 +257,4 @@ class JobLedger(Connected):
             label, _, cid = text.partition("@")
             name, repo_type = parse_repo(label)
             inputs.append(CommitRef(name, cid, repo_type=repo_type))
-        return JobInfo(
-            pipeline=r["pipeline"],
-            id=r["id"],
-            state=r["state"],
-            created=r["created"],
-            finished=r["finished"],
-            reason=r["reason"],
-            spec_commit=r["spec_commit"],
-            inputs=inputs,
-            total=r["total"],
-            processed=r["processed"],
-            skipped=r["skipped"],
-            failed=r["failed"],
-            output_commit=r["output_commit"],
-        )
+        return from_row(JobInfo, r, inputs=inputs)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pachflow_contracts.commits import CommitRef
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from _typeshed import DataclassInstance
 
 ORIGIN_USER = "USER"
@@ -30,6 +32,16 @@ DATUM_DONE = (DATUM_SUCCESS, DATUM_SKIPPED)
 class _Dict:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(cast("DataclassInstance", self))  # every subclass is one
+
+
+Model = TypeVar("Model", bound=_Dict)
+
+
+def from_row(cls: type[Model], row: sqlite3.Row, **parsed: Any) -> Model:
+    """`cls` with every field read from the row's column of the same name, but those
+    `parsed` gives (JSON columns, commit references, other tables)."""
+    names = [f.name for f in dataclasses.fields(cast("type[DataclassInstance]", cls))]
+    return cls(**{name: parsed[name] if name in parsed else row[name] for name in names})
 
 
 @dataclass(frozen=True)

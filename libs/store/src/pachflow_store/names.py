@@ -22,6 +22,16 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+#: A store's own MLflow: `pachflow run` tracks and registers in <home>/mlflow.db unless
+#: MLFLOW_TRACKING_URI says otherwise; `pachflow score`, reproduce and lineage look there.
+MLFLOW_DB = "mlflow.db"
+
+
+def store_tracking_uri(home: Path) -> str:
+    """The tracking URI of the store at `home`'s own MLflow database."""
+    return f"sqlite:///{home / MLFLOW_DB}"
+
+
 REPO_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")  # Pachyderm's rule for repo names
 
 

@@ -39,43 +39,47 @@ class LocalDag:
     spec_train: str
 
 
-def _spec(store: ps.Store, pipeline: str, tmp: Path) -> str:
-    spec = tmp / f"{pipeline}.json"
-    spec.write_text(f'{{"pipeline": {{"name": "{pipeline}"}}}}')
+def put_spec(store: ps.Store, pipeline: str, spec: bytes) -> ps.CommitRef:
+    """A commit of `pipeline`'s spec repo holding `spec` as /spec.json."""
     with store.writing_blobs():
-        digest = store.blobs.put_file(spec)
+        digest = store.blobs.put_bytes(spec)
         with store.transaction() as tx:
-            ref = store.insert_commit(
+            return store.insert_commit(
                 tx,
                 ps.CommitRef(pipeline, ps.new_id(), repo_type=ps.SPEC),
                 {"/spec.json": digest},
                 [],
                 ps.ORIGIN_USER,
             )
-    return ref.id
 
 
-def _job(
+def finished_job(
     store: ps.Store,
     pipeline: str,
     job_id: str,
     spec: str,
     inputs: list[ps.CommitRef],
-    content: bytes,
+    outputs: dict[str, bytes],
 ) -> ps.CommitRef:
+    """A successful one-datum job of `pipeline` (spec commit `spec`) over `inputs`, and its
+    output commit (id: the job's) holding `outputs` (path -> content)."""
     store.start_job(pipeline, job_id, spec, inputs, total=1)
     with store.writing_blobs():
-        digest = store.blobs.put_bytes(content)
+        manifest = {path: store.blobs.put_bytes(content) for path, content in outputs.items()}
         with store.transaction() as tx:
             out = store.insert_commit(
                 tx,
                 ps.CommitRef(pipeline, job_id),
-                {"/out.bin": digest},
+                manifest,
                 [*inputs, ps.CommitRef(pipeline, spec, repo_type=ps.SPEC)],
                 ps.ORIGIN_AUTO,
             )
             store.finish_job(tx, pipeline, job_id, ps.JOB_SUCCESS, "", (1, 0, 0), out.id)
     return out
+
+
+def _spec(store: ps.Store, pipeline: str) -> str:
+    return put_spec(store, pipeline, f'{{"pipeline": {{"name": "{pipeline}"}}}}'.encode()).id
 
 
 def _version(
@@ -91,8 +95,10 @@ def _version(
     raw_file.write_text(f"step,type\n{n},PAYMENT\n")
     raw = store.put_files("raw_data", [(f"paysim-{n}.csv", raw_file)])
     job_id = ps.new_id()
-    split = _job(store, "split", job_id, specs[0], [raw], f"split {n}".encode())
-    _job(store, "train", job_id, specs[1], [split], f"train {n}".encode())
+    split = finished_job(
+        store, "split", job_id, specs[0], [raw], {"/out.bin": f"split {n}".encode()}
+    )
+    finished_job(store, "train", job_id, specs[1], [split], {"/out.bin": f"train {n}".encode()})
     env = {
         "PACH_JOB_ID": job_id,
         "PACH_DATUM_ID": "datum0",
@@ -127,7 +133,7 @@ def local_dag(tmp_path_factory: pytest.TempPathFactory, mlflow_tracking_uri: str
     client.create_registered_model(model)
     home = tmp_path / "home"
     with ps.Store(home) as store:
-        specs = (_spec(store, "split", tmp_path), _spec(store, "train", tmp_path))
+        specs = (_spec(store, "split"), _spec(store, "train"))
         versions = [_version(store, client, exp_id, model, tmp_path, n, specs) for n in (1, 2)]
     return LocalDag(
         home=home,

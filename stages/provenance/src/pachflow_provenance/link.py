@@ -35,9 +35,9 @@ from pachflow_contracts.run_manifest import RUN_JSON, ManifestError, RegisteredV
 from pachflow_contracts.run_tags import upstream_tag
 from pachflow_contracts.worker_context import COMMIT_SUFFIX, ENV_PROJECT
 from pachflow_lineage import render
-from pachflow_lineage.backends import choose_backend, open_backend
+from pachflow_lineage.backends import choose_backend
 from pachflow_lineage.graph import Lineage, ModelVersion
-from pachflow_lineage.options import CONTEXT, one_line_errors, source_options
+from pachflow_lineage.options import CONTEXT, one_line_errors, open_source, source_options
 from pachflow_lineage.resolve import META_MODEL_VERSION, META_RUN_ID, Resolver
 from pachflow_stagekit import (
     BadInput,
@@ -171,12 +171,7 @@ def link_cmd(input_dir: Path, output_dir: Path, **opts: Any) -> None:
     head_version = _recorded_version(manifest.registered_model, tracking, run_id)
     kind = choose_backend(opts["backend"], opts["home"])
     progress(STAGE, f"run {run_id} from {path}; MLflow {tracking.tracking_uri}; backend {kind}")
-    backend = open_backend(
-        kind,
-        home=opts["home"],
-        pachd_address=opts["pachd_address"],
-        console_url=opts["console_url"],
-    )
+    backend = open_source(kind, opts)
     try:
         lineage = Resolver(backend=backend, tracking=tracking).upstream_of_run(run_id)
         snapshot = without_own_annotations(lineage)

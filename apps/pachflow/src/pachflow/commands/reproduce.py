@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from pachflow_lineage.options import CONTEXT, one_line_errors
-from pachflow_stagekit.options import json_option, tracking_uri_option
+from pachflow_lineage.options import CONTEXT, home_option, one_line_errors
+from pachflow_stagekit.options import json_option, path_option, tracking_uri_option
 
 RUNTIMES = ("local", "podman", "cluster")
 DEFAULT_TOLERANCE = 1e-9
@@ -33,14 +33,13 @@ DEFAULT_TOLERANCE = 1e-9
     show_default=True,
     help="Metrics agree when |a - b| <= tolerance * max(1, |a|).",
 )
-@click.option(
+@path_option(
     "--into",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Store for the reproduction (must not exist). Default: "
+    "Store for the reproduction (must not exist). Default: "
     "$PACHFLOW_HOME/reproductions/<run id>-<new id>.",
+    folder=True,
 )
-@click.option("--home", envvar="PACHFLOW_HOME", default=None, help="The original local store.")
+@home_option("The original local store.")
 @tracking_uri_option("MLflow [env MLFLOW_TRACKING_URI; unset: the store's mlflow.db].")
 @click.option(
     "--keep",

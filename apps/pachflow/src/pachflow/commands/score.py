@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pachflow_stagekit import BadInput
-from pachflow_stagekit.options import json_option, threshold_option
+from pachflow_stagekit.options import json_option, path_option, threshold_option
 
 # pachflow_scoring (pyarrow, pyspark, mlflow) is imported when the command runs.
 
@@ -24,13 +24,13 @@ def _tracking_uri(given: str | None) -> str:
     if given:
         return given
     from pachflow.local.env import TRACKING_ENV, local_tracking_uri
-    from pachflow_store.names import resolve_home
+    from pachflow_store.names import MLFLOW_DB, resolve_home
 
     home = resolve_home(None)
     uri = local_tracking_uri(home)
-    if uri.startswith("sqlite:///") and not (home / "mlflow.db").is_file():
+    if uri.startswith("sqlite:///") and not (home / MLFLOW_DB).is_file():
         raise BadInput(
-            f"no model registry here: {home / 'mlflow.db'} does not exist (run `make demo` or "
+            f"no model registry here: {home / MLFLOW_DB} does not exist (run `make demo` or "
             f"`pachflow run` first, or set {TRACKING_ENV} / --tracking-uri)"
         )
     return uri
@@ -39,11 +39,9 @@ def _tracking_uri(given: str | None) -> str:
 @click.command(name="score")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--model", "model_ref", required=True, help="NAME@ALIAS or NAME/VERSION.")
-@click.option(
+@path_option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the predictions (one row per customer) here: .csv, .csv.gz or .parquet; "
+    "Write the predictions (one row per customer) here: .csv, .csv.gz or .parquet; "
     "its scoring record goes next to it as <out>.scoring.json.",
 )
 @threshold_option()

@@ -30,7 +30,7 @@ from pathlib import Path
 from pachflow.local.datums import Datum
 from pachflow.local.runtime import venv_bin
 from pachflow.local.specs import LocalSpec
-from pachflow_store import HOME_ENV
+from pachflow_store import HOME_ENV, store_tracking_uri
 
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
 
@@ -102,7 +102,7 @@ def unpassed_stage_settings(
 
 def local_tracking_uri(home: Path, host_env: Mapping[str, str] | None = None) -> str:
     env = os.environ if host_env is None else host_env
-    return env.get(TRACKING_ENV) or f"sqlite:///{home / 'mlflow.db'}"
+    return env.get(TRACKING_ENV) or store_tracking_uri(home)
 
 
 def job_env(

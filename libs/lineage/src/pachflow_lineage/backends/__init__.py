@@ -12,6 +12,7 @@ import os
 
 from pachflow_lineage.backends.base import Backend, CommitRecord
 from pachflow_lineage.errors import LineageError
+from pachflow_store.names import HOME_ENV
 
 BACKENDS = ("auto", "local", "pachyderm")
 
@@ -24,7 +25,7 @@ def choose_backend(kind: str = "auto", home: str | None = None) -> str:
         return kind
     from pachflow_lineage.client import pachyderm_configured
 
-    if home or os.environ.get("PACHFLOW_HOME"):
+    if home or os.environ.get(HOME_ENV):
         return "local"
     return "pachyderm" if pachyderm_configured() else "local"
 
