@@ -4,7 +4,7 @@ The runner, MLflow and pachyderm_sdk are imported when the command runs, not on 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,16 +50,7 @@ DEFAULT_TOLERANCE = 1e-9
 )
 @json_option("The verdict as JSON.")
 @one_line_errors
-def reproduce(
-    subject: str,
-    runtime: str,
-    tolerance: float,
-    into: Path | None,
-    home: str | None,
-    tracking_uri: str | None,
-    keep: bool,
-    as_json: bool,
-) -> None:
+def reproduce(as_json: bool, **request: Any) -> None:
     """Re-run the chain that made SUBJECT (RUN_ID, NAME/VERSION or NAME@ALIAS) from its exact
     input commits and stage versions, and compare the new run with it.
 
@@ -77,7 +68,7 @@ def reproduce(
     """
     from pachflow.reproduce.run import reproduce_subject
 
-    verdict = reproduce_subject(subject, runtime, tolerance, into, home, tracking_uri, keep)
+    verdict = reproduce_subject(**request)  # the options, typed there
     click.echo(verdict.to_json() if as_json else verdict.to_table(), nl=False)
     if not verdict.ok:
         sys.exit(1)
