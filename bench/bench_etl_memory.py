@@ -13,7 +13,7 @@ that size is also run as `pachflow-etl` on each engine (`--arrow-max-bytes` huge
 section "## etl engine memory"; `--render` rewrites it from bench/results.json.
 
     /work/shared/tools/heavy .venv/bin/python bench/bench_etl_memory.py \
-        [--rows 100000 400000 1000000 3000000] [--spark-rows 1000000] [--render]
+        [--rows 100000 400000 1000000 3000000] [--spark-rows 1000000] [--render | --full-size]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from data import DATA, raw_csv, scratch
+from data import DATA, FULL_ROWS, raw_csv, scratch
 from harness import (
     MB,
     load_result,
@@ -60,9 +60,9 @@ print(json.dumps({"before": before, "after": after, "wall_s": wall}))
 def one_file(rows: int) -> Path:
     """split's output for `rows` rows as one Parquet file (made once, then reused)."""
     out = DATA / f"etl-memory-split-{rows}"
-    found = sorted(out.glob("shard=*/*.parquet"))
-    if found:
-        return found[0]
+    made = sorted(out.glob("shard=*/*.parquet"))
+    if made:
+        return made[0]
     csv = raw_csv(rows)
     raw = DATA / f"etl-memory-raw-{rows}"
     raw.mkdir(parents=True, exist_ok=True)
@@ -85,20 +85,39 @@ def arrow_peak(path: Path) -> dict[str, float]:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def cli_run(path: Path, arrow_max_bytes: int) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB, process tree) of `pachflow-etl` on one engine."""
+def cli_run(input_dir: Path, arrow_max_bytes: int | None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB, process tree) of `pachflow-etl` on one engine
+    (`arrow_max_bytes` None: etl's default limit)."""
     work = scratch(f"etl-memory-cli-{arrow_max_bytes}")
-    cmd = [
-        tool("pachflow-etl"),
-        "--master",
-        "local[2]",
-        "--arrow-max-bytes",
-        str(arrow_max_bytes),
-        str(path.parent.parent),
-        str(work / "out"),
-    ]
-    m = measure(cmd, log=work.with_suffix(".log"))
+    limit = [] if arrow_max_bytes is None else ["--arrow-max-bytes", str(arrow_max_bytes)]
+    cmd = [tool("pachflow-etl"), "--master", "local[2]", *limit, str(input_dir), str(work / "out")]
+    log = work.with_suffix(".log")
+    m = measure(cmd, log=log)
+    text = log.read_text()  # etl logs each file's engine: "<file>: N rows: Arrow (...)"
+    say(
+        f"{input_dir.name}, limit {arrow_max_bytes}: {text.count(': Arrow (')} files on Arrow, "
+        f"{text.count(': Spark (')} on Spark; {m.wall_s:.1f} s, {m.peak_rss_mb:.0f} MB"
+    )
     return m.wall_s, m.peak_rss_mb
+
+
+def measure_full() -> dict[str, object]:
+    """etl over the full PaySim size as split's 16 shards (one process, one session at most):
+    the default limit (every shard within it: Arrow) against always Spark."""
+    from bench_etl import split_shards
+
+    data = split_shards(16)
+    load_before = os.getloadavg()
+    arrow, spark = cli_run(data, None), cli_run(data, 0)
+    return {
+        "rows": FULL_ROWS,
+        "shards": 16,
+        "shard_bytes": [p.stat().st_size for p in sorted(data.glob("shard=*/*.parquet"))],
+        "arrow": arrow,
+        "spark": spark,
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
 
 
 def bound(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -124,7 +143,8 @@ def measure_all(rows: list[int], spark_rows: int) -> dict[str, object]:
     cli: dict[str, object] = {}
     if spark_rows:
         path = one_file(spark_rows)
-        cli = {"rows": spark_rows, "arrow": cli_run(path, 1 << 62), "spark": cli_run(path, 0)}
+        root = path.parent.parent
+        cli = {"rows": spark_rows, "arrow": cli_run(root, 1 << 62), "spark": cli_run(root, 0)}
         say(f"CLI: Arrow {cli['arrow']}, Spark {cli['spark']} (wall s, peak MB)")
     return {
         "runs": runs,
@@ -193,6 +213,30 @@ def render(result: dict[str, Any]) -> str:
             )
             + "\n"
         )
+    full = result.get("full") or {}
+    if full:
+        (arrow_s, arrow_mb), (spark_s, spark_mb) = full["arrow"], full["spark"]
+        sizes = full["shard_bytes"]
+        b0, b1 = full["load_before"], full["load_after"]
+        body += (
+            f"\nFull size: {full['rows']:,} rows split into {full['shards']} shards "
+            f"({min(sizes) / MB:.1f}-{max(sizes) / MB:.1f} MB each), one `pachflow-etl "
+            "--master local[2]` process over all of them (`--full-size`, one run each; load "
+            f"{b0[0]:.1f} before, {b1[0]:.1f} after):\n\n"
+            + table(
+                [
+                    ["default limit: every shard Arrow", f"{arrow_s:.1f}", f"{arrow_mb:.0f}"],
+                    [
+                        "`--arrow-max-bytes 0`: every shard Spark",
+                        f"{spark_s:.1f}",
+                        f"{spark_mb:.0f}",
+                    ],
+                ],
+                ["engine", "wall s", "peak RSS MB"],
+                "lrr",
+            )
+            + "\n"
+        )
     before, after = result["load_before"], result["load_after"]
     body += (
         f"\nLoad average (1/5/15 min) before: {before[0]:.1f} / {before[1]:.1f} / "
@@ -211,8 +255,19 @@ def main() -> None:
     parser.add_argument(
         "--render", action="store_true", help="rewrite the section from results.json, no runs"
     )
+    parser.add_argument(
+        "--full-size",
+        action="store_true",
+        help="only etl over the full PaySim size in 16 shards, each engine (added to the result)",
+    )
     args = parser.parse_args()
-    if args.render:
+    if args.full_size:
+        result = load_result(RESULT)
+        if not isinstance(result, dict):
+            raise SystemExit(f"no {RESULT!r} in results.json: measure the sizes first")
+        result["full"] = measure_full()
+        save_result(RESULT, result)
+    elif args.render:
         result = load_result(RESULT)
         if not isinstance(result, dict):
             raise SystemExit(f"no {RESULT!r} in results.json: measure first")
