@@ -303,13 +303,19 @@ class RestReader:
         body: Any = None,
         raw: bool = False,
         url: str | None = None,
+        upload: bytes | None = None,
     ) -> Any:
+        """GET, POST of a JSON `body`, or PUT of `upload` (an artifact file's bytes)."""
         url = url or self.base + endpoint
         if query:
             url += "?" + urllib.parse.urlencode(query)
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
-        request.add_header("Content-Type", "application/json")
+        data: bytes | None = upload
+        method, kind = "PUT", "application/octet-stream"
+        if upload is None:
+            data = None if body is None else json.dumps(body).encode()
+            method, kind = ("POST" if data else "GET"), "application/json"
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("Content-Type", kind)
         auth = auth_header()
         if auth:
             request.add_header("Authorization", auth)

@@ -3,7 +3,8 @@ registered model versions, and the link stage's writes (tags, artifacts).
 
 Reads go through mlflow_read (sqlite3 or REST, no `import mlflow`: a lineage question
 answers in well under a second) for sqlite:/// and http(s):// tracking URIs, and through
-MlflowClient for any other store; writes always through MlflowClient.
+MlflowClient for any other store; writes (mlflow_write) through REST for http(s), else
+MlflowClient.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pachflow_contracts.run_tags import TAG_SCORING
 from pachflow_lineage import mlflow_read as mr
 from pachflow_lineage.errors import LineageError, UnknownModelVersion, UnknownRun, Unreachable
 from pachflow_lineage.graph import ModelVersion, Run
+from pachflow_lineage.mlflow_write import ClientWriter, RestWriter
 from pachflow_stagekit.mlflow_access import split_userinfo
 
 if TYPE_CHECKING:
@@ -317,21 +319,30 @@ class Tracking:
         return f"{base}/#/models/{quote(name)}/versions/{version}" if base else None
 
     # --- writes (the link stage) -----------------------------------------------------
+    @property
+    def writer(self) -> RestWriter | ClientWriter:
+        """REST for an http(s) server (no `import mlflow`), MlflowClient otherwise."""
+        if isinstance(self.reader, mr.RestReader):
+            return RestWriter(self.reader, lambda: ClientWriter(self.client))
+        return ClientWriter(self.client)
+
     def set_run_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        writer = self.writer
         for key, value in sorted(tags.items()):
-            self.client.set_tag(run_id, key, value)
+            writer.set_run_tag(run_id, key, value)
 
     def set_model_version_tags(self, name: str, version: str, tags: dict[str, str]) -> None:
+        writer = self.writer
         for key, value in sorted(tags.items()):
-            self.client.set_model_version_tag(name, version, key, value)
+            writer.set_model_version_tag(name, version, key, value)
 
     def set_model_alias(self, name: str, alias: str, version: str) -> None:
         """Point `alias` of registered model `name` at `version` (an upsert)."""
-        self.client.set_registered_model_alias(name, alias, version)
+        self.writer.set_model_alias(name, alias, version)
 
     def log_artifact(self, run_id: str, path: str, artifact_path: str) -> None:
         # Same artifact path on a retry: the file is replaced, not duplicated.
-        self.client.log_artifact(run_id, path, artifact_path=artifact_path)
+        self.writer.log_artifact(run_id, path, artifact_path)
 
 
 def _names_commit(dataset_name: str, ref: CommitRef) -> bool:

@@ -27,14 +27,20 @@ print(json.dumps(sorted({{name.split(".")[0] for name in sys.modules}})), file=s
 
 
 def imported_by(
-    module: str, prog: str, args: list[str], function: str = "main"
+    module: str,
+    prog: str,
+    args: list[str],
+    function: str = "main",
+    env: dict[str, str] | None = None,
 ) -> tuple[str, set[str]]:
-    """(stdout, top-level modules imported) of `prog args` run in a fresh interpreter."""
+    """(stdout, top-level modules imported) of `prog args` run to success in a fresh
+    interpreter (AssertionError with its output otherwise)."""
     result = subprocess.run(
         [sys.executable, "-c", PROBE.format(module=module, function=function, prog=prog), *args],
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
+        env=env,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout, set(json.loads(result.stderr.strip().splitlines()[-1]))
