@@ -65,7 +65,7 @@ RUN_IMPORTS = {
         "import pachflow_provenance.link; from pachflow_lineage.tracking import Tracking; "
         "from pachflow_lineage.backends.local import LocalBackend"
     ),
-    "link: + MlflowClient for its writes (tags, alias, artifacts)": (
+    "link: + MlflowClient, for writes to a SQLite or other non-http store": (
         "import pachflow_provenance.link; from mlflow.tracking import MlflowClient"
     ),
     "link: + the Pachyderm backend (pachyderm_sdk, grpc)": (
@@ -134,8 +134,11 @@ def main() -> None:
         "grpc, pyspark, pandas.\n\n"
         + table(rows, header)
         + "\n\nWhat `pachflow-provenance link` imports once it runs (this tree; a fresh "
-        "interpreter each, wall s): the lineage it resolves costs almost nothing, MLflow's "
-        "client for its writes costs seconds (mlflow pulls pandas and pyspark in).\n\n"
+        "interpreter each, wall s): the lineage it resolves costs almost nothing; MLflow's "
+        "client costs seconds (mlflow pulls pandas and pyspark in), so the link writes "
+        "through the server's REST API when the tracking URI is http(s) (a cluster's "
+        "MLflow: mlflow is never imported, tested) and imports MlflowClient only for a "
+        "SQLite store (`pachflow run`'s default) or another store.\n\n"
         + table(later, ["imports", "median s (runs)"])
         + f"\n\nLoad average (1/5/15 min) before: {load_before[0]:.1f} / {load_before[1]:.1f} / "
         f"{load_before[2]:.1f}; after: {load_after[0]:.1f} / {load_after[1]:.1f} / "
