@@ -27,8 +27,8 @@ ARROW_RSS_PER_INPUT_BYTE = 18
 #: spare (one that also ran a too-large datum keeps Spark's JVM too: 1g driver).
 ARROW_MEMORY_BUDGET = 1024 * MB
 #: Largest source file (bytes) the Arrow engine takes by default (`--arrow-max-bytes`):
-#: 28,777,585 bytes, ~670,000 PaySim rows; a full-size PaySim shard (16 of 6.36 M rows)
-#: is ~400,000 rows, 16.4 MB.
+#: 28,777,585 bytes, ~650,000 PaySim rows; a full-size PaySim shard (16 of 6.36 M rows)
+#: is ~400,000 rows, 17.8-17.9 MB.
 ARROW_MAX_BYTES = (ARROW_MEMORY_BUDGET - ARROW_FIXED_RSS) // ARROW_RSS_PER_INPUT_BYTE
 ARROW, SPARK = "Arrow", "Spark"
 
