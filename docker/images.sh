@@ -102,6 +102,9 @@ content_hash() {
 installed_hash() { { installed_inputs "$1"; echo "$BASE_IMAGE"; } | sha256sum | cut -c1-64; }
 installed_tag() { echo "$REGISTRY/pachflow-$1-installed:$(installed_hash "$1" | cut -c1-16)"; }
 # What a package's pins step mounts: its third-party pins and the builder installing them.
+# The class archive's workload: libs/spark and what it imports of ours (spark-runtime's
+# Dockerfile bind-mounts the same folders).
+SPARK_SOURCES=(libs/spark/src libs/stagekit/src)
 pins_hash() {
   { lock_slice "$1" | grep -v '^\./'; shared_inputs builder; } | sha256sum | cut -c1-16
 }
@@ -114,7 +117,7 @@ shared_inputs() {
     spark)
       shared_inputs builder
       lock_slice pachflow-spark | grep -v '^\./'
-      hash_files .dockerignore docker/spark-runtime libs/spark/src ;;  # its class archive's workload
+      hash_files .dockerignore docker/spark-runtime "${SPARK_SOURCES[@]}" ;;  # its class archive's workload
     *) die "unknown shared image: $1" ;;
   esac
 }
@@ -132,7 +135,7 @@ shared_args() {
     spark)
       echo "BUILDER=$(shared_tag builder)"
       echo "PINS_HASH=$(pins_hash pachflow-spark)"
-      echo "SPARK_SOURCES_HASH=$(hash_files libs/spark/src | sha256sum | cut -c1-16)" ;;
+      echo "SPARK_SOURCES_HASH=$(hash_files "${SPARK_SOURCES[@]}" | sha256sum | cut -c1-16)" ;;
   esac
 }
 stage_args() {

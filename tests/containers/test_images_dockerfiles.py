@@ -138,6 +138,39 @@ def test_every_bind_mounted_step_is_keyed_by_a_hash_of_what_it_mounts(dockerfile
                 since_last_run.append(step)
 
 
+def workspace_deps(package: str) -> set[str]:
+    """The workspace packages `package` (a libs/ folder name) imports, transitively, by
+    its pyproject's dependencies (`pachflow-<name>` -> libs/<name>)."""
+    import tomllib
+
+    found: set[str] = set()
+    todo = [package]
+    while todo:
+        meta = tomllib.loads((REPO / "libs" / todo.pop() / "pyproject.toml").read_text())
+        for dep in meta["project"]["dependencies"]:
+            name = re.match(r"pachflow-([a-z]+)", dep)
+            if name and name[1] not in found:
+                found.add(name[1])
+                todo.append(name[1])
+    return found
+
+
+def test_the_class_archive_step_mounts_everything_pachflow_spark_imports():
+    """The Spark runtime's class archive is made by `python -m pachflow_spark.cds` from
+    bind-mounted sources (the runtime's venv holds third-party pins only): each workspace
+    package pachflow_spark depends on must be mounted there, on its PYTHONPATH and in the
+    hash that keys the step, or the build fails (ModuleNotFoundError) only where podman runs."""
+    dockerfile = REPO / "docker" / "spark-runtime" / "Dockerfile"
+    step = next(r for r in runs(dockerfile) if "pachflow_spark.cds" in r)
+    images_sh = (REPO / "docker" / "images.sh").read_text()
+    sources = re.search(r"^SPARK_SOURCES=\((.*)\)$", images_sh, re.M)
+    assert sources, "docker/images.sh: no SPARK_SOURCES=(...) (what keys the step)"
+    for lib in ["spark", *sorted(workspace_deps("spark"))]:
+        assert f"source=libs/{lib}/src,target=/tmp/pachflow-{lib}" in step, lib
+        assert f"/tmp/pachflow-{lib}" in step.split("PYTHONPATH=")[1].split()[0], lib
+        assert f"libs/{lib}/src" in sources[1].split(), lib
+
+
 @pytest.mark.parametrize("dockerfile", RUNTIME_DOCKERFILES, ids=ids)
 def test_runtime_dockerfiles_hold_no_build_logic_either(dockerfile):
     for step in runs(dockerfile):
