@@ -6,7 +6,8 @@
 Every server runs on loopback, in its own session (so stopping it stops its whole process
 group, never anything else) with its output in one log file, and is told to die with the
 process that started it (Linux PR_SET_PDEATHSIG: even a kill -9 of the runner leaves no
-JVM behind).
+JVM behind). The exception is a server started with `new_session=False`: it joins its
+starter's process group (the local Spark engine's supervisor, which leads that group).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class SparkProcess:
     name: str
     proc: subprocess.Popen[bytes]
     log: Path
+    leads_group: bool = True  # False: it is in its starter's process group
 
     @property
     def pid(self) -> int:
@@ -106,16 +108,19 @@ class SparkProcess:
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM to its process group, SIGKILL after `timeout`; wait until it is gone."""
+        kill = os.killpg if self.leads_group else os.kill
         if self.proc.poll() is None:
             with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
+                kill(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                with suppress(ProcessLookupError):
+                    kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        with suppress(ProcessLookupError, PermissionError):  # children left in the group
-            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.leads_group:
+            with suppress(ProcessLookupError, PermissionError):  # children left in the group
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 def spark_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -134,7 +139,12 @@ def spark_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def start_process(
-    name: str, argv: list[str], log: Path, env: dict[str, str], cwd: Path
+    name: str,
+    argv: list[str],
+    log: Path,
+    env: dict[str, str],
+    cwd: Path,
+    new_session: bool = True,
 ) -> SparkProcess:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -145,10 +155,10 @@ def start_process(
             stdin=subprocess.DEVNULL,
             env=env,
             cwd=cwd,
-            start_new_session=True,
+            start_new_session=new_session,
             preexec_fn=die_with_parent(),
         )
-    return SparkProcess(name, proc, log)
+    return SparkProcess(name, proc, log, leads_group=new_session)
 
 
 @dataclass
@@ -208,6 +218,7 @@ def start_connect_server(
     cwd: Path | None = None,
     wait: bool = True,
     conf: dict[str, str] | None = None,
+    new_session: bool = True,
 ) -> ConnectServer:
     """Start a Spark Connect server on loopback; with `wait`, return once it listens
     (else call `server.process.wait_for_port(server.port)` before using it)."""
@@ -219,6 +230,7 @@ def start_connect_server(
         log,
         spark_env(),
         cwd or log.parent,
+        new_session,
     )
     server = ConnectServer(process, port, master, driver_memory)
     if wait:

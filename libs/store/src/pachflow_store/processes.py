@@ -57,6 +57,13 @@ def start_time(pid: int) -> int:
     return int(fields[19]) if fields and len(fields) > 19 else 0
 
 
+def is_running(pid: int, started: int) -> bool:
+    """Whether process `pid`, started at `started` (start_time), still runs (not a zombie,
+    not a later process that got the same pid)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z" and int(fields[19]) == started
+
+
 def members(group: DatumGroup) -> list[int]:
     """The live (not zombie) processes of the group, [] when it is gone or the pgid now
     belongs to another process's group."""

@@ -48,3 +48,7 @@ COMMANDS += [local_demo.demo]
 from pachflow.commands import spark  # noqa: E402
 
 COMMANDS.append(spark.spark)
+
+from pachflow.commands import engine  # noqa: E402
+
+COMMANDS.append(engine.engine)

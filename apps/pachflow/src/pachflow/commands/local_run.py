@@ -99,7 +99,11 @@ def run_pipelines(
         if problems:
             raise BadInput("the pipeline specs are not valid:", problems)
         run_spark = RunSpark(
-            spark, specs, store.logs_dir / "spark" / time.strftime("%Y%m%dT%H%M%S")
+            spark,
+            specs,
+            store.logs_dir / "spark" / time.strftime("%Y%m%dT%H%M%S"),
+            home=store.home,
+            say=lambda line: click.echo(line, err=True),
         )
         try:
             for n in range(max(1, cron_ticks)):
@@ -133,7 +137,9 @@ def _spark_mode(ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
         return check_mode(value)
     except EndpointError as exc:
-        raise click.BadParameter(f"{exc}, or stage, connect or standalone", ctx, param) from exc
+        raise click.BadParameter(
+            f"{exc}, or stage, connect, standalone or engine", ctx, param
+        ) from exc
 
 
 spark_option = click.option(
@@ -143,12 +149,15 @@ spark_option = click.option(
     default="stage",
     show_default=True,
     callback=_spark_mode,
-    metavar="stage|connect|standalone|URL",
+    metavar="stage|connect|standalone|engine|URL",
     help="Which Spark the Spark stages (etl, train) use: `stage` each its own in-process "
     "Spark as its spec says; `connect` one Spark Connect server shared by the run; "
-    "`standalone` a Spark standalone cluster (master + 2 workers, own JVMs) for the run; or "
-    "a running one: spark://HOST:PORT (e.g. `pachflow spark up`), sc://HOST:PORT. What the "
-    "run starts is on loopback, logs in $PACHFLOW_HOME/logs/spark/, stopped when it ends.",
+    "`standalone` a Spark standalone cluster (master + 2 workers, own JVMs) for the run; "
+    "`engine` the store's long-lived, warmed-up Spark Connect server (`pachflow engine`; "
+    "started if none runs, left running, stops itself when idle); or a running one: "
+    "spark://HOST:PORT (e.g. `pachflow spark up`), sc://HOST:PORT. What the run starts "
+    "(but the engine) is on loopback, logs in $PACHFLOW_HOME/logs/spark/, stopped when it "
+    "ends.",
 )
 
 

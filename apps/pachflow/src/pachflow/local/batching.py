@@ -278,6 +278,7 @@ class _Worker:
         datum, _ = item
         self.log.switch(None)
         if error:
+            error = self.ctx.failed_try(error)
             with self.ctx.log_path(datum).open("ab") as log:
                 log.write(f"--- failed: {error}\n".encode())
             self._fail(item, error, final=False)

@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +51,9 @@ class JobContext:
     stopping: threading.Event = field(default_factory=threading.Event)
     # the output commit when it is not the datums' /pfs/out (s3Out: the bucket, s3gateway)
     output: JobOutput | None = None
+    # after a failed try: what the error becomes (the run's Spark engine adds that it
+    # died, and restarts it for the next try: pachflow.local.run_spark)
+    try_failed: Callable[[str], str] | None = None
     _live: set[subprocess.Popen[bytes]] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,6 +64,9 @@ class JobContext:
         self.store.datum_started(self.spec.name, self.job_id, proc.pid)
         if self.stopping.is_set():  # stop_all ran while this one was starting
             stop_group(proc)
+
+    def failed_try(self, error: str) -> str:
+        return self.try_failed(error) if self.try_failed is not None else error
 
     def timed_out(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
@@ -85,6 +91,11 @@ class JobContext:
         """The runner is interrupted: no new try starts, every datum process stops (they
         run in their own sessions, so a Ctrl-C on the terminal does not reach them)."""
         self.stopping.set()
+        self.stop_tries()
+
+    def stop_tries(self) -> None:
+        """Stop the running datum processes, not the job: their tries fail, and are
+        retried as datumTries allows (the Spark engine they used died)."""
         with self._lock:
             live = list(self._live)
         for proc in live:
@@ -229,7 +240,7 @@ def run_datum(ctx: JobContext, datum: Datum) -> DatumResult:
                 start = log.tell()
                 error = _run_once(ctx, argv, env, pfs_dir, log)
                 if error:
-                    error = _with_last_line(error, log_path, start)
+                    error = ctx.failed_try(_with_last_line(error, log_path, start))
                     log.write(f"--- try {tries} failed: {error}\n".encode())
                     recovered = _recover(ctx, env, pfs_dir, log) or recovered
             if not error:

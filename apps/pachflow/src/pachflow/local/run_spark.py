@@ -6,22 +6,29 @@
   pyspark's jars on loopback when a Spark stage is about to run;
 - `standalone`: one Spark standalone cluster for the run (a master and two workers, each
   its own JVM on loopback); each Spark stage is a driver with executors on the workers;
+- `engine`: the store's long-lived, warmed-up Spark Connect server (pachflow.local.engine,
+  `pachflow engine start`), started if none runs and left running for the next run (it
+  stops itself when idle); a datum whose try failed because the engine died gets that
+  said in its error, and the engine is restarted (same port) before its next try;
 - an endpoint URL (`spark://...`, `k8s://...`, `sc://...`): a Spark that runs already,
   e.g. `pachflow spark up`'s.
 
 A pipeline is a Spark stage when its `transform.env` sets PACHFLOW_SPARK_MASTER to a local
 master; the runner then gives its datums PACHFLOW_SPARK_MASTER=<the run's endpoint>. The
 spec, and so every datum hash, is unchanged: outputs do not depend on where Spark ran.
-What the runner started is stopped when the run ends however it ends (end, stage failure,
-Ctrl-C, SIGTERM: the caller's `finally`); a kill -9 of the runner takes it along
-(PR_SET_PDEATHSIG). Logs: `$PACHFLOW_HOME/logs/spark/<run>/`.
+What the runner started (but the engine) is stopped when the run ends however it ends
+(end, stage failure, Ctrl-C, SIGTERM: the caller's `finally`); a kill -9 of the runner
+takes it along (PR_SET_PDEATHSIG). Logs: `$PACHFLOW_HOME/logs/spark/<run>/`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +36,8 @@ from pachflow.local.specs import LocalSpec
 from pachflow_spark.endpoint import EndpointError, parse_endpoint
 
 if TYPE_CHECKING:
+    from pachflow.local.engine import Engine
+    from pachflow.local.executor import JobContext
     from pachflow_spark.servers import ConnectServer, StandaloneCluster
 
 MASTER_ENV = "PACHFLOW_SPARK_MASTER"
@@ -36,18 +45,21 @@ MEMORY_ENV = "PACHFLOW_SPARK_DRIVER_MEMORY"
 CONF_ENV = "PACHFLOW_SPARK_CONF"
 PARTITIONS_ENV = "PACHFLOW_SPARK_SHUFFLE_PARTITIONS"
 WORKERS = 2
-STAGE, CONNECT, STANDALONE = "stage", "connect", "standalone"
-MODES = (STAGE, CONNECT, STANDALONE)
+STAGE, CONNECT, STANDALONE, ENGINE = "stage", "connect", "standalone", "engine"
+MODES = (STAGE, CONNECT, STANDALONE, ENGINE)
 LOCAL_MASTER = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?")
 DEFAULT_MEMORY = "2g"
 #: Each worker of `standalone`: its executor gets this much (and the stage's driver keeps
 #: its spec's memory).
 WORKER_MEMORY = "2g"
+#: How often a job on the engine checks that it still runs.
+ENGINE_WATCH_S = 1.0
 _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 def check_mode(value: str) -> str:
-    """`stage`, `connect`, `standalone` or a valid endpoint URL; else EndpointError."""
+    """`stage`, `connect`, `standalone`, `engine` or a valid endpoint URL; else
+    EndpointError."""
     value = value.strip()
     if value not in MODES:
         parse_endpoint(value)
@@ -87,14 +99,25 @@ class RunSpark:
     when the run reaches a pipeline a Spark stage follows, so its JVM warms up meanwhile);
     `stop` ends it."""
 
-    def __init__(self, mode: str, specs: Sequence[LocalSpec], log_dir: Path) -> None:
+    def __init__(
+        self,
+        mode: str,
+        specs: Sequence[LocalSpec],
+        log_dir: Path,
+        home: Path | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         self.mode = check_mode(mode)
         self.spark_specs = [s for s in specs if is_spark_stage(s)]
         self.order = [s.name for s in specs]
         self.log_dir = log_dir
+        self.home = home or log_dir.parents[2]  # the store's ($PACHFLOW_HOME/logs/spark/<run>)
+        self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self.connect: ConnectServer | None = None
         self.cluster: StandaloneCluster | None = None
+        self.engine: Engine | None = None
         self._ready = False
+        self._engine_lock = threading.Lock()  # parallel datums may find it dead at once
 
     @property
     def starts_servers(self) -> bool:
@@ -105,7 +128,10 @@ class RunSpark:
         return any(self.order.index(s.name) >= position for s in self.spark_specs)
 
     def prepare(self, spec: LocalSpec) -> None:
-        """Start the Connect server without waiting, if a Spark stage may run from here on."""
+        """Start the Connect server (or the engine, if none runs) without waiting, if a
+        Spark stage may run from here on."""
+        if self.mode == ENGINE and self.engine is None and self._needed_from(spec):
+            self._ensure_engine()
         if self.mode != CONNECT or self.connect is not None or not self._needed_from(spec):
             return
         from pachflow_spark.servers import start_connect_server
@@ -124,7 +150,93 @@ class RunSpark:
             return {}
         return {MASTER_ENV: self.endpoint(), **self._cluster_conf(spec)}
 
+    def _ensure_engine(self, port: int | None = None, restart: bool = False) -> Engine:
+        """The running engine, held by this run (started if none runs, and said so unless
+        it is a `restart` the caller reports)."""
+        from pachflow.local import engine
+
+        master, memory = server_master(self.spark_specs), server_memory(self.spark_specs)
+        try:
+            idle = engine.default_idle_timeout_s()
+        except ValueError as exc:
+            raise engine.EngineError(f"${engine.IDLE_ENV}: {exc}") from None
+        found, started = engine.ensure(self.home, master, memory, idle, os.getpid(), port)
+        if started and not restart:
+            self.say(
+                f"starting the Spark engine {found.url} (none was running for {self.home}: "
+                f"master {master}, driver memory {memory}; it stays up for the next runs and "
+                f"stops after {idle:g} s idle, or `pachflow engine stop`)"
+            )
+        elif _bytes(found.driver_memory) < _bytes(memory):
+            self.say(
+                f"the running Spark engine {found.url} has driver memory "
+                f"{found.driver_memory}, a Spark stage asks for {memory}: `pachflow engine "
+                "stop` and run again to resize it"
+            )
+        self.engine = found
+        return found
+
+    def _engine_endpoint(self) -> str:
+        """The ready engine's URL, touched for this job (restarted if it is gone)."""
+        from pachflow.local import engine
+
+        with self._engine_lock:
+            found = engine.touch(self.home, os.getpid())
+            if found is None or self.engine is None or found.pgid != self.engine.pgid:
+                found = self._ensure_engine(self.engine.port if self.engine else None)
+            self.engine = engine.wait_ready(found)
+            return self.engine.url
+
+    def after_failed_try(self, error: str) -> str:
+        """A Spark stage's try failed with `error`: if the engine died meanwhile, say so
+        (naming it) and restart it, on the same port, before the next try."""
+        if self.mode != ENGINE or self.engine is None:
+            return error
+        from pachflow.local import engine
+
+        with self._engine_lock:
+            used = self.engine
+            if used.alive():
+                return error
+            note = f"{used.describe()} died during this try"
+            self.say(f"{note}: restarting it")
+            try:
+                engine.stop_engine(self.home)  # what is left of its process group
+                self.engine = engine.wait_ready(self._ensure_engine(used.port, restart=True))
+                note += f"; restarted it ({self.engine.url}) for the next try"
+            except engine.EngineError as exc:
+                note += f"; it did not restart: {exc}"
+        return f"{error} ({note})"
+
+    @contextmanager
+    def watching(self, spec: LocalSpec, ctx: JobContext) -> Iterator[None]:
+        """While a Spark stage's datums run on the engine: when its JVM dies, stop their
+        processes at once (a Spark Connect client retries a dead server for minutes), so
+        their tries fail now and are retried on a restarted engine (after_failed_try)."""
+        if self.mode != ENGINE or self.engine is None or not is_spark_stage(spec):
+            yield
+            return
+        done = threading.Event()
+
+        def watch() -> None:
+            stopped_for = 0  # the engine (process group) whose death stopped the tries
+            while not done.wait(ENGINE_WATCH_S):
+                engine = self.engine
+                if engine is not None and engine.pgid != stopped_for and not engine.alive():
+                    stopped_for = engine.pgid
+                    ctx.stop_tries()
+
+        thread = threading.Thread(target=watch, name="engine-watch", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
     def endpoint(self) -> str:
+        if self.mode == ENGINE:
+            return self._engine_endpoint()
         if self.mode == CONNECT:
             self.prepare(self.spark_specs[0])
             assert self.connect is not None
@@ -165,6 +277,13 @@ class RunSpark:
         """Which Spark the Spark jobs used, for the run's summary."""
         if self.mode == STAGE:
             return "in-process Spark in each stage (its spec's local master)"
+        if self.engine is not None:
+            return (
+                f"{self.engine.describe()}, left running: `pachflow engine status`, "
+                "`pachflow engine stop`"
+            )
+        if self.mode == ENGINE:
+            return "the Spark engine: not used (no Spark job ran)"
         if self.connect is not None:
             return (
                 f"shared Spark Connect server {self.connect.url} (master "
@@ -181,9 +300,14 @@ class RunSpark:
         return parse_endpoint(self.mode).describe()
 
     def stop(self) -> None:
+        """Stop what the run started; the engine keeps running, released by this run."""
         for server in (self.connect, self.cluster):
             if server is not None:
                 server.stop()
+        if self.engine is not None:
+            from pachflow.local import engine
+
+            engine.touch(self.home, os.getpid(), release=True)
 
 
 __all__ = ["MODES", "EndpointError", "RunSpark", "check_mode", "is_spark_stage"]

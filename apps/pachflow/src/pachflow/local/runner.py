@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from pachflow.local import s3gateway
@@ -28,7 +29,7 @@ from pachflow.local.egress import egress
 from pachflow.local.env import job_env
 from pachflow.local.executor import DatumResult, JobContext, run_datums
 from pachflow.local.progress import PipelineProgress, Progress
-from pachflow.local.run_spark import RunSpark
+from pachflow.local.run_spark import RunSpark, is_spark_stage
 from pachflow.local.runtime import LocalRuntime, Runtime
 from pachflow.local.specs import LocalSpec
 from pachflow.pipeline_spec.input_tree import pfs_inputs
@@ -238,6 +239,8 @@ class Runner:
             self.spark.prepare(spec)  # a Connect server warms up while earlier jobs run
             if has_datums:
                 ctx.base_env.update(self.spark.env_for(spec))
+                if is_spark_stage(spec):
+                    ctx.try_failed = self.spark.after_failed_try
         except SparkServerError as exc:
             self.progress.say(f"{spec.name}: Spark did not start: {exc}")
             return f"Spark did not start: {exc}"
@@ -320,17 +323,18 @@ class Runner:
         failed datums' errors and how many errCmd recovered."""
         errors: list[str] = []
         recovered = 0
-        for result in self._execute(ctx, to_run):
-            self._record(ctx.spec, ctx.job_id, result)
-            if result.state == DATUM_SUCCESS:
-                progress.done += 1
-                produced.append((result.datum.id, result.outputs))
-            elif result.state == DATUM_RECOVERED:  # errCmd succeeded: no output, no failure
-                recovered += 1
-            else:
-                progress.failed += 1
-                errors.append(f"datum {result.datum.id[:12]} failed: {result.error}")
-            self.progress.update(progress)
+        with self.spark.watching(ctx.spec, ctx) if self.spark else nullcontext():
+            for result in self._execute(ctx, to_run):
+                self._record(ctx.spec, ctx.job_id, result)
+                if result.state == DATUM_SUCCESS:
+                    progress.done += 1
+                    produced.append((result.datum.id, result.outputs))
+                elif result.state == DATUM_RECOVERED:  # errCmd succeeded: no output, no failure
+                    recovered += 1
+                else:
+                    progress.failed += 1
+                    errors.append(f"datum {result.datum.id[:12]} failed: {result.error}")
+                self.progress.update(progress)
         return errors, recovered
 
     def _job_output(
