@@ -3,9 +3,13 @@ in-process Spark (`pachflow run`, the default), against the monolithic reference
 same invocation, then the same run with one shared Spark Connect server (`--spark
 connect`) and on a standalone cluster the run starts (`--spark standalone`: a master + 2
 workers, separate JVMs on loopback), and etl's cost per extra datum with datum batching
-on the shared server (4 vs 64 shards).
+on the shared server (4 vs 64 shards). `--what engine` (issue 26): cold `pachflow run`
+in-process against `--spark engine` on an engine started and warmed up beforehand
+(`pachflow engine start`, untimed), alternating, `--runs` each.
 
     .venv/bin/python bench/bench_engines.py [--rows N] [--what e2e,connect,standalone,batching]
+    .venv/bin/python bench/bench_engines.py --rows 1000000 --what engine --runs 2 \
+        --section "Warm Spark engine (issue 26)"
 
 (run it alone on a quiet machine: ../shared/tools/heavy, or flock on the bench lock).
 
@@ -25,7 +29,7 @@ from typing import Any
 from unittest.mock import patch
 
 import data
-from harness import as_dict, machine_line, measure, say, table, write_section
+from harness import as_dict, machine_line, measure, say, table, tool, write_section
 from local_chain import Chain
 
 BENCH = Path(__file__).resolve().parent
@@ -60,6 +64,60 @@ def cold(raw: Path, label: str, spark: str) -> dict[str, Any]:
         "jobs": {p: round(j["duration_s"], 1) for p, j in jobs.items()},
         "test_areaUnderPR": run_json["metrics"]["test_areaUnderPR"],
     }
+
+
+def warm_engine(raw: Path, label: str) -> dict[str, Any]:
+    """`cold` with `--spark engine`, the store's engine started and warmed up before the
+    timed run (and stopped after it): what a run costs when the engine is up already."""
+    work = data.scratch(label)
+    chain = Chain(work / "home", logs=work / "logs").fresh()
+    chain.put("raw_data", [raw])
+    engine = [tool("pachflow"), "engine"]
+    start = measure([*engine, "start", "--specs", chain.specs], env=chain.env())
+    say(f"{label}: engine started and warmed up in {start.wall_s:.1f} s (untimed)")
+    try:
+        with with_env({"PACHFLOW_RUN_SPARK": "engine"}):
+            m = chain.run()
+    finally:
+        measure([*engine, "stop"], env=chain.env(), check=False)
+    jobs = chain.latest_jobs()
+    run_json = json.loads(chain.read("train@master:/run.json", work / "run.json").read_text())
+    say(f"{label}: {m.wall_s:.1f} s (load {m.load_before:.1f} -> {m.load_max:.1f})")
+    return {
+        "run": as_dict(m),
+        "engine_start_s": round(start.wall_s, 1),
+        "jobs": {p: round(j["duration_s"], 1) for p, j in jobs.items()},
+        "test_areaUnderPR": run_json["metrics"]["test_areaUnderPR"],
+    }
+
+
+def engine_section(rows: int, runs: list[tuple[str, dict[str, Any]]]) -> str:
+    lines = []
+    for name, res in runs:
+        run = res["run"]
+        stages = ", ".join(f"{k} {v}" for k, v in res["jobs"].items())
+        load = f"{run['load_before']:.1f} -> {run['load_max']:.1f}"
+        lines.append([name, f"{run['wall_s']:.1f} s", stages, load])
+    walls = {
+        kind: [r["run"]["wall_s"] for n, r in runs if n.startswith(kind)]
+        for kind in ("in-process", "engine")
+    }
+    mean = {k: sum(v) / len(v) for k, v in walls.items() if v}
+    ratio = mean["engine"] / mean["in-process"] if len(mean) == 2 else float("nan")
+    text = table(lines, ["run (cold store, raw CSV -> model)", "wall", "stage jobs (s)", "load"])
+    return f"""
+`.venv/bin/python bench/bench_engines.py --rows {rows} --what engine --runs {len(runs) // 2}`
+({machine_line()}). Alternating, in this order; each run on a fresh store with raw file
+`pachflow gen-paysim --rows {rows} --seed 42` and the committed specs. `engine`: the
+store's engine started and warmed up by `pachflow engine start` before the run (not
+timed: {", ".join(str(r["engine_start_s"]) for n, r in runs if "engine_start_s" in r)} s),
+then `pachflow run --spark engine`; its JVM is not the run's process tree (no peak RSS).
+
+{text}
+
+Mean wall: in-process {mean.get("in-process", 0):.1f} s, warm engine
+{mean.get("engine", 0):.1f} s: **engine / in-process = {ratio:.2f}**.
+"""
 
 
 def batching(raw: Path) -> dict[str, Any]:
@@ -126,10 +184,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=data.FULL_ROWS)
     parser.add_argument("--what", default="e2e,connect,standalone,batching")
     parser.add_argument("--section", default="Spark engines (issue 31)", help="RESULTS.md title")
+    parser.add_argument("--runs", type=int, default=2, help="Of each, with --what engine.")
     args = parser.parse_args()
     what = set(args.what.split(","))
     raw = data.raw_csv(args.rows)
     r: dict[str, Any] = {}
+    if what == {"engine"}:
+        runs: list[tuple[str, dict[str, Any]]] = []
+        for n in range(1, args.runs + 1):
+            runs.append((f"in-process {n}", cold(raw, f"engine-bench-stage{n}", "stage")))
+            runs.append((f"engine {n}", warm_engine(raw, f"engine-bench-engine{n}")))
+        write_section(args.section, engine_section(args.rows, runs))
+        return
     if "e2e" in what:
         r["monolithic"] = monolithic(raw)
         say(f"monolithic: {r['monolithic']['run']['wall_s']:.1f} s")
