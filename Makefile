@@ -68,7 +68,7 @@ test: setup ## every test that can run on this machine (cluster tests skip with 
 # Unit tests: no Spark, no MLflow test server, no containers, no cluster (docs/testing.md).
 UNIT_TESTS := not spark and not mlflow and not containers and not cluster
 
-test-fast: setup ## unit tests only (~2.5 min), for the edit loop; `make test` runs everything
+test-fast: setup ## unit tests only (~2 min), for the edit loop; `make test` runs everything
 	$(RUN) pytest libs stages apps tests -m "$(UNIT_TESTS)"
 
 # The production-like MLflow test server (libs/testing: PostgreSQL, basic auth, S3 artifacts).
