@@ -5,9 +5,10 @@ script) so the runner is tested without the real stages."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,43 @@ def write_spec(specs_dir: Path) -> Callable[..., Path]:
         path = specs_dir / f"{name}.json"
         path.write_text(json.dumps(spec, indent=2))
         return path
+
+    return make
+
+
+@pytest.fixture
+def raw_pipeline(
+    write_spec: Callable[..., Path], script: Callable[[str, str], list[str]], tmp_path: Path
+) -> Callable[..., None]:
+    """raw_pipeline(name, stage, body, env, files=("x.txt",), **spec_fields): pipeline
+    `name` over repo raw running the script `stage` (`body` as for `script`) on /pfs/raw ->
+    /pfs/out with `env` as its spec's env (a stage sees no variable of the shell, as on a
+    worker), and `files` (each holding its own name) put into raw by `pachflow put`."""
+
+    def make(
+        name: str,
+        stage: str,
+        body: str,
+        env: dict[str, str],
+        files: Sequence[str] = ("x.txt",),
+        **fields: Any,
+    ) -> None:
+        write_spec(
+            name,
+            [*script(stage, body), "/pfs/raw", "/pfs/out"],
+            "raw",
+            transform={"env": env},
+            **fields,
+        )
+        paths = [tmp_path / file for file in files]
+        for path in paths:
+            path.write_text(path.name)
+        put = subprocess.run(
+            [str(Path(sys.executable).parent / "pachflow"), "put", "raw", *map(str, paths)],
+            capture_output=True,
+            text=True,
+        )
+        assert put.returncode == 0, put.stderr
 
     return make
 

@@ -167,21 +167,12 @@ if attempt == 1:
 
 @pytest.mark.spark
 def test_a_run_starts_the_engine_and_a_datum_retries_on_a_restarted_one_after_it_died(
-    engine_home, tmp_path, write_spec, script, specs_dir
+    engine_home, tmp_path, raw_pipeline, specs_dir
 ):
     marks = tmp_path / "marks"
     marks.mkdir()
-    write_spec(
-        "sparky",
-        [*script("stage", STAGE), "/pfs/raw", "/pfs/out"],
-        "raw",
-        glob="/",
-        transform={"env": {"PACHFLOW_SPARK_MASTER": "local[1]", "MARKS": str(marks)}},
-        datumTries=2,
-    )
-    (tmp_path / "x.txt").write_text("x")
-    put = pachflow("put", "raw", str(tmp_path / "x.txt"), cwd=tmp_path)
-    assert put.returncode == 0, put.stderr
+    env = {"PACHFLOW_SPARK_MASTER": "local[1]", "MARKS": str(marks)}
+    raw_pipeline("sparky", "stage", STAGE, env, glob="/", datumTries=2)
     runner = subprocess.Popen(
         [PACHFLOW, "run", "--specs", str(specs_dir), "--spark", "engine"],
         stdout=subprocess.PIPE,

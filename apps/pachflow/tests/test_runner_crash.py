@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -39,28 +40,20 @@ def wait_for(predicate, what: str, proc: subprocess.Popen | None = None) -> None
         time.sleep(0.02)
 
 
-def gated_pipeline(tmp_path: Path, write_spec, script, name: str, source: str) -> Path:
-    """Pipeline p over repo raw (one file, x.txt, put) running `source`, whose datum waits
-    for the file `open` in the returned gates folder (named to it by $GATE)."""
+def gated_pipeline(
+    tmp_path: Path, raw_pipeline, name: str, source: str, files: Sequence[str] = ("x.txt",)
+) -> Path:
+    """Pipeline p over repo raw (`files` put) running `source`, whose datum waits for the
+    file `open` in the returned gates folder (named to it by $GATE)."""
     gates = tmp_path / "gates"
     gates.mkdir()
-    # the spec's env: a stage sees no variable of the shell, as on a worker
-    write_spec(
-        "p",
-        [*script(name, source), "/pfs/raw", "/pfs/out"],
-        "raw",
-        datumTries=1,
-        transform={"env": {"GATE": str(gates / "open")}},
-    )
-    data = tmp_path / "x.txt"
-    data.write_text("x")
-    subprocess.run([PACHFLOW, "put", "raw", str(data)], check=True, capture_output=True)
+    raw_pipeline("p", name, source, {"GATE": str(gates / "open")}, files, datumTries=1)
     return gates
 
 
 @pytest.fixture
-def gated(tmp_path, write_spec, script, specs_dir, home, monkeypatch):
-    gates = gated_pipeline(tmp_path, write_spec, script, "gated", GATED)
+def gated(tmp_path, raw_pipeline, specs_dir, home, monkeypatch):
+    gates = gated_pipeline(tmp_path, raw_pipeline, "gated", GATED)
     procs: list[subprocess.Popen] = []
 
     def start_run() -> subprocess.Popen:
@@ -117,11 +110,11 @@ def test_kill_9_mid_job_leaves_no_survivor_and_the_next_run_resumes_the_job(gate
 
 
 def test_a_datum_that_outlives_its_killed_runner_keeps_the_job_running_until_stopped(
-    write_spec, script, specs_dir, home, tmp_path, monkeypatch
+    raw_pipeline, specs_dir, home, tmp_path, monkeypatch
 ):
     """A datum's child that leaves the datum's process (as a daemon would) but stays in
     its process group: `jobs` says RUNNING while it lives, the next run stops it first."""
-    gates = gated_pipeline(tmp_path, write_spec, script, "detached", DETACHED)
+    gates = gated_pipeline(tmp_path, raw_pipeline, "detached", DETACHED)
     runner = subprocess.Popen(
         [PACHFLOW, "run", "--specs", str(specs_dir)],
         stdout=subprocess.DEVNULL,
@@ -240,23 +233,10 @@ for f in src.rglob("*"):
 
 
 def test_jobs_after_kill_9_shows_the_job_killed_with_the_datums_that_finished(
-    write_spec, script, specs_dir, home, tmp_path, monkeypatch
+    raw_pipeline, specs_dir, home, tmp_path, monkeypatch
 ):
-    gates = tmp_path / "gates"
-    gates.mkdir()
-    # the spec's env: a stage sees no variable of the shell, as on a worker
-    write_spec(
-        "p",
-        [*script("gated", GATED_ONE), "/pfs/raw", "/pfs/out"],
-        "raw",
-        datumTries=1,
-        transform={"env": {"GATE": str(gates / "open")}},
-    )
-    files = []
-    for name in ("a.txt", "b.txt", "c.txt", "d.txt", "wait.txt"):
-        (tmp_path / name).write_text(name)
-        files.append(str(tmp_path / name))
-    subprocess.run([PACHFLOW, "put", "raw", *files], check=True, capture_output=True)
+    files = ("a.txt", "b.txt", "c.txt", "d.txt", "wait.txt")
+    gates = gated_pipeline(tmp_path, raw_pipeline, "gated", GATED_ONE, files)
     runner = subprocess.Popen(
         [PACHFLOW, "run", "--specs", str(specs_dir)],
         stdout=subprocess.DEVNULL,

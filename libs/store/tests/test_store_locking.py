@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pachflow_store import JOB_KILLED, JOB_RUNNING, Store, StoreBusy
+from pachflow_store.locks import try_exclusive, waiting_exclusive
 
 HOLD_RUN_LOCK = """
 import sys
@@ -129,3 +130,26 @@ def test_a_job_whose_runner_was_killed_reads_as_killed_with_its_datums(tmp_path,
     finally:
         runner.kill()
         runner.wait()
+
+
+HOLD_WAITING_EXCLUSIVE = """
+import sys
+from pathlib import Path
+from pachflow_store.locks import waiting_exclusive
+with waiting_exclusive(Path(sys.argv[1]) / "state.lock"):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_waiting_exclusive_lock_excludes_others_until_its_holder_lets_go(tmp_path: Path):
+    holder = _start(HOLD_WAITING_EXCLUSIVE, tmp_path)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with try_exclusive(tmp_path / "state.lock") as alone:
+            assert not alone
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    with waiting_exclusive(tmp_path / "state.lock"), try_exclusive(tmp_path / "state.lock") as a:
+        assert not a  # held by us now: a second descriptor is refused

@@ -5,6 +5,7 @@
 - `blobs.lock`: every command that writes blobs holds it shared; recovery (removing blobs
   that no commit references) needs it exclusive, so it never deletes the blob of a `put`
   that is about to commit.
+- `waiting_exclusive`: an exclusive lock that waits instead of failing (`engine.lock`).
 flock locks die with their process, so a kill -9 never leaves a stale lock behind; the
 holder's note stays in the file, and `live_holder` tells a reader (who takes no lock)
 whether that process is still there. The runner adds the process groups of the datums it
@@ -99,6 +100,15 @@ def exclusive(path: Path, what: str) -> Iterator[Holder]:
             yield holder
         finally:
             os.ftruncate(fd, 0)
+
+
+@contextmanager
+def waiting_exclusive(path: Path) -> Iterator[None]:
+    """Hold `path` exclusively, waiting for any holder: for short read-modify-writes of
+    a state file beside it (the local Spark engine's), where waiting beats failing."""
+    with _lock_file(path) as fd:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
 
 
 @contextmanager

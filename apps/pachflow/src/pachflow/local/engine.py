@@ -18,7 +18,6 @@ a reboot) is found stale and removed by whoever reads it next.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from pachflow_spark.servers import LOOPBACK, SparkServerError, free_port
+from pachflow_store.locks import waiting_exclusive
 from pachflow_store.processes import DatumGroup, is_running, members, start_time, stop
 
 STATE_FILE = "engine.json"
@@ -151,12 +151,8 @@ def remove(engine: Engine) -> None:
 def locked(home: Path) -> Iterator[None]:
     """Hold engine.lock (waits): every read-modify-write of the state is under it."""
     home.mkdir(parents=True, exist_ok=True)
-    fd = os.open(home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with waiting_exclusive(home / LOCK_FILE):
         yield
-    finally:
-        os.close(fd)
 
 
 def _drop_stale(home: Path) -> tuple[Engine | None, Engine | None]:
