@@ -58,21 +58,20 @@ class Invocation:
         return self.result.exit_code
 
 
-def _run_score(
-    input_dir: Path, output_dir: Path, tracking_uri: str, *options: str, env: dict | None = None
-) -> Invocation:
-    """The CLI in-process (the session's SparkSession is reused by getOrCreate)."""
-    from pachflow_score.cli import main
-
-    args = [*options, str(input_dir), str(output_dir)]
-    result = CliRunner().invoke(
-        main, args, env={"MLFLOW_TRACKING_URI": tracking_uri, **(env or {})}
-    )
-    return Invocation(result, output_dir)
-
-
 # importlib import mode: test modules cannot import conftest, so helpers are fixtures.
 @pytest.fixture(scope="session")
-def run_score() -> Any:
-    """(input_dir, output_dir, tracking_uri, *options, env=None) -> Invocation."""
-    return _run_score
+def run_score(mlflow_tracking_uri: str) -> Any:
+    """(input_dir, output_dir, model, env=None) -> Invocation: the CLI in-process against
+    the test MLflow server (the session's SparkSession is reused by getOrCreate)."""
+    from pachflow_score.cli import main
+
+    def run(
+        input_dir: Path, output_dir: Path, model: str, env: dict[str, str] | None = None
+    ) -> Invocation:
+        args = ["--model", model, str(input_dir), str(output_dir)]
+        result = CliRunner().invoke(
+            main, args, env={"MLFLOW_TRACKING_URI": mlflow_tracking_uri, **(env or {})}
+        )
+        return Invocation(result, output_dir)
+
+    return run

@@ -27,11 +27,9 @@ def day_2_only(paysim_dir: Path, folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def scored(
-    paysim_dir: Path, registered: Any, mlflow_tracking_uri: str, run_score: Any, tmp_path_factory
-) -> Path:
+def scored(paysim_dir: Path, registered: Any, run_score: Any, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("score-out")
-    inv = run_score(paysim_dir, out, mlflow_tracking_uri, "--model", f"{registered.name}@candidate")
+    inv = run_score(paysim_dir, out, f"{registered.name}@candidate")
     assert inv.exit_code == 0, inv.result.output + repr(inv.result.exception)
     return out
 
@@ -67,18 +65,11 @@ def test_each_file_gets_predictions_per_customer_and_a_scoring_record(
 
 
 def test_a_version_number_scores_like_the_alias_naming_it(
-    scored: Path,
-    paysim_dir: Path,
-    registered: Any,
-    mlflow_tracking_uri: str,
-    run_score: Any,
-    tmp_path,
+    scored: Path, paysim_dir: Path, registered: Any, run_score: Any, tmp_path
 ) -> None:
     inv = run_score(
         day_2_only(paysim_dir, tmp_path / "in"),
         tmp_path / "out",
-        mlflow_tracking_uri,
-        "--model",
         f"{registered.name}/{registered.version}",
     )
     assert inv.exit_code == 0, inv.result.output
@@ -102,8 +93,6 @@ def test_a_worker_records_its_scoring_commit_on_the_model_version(
     inv = run_score(
         day_2_only(paysim_dir, tmp_path / "transactions"),
         tmp_path / "out",
-        mlflow_tracking_uri,
-        "--model",
         f"{registered.name}@candidate",
         env=env,
     )
@@ -118,7 +107,7 @@ def test_a_worker_records_its_scoring_commit_on_the_model_version(
 
 
 def test_a_bad_value_exits_2_naming_file_and_line_and_writes_nothing(
-    paysim_dir: Path, registered: Any, mlflow_tracking_uri: str, run_score: Any, tmp_path
+    paysim_dir: Path, registered: Any, run_score: Any, tmp_path
 ) -> None:
     src = tmp_path / "in"
     src.mkdir()
@@ -129,7 +118,7 @@ def test_a_bad_value_exits_2_naming_file_and_line_and_writes_nothing(
     lines[2] = lines[2].replace(",DEBIT,", ",DEBT,")
     (src / "e-bad.csv").write_text("".join(lines))
     out = tmp_path / "out"
-    inv = run_score(src, out, mlflow_tracking_uri, "--model", f"{registered.name}@candidate")
+    inv = run_score(src, out, f"{registered.name}@candidate")
     assert inv.exit_code == 2, inv.result.output
     assert "e-bad.csv: bad value at line 3 column type:" in inv.result.output
     assert not [p for p in out.rglob("*") if p.is_file()]
@@ -145,18 +134,10 @@ def test_a_bad_value_exits_2_naming_file_and_line_and_writes_nothing(
     ],
 )
 def test_a_model_that_does_not_exist_exits_2_naming_it(
-    model: str,
-    said: str,
-    paysim_dir: Path,
-    registered: Any,
-    mlflow_tracking_uri: str,
-    run_score: Any,
-    tmp_path,
+    model: str, said: str, paysim_dir: Path, registered: Any, run_score: Any, tmp_path
 ) -> None:
     out = tmp_path / "out"
-    inv = run_score(
-        paysim_dir, out, mlflow_tracking_uri, "--model", model.format(name=registered.name)
-    )
+    inv = run_score(paysim_dir, out, model.format(name=registered.name))
     assert inv.exit_code == 2, inv.result.output
     assert said in inv.result.output
     assert not out.exists() or not any(out.iterdir())
@@ -181,25 +162,19 @@ def test_a_model_that_cannot_load_exits_2_naming_it(
         "score-tests-not-spark", f"{run.info.artifact_uri}/model", run_id=run.info.run_id
     )
     out = tmp_path / "out"
-    inv = run_score(
-        paysim_dir, out, mlflow_tracking_uri, "--model", f"score-tests-not-spark/{mv.version}"
-    )
+    inv = run_score(paysim_dir, out, f"score-tests-not-spark/{mv.version}")
     assert inv.exit_code == 2, inv.result.output
     assert f"model score-tests-not-spark/{mv.version}: no sparkml/" in inv.result.output
     assert not [p for p in out.rglob("*") if p.is_file()]
 
 
-def test_a_header_only_file_scores_no_customer(
-    registered: Any, mlflow_tracking_uri: str, run_score: Any, tmp_path
-) -> None:
+def test_a_header_only_file_scores_no_customer(registered: Any, run_score: Any, tmp_path) -> None:
     from pachflow_paysim import HEADER
 
     src = tmp_path / "in"
     src.mkdir()
     (src / "empty.csv").write_text(HEADER + "\n")
-    inv = run_score(
-        src, tmp_path / "out", mlflow_tracking_uri, "--model", f"{registered.name}@candidate"
-    )
+    inv = run_score(src, tmp_path / "out", f"{registered.name}@candidate")
     assert inv.exit_code == 0, inv.result.output
     record = json.loads((tmp_path / "out/empty.csv/scoring.json").read_text())
     assert record["counts"]["customers"] == 0

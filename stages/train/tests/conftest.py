@@ -35,24 +35,6 @@ def features_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _commit_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _worker_env(job: str, etl_commit: str, datum: str = "datum-0") -> dict[str, str]:
-    """The env a Pachyderm worker of pipeline `train` (input `etl`) gets."""
-    return {
-        "PACH_JOB_ID": job,
-        "PACH_OUTPUT_COMMIT_ID": job,
-        "PACH_DATUM_ID": datum,
-        "PPS_PIPELINE_NAME": "train",
-        "PPS_PROJECT_NAME": "default",
-        "PPS_SPEC_COMMIT": "5" * 32,
-        "etl": "/pfs/etl",
-        "etl_COMMIT": etl_commit,
-    }
-
-
 @dataclass
 class Invocation:
     result: Result
@@ -64,42 +46,56 @@ class Invocation:
         return self.result.exit_code
 
 
-def _run_train(
-    input_dir: Path,
-    output_dir: Path,
-    tracking_uri: str,
-    env: dict[str, str] | None = None,
-    *extra: str,
-) -> Invocation:
-    """Run the CLI in-process (the session's SparkSession is reused by getOrCreate)."""
-    from pachflow_train.cli import main
+class TrainWorker:
+    """train as a Pachyderm worker runs it: fresh ids, the worker's env, the CLI in-process
+    (the session's SparkSession is reused by getOrCreate)."""
 
-    full_env = {
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "PACHFLOW_MLFLOW_RETRIES": "1",
-        "PACHFLOW_MLFLOW_BACKOFF": "0",
-        "PACHFLOW_MLFLOW_TIMEOUT": "30",
-        **(env or {}),
-    }
-    args = ["--max-depth", "4", *extra, str(input_dir), str(output_dir)]
-    result = CliRunner().invoke(main, args, env=full_env, catch_exceptions=True)
-    return Invocation(result, output_dir, full_env)
+    @staticmethod
+    def new_id() -> str:
+        """A fresh 32-hex id, like Pachyderm's job and commit ids."""
+        return uuid.uuid4().hex
+
+    def env(
+        self, job: str | None = None, etl_commit: str | None = None, datum: str = "datum-0"
+    ) -> dict[str, str]:
+        """The env a Pachyderm worker of pipeline `train` (input `etl`) gets; fresh ids for
+        the job and the etl commit unless given."""
+        job = job or self.new_id()
+        return {
+            "PACH_JOB_ID": job,
+            "PACH_OUTPUT_COMMIT_ID": job,
+            "PACH_DATUM_ID": datum,
+            "PPS_PIPELINE_NAME": "train",
+            "PPS_PROJECT_NAME": "default",
+            "PPS_SPEC_COMMIT": "5" * 32,
+            "etl": "/pfs/etl",
+            "etl_COMMIT": etl_commit or self.new_id(),
+        }
+
+    @staticmethod
+    def run(
+        input_dir: Path,
+        output_dir: Path,
+        tracking_uri: str,
+        env: dict[str, str] | None = None,
+        *extra: str,
+    ) -> Invocation:
+        """The CLI on `input_dir` -> `output_dir`, MLflow retries kept short."""
+        from pachflow_train.cli import main
+
+        full_env = {
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "PACHFLOW_MLFLOW_RETRIES": "1",
+            "PACHFLOW_MLFLOW_BACKOFF": "0",
+            "PACHFLOW_MLFLOW_TIMEOUT": "30",
+            **(env or {}),
+        }
+        args = ["--max-depth", "4", *extra, str(input_dir), str(output_dir)]
+        result = CliRunner().invoke(main, args, env=full_env, catch_exceptions=True)
+        return Invocation(result, output_dir, full_env)
 
 
 # importlib import mode: test modules cannot import conftest, so helpers are fixtures.
 @pytest.fixture(scope="session")
-def commit_id() -> Any:
-    """() -> a fresh 32-hex id, like Pachyderm's job and commit ids."""
-    return _commit_id
-
-
-@pytest.fixture(scope="session")
-def worker_env() -> Any:
-    """(job, etl_commit, datum="datum-0") -> the env of a Pachyderm `train` worker."""
-    return _worker_env
-
-
-@pytest.fixture(scope="session")
-def run_train() -> Any:
-    """(input_dir, output_dir, tracking_uri, env, *options) -> Invocation."""
-    return _run_train
+def train() -> TrainWorker:
+    return TrainWorker()

@@ -46,9 +46,7 @@ def test_bad_or_missing_credentials_exit_1_at_once_naming_uri_and_authentication
     auth_server: Any,
     features_dir: Path,
     tmp_path: Path,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> None:
     user = auth_server.credentials.username
     wrong = new_password()
@@ -62,11 +60,11 @@ def test_bad_or_missing_credentials_exit_1_at_once_naming_uri_and_authentication
             "MLFLOW_TRACKING_TOKEN": wrong,
         },
     }[case]
-    job, model = commit_id(), f"auth-{case}"
+    job, model = train.new_id(), f"auth-{case}"
     out = tmp_path / "out"
-    env = {**worker_env(job, commit_id()), **SLOW_RETRIES, **creds}
+    env = {**train.env(job), **SLOW_RETRIES, **creds}
     t0 = time.monotonic()
-    inv = run_train(features_dir, out, auth_server.uri, env, "--experiment", EXPERIMENT,
+    inv = train.run(features_dir, out, auth_server.uri, env, "--experiment", EXPERIMENT,
                     "--registered-model", model)  # fmt: skip
     elapsed = time.monotonic() - t0
     assert inv.exit_code == 1, inv.result.output
@@ -84,20 +82,18 @@ def test_user_without_permission_on_the_experiment_cannot_write_to_it(
     spark: Any,
     features_dir: Path,
     tmp_path: Path,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> None:
     """The experiment belongs to the pipeline user; another user only has the server's
     default READ on it: train as that user is refused before any run exists."""
     owner = MlflowClient(auth_server.uri)  # the session's (pipeline) user
-    experiment = f"owned-{commit_id()[:8]}"
+    experiment = f"owned-{train.new_id()[:8]}"
     owner.create_experiment(experiment)
-    intruder = create_user(auth_server, f"intruder-{commit_id()[:8]}")
-    job, model = commit_id(), f"intruder-model-{commit_id()[:8]}"
+    intruder = create_user(auth_server, f"intruder-{train.new_id()[:8]}")
+    job, model = train.new_id(), f"intruder-model-{train.new_id()[:8]}"
     out = tmp_path / "out"
-    env = {**worker_env(job, commit_id()), **intruder.env()}
-    inv = run_train(features_dir, out, auth_server.uri, env, "--experiment", experiment,
+    env = {**train.env(job), **intruder.env()}
+    inv = train.run(features_dir, out, auth_server.uri, env, "--experiment", experiment,
                     "--registered-model", model)  # fmt: skip
     assert inv.exit_code == 1, inv.result.output
     error = _error_line(inv)

@@ -31,18 +31,16 @@ def trained(
     features_dir: Path,
     mlflow_tracking_uri: str,
     tmp_path_factory: Any,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> dict[str, Any]:
     """One successful run, as a Pachyderm worker would make it."""
-    job, etl_commit = commit_id(), commit_id()
+    job, etl_commit = train.new_id(), train.new_id()
     out = tmp_path_factory.mktemp("train-out")
-    inv = run_train(
+    inv = train.run(
         features_dir,
         out,
         mlflow_tracking_uri,
-        worker_env(job, etl_commit),
+        train.env(job, etl_commit),
         "--experiment",
         EXPERIMENT,
         "--registered-model",
@@ -218,9 +216,7 @@ def test_bad_input_exits_2_with_specifics_and_no_run(
     spark: Any,
     tmp_path: Path,
     mlflow_tracking_uri: str,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> None:
     features = features_table(400, fraud_rate=0.05)
     table = partials_table(features)
@@ -243,12 +239,12 @@ def test_bad_input_exits_2_with_specifics_and_no_run(
     else:
         one = pa.array([1] + [0] * (table.num_rows - 1), pa.int64())
         etl = _features(tmp_path, table.set_column(label, "fraud_tx_count", one))
-    job = commit_id()
-    inv = run_train(
+    job = train.new_id()
+    inv = train.run(
         etl,
         tmp_path / "out",
         mlflow_tracking_uri,
-        worker_env(job, commit_id()),
+        train.env(job),
         "--experiment",
         "train-bad-input",
     )
@@ -269,12 +265,10 @@ def test_unreachable_mlflow_exits_1_naming_uri_and_leaves_output_empty(
     features_dir: Path,
     dead_tracking_uri: str,
     tmp_path: Path,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> None:
     out = tmp_path / "out"
-    inv = run_train(features_dir, out, dead_tracking_uri, worker_env(commit_id(), commit_id()))
+    inv = train.run(features_dir, out, dead_tracking_uri, train.env())
     assert inv.exit_code == 1
     (error,) = [line for line in inv.result.stderr.splitlines() if line.startswith("Error:")]
     assert dead_tracking_uri in error and "unreachable" in error
@@ -285,9 +279,7 @@ def test_a_feature_that_alone_separates_the_classes_is_warned_about_and_tagged(
     spark: Any,
     tmp_path: Path,
     mlflow_tracking_uri: str,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
     trained: dict[str, Any],
 ) -> None:
     # the learnable data of `trained` raises no warning
@@ -296,11 +288,11 @@ def test_a_feature_that_alone_separates_the_classes_is_warned_about_and_tagged(
     leak = pa.array(table["is_fraud"].to_numpy() * 2.0)  # the label, disguised as a share
     i = table.schema.get_field_index("dest_zero_share")
     etl = _features(tmp_path, partials_table(table.set_column(i, "dest_zero_share", leak)))
-    inv = run_train(
+    inv = train.run(
         etl,
         tmp_path / "out",
         mlflow_tracking_uri,
-        worker_env(commit_id(), commit_id()),
+        train.env(),
         "--experiment",
         "train-leakage",
     )

@@ -64,14 +64,12 @@ class Job:
         return json.loads((self.out / "run.json").read_text())
 
 
-def _jobs(
-    n: int, tmp: Path, uri: str, experiment: str, model: str, worker_env: Any, commit_id: Any
-) -> list[Job]:
+def _jobs(n: int, tmp: Path, uri: str, experiment: str, model: str, train: Any) -> list[Job]:
     jobs = []
     for i in range(n):
         env = {
             **os.environ,  # the session's MLflow user (MLFLOW_TRACKING_USERNAME/PASSWORD)
-            **worker_env(commit_id(), commit_id()),
+            **train.env(),
             **PATIENT,
             "MLFLOW_TRACKING_URI": uri,
             "PACHFLOW_EXPERIMENT": experiment,
@@ -150,8 +148,7 @@ def test_database_restart_mid_job_then_datum_retry_leaves_one_finished_run(
     pg_server: Any,
     small_features: Path,
     tmp_path: Path,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> None:
     """Three train jobs at once on one model; PostgreSQL goes down while job A is training
     (its run exists) and comes back when A has given up: A (no client retries) fails clean,
@@ -160,8 +157,8 @@ def test_database_restart_mid_job_then_datum_retry_leaves_one_finished_run(
     gaps, the alias on the newest. (This is also the many-writers check: it replaced a
     separate run of four jobs without an outage, which checked nothing more.)"""
     pg = pg_server.postgres
-    experiment, model = f"restart-{commit_id()[:8]}", f"restart-model-{commit_id()[:8]}"
-    a, *others = _jobs(3, tmp_path, pg_server.uri, experiment, model, worker_env, commit_id)
+    experiment, model = f"restart-{train.new_id()[:8]}", f"restart-model-{train.new_id()[:8]}"
+    a, *others = _jobs(3, tmp_path, pg_server.uri, experiment, model, train)
     a.env["PACHFLOW_MLFLOW_RETRIES"] = "0"  # the first 503 ends the attempt
     client = MlflowClient(pg_server.uri)
     for job in (a, *others):
@@ -202,14 +199,14 @@ def test_database_restart_mid_job_then_datum_retry_leaves_one_finished_run(
 
 
 def test_a_slow_writer_does_not_move_the_alias_back_to_its_older_version(
-    mlflow_tracking_uri: str, tmp_path: Path, worker_env: Any, commit_id: Any
+    mlflow_tracking_uri: str, tmp_path: Path, train: Any
 ) -> None:
     """Writer X registered v1, writer Y then registered v2 and pointed `candidate` at it;
     X, slower, now moves the alias: it must stay on v2, the newest."""
     from pachflow_train.mlflow_run import Tracker
 
     client = MlflowClient(mlflow_tracking_uri)
-    experiment, model = f"alias-{commit_id()[:8]}", f"alias-model-{commit_id()[:8]}"
+    experiment, model = f"alias-{train.new_id()[:8]}", f"alias-model-{train.new_id()[:8]}"
     exp_id = client.create_experiment(experiment)
     client.create_registered_model(model)
     (tmp_path / "MLmodel").write_text("not a real model: only registered, never loaded\n")
@@ -220,7 +217,7 @@ def test_a_slow_writer_does_not_move_the_alias_back_to_its_older_version(
         client.create_model_version(model, f"runs:/{run.info.run_id}/model", run.info.run_id)
         runs.append(run)
     client.set_registered_model_alias(model, "candidate", "2")
-    ctx = PachydermContext.from_env(worker_env(commit_id(), commit_id()), default_pipeline="train")
+    ctx = PachydermContext.from_env(train.env(), default_pipeline="train")
     slow = Tracker(mlflow_tracking_uri, experiment, ctx)
     slow.run_id = runs[0].info.run_id
     registered, created = slow.register(model)

@@ -33,20 +33,18 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
     features_dir: Path,
     mlflow_tracking_uri: str,
     tmp_path: Path,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
     tmpfs: Any,
 ) -> None:
     client = MlflowClient(tracking_uri=mlflow_tracking_uri)
-    env = worker_env(commit_id(), commit_id())
+    env = train.env()
     opts = ("--experiment", EXPERIMENT, "--registered-model", MODEL)
 
     # Attempt 1 fails late: OUTPUT_DIR passes the early check but its disk (a 64 KiB tmpfs)
     # fills up while the model is written.
     alias_before = _alias(client)
     stale = tmpfs("attempt1", "size=64k")
-    first = run_train(features_dir, stale, mlflow_tracking_uri, env, *opts)
+    first = train.run(features_dir, stale, mlflow_tracking_uri, env, *opts)
     assert first.exit_code == 1
     (failed,) = _runs(client, env["PACH_JOB_ID"])
     assert failed.info.status == "FAILED"
@@ -57,7 +55,7 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
     assert _alias(client) == alias_before
 
     # Attempt 2 (fresh /pfs/out, as Pachyderm gives) resumes and finishes that same run.
-    second = run_train(features_dir, tmp_path / "attempt2", mlflow_tracking_uri, env, *opts)
+    second = train.run(features_dir, tmp_path / "attempt2", mlflow_tracking_uri, env, *opts)
     assert second.exit_code == 0, second.result.output
     (run,) = _runs(client, env["PACH_JOB_ID"])
     assert run.info.run_id == failed.info.run_id
@@ -67,7 +65,7 @@ def test_failed_attempt_is_failed_then_retry_finishes_the_same_run_and_reuses_it
 
     # Attempt 3 (e.g. the datum re-ran after a later failure) reuses the finished run:
     # no new run, no new model version, and a complete OUTPUT_DIR rebuilt from MLflow.
-    third = run_train(features_dir, tmp_path / "attempt3", mlflow_tracking_uri, env, *opts)
+    third = train.run(features_dir, tmp_path / "attempt3", mlflow_tracking_uri, env, *opts)
     assert third.exit_code == 0, third.result.output
     (again,) = _runs(client, env["PACH_JOB_ID"])
     assert again.info.run_id == run.info.run_id
@@ -90,15 +88,13 @@ def test_killed_attempts_running_run_is_resumed_by_the_retry(
     features_dir: Path,
     mlflow_tracking_uri: str,
     tmp_path: Path,
-    run_train: Any,
-    worker_env: Any,
-    commit_id: Any,
+    train: Any,
 ) -> None:
     """A killed attempt (datum timeout, OOM) leaves its run RUNNING; the retry of that job +
     datum resumes it instead of adding a second run. Another datum's run is not touched."""
     client = MlflowClient(tracking_uri=mlflow_tracking_uri)
-    job = commit_id()
-    env_a = worker_env(job, commit_id(), datum="A")
+    job = train.new_id()
+    env_a = train.env(job, datum="A")
     # What a killed attempt of datum A leaves behind: a RUNNING run with A's tags.
     from pachflow_contracts.worker_context import PachydermContext
 
@@ -109,7 +105,7 @@ def test_killed_attempts_running_run_is_resumed_by_the_retry(
     killed = client.create_run(exp.experiment_id, tags=ctx_a.tags(), run_name=ctx_a.run_name)
     ctx_b = PachydermContext.from_env({**env_a, "PACH_DATUM_ID": "B"}, default_pipeline="train")
     other = client.create_run(exp.experiment_id, tags=ctx_b.tags(), run_name=ctx_b.run_name)
-    inv = run_train(
+    inv = train.run(
         features_dir,
         tmp_path / "a",
         mlflow_tracking_uri,
