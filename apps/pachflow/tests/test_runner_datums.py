@@ -20,36 +20,39 @@ def pfs(repo: str, glob: str, name: str = "", **extra):
     return {"pfs": {"repo": repo, "glob": glob, "name": name or repo, **extra}}
 
 
-def shapes(tree, repos) -> list[list[str]]:
-    """Each datum as its inputs' `name:path`, in the runner's order."""
+def over_foo(kind: str, a: dict[str, object], b: dict[str, object]) -> dict:
+    """A `kind` ("join", "group") of two inputs named a and b, each on repo in's
+    /foo(?)(?) with its own options (join_on, group_by)."""
+    return {kind: [pfs("in", "/foo(?)(?)", "a", **a), pfs("in", "/foo(?)(?)", "b", **b)]}
+
+
+def shapes(tree, repos=None) -> list[list[str]]:
+    """Each datum as its inputs' `name:path`, in the runner's order; repos: repo `in`
+    holding FOO unless given."""
+    repos = repos or commits(**{"in": FOO})
     return [[f"{i.name}:{i.match}" for i in d.inputs] for d in build_datums(tree, repos, "s")]
 
 
 def test_union_of_two_globs_counts_a_shared_datum_once():
     # iterator_test.go:66-71: /foo?1 (4) and /foo*2 (5), /foo2 is not in the first
     tree = {"union": [pfs("in", "/foo?1"), pfs("in", "/foo*2")]}
-    assert len(shapes(tree, commits(**{"in": FOO}))) == 9
+    assert len(shapes(tree)) == 9
     same = {"union": [pfs("in", "/foo1*"), pfs("in", "/foo1?")]}  # /foo10.. twice
-    assert len(shapes(same, commits(**{"in": FOO}))) == 11
+    assert len(shapes(same)) == 11
 
 
 def test_cross_is_every_combination_and_empty_with_an_empty_side():
     # iterator_test.go:73-97
     tree = {"cross": [pfs("in", "/foo?1", "a"), pfs("in", "/foo*2", "b")]}
-    assert len(shapes(tree, commits(**{"in": FOO}))) == 20
+    assert len(shapes(tree)) == 20
     empty = {"cross": [pfs("in", "/foo?1", "a"), pfs("in", "!(**)", "z")]}
-    assert shapes(empty, commits(**{"in": FOO})) == []
+    assert shapes(empty) == []
 
 
 def test_join_pairs_inputs_with_equal_keys():
     # iterator_test.go:98-123: /foo(?)(?) on $1$2 x /foo(?)(?) on $2$1
-    tree = {
-        "join": [
-            pfs("in", "/foo(?)(?)", "a", join_on="$1$2"),
-            pfs("in", "/foo(?)(?)", "b", join_on="$2$1"),
-        ]
-    }
-    got = shapes(tree, commits(**{"in": FOO}))
+    tree = over_foo("join", {"join_on": "$1$2"}, {"join_on": "$2$1"})
+    got = shapes(tree)
     assert len(got) == 16
     assert ["a:/foo12", "b:/foo21"] in got
     assert not any("a:/foo10" in d for d in got)  # /foo01 does not exist
@@ -63,7 +66,7 @@ def test_outer_join_keeps_the_unmatched_outer_inputs_alone():
             pfs("in", "/foo(?)1", "b", join_on="$1", outer_join=True),
         ]
     }
-    got = shapes(tree, commits(**{"in": FOO}))
+    got = shapes(tree)
     pairs = [d for d in got if len(d) == 2]
     alone = sorted(d[0] for d in got if len(d) == 1)
     assert len(pairs) == 4
@@ -73,15 +76,10 @@ def test_outer_join_keeps_the_unmatched_outer_inputs_alone():
 def test_group_puts_every_input_with_one_key_in_one_datum():
     # iterator_test.go:146-176
     one = {"group": [pfs("in", "/foo(?)(?)", group_by="$1")]}
-    got = shapes(one, commits(**{"in": FOO}))
+    got = shapes(one)
     assert sorted(len(d) for d in got) == [10, 10, 10, 10]
-    two = {
-        "group": [
-            pfs("in", "/foo(?)(?)", "a", group_by="$1"),
-            pfs("in", "/foo(?)(?)", "b", group_by="$2"),
-        ]
-    }
-    got = shapes(two, commits(**{"in": FOO}))
+    two = over_foo("group", {"group_by": "$1"}, {"group_by": "$2"})
+    got = shapes(two)
     assert len(got) == 10
     zero = next(d for d in got if "b:/foo10" in d)
     assert sorted(zero) == ["b:/foo10", "b:/foo20", "b:/foo30", "b:/foo40"]  # 2nd input only
@@ -89,13 +87,10 @@ def test_group_puts_every_input_with_one_key_in_one_datum():
 
 def test_group_of_a_join_and_a_union_of_group_and_plain():
     # iterator_test.go:180-264
-    join = {
-        "join": [
-            pfs("in", "/foo(?)(?)", "a", join_on="$1$2", group_by="$1"),
-            pfs("in", "/foo(?)(?)", "b", join_on="$2$1", group_by="$2"),
-        ]
-    }
-    got = shapes({"group": [join]}, commits(**{"in": FOO}))
+    join = over_foo(
+        "join", {"join_on": "$1$2", "group_by": "$1"}, {"join_on": "$2$1", "group_by": "$2"}
+    )
+    got = shapes({"group": [join]})
     first = next(d for d in got if "a:/foo11" in d)
     assert len(got) == 4 and sorted(first) == sorted(
         [
@@ -115,7 +110,7 @@ def test_group_of_a_join_and_a_union_of_group_and_plain():
             {"group": [pfs("in", "/foo(?)(?)", "b", group_by="$2")]},
         ]
     }
-    got = shapes(union, commits(**{"in": FOO}))
+    got = shapes(union)
     assert sorted(len(d) for d in got).count(1) == 40 and len(got) == 50
 
 

@@ -41,10 +41,20 @@ def commit(name: str, id_: str, type_: str = "user") -> pfs.Commit:
     return pfs.Commit(repo=repo(name, type_), id=id_)
 
 
-def raw_info() -> pfs.CommitInfo:
+def commit_info(
+    name: str, id_: str, kind: pfs.OriginKind, type_: str = "user", **fields: Any
+) -> pfs.CommitInfo:
+    """What pachd answers for commit `id_` of repo `name`, made by `kind`."""
     return pfs.CommitInfo(
-        commit=commit("raw_data", RAW),
-        origin=pfs.CommitOrigin(kind=pfs.OriginKind.USER),
+        commit=commit(name, id_, type_), origin=pfs.CommitOrigin(kind=kind), **fields
+    )
+
+
+def raw_info() -> pfs.CommitInfo:
+    return commit_info(
+        "raw_data",
+        RAW,
+        pfs.OriginKind.USER,
         started=T0,
         created_at=T0,
         size_bytes_upper_bound=2048,
@@ -53,9 +63,10 @@ def raw_info() -> pfs.CommitInfo:
 
 
 def split_info() -> pfs.CommitInfo:
-    return pfs.CommitInfo(
-        commit=commit("split", SPLIT),
-        origin=pfs.CommitOrigin(kind=pfs.OriginKind.AUTO),
+    return commit_info(
+        "split",
+        SPLIT,
+        pfs.OriginKind.AUTO,
         created_at=T0,
         finished=T0,
         details=pfs.CommitInfoDetails(size_bytes=4096),
@@ -104,10 +115,7 @@ class FakeClient:
         infos = {
             ("raw_data", "user", RAW): raw_info(),
             ("split", "user", SPLIT): split_info(),
-            ("split", "spec", SPEC): pfs.CommitInfo(
-                commit=commit("split", SPEC, "spec"),
-                origin=pfs.CommitOrigin(kind=pfs.OriginKind.USER),
-            ),
+            ("split", "spec", SPEC): commit_info("split", SPEC, pfs.OriginKind.USER, "spec"),
         }
 
         def inspect_commit(*, commit: pfs.Commit, wait: Any = None) -> pfs.CommitInfo:
