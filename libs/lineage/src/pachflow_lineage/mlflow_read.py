@@ -94,6 +94,26 @@ class ModelVersionRecord:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RunSearch:
+    """What every reader's find_runs looks for: active runs of active experiments with
+    every tag in `tags` (exact values), and/or a dataset input of this `digest`, and/or an
+    id starting with `id_prefix` (hex only), as MlflowClient.search_runs finds them."""
+
+    tags: dict[str, str] = field(default_factory=dict)
+    digest: str | None = None
+    id_prefix: str | None = None
+
+    def filter(self) -> str:
+        """The search as an MLflow search_runs filter string (REST and MlflowClient alike)."""
+        clauses = [f"tags.`{k}` = '{quote(v)}'" for k, v in sorted(self.tags.items())]
+        if self.digest is not None:
+            clauses.append(f"datasets.digest = '{quote(self.digest)}'")
+        if self.id_prefix is not None:
+            clauses.append(f"attributes.run_id LIKE '{quote(self.id_prefix)}%'")
+        return " AND ".join(clauses)
+
+
 def reader_for(uri: str, timeout_s: float) -> SqliteReader | RestReader | None:
     """The direct reader for `uri`, or None when MlflowClient has to do it."""
     if uri.startswith("sqlite:///"):
@@ -185,25 +205,17 @@ class SqliteReader:
             RunInputs(inputs),
         )
 
-    def find_runs(
-        self,
-        tags: dict[str, str] | None = None,
-        digest: str | None = None,
-        id_prefix: str | None = None,
-    ) -> list[RunRecord]:
-        """Active runs of active experiments with every tag in `tags` (exact values),
-        and/or a dataset input of this digest, and/or an id starting with `id_prefix`
-        (hex only: no LIKE wildcard), as MlflowClient.search_runs finds them."""
+    def find_runs(self, search: RunSearch) -> list[RunRecord]:
         sql, args = _ACTIVE, []
-        if id_prefix is not None:
+        if search.id_prefix is not None:  # hex only (RunSearch): no LIKE wildcard in it
             sql += " AND r.run_uuid LIKE ?"
-            args.append(id_prefix + "%")
-        for key, value in sorted((tags or {}).items()):
+            args.append(search.id_prefix + "%")
+        for key, value in sorted(search.tags.items()):
             sql += _HAS_TAG
             args += [key, value]
-        if digest is not None:
+        if search.digest is not None:
             sql += _HAS_DIGEST
-            args.append(digest)
+            args.append(search.digest)
         return [self.get_run(uuid) for (uuid,) in self._rows(sql, tuple(args))]
 
     def read_artifact(self, run_id: str, path: str) -> bytes | None:
@@ -384,17 +396,11 @@ class RestReader:
                 return ids
             body["page_token"] = page["next_page_token"]
 
-    def find_runs(
-        self,
-        tags: dict[str, str] | None = None,
-        digest: str | None = None,
-        id_prefix: str | None = None,
-    ) -> list[RunRecord]:
-        clauses = search_clauses(tags, digest, id_prefix)
+    def find_runs(self, search: RunSearch) -> list[RunRecord]:
         experiments = self._experiment_ids()
         body: dict[str, Any] = {
             "experiment_ids": experiments,
-            "filter": " AND ".join(clauses),
+            "filter": search.filter(),
             "max_results": 1000,
         }
         runs: list[RunRecord] = []
@@ -445,18 +451,6 @@ def auth_header() -> str | None:
         return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
     token = os.environ.get("MLFLOW_TRACKING_TOKEN")
     return f"Bearer {token}" if token else None
-
-
-def search_clauses(
-    tags: dict[str, str] | None, digest: str | None, id_prefix: str | None
-) -> list[str]:
-    """MLflow search_runs filter clauses (REST and MlflowClient alike)."""
-    clauses = [f"tags.`{k}` = '{quote(v)}'" for k, v in sorted((tags or {}).items())]
-    if digest is not None:
-        clauses.append(f"datasets.digest = '{quote(digest)}'")
-    if id_prefix is not None:
-        clauses.append(f"attributes.run_id LIKE '{quote(id_prefix)}%'")
-    return clauses
 
 
 def local_dir(uri: str) -> Path | None:

@@ -77,13 +77,7 @@ class ClientReader:
     def get_run(self, run_id: str) -> Any:
         return self._call(self.client.get_run, run_id)
 
-    def find_runs(
-        self,
-        tags: dict[str, str] | None = None,
-        digest: str | None = None,
-        id_prefix: str | None = None,
-    ) -> list[Any]:
-        clauses = mr.search_clauses(tags, digest, id_prefix)
+    def find_runs(self, search: mr.RunSearch) -> list[Any]:
         experiments, token = [], None
         while True:
             page = self._call(self.client.search_experiments, max_results=1000, page_token=token)
@@ -96,7 +90,7 @@ class ClientReader:
             page = self._call(
                 self.client.search_runs,
                 experiments,
-                filter_string=" AND ".join(clauses),
+                filter_string=search.filter(),
                 max_results=1000,
                 page_token=token,
             )
@@ -180,7 +174,7 @@ class Tracking:
         if is_commit_id(text) or not ps.is_id_prefix(text):
             return text
         try:
-            found = self._read(self.reader.find_runs, id_prefix=text)
+            found = self._read(self.reader.find_runs, mr.RunSearch(id_prefix=text))
             return ps.pick_unique("MLflow run", text, [r.info.run_id for r in found])
         except (mr.NotFound, ps.NotFound) as exc:
             raise UnknownRun(f"{exc} at {self.tracking_uri}") from exc
@@ -213,7 +207,7 @@ class Tracking:
     def runs_by_tags(self, tags: dict[str, str]) -> list[Any]:
         """Runs (any experiment) carrying every tag in `tags` with exactly that value."""
         try:
-            runs: list[Any] = self._read(self.reader.find_runs, tags=tags)
+            runs: list[Any] = self._read(self.reader.find_runs, mr.RunSearch(tags=tags))
             return runs
         except mr.NotFound as exc:
             raise self._unreachable(exc) from exc
@@ -221,7 +215,7 @@ class Tracking:
     def runs_with_dataset(self, ref: CommitRef) -> list[Any]:
         """Runs that logged this commit as a dataset input (digest = commit id)."""
         try:
-            runs = self._read(self.reader.find_runs, digest=ref.id)
+            runs = self._read(self.reader.find_runs, mr.RunSearch(digest=ref.id))
         except mr.NotFound as exc:
             raise self._unreachable(exc) from exc
         return [
