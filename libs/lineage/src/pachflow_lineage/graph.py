@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from pachflow_contracts.commits import DEFAULT_PROJECT, USER, CommitRef
 
@@ -21,6 +21,24 @@ def utc_iso(moment: datetime) -> str:
 
 
 @dataclass
+class Node:
+    """What every node has: a `key` (unique across kinds) that edges refer to, and a JSON
+    form (`to_dict`, read back by `from_dict`): its fields, unless the kind spells its own."""
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Self:
+        """The node `to_dict` wrote (the `key` a Lineage adds is left out)."""
+        return cls(**{k: v for k, v in item.items() if k != "key"})
+
+
+@dataclass
 class FileEntry:
     path: str
     size: int
@@ -28,7 +46,7 @@ class FileEntry:
 
 
 @dataclass
-class Commit:
+class Commit(Node):
     """A commit with what a person needs to find it again: origin, size, time, files."""
 
     ref: CommitRef
@@ -57,9 +75,22 @@ class Commit:
             "error": self.error,
         }
 
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> Self:
+        ref = CommitRef(
+            repo=item["repo"],
+            id=item["id"],
+            project=item.get("project", DEFAULT_PROJECT),
+            repo_type=item.get("type", USER),
+        )
+        dropped = {"key", "repo", "id", "project", "type", "files"}
+        rest = {k: v for k, v in item.items() if k not in dropped}
+        files = [FileEntry(**f) for f in item.get("files", [])]
+        return cls(ref=ref, files=files, **rest)
+
 
 @dataclass
-class Job:
+class Job(Node):
     """One pipeline run: Pachyderm's job (pipeline@id; id == its output commit id)."""
 
     pipeline: str
@@ -85,12 +116,9 @@ class Job:
         )
         return f"{name}@{self.id}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class Datum:
+class Datum(Node):
     """One datum of a job (the unit a stage process ran on)."""
 
     pipeline: str
@@ -102,12 +130,9 @@ class Datum:
     def key(self) -> str:
         return f"datum:{self.pipeline}@{self.job_id}/{self.id}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class Run:
+class Run(Node):
     """An MLflow run and the `pachyderm.*` tags / dataset inputs that tie it to commits."""
 
     run_id: str
@@ -123,12 +148,9 @@ class Run:
     def key(self) -> str:
         return f"run:{self.run_id}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
-class ModelVersion:
+class ModelVersion(Node):
     """A registered model version and the run it came from."""
 
     name: str
@@ -145,9 +167,6 @@ class ModelVersion:
     def key(self) -> str:
         return f"model:{self.name}/{self.version}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Edge:
@@ -160,6 +179,17 @@ class Edge:
     src: str
     dst: str
     kind: str
+
+
+#: A Lineage's node tables (attribute, node kind), in the order its JSON form lists them.
+NODE_TABLES: tuple[tuple[str, type[Commit | Job | Datum | Run | ModelVersion]], ...] = (
+    ("commits", Commit),
+    ("jobs", Job),
+    ("datums", Datum),
+    ("runs", Run),
+    ("model_versions", ModelVersion),
+)
+_TABLE_OF = {kind: table for table, kind in NODE_TABLES}
 
 
 @dataclass
@@ -179,14 +209,11 @@ class Lineage:
     notes: list[str] = field(default_factory=list)
 
     def add(self, node: Commit | Job | Datum | Run | ModelVersion) -> None:
-        tables: dict[type, dict[str, Any]] = {
-            Commit: self.commits,
-            Job: self.jobs,
-            Datum: self.datums,
-            Run: self.runs,
-            ModelVersion: self.model_versions,
-        }
-        tables[type(node)].setdefault(node.key, node)
+        self._table(_TABLE_OF[type(node)]).setdefault(node.key, node)
+
+    def _table(self, name: str) -> dict[str, Node]:
+        table: dict[str, Node] = getattr(self, name)
+        return table
 
     def connect(self, src: str, dst: str, kind: str) -> None:
         edge = Edge(src, dst, kind)
@@ -195,9 +222,9 @@ class Lineage:
 
     def absorb(self, other: Lineage) -> None:
         """Add `other`'s nodes, edges, links and notes (its subject and info are not)."""
-        for table in ("commits", "jobs", "datums", "runs", "model_versions"):
-            for key, node in getattr(other, table).items():
-                getattr(self, table).setdefault(key, node)
+        for table, _ in NODE_TABLES:
+            for key, node in other._table(table).items():
+                self._table(table).setdefault(key, node)
         for edge in other.edges:
             self.connect(edge.src, edge.dst, edge.kind)
         self.links.update(other.links)
@@ -222,28 +249,10 @@ class Lineage:
     def from_dict(cls, data: dict[str, Any]) -> Lineage:
         """Read back what `to_dict` wrote (e.g. the link stage's lineage.json)."""
 
-        def fields(item: dict[str, Any], *drop: str) -> dict[str, Any]:
-            return {k: v for k, v in item.items() if k not in {"key", *drop}}
-
         lineage = cls(subject=data["subject"], direction=data["direction"])
-        for c in data.get("commits", []):
-            ref = CommitRef(
-                repo=c["repo"],
-                id=c["id"],
-                project=c.get("project", DEFAULT_PROJECT),
-                repo_type=c.get("type", USER),
-            )
-            rest = fields(c, "repo", "id", "project", "type", "files")
-            files = [FileEntry(**f) for f in c.get("files", [])]
-            lineage.add(Commit(ref=ref, files=files, **rest))
-        for j in data.get("jobs", []):
-            lineage.add(Job(**fields(j)))
-        for d in data.get("datums", []):
-            lineage.add(Datum(**fields(d)))
-        for r in data.get("runs", []):
-            lineage.add(Run(**fields(r)))
-        for m in data.get("model_versions", []):
-            lineage.add(ModelVersion(**fields(m)))
+        for table, kind in NODE_TABLES:
+            for item in data.get(table, []):
+                lineage.add(kind.from_dict(item))
         lineage.edges = [Edge(**e) for e in data.get("edges", [])]
         lineage.links = dict(data.get("links", {}))
         lineage.info = dict(data.get("info", {}))
@@ -255,11 +264,10 @@ class Lineage:
         return {
             "subject": self.subject,
             "direction": self.direction,
-            "commits": [c.to_dict() | {"key": c.key} for c in self.commits.values()],
-            "jobs": [j.to_dict() | {"key": j.key} for j in self.jobs.values()],
-            "datums": [d.to_dict() | {"key": d.key} for d in self.datums.values()],
-            "runs": [r.to_dict() | {"key": r.key} for r in self.runs.values()],
-            "model_versions": [m.to_dict() | {"key": m.key} for m in self.model_versions.values()],
+            **{
+                table: [n.to_dict() | {"key": n.key} for n in self._table(table).values()]
+                for table, _ in NODE_TABLES
+            },
             "edges": [asdict(e) for e in self.edges],
             "links": dict(self.links),
             "info": dict(self.info),
