@@ -10,11 +10,12 @@ carries the same stage ids and task counts.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from pachflow_stagekit.ticking import ticking
 
 if TYPE_CHECKING:
     from pyspark import StatusTracker
@@ -72,24 +73,20 @@ def spark_progress(
     else:
         tracker = spark.sparkContext.statusTracker()
         read = lambda: running_stages(tracker)  # noqa: E731
-    stop = threading.Event()
     start = time.monotonic()
 
-    def watch() -> None:
-        while not stop.wait(every):
-            try:
-                stages = read()
-            except Exception:  # the JVM is gone: the block itself will say why
-                return
-            if stages:
-                report(f"Spark running for {time.monotonic() - start:.0f} s: {stages}")
+    def watch() -> bool:
+        try:
+            stages = read()
+        except Exception:  # the JVM is gone: the block itself will say why
+            return False
+        if stages:
+            report(f"Spark running for {time.monotonic() - start:.0f} s: {stages}")
+        return True
 
-    watcher = threading.Thread(target=watch, name="spark-progress", daemon=True)
-    watcher.start()
     try:
-        yield
+        with ticking(every, watch, "spark-progress", wait_s=every):
+            yield
     finally:
-        stop.set()
-        watcher.join(timeout=every)
         if connect:
             spark.removeProgressHandler(handler)  # type: ignore[arg-type]

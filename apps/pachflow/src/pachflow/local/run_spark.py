@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 from pachflow.local.specs import LocalSpec
 from pachflow_spark.endpoint import EndpointError, parse_endpoint
+from pachflow_stagekit.ticking import ticking
 
 if TYPE_CHECKING:
     from pachflow.local.engine import Engine
@@ -216,23 +217,17 @@ class RunSpark:
         if self.mode != ENGINE or self.engine is None or not is_spark_stage(spec):
             yield
             return
-        done = threading.Event()
+        stopped_for = 0  # the engine (process group) whose death stopped the tries
 
         def watch() -> None:
-            stopped_for = 0  # the engine (process group) whose death stopped the tries
-            while not done.wait(ENGINE_WATCH_S):
-                engine = self.engine
-                if engine is not None and engine.pgid != stopped_for and not engine.alive():
-                    stopped_for = engine.pgid
-                    ctx.stop_tries()
+            nonlocal stopped_for
+            engine = self.engine
+            if engine is not None and engine.pgid != stopped_for and not engine.alive():
+                stopped_for = engine.pgid
+                ctx.stop_tries()
 
-        thread = threading.Thread(target=watch, name="engine-watch", daemon=True)
-        thread.start()
-        try:
+        with ticking(ENGINE_WATCH_S, watch, "engine-watch"):
             yield
-        finally:
-            done.set()
-            thread.join()
 
     def endpoint(self) -> str:
         if self.mode == ENGINE:
