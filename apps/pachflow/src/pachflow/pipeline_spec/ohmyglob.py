@@ -159,24 +159,18 @@ def _lex(pattern: str) -> list[tuple[str, str]]:
         elif c == "(":
             tokens.append((_CAPTURE_OPEN, "@"))
             captures += 1
+        elif c in "@!^+?*" and nxt == "(":  # a quantifier opening a capture: ?( *( @( ...
+            pos += 1
+            tokens.append((_CAPTURE_OPEN, c))
+            captures += 1
         elif c in "@!^+":
-            if nxt == "(":
-                pos += 1
-                tokens.append((_CAPTURE_OPEN, c))
-                captures += 1
-            else:
-                pos -= 1
-                text(_BASIC_BREAKERS)
+            pos -= 1
+            text(_BASIC_BREAKERS)
         elif c == ")" and captures:
             tokens.append((_CAPTURE_CLOSE, c))
             captures -= 1
         elif c == "?":
-            if nxt == "(":
-                pos += 1
-                tokens.append((_CAPTURE_OPEN, "?"))
-                captures += 1
-            else:
-                tokens.append((_SINGLE, c))
+            tokens.append((_SINGLE, c))
         elif c == "*":
             if nxt == "*":
                 if pos + 1 < end and pattern[pos + 1] == "(":
@@ -184,10 +178,6 @@ def _lex(pattern: str) -> list[tuple[str, str]]:
                 else:
                     pos += 1
                     tokens.append((_SUPER, "**"))
-            elif nxt == "(":
-                pos += 1
-                tokens.append((_CAPTURE_OPEN, "*"))
-                captures += 1
             else:
                 tokens.append((_ANY, c))
         else:
