@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from pachflow_paysim.render import render_rows
+from pachflow_paysim.render import PaySimRows
 
 
 def _plain(cents: int) -> str:
@@ -28,7 +28,7 @@ def _java(cents: int) -> str:
 def _money_column(cents: list[int], java_notation: bool) -> list[str]:
     n = len(cents)
     zeros = np.zeros(n, dtype=np.int64)
-    text = render_rows(
+    rows = PaySimRows(
         step=np.ones(n, dtype=np.int16),
         type_code=np.zeros(n, dtype=np.int8),
         amount=np.asarray(cents, dtype=np.int64),
@@ -41,8 +41,8 @@ def _money_column(cents: list[int], java_notation: bool) -> list[str]:
         new_dest=zeros,
         is_fraud=np.zeros(n, dtype=np.int8),
         is_flagged=np.zeros(n, dtype=np.int8),
-        java_notation=java_notation,
     )
+    text = rows.to_csv(java_notation)
     return [line.split(",")[2] for line in text.to_pybytes().decode().splitlines()]
 
 

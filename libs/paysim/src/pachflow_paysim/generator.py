@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from pachflow_paysim import distributions as m
 from pachflow_paysim.format import COLUMNS, HEADER, MAX_STEP, TYPES
-from pachflow_paysim.render import render_rows
+from pachflow_paysim.render import PaySimRows
 
 #: Rows generated and formatted at a time: bounds memory (peak RSS ~230 MB with 2 workers).
 DEFAULT_CHUNK_ROWS = 100_000
@@ -55,44 +55,11 @@ _MONEY_FIELDS = ("amount", "old_org", "new_orig", "old_dest", "new_dest")
 
 
 @dataclass(frozen=True)
-class PaySimChunk:
-    """One chunk of generated rows, as typed columns (money in integer cents)."""
+class PaySimChunk(PaySimRows):
+    """One chunk of generated rows: its number and the number of its first row."""
 
     index: int
     first_row: int
-    step: np.ndarray  # int16, 1..743
-    type_code: np.ndarray  # int8, index into format.TYPES
-    amount: np.ndarray  # int64 cents
-    name_orig: np.ndarray  # int64, printed as C<id>
-    old_org: np.ndarray
-    new_orig: np.ndarray
-    dest_is_merchant: np.ndarray  # bool: M<id> (PAYMENT) else C<id>
-    name_dest: np.ndarray
-    old_dest: np.ndarray
-    new_dest: np.ndarray
-    is_fraud: np.ndarray  # int8 0/1
-    is_flagged: np.ndarray  # int8 0/1
-
-    def __len__(self) -> int:
-        return len(self.step)
-
-    def to_csv(self, java_notation: bool = False) -> pa.Buffer:
-        """These rows as PaySim1 CSV lines (no header)."""
-        return render_rows(
-            step=self.step,
-            type_code=self.type_code,
-            amount=self.amount,
-            name_orig=self.name_orig,
-            old_org=self.old_org,
-            new_orig=self.new_orig,
-            dest_is_merchant=self.dest_is_merchant,
-            name_dest=self.name_dest,
-            old_dest=self.old_dest,
-            new_dest=self.new_dest,
-            is_fraud=self.is_fraud,
-            is_flagged=self.is_flagged,
-            java_notation=java_notation,
-        )
 
     def to_columns(self) -> dict[str, np.ndarray]:
         """The rows under the PaySim column names, with the values the CSV shows."""

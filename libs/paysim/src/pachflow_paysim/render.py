@@ -10,6 +10,8 @@ time, hence no per-row Python anywhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -73,52 +75,59 @@ def _java(cents: np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(head, ".", rest, pc.take(_EXPONENTS, exponent), "")
 
 
-def render_rows(
-    *,
-    step: np.ndarray,
-    type_code: np.ndarray,
-    amount: np.ndarray,
-    name_orig: np.ndarray,
-    old_org: np.ndarray,
-    new_orig: np.ndarray,
-    dest_is_merchant: np.ndarray,
-    name_dest: np.ndarray,
-    old_dest: np.ndarray,
-    new_dest: np.ndarray,
-    is_fraud: np.ndarray,
-    is_flagged: np.ndarray,
-    java_notation: bool = False,
-) -> pa.Buffer:
-    """The CSV lines (each ending in `\\n`, no header) for these columns, as one buffer."""
-    if len(step) == 0:
-        return pa.py_buffer(b"")
-    amount_s, amount_f = _money(amount, java_notation)
-    old_org_s, old_org_f = _money(old_org, java_notation)
-    new_orig_s, new_orig_f = _money(new_orig, java_notation)
-    old_dest_s, old_dest_f = _money(old_dest, java_notation)
-    new_dest_s, new_dest_f = _money(new_dest, java_notation)
-    merchant = dest_is_merchant.astype(np.int64)
-    tail = new_dest_f + _K * (2 * is_fraud.astype(np.int64) + is_flagged.astype(np.int64))
-    lines = pc.binary_join_element_wise(
-        pc.take(_STEPS, step),
-        pc.take(_TYPES, type_code),
-        amount_s,
-        pc.take(_AFTER_AMOUNT, amount_f),
-        pc.cast(pa.array(name_orig), pa.string()),
-        ",",
-        old_org_s,
-        pc.take(_AFTER_MONEY, old_org_f),
-        new_orig_s,
-        pc.take(_AFTER_NEW_ORIG, new_orig_f + _K * merchant),
-        pc.cast(pa.array(name_dest), pa.string()),
-        ",",
-        old_dest_s,
-        pc.take(_AFTER_MONEY, old_dest_f),
-        new_dest_s,
-        pc.take(_AFTER_NEW_DEST, tail),
-        "",
-    )
-    # No nulls, so the data buffer between the first and last offset is exactly the text.
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset :]
-    start, end = int(offsets[0]), int(offsets[len(lines)])
-    return lines.buffers()[2].slice(start, end - start)
+@dataclass(frozen=True)
+class PaySimRows:
+    """Rows as typed columns (money in integer cents): what the CSV is rendered from."""
+
+    step: np.ndarray  # int16, 1..743
+    type_code: np.ndarray  # int8, index into format.TYPES
+    amount: np.ndarray  # int64 cents
+    name_orig: np.ndarray  # int64, printed as C<id>
+    old_org: np.ndarray
+    new_orig: np.ndarray
+    dest_is_merchant: np.ndarray  # bool: M<id> (PAYMENT) else C<id>
+    name_dest: np.ndarray
+    old_dest: np.ndarray
+    new_dest: np.ndarray
+    is_fraud: np.ndarray  # int8 0/1
+    is_flagged: np.ndarray  # int8 0/1
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def to_csv(self, java_notation: bool = False) -> pa.Buffer:
+        """These rows as PaySim1 CSV lines (each ending in `\\n`, no header), one buffer."""
+        if len(self.step) == 0:
+            return pa.py_buffer(b"")
+        amount_s, amount_f = _money(self.amount, java_notation)
+        old_org_s, old_org_f = _money(self.old_org, java_notation)
+        new_orig_s, new_orig_f = _money(self.new_orig, java_notation)
+        old_dest_s, old_dest_f = _money(self.old_dest, java_notation)
+        new_dest_s, new_dest_f = _money(self.new_dest, java_notation)
+        merchant = self.dest_is_merchant.astype(np.int64)
+        tail = new_dest_f + _K * (
+            2 * self.is_fraud.astype(np.int64) + self.is_flagged.astype(np.int64)
+        )
+        lines = pc.binary_join_element_wise(
+            pc.take(_STEPS, self.step),
+            pc.take(_TYPES, self.type_code),
+            amount_s,
+            pc.take(_AFTER_AMOUNT, amount_f),
+            pc.cast(pa.array(self.name_orig), pa.string()),
+            ",",
+            old_org_s,
+            pc.take(_AFTER_MONEY, old_org_f),
+            new_orig_s,
+            pc.take(_AFTER_NEW_ORIG, new_orig_f + _K * merchant),
+            pc.cast(pa.array(self.name_dest), pa.string()),
+            ",",
+            old_dest_s,
+            pc.take(_AFTER_MONEY, old_dest_f),
+            new_dest_s,
+            pc.take(_AFTER_NEW_DEST, tail),
+            "",
+        )
+        # No nulls, so the data buffer between the first and last offset is exactly the text.
+        offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset :]
+        start, end = int(offsets[0]), int(offsets[len(lines)])
+        return lines.buffers()[2].slice(start, end - start)
