@@ -5,9 +5,11 @@ with one line naming file and column before Spark starts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,6 +18,15 @@ import pyarrow.parquet as pq
 #: Parquet key-value metadata keys stamped by the producer.
 NAME_KEY = b"pachflow.contract"
 VERSION_KEY = b"pachflow.contract_version"
+
+
+#: Opens a file (a path or a URL) for pyarrow: e.g. pachflow_spark.object_store.open_input,
+#: which reads object-store URLs too. None: pyarrow opens local paths itself.
+Opener = Callable[[str], pa.NativeFile]
+
+
+def _opened(path: str | Path, open_file: Opener | None) -> AbstractContextManager[Any]:
+    return nullcontext(path) if open_file is None else open_file(str(path))
 
 
 class ContractError(ValueError):
@@ -83,21 +94,23 @@ class Contract:
                 + "; ".join(problems)
             )
 
-    def check_file(self, path: str | Path) -> pa.Schema:
+    def check_file(self, path: str | Path, open_file: Opener | None = None) -> pa.Schema:
         """Check one Parquet file's footer (cheap: no data is read)."""
         try:
-            found = pq.read_schema(path)
+            with _opened(path, open_file) as source:
+                found = pq.read_schema(source)
         except (pa.ArrowException, OSError, ValueError) as exc:  # ValueError: non-UTF-8 names
             raise ContractError(f"{path}: not a readable Parquet file ({exc})") from exc
         self.check_schema(found, str(path))
         return found
 
-    def check_files(self, paths: Iterable[str | Path]) -> None:
+    def check_files(self, paths: Iterable[str | Path], open_file: Opener | None = None) -> None:
         """Footer and values of every file (ContractError naming file and column)."""
         for path in paths:
-            self.check_file(path)
+            self.check_file(path, open_file)
             try:
-                table = pq.read_table(path, columns=self.columns)
+                with _opened(path, open_file) as source:
+                    table = pq.read_table(source, columns=self.columns)
             except (pa.ArrowException, OSError, ValueError) as exc:  # corrupt data pages
                 raise ContractError(
                     f"{path}: Parquet data cannot be read (corrupt or truncated file; "

@@ -40,6 +40,9 @@ TAG_HOLDOUT_DIGEST = "pachflow.holdout.digest"
 #: Dataset-input tags (on the logged dataset, not the run).
 DATASET_TAG_REPO = "pachyderm.repo"
 DATASET_TAG_COMMIT = "pachyderm.commit"
+#: The object-store URL the data was read from (`s3a://etl`: a Pachyderm S3 gateway's
+#: bucket, valid during the job only; the dataset's source stays the commit).
+DATASET_TAG_READ_FROM = "pachflow.read_from"
 
 #: Values of TAG_CONTEXT.
 CONTEXT_PACHYDERM = "pachyderm"

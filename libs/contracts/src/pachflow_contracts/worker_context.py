@@ -13,7 +13,9 @@ every manual run is a new MLflow run (a fixed id would make a re-run with other 
 silently reuse the previous run); datum id `local`; pipeline the caller's default; and
 each local input directory gets a fingerprint "commit" (sha256 over relative path, size
 and mtime of its files, 32 hex like a Pachyderm commit id) so the same files give the
-same dataset digest without reading the data.
+same dataset digest without reading the data. An input that is not a local directory (an
+object-store URL) has no directory to fingerprint: its caller passes the fingerprint of
+its listing (`fingerprint_entries`) in `local_commits`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,17 +103,19 @@ class PachydermContext:
         default_pipeline: str,
         input_repos: Mapping[str, str] | None = None,
         local_inputs: Mapping[str, str | Path] | None = None,
+        local_commits: Mapping[str, str] | None = None,
     ) -> PachydermContext:
         """Read the worker env (default: os.environ); fall back to a local context.
 
-        `local_inputs` ({input name: directory}) is used only for the local fallback, to
-        fingerprint what was read.
+        `local_inputs` ({input name: directory or URL}) is used only for the local
+        fallback, to fingerprint what was read; `local_commits` ({input name: fingerprint})
+        gives the fingerprint of an input that is no local directory (kept as given).
         """
         env = os.environ if env is None else env
         repos = {**parse_input_repos(env.get(ENV_INPUT_REPOS, "")), **(input_repos or {})}
         job_id = env.get(ENV_JOB_ID)
         if not job_id:
-            return cls._local(env, default_pipeline, repos, local_inputs or {})
+            return cls._local(env, default_pipeline, repos, local_inputs or {}, local_commits or {})
         inputs = tuple(
             InputCommit(
                 name=name,
@@ -138,9 +142,17 @@ class PachydermContext:
         default_pipeline: str,
         repos: Mapping[str, str],
         local_inputs: Mapping[str, str | Path],
+        local_commits: Mapping[str, str],
     ) -> PachydermContext:
         inputs = tuple(
             InputCommit(
+                name=name,
+                repo=repos.get(name, name),
+                commit=local_commits[name],
+                path=str(path),
+            )
+            if name in local_commits
+            else InputCommit(
                 name=name,
                 repo=repos.get(name, name),
                 commit=fingerprint_dir(Path(path)),
@@ -211,14 +223,23 @@ def parse_input_repos(text: str) -> dict[str, str]:
 def fingerprint_dir(root: Path) -> str:
     """32 hex chars from the (relative path, size, mtime) of every file under `root`:
     stable while the files are unchanged, cheap for GBs of data (nothing is read)."""
-    digest = hashlib.sha256()
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    entries = []
     for path in files:
         if not path.exists():
             continue
         stat = path.stat()
         rel = path.relative_to(root) if root.is_dir() else Path(path.name)
-        digest.update(f"{rel.as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        entries.append((rel.as_posix(), stat.st_size, stat.st_mtime_ns))
+    return fingerprint_entries(entries)
+
+
+def fingerprint_entries(entries: Iterable[tuple[str, int, int]]) -> str:
+    """32 hex chars from (relative path, size, mtime in ns) entries, in the given order:
+    fingerprint_dir's digest, for any listing (an object store's too)."""
+    digest = hashlib.sha256()
+    for rel, size, mtime_ns in entries:
+        digest.update(f"{rel}\0{size}\0{mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
 
 

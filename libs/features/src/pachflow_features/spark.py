@@ -7,19 +7,25 @@ appear in a delta need reducing: their ids (few) are broadcast, base rows of oth
 customers pass straight through (no shuffle of the base), and the touched customers'
 rows are grouped and reduced. When the deltas are a large share of the rows, one plain
 groupBy over everything is cheaper, and gives the same rows.
+
+Files are local paths or object-store URLs (`s3a://bucket/key`): footers are read through
+pachflow_spark.object_store.open_input, and Spark gets the S3A settings as read options.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
 from pachflow_contracts import FEATURE_FORMULAS, FEATURES, ID_COLUMN, PARTIAL_REDUCTIONS, PARTIALS
 from pachflow_spark import spark_schema
+from pachflow_spark.object_store import open_input, read_options
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -32,8 +38,8 @@ FULL_REDUCE_SHARE = 0.25
 class MergePlan:
     """Which partials files pass through and which are reduced with the base rows."""
 
-    base: list[Path]  # the largest file of each shard directory
-    deltas: list[Path]  # every other non-empty file
+    base: list[Path | str]  # the largest file of each shard directory
+    deltas: list[Path | str]  # every other non-empty file
     base_rows: int
     delta_rows: int
 
@@ -44,13 +50,15 @@ class MergePlan:
         return "full" if self.delta_rows > FULL_REDUCE_SHARE * self.base_rows else "touched"
 
 
-def plan_merge(files: list[Path]) -> MergePlan:
+def plan_merge(files: Sequence[Path | str]) -> MergePlan:
     """Group `files` by directory (shard) and pick each shard's base, from the footers."""
-    by_dir: dict[Path, list[tuple[int, str, Path]]] = defaultdict(list)
+    by_dir: dict[str, list[tuple[int, str, Path | str]]] = defaultdict(list)
     for path in files:
-        rows = pq.read_metadata(path).num_rows
+        with open_input(path) as source:
+            rows = pq.read_metadata(source).num_rows
         if rows:
-            by_dir[path.parent].append((rows, path.name, path))
+            folder, name = posixpath.split(str(path))
+            by_dir[folder].append((rows, name, path))
     base, deltas, base_rows, delta_rows = [], [], 0, 0
     for entries in by_dir.values():
         # Most rows first, ties by name: the same files always give the same plan.
@@ -59,11 +67,17 @@ def plan_merge(files: list[Path]) -> MergePlan:
         base_rows += entries[0][0]
         deltas += [p for _, _, p in entries[1:]]
         delta_rows += sum(r for r, _, _ in entries[1:])
-    return MergePlan(sorted(base), sorted(deltas), base_rows, delta_rows)
+    return MergePlan(sorted(base, key=_parts), sorted(deltas, key=_parts), base_rows, delta_rows)
 
 
-def read_features(spark: SparkSession, files: list[Path]) -> DataFrame:
-    """One FEATURES row per customer from `partials` v1 files (checked by the caller)."""
+def _parts(path: Path | str) -> tuple[str, ...]:
+    """How Path sorts (by part), for paths and URLs alike."""
+    return PurePosixPath(str(path)).parts
+
+
+def read_features(spark: SparkSession, files: Sequence[Path | str]) -> DataFrame:
+    """One FEATURES row per customer from `partials` v1 files (checked by the caller):
+    local paths or object-store URLs."""
     from pyspark.sql import functions as F
 
     plan = plan_merge(files)
@@ -81,8 +95,9 @@ def read_features(spark: SparkSession, files: list[Path]) -> DataFrame:
     return derive_features(untouched.unionByName(merged))
 
 
-def _read(spark: SparkSession, paths: list[Path]) -> DataFrame:
-    return spark.read.schema(spark_schema(PARTIALS.schema)).parquet(*(str(p) for p in paths))
+def _read(spark: SparkSession, paths: list[Path | str]) -> DataFrame:
+    reader = spark.read.options(**read_options(paths)).schema(spark_schema(PARTIALS.schema))
+    return reader.parquet(*(str(p) for p in paths))
 
 
 def _reduce(partials: DataFrame) -> DataFrame:

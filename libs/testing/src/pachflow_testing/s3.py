@@ -49,6 +49,34 @@ class S3Store:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
 
+    def worker_env(self) -> dict[str, str]:
+        """What a Pachyderm worker with an `"s3": true` input gets from its S3 gateway
+        sidecar (S3_ENDPOINT and the keys), pointing at this store."""
+        return {
+            "S3_ENDPOINT": self.endpoint,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        }
+
+    def upload_tree(self, local: Path) -> list[str]:
+        """Every file under `local` into the bucket, keyed by its path below `local`, with
+        boto3 (another S3 client than pyarrow's, which the stages read with); the keys."""
+        import boto3
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+        )
+        keys = []
+        for path in sorted(p for p in local.rglob("*") if p.is_file()):
+            key = path.relative_to(local).as_posix()
+            client.upload_file(str(path), self.bucket, key)
+            keys.append(key)
+        return keys
+
     def object_keys(self) -> list[str]:
         """Every key in the bucket, read from s3rver's files (`<key>._S3rver_object`)."""
         bucket = self.root / self.bucket
@@ -66,6 +94,18 @@ def s3rver_executable() -> str:
     if shutil.which("node") is None:
         raise S3Missing("s3rver is installed but `node` is not on PATH")
     return str(executable)
+
+
+def s3rver_or_skip() -> None:
+    """In a test: skip when s3rver is not installed (fail in CI: PACHFLOW_REQUIRE_SERVICES=1)."""
+    import pytest
+
+    try:
+        s3rver_executable()
+    except S3Missing as exc:
+        if os.environ.get("PACHFLOW_REQUIRE_SERVICES") == "1":
+            raise
+        pytest.skip(str(exc))
 
 
 @contextmanager

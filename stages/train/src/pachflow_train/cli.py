@@ -39,7 +39,10 @@ HELP = """Fit the fraud classifier on etl's customer features and track it in ML
 
 \b
 Reads:  every *.parquet under INPUT_DIR (partials contract v1, e.g. /pfs/etl), merged
-        into one features row per customer.
+        into one features row per customer. INPUT_DIR may be an object-store URL
+        (s3a://etl: an "s3": true input, read through the worker's S3 gateway at
+        $S3_ENDPOINT with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); Spark then needs
+        hadoop-aws (a Connect server's classpath, or --spark-conf spark.jars.packages).
 Writes: OUTPUT_DIR/<run_id>   empty marker named after the MLflow run
         OUTPUT_DIR/run.json   run id, experiment, tracking URI, model URI, registered
                               model version, metrics, input commits
@@ -146,7 +149,7 @@ def main(
 ) -> None:
     terminate_cleanly()
     check_output_dir(output_dir)
-    data.check_local_input(input_dir, spark_settings)
+    data.check_input(input_dir, spark_settings)
     tracking = TrackingSettings(
         tracking_uri=required_tracking_uri(tracking_uri),
         experiment=experiment,

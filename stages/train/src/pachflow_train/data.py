@@ -5,17 +5,26 @@ instance weights) the classifier is fitted on."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pachflow_contracts import ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS, PARTIALS, ContractError
 from pachflow_contracts.run_tags import TAG_HOLDOUT_DIGEST, TAG_HOLDOUT_RULE
+from pachflow_contracts.worker_context import PachydermContext, fingerprint_entries
 from pachflow_spark import SparkSettings
 from pachflow_spark.object_store import (
+    HADOOP_AWS,
+    S3A_CLASS,
     classic_session_has_s3a,
+    filesystem_of,
     hadoop_aws_package,
+    list_objects,
     object_store_url,
+    open_input,
+    s3a_missing,
 )
 from pachflow_stagekit import BadInput, find_files
 
@@ -61,34 +70,92 @@ class ClassCounts:
         return self.train_pos + self.test_pos
 
 
-def check_local_input(input_dir: str | Path, spark: SparkSettings) -> None:
-    """INPUT_DIR must be a local directory: train lists the partials files and checks
-    their footers itself before Spark reads them. An object-store URL (the S3-gateway
-    variant's `s3a://etl`) exits 2 saying so, and, when the Spark it would use is a classic
-    session from pyspark's jars, that its S3A connector (hadoop-aws) is missing too."""
+def check_input(input_dir: str | Path, spark: SparkSettings) -> None:
+    """An object-store INPUT_DIR (the S3-gateway variant's `s3a://etl`) needs a Spark that
+    reads s3a://: when the Spark train would use is a classic session from pyspark's jars
+    without hadoop-aws, exit 2 at once naming the jar and how to add it (a Connect server
+    reads with its own classpath: `s3a_errors` names it when it cannot)."""
     url = object_store_url(input_dir)
-    if url is None:
+    if url is None or spark.endpoint.is_connect or classic_session_has_s3a(spark.conf):
         return
-    no_jar = ""
-    if not spark.endpoint.is_connect and not classic_session_has_s3a(spark.conf):
-        no_jar = (
-            f" and this Spark ({spark.endpoint.public_url}, pyspark's jars) could not read it "
-            f"either: the hadoop-aws jar ({hadoop_aws_package()}, pyspark's Hadoop) is "
-            "missing (spark.jars.packages adds it)"
-        )
+    package = hadoop_aws_package()
     raise BadInput(
-        f"INPUT_DIR {url}: train reads a local directory only (it lists and checks the "
-        f"partials files before Spark reads them; an object-store input is not built yet)"
-        f"{no_jar}: expected a local path such as /pfs/etl"
+        f"INPUT_DIR {url}: this Spark ({spark.endpoint.public_url}, pyspark's jars) cannot "
+        f"read s3a://: the hadoop-aws jar ({package}, pyspark's Hadoop) is missing: add it "
+        f"with --spark-conf spark.jars.packages={package} (from Maven Central) or "
+        "spark.jars=<hadoop-aws and AWS SDK bundle jars>, or use a Spark Connect server that "
+        "has it (--master sc://...)"
     )
 
 
-def feature_files(input_dir: str | Path) -> list[Path]:
-    """Every Parquet file under INPUT_DIR, each checked against `partials` v1 (exit 2; a
-    `features` v1 file of an etl before 0.2 is named as such)."""
-    files = find_files(input_dir, [".parquet"], "partials Parquet files (etl's output)")
+@contextmanager
+def s3a_errors(input_dir: str | Path, spark: SparkSettings) -> Iterator[None]:
+    """A Spark that cannot read s3a:// (no hadoop-aws on its classpath: a Connect server
+    started without it) is one exit-2 line naming it, not a JVM stack trace."""
     try:
-        PARTIALS.check_files(files)
+        yield
+    except Exception as exc:
+        url = object_store_url(input_dir)
+        if url is None or not s3a_missing(exc):
+            raise
+        raise BadInput(
+            f"INPUT_DIR {url}: the Spark at {spark.endpoint.public_url} cannot read s3a:// "
+            f"({S3A_CLASS} not found): its classpath needs the hadoop-aws jar "
+            f"({hadoop_aws_package()}, the server's Hadoop) and the AWS SDK bundle: start "
+            f"it with spark.jars.packages={HADOOP_AWS}:<its Hadoop version> "
+            "(infra/spark/spark-connect.yaml does)"
+        ) from None
+
+
+def shown(input_dir: str | Path) -> str:
+    """INPUT_DIR as the user gave it (click's Path turns `s3a://etl` into `s3a:/etl`)."""
+    return object_store_url(input_dir) or str(input_dir)
+
+
+def input_name(input_dir: str | Path) -> str:
+    """The input's name: a directory's own (`etl` for /pfs/etl), an object-store URL's last
+    part (the bucket of `s3a://etl`: Pachyderm's S3 gateway names a bucket after its input)."""
+    url = object_store_url(input_dir)
+    return Path(input_dir).resolve().name if url is None else url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def object_store_inputs(input_dir: str | Path) -> dict[str, str]:
+    """{input name: URL} when INPUT_DIR is an object-store URL (a dataset input tag says
+    the data was read from there), else {}."""
+    url = object_store_url(input_dir)
+    return {} if url is None else {input_name(url): url}
+
+
+def job_context(stage: str, input_dir: str | Path, files: list[Path | str]) -> PachydermContext:
+    """The Pachyderm job context (from the worker's env), or a local one whose input
+    "commit" fingerprints what was read: a directory's files, or an object store's
+    listing (key, size, mtime of every file read)."""
+    name, url = input_name(input_dir), object_store_url(input_dir)
+    if url is None:
+        return PachydermContext.from_env(default_pipeline=stage, local_inputs={name: input_dir})
+    filesystem, root = filesystem_of(url)
+    infos = filesystem.get_file_info([filesystem_of(f)[1] for f in files])
+    listing = ((i.path[len(root) :].lstrip("/"), i.size or 0, i.mtime_ns or 0) for i in infos)
+    return PachydermContext.from_env(
+        default_pipeline=stage,
+        local_inputs={name: url},
+        local_commits={name: fingerprint_entries(listing)},
+    )
+
+
+def feature_files(input_dir: str | Path) -> list[Path | str]:
+    """Every Parquet file under INPUT_DIR (a directory, or an object-store URL read through
+    pyarrow's S3 client: pachflow_spark.object_store), each checked against `partials` v1
+    (exit 2; a `features` v1 file of an etl before 0.2 is named as such)."""
+    what = "partials Parquet files (etl's output)"
+    url = object_store_url(input_dir)
+    files: list[Path | str] = []
+    if url is None:
+        files.extend(find_files(input_dir, [".parquet"], what))
+    else:
+        files.extend(list_objects(url, [".parquet"], what))
+    try:
+        PARTIALS.check_files(files, open_input)
     except ContractError as exc:
         raise BadInput(str(exc)) from exc
     return files
@@ -152,7 +219,7 @@ def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
 
 def load_split(
     spark: SparkSession,
-    files: list[Path],
+    files: list[Path | str],
     test_fraction: float,
     seed: int,
     partitions: int | None = None,
@@ -179,7 +246,7 @@ def load_split(
     return df.cache()
 
 
-def example_rows(files: list[Path], n: int = 5) -> pd.DataFrame:
+def example_rows(files: list[Path | str], n: int = 5) -> pd.DataFrame:
     """MODEL_INPUTS of the first `n` partial rows, read with pyarrow from the first files
     that have rows, as features (each row one file's part of a customer): the logged
     model's input example, without a second Spark read."""
@@ -191,11 +258,13 @@ def example_rows(files: list[Path], n: int = 5) -> pd.DataFrame:
 
     frames, rows = [], 0
     for path in files:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=n, columns=PARTIALS.columns):
-            features = features_of_partials(pa.Table.from_batches([batch]))
-            frames.append(features.select(list(MODEL_INPUTS)).to_pandas())
-            rows += batch.num_rows
-            break
+        with open_input(path) as source:
+            batches = pq.ParquetFile(source).iter_batches(batch_size=n, columns=PARTIALS.columns)
+            for batch in batches:
+                features = features_of_partials(pa.Table.from_batches([batch]))
+                frames.append(features.select(list(MODEL_INPUTS)).to_pandas())
+                rows += batch.num_rows
+                break
         if rows >= n:
             break
     return pd.concat(frames).head(n).reset_index(drop=True)

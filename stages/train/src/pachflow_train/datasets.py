@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,24 +11,34 @@ from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import DatasetInput, InputTag
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from pachflow_contracts.run_tags import DATASET_TAG_COMMIT, DATASET_TAG_REPO
+from pachflow_contracts.run_tags import (
+    DATASET_TAG_COMMIT,
+    DATASET_TAG_READ_FROM,
+    DATASET_TAG_REPO,
+)
 from pachflow_contracts.worker_context import InputCommit, PachydermContext
 from pachflow_train.pfs_source import PfsDatasetSource  # registers it with MLflow
 
 
 def dataset_inputs(
-    ctx: PachydermContext, context: str = "training", schema: Any = None
+    ctx: PachydermContext,
+    context: str = "training",
+    schema: Any = None,
+    read_from: Mapping[str, str] | None = None,
 ) -> list[DatasetInput]:
     """One `mlflow.entities.DatasetInput` per input commit, for `MlflowClient.log_inputs`.
 
     Name `<repo>@<commit>`, digest = the commit id, source `pfs://<project>/<repo>@
-    <commit>/<path>` (a local directory's path for a local context). `schema` is an
-    optional `mlflow.types.Schema` of the data read.
+    <commit>/<path>` (for a local context: a local directory's path, or an object store's
+    `s3://` URL, MLflow's S3 source). `schema` is an optional `mlflow.types.Schema` of the
+    data read; `read_from` ({input name: URL}) tags inputs read from an object store (an
+    S3 gateway's bucket) with that URL.
     """
+    read_from = read_from or {}
     result = []
     for i in ctx.inputs:
         if ctx.local:
-            source = resolve_dataset_source(i.path or i.name)
+            source = resolve_dataset_source(s3_uri(i.path or i.name))
         else:
             source = PfsDatasetSource(ctx.project, i.repo, i.commit, pfs_path(i))
         # mlflow 3.17.2: Dataset.profile is marked abstract and MetaDataset (MLflow's own
@@ -40,8 +51,17 @@ def dataset_inputs(
             InputTag(DATASET_TAG_REPO, i.repo),
             InputTag(DATASET_TAG_COMMIT, i.commit),
         ]
+        if i.name in read_from:
+            tags.append(InputTag(DATASET_TAG_READ_FROM, read_from[i.name]))
         result.append(DatasetInput(dataset._to_mlflow_entity(), tags=tags))
     return result
+
+
+def s3_uri(path: str) -> str:
+    """`s3a://b/k` and `s3n://b/k` as `s3://b/k`: Hadoop's names for the object MLflow
+    knows (and links in its UI) as s3://; anything else unchanged."""
+    scheme, sep, rest = path.partition("://")
+    return f"s3://{rest}" if sep and scheme in ("s3a", "s3n") else path
 
 
 def pfs_path(i: InputCommit) -> str:

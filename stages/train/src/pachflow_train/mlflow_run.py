@@ -200,10 +200,11 @@ class Tracker:
             mlflow.log_params(str_params)
         return self.run_id
 
-    def log_inputs(self, schema: Any = None) -> None:
+    def log_inputs(self, schema: Any = None, read_from: dict[str, str] | None = None) -> None:
         from pachflow_train.datasets import dataset_inputs  # mlflow: imported here
 
-        self.client.log_inputs(self._run(), datasets=dataset_inputs(self.ctx, schema=schema))
+        datasets = dataset_inputs(self.ctx, schema=schema, read_from=read_from)
+        self.client.log_inputs(self._run(), datasets=datasets)
 
     def set_tags(self, tags: dict[str, str]) -> None:
         import mlflow

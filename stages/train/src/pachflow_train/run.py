@@ -17,7 +17,6 @@ from pachflow_contracts import MODEL_INPUTS
 from pachflow_contracts.heldout_scores import HELDOUT_SCORES
 from pachflow_contracts.heldout_scores import write as write_heldout
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
-from pachflow_contracts.worker_context import PachydermContext
 from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
@@ -65,10 +64,9 @@ def train(
     http.apply()
     experiment, registered_model = tracking.experiment, tracking.registered_model
     files = data.feature_files(input_dir)
-    progress(STAGE, f"{len(files)} features file(s) under {input_dir} match the contract")
-    ctx = PachydermContext.from_env(
-        default_pipeline=STAGE, local_inputs={input_dir.resolve().name: input_dir}
-    )
+    where = data.shown(input_dir)
+    progress(STAGE, f"{len(files)} features file(s) under {where} match the contract")
+    ctx = data.job_context(STAGE, input_dir, files)
     uri = tracking.tracking_uri
     with tracking_errors(uri, http):
         tracker = Tracker(uri, experiment, ctx)
@@ -85,10 +83,12 @@ def train(
     spark = open_session("pachflow-train", spark_settings)
     tags = spark_tags(spark_settings, spark)
     progress(STAGE, f"Spark: {spark_settings.endpoint.describe()} (master {tags[MASTER_TAG]})")
-    df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
+    with data.s3a_errors(input_dir, spark_settings):
+        df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
     with spark_progress(spark, lambda line: progress(STAGE, line)):
         try:
-            counts = data.class_counts(df)
+            with data.s3a_errors(input_dir, spark_settings):
+                counts = data.class_counts(df)
             progress(
                 STAGE,
                 f"{counts.rows} customers, {counts.positives} fraud; "
@@ -96,7 +96,7 @@ def train(
                 f"{data.holdout_rule(settings.test_fraction, settings.seed)}; "
                 f"set digest {counts.test_digest})",
             )
-            data.check_learnable(counts, str(input_dir), settings.test_fraction)
+            data.check_learnable(counts, where, settings.test_fraction)
             with tracking_errors(uri, http):
                 params = {**settings.params(), **execution_params(partitions, spark_settings)}
                 run_id = tracker.start(previous, params)
@@ -106,7 +106,8 @@ def train(
                     f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",
                 )
                 try:
-                    attempt = Attempt(tracker, spark, files, df, counts)
+                    read_from = data.object_store_inputs(input_dir)
+                    attempt = Attempt(tracker, spark, files, df, counts, read_from)
                     _train_and_log(attempt, settings, output_dir, tracking)
                 except BaseException:
                     _end_failed(tracker)
@@ -136,9 +137,10 @@ class Attempt:
 
     tracker: Tracker
     spark: Any
-    files: list[Path]
+    files: list[Path | str]
     df: Any
     counts: data.ClassCounts
+    read_from: dict[str, str]  # {input name: the object-store URL it was read from}
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def _train_and_log(
     """Fit and evaluate, then publish OUTPUT_DIR and log the run; the alias moves only
     once both are done (_publishing_then_alias)."""
     tracker = attempt.tracker
-    tracker.log_inputs(schema=features_mlflow_schema())
+    tracker.log_inputs(schema=features_mlflow_schema(), read_from=attempt.read_from)
     _tag_perfect_separators(attempt)
     fitted = _fit_and_evaluate(attempt, settings)
     tracker.set_tags(data.holdout_tags(fitted.holdout))
