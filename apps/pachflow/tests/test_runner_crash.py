@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from pachflow_store import JOB_KILLED, JOB_SUCCESS, SHORT_ID_LEN, Store
+from pachflow_store.processes import alive
 from pachflow_testing.foreground import foreground
 
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
@@ -206,18 +207,6 @@ def ignores(pid: int, sig: signal.Signals) -> bool:
     status = Path(f"/proc/{pid}/status").read_text()
     mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigIgn:"))
     return bool(int(mask, 16) >> (sig - 1) & 1)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a stopped child may linger as a zombie until reaped: that is not running
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 GATED_ONE = """

@@ -5,26 +5,20 @@ Shown with a stand-in command: the same start_process starts every Spark JVM."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 from pachflow_spark.servers import spark_env, start_process
+from pachflow_store.processes import alive
 
 
 def gone(pid: int, timeout: float = 10) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        stat = Path(f"/proc/{pid}/stat")
-        if stat.exists() and stat.read_text().split(") ")[1].startswith("Z"):
+        if not alive(pid):
             return True
         time.sleep(0.05)
     return False

@@ -3,13 +3,11 @@ stopped whole, by SIGKILL when its leader ignores SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from pachflow_store.processes import stop_group
+from pachflow_store.processes import alive, stop_group
 
 # the leader ignores SIGTERM and starts a child in its group, whose pid it prints
 STUBBORN = """
@@ -21,15 +19,6 @@ time.sleep(60)
 """
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[0]
-    except (ProcessLookupError, FileNotFoundError):
-        return True
-    return state == "Z"  # killed, not yet reaped by its (also killed) parent
-
-
 def test_a_leader_that_ignores_sigterm_is_killed_with_its_group() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, start_new_session=True
@@ -39,9 +28,9 @@ def test_a_leader_that_ignores_sigterm_is_killed_with_its_group() -> None:
     stop_group(proc, grace_s=0.3)
     assert proc.returncode == -9
     deadline = time.monotonic() + 5
-    while not gone(child) and time.monotonic() < deadline:
+    while alive(child) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert gone(child)
+    assert not alive(child)
 
 
 def test_a_group_already_gone_is_no_error() -> None:

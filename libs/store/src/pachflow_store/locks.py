@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from pachflow_store.errors import StoreBusy
+from pachflow_store.processes import alive
 
 
 def read_note(path: Path) -> dict[str, Any]:
@@ -43,20 +44,7 @@ def live_holder(path: Path) -> dict[str, Any] | None:
     zombie its parent has not reaped yet)."""
     info = read_note(path)
     pid = info.get("pid")
-    return info if isinstance(pid, int) and _alive(pid) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): signal 0 said it exists
+    return info if isinstance(pid, int) and alive(pid) else None
 
 
 def _describe_holder(path: Path) -> str:

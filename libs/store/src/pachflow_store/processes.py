@@ -57,6 +57,19 @@ def start_time(pid: int) -> int:
     return int(fields[19]) if fields and len(fields) > 19 else 0
 
 
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (ended, its parent has not reaped
+    it yet); without /proc (macOS), whether signal 0 finds it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    fields = _stat(pid)
+    return fields is None or fields[0] != "Z"  # no /proc (macOS): signal 0 found it
+
+
 def is_running(pid: int, started: int) -> bool:
     """Whether process `pid`, started at `started` (start_time), still runs (not a zombie,
     not a later process that got the same pid)."""
