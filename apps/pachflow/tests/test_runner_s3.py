@@ -277,3 +277,45 @@ def test_a_stopped_or_killed_runner_leaves_no_s3_server(
         if started.exists():  # a kill -9 leaves the datum's own session behind
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(started.read_text()), signal.SIGKILL)
+
+
+@needs_gateway
+@pytest.mark.spark
+def test_train_reads_its_s3_input_through_the_gateway(
+    store, write_spec, run, tmp_path, spark_connect_server, mlflow_server
+):
+    """train's S3 variant (pipelines/cluster/train.json's input and argv) under the local
+    S3 gateway, as on a worker with pachd's sidecar (S3_ENDPOINT, keys `default`): train
+    lists bucket `etl` and checks every partials file with pyarrow, then hands the reads to
+    the Connect server, which (pyspark's jars: no hadoop-aws) cannot read s3a://: the
+    datum fails with that one line, before any MLflow run."""
+    from pachflow_testing.features import write_features
+
+    etl = tmp_path / "etl-files"
+    files = write_features(etl, 200, fraud_rate=0.05, n_files=2)
+    store.put_files("etl", [("/" + f.relative_to(etl).as_posix(), f) for f in files])
+    credentials = mlflow_server.credentials.env() if mlflow_server.credentials else {}
+    env = {
+        "MLFLOW_TRACKING_URI": mlflow_server.uri,
+        "PACHFLOW_SPARK_MASTER": spark_connect_server.url,
+        **credentials,
+    }
+    train = str(Path(sys.executable).parent / "pachflow-train")
+    spec = json.loads((EXAMPLES.parent / "cluster" / "train.json").read_text())
+    assert spec["transform"]["cmd"][1] == "s3a://etl" and spec["input"]["pfs"]["s3"]
+    write_spec(
+        "train",
+        [train, "s3a://etl", "/pfs/out"],
+        "",
+        input=spec["input"],
+        transform={"env": env},
+        datumTries=1,
+    )
+    outcome = run().outcomes[0]
+    assert outcome.status == FAILURE, outcome.reason
+    logs = store.logs_dir / "train" / str(outcome.job_id)
+    log = "".join(p.read_text() for p in sorted(logs.rglob("*")) if p.is_file())
+    assert "2 features file(s) under s3a://etl match the contract" in log, log[-2000:]
+    assert f"the Spark at {spark_connect_server.url} cannot read s3a://" in log, log[-2000:]
+    assert store.head("train") is None
+    assert gateway_processes(store) == []
