@@ -3,8 +3,6 @@ and s3rver, both real servers on loopback."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +11,13 @@ import pytest
 from pachflow_testing.loopback import port_open
 from pachflow_testing.postgres import PostgresMissing, postgres_bin_dir, run_postgres
 from pachflow_testing.s3 import ACCESS_KEY, SECRET_KEY, S3Missing, run_s3rver, s3rver_executable
-
-
-def _installed(find: Callable[[], object], missing: type[Exception]) -> None:
-    """Skip when the service is not installed (fail in CI: PACHFLOW_REQUIRE_SERVICES=1)."""
-    try:
-        find()
-    except missing as exc:
-        if os.environ.get("PACHFLOW_REQUIRE_SERVICES") == "1":
-            raise
-        pytest.skip(str(exc))
+from pachflow_testing.services import installed_or_skip
 
 
 def test_postgres_cluster_needs_its_password_survives_a_restart_and_leaves_nothing() -> None:
     import psycopg
 
-    _installed(postgres_bin_dir, PostgresMissing)
+    installed_or_skip(postgres_bin_dir, PostgresMissing)
     with run_postgres(databases=("app",)) as cluster:
         uri = cluster.uri("app")
         with psycopg.connect(uri) as conn:
@@ -51,7 +40,7 @@ def test_s3rver_checks_keys_and_lists_nested_prefixes(tmp_path: Path) -> None:
     import boto3
     from botocore.exceptions import ClientError
 
-    _installed(s3rver_executable, S3Missing)
+    installed_or_skip(s3rver_executable, S3Missing)
     with run_s3rver(tmp_path / "s3") as store:
 
         def client(key: str, secret: str) -> Any:

@@ -55,12 +55,12 @@ from pachflow_testing.local_dag import LocalDag, Version, local_dag
 from pachflow_testing.mlflow_production import run_production_mlflow
 from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_server
 from pachflow_testing.postgres import PostgresCluster, PostgresMissing
+from pachflow_testing.services import REQUIRE_ENV
 from pachflow_testing.tmpfs import tmpfs
 
 __all__ = ["LocalDag", "Version", "local_dag", "tmpfs"]
 
 BACKEND_ENV = "PACHFLOW_TEST_MLFLOW"  # "production" (default) or "sqlite"
-REQUIRE_ENV = "PACHFLOW_REQUIRE_SERVICES"
 
 
 #: fixture name -> the marker a test using it gets: `make test-fast` (unit tests) runs

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pachflow_testing.loopback import LOOPBACK, free_port, port_open, stop_process_group
+from pachflow_testing.services import installed_or_skip
 
 PREFIX_ENV = "PACHFLOW_S3RVER"  # an npm prefix holding node_modules/s3rver
 DEFAULT_PREFIX = Path(sys.prefix) / "share" / "pachflow" / "s3rver"  # where `make s3rver` puts it
@@ -98,14 +99,7 @@ def s3rver_executable() -> str:
 
 def s3rver_or_skip() -> None:
     """In a test: skip when s3rver is not installed (fail in CI: PACHFLOW_REQUIRE_SERVICES=1)."""
-    import pytest
-
-    try:
-        s3rver_executable()
-    except S3Missing as exc:
-        if os.environ.get("PACHFLOW_REQUIRE_SERVICES") == "1":
-            raise
-        pytest.skip(str(exc))
+    installed_or_skip(s3rver_executable, S3Missing)
 
 
 @contextmanager
