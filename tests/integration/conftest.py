@@ -6,7 +6,8 @@ build the same two versions for themselves. Here they are built once per backend
 
 - local (always): `pachflow put` + `pachflow run`, the CLI as a user types it, over the
   committed specs into a private PACHFLOW_HOME, tracking to the session's MLflow test
-  server (pachflow_testing's `mlflow_server`);
+  server (pachflow_testing's `mlflow_server`), the Spark stages on the session's warm
+  Spark Connect server (`warm_spark_engine`, as `pachflow run --spark sc://...`);
 - cluster (when PACHD_ADDRESS and MLFLOW_TRACKING_URI name one; skipped otherwise): the
   same puts on a Pachyderm cluster where `make deploy` created the pipelines.
 
@@ -16,7 +17,8 @@ it made, and tests read commits by those ids, never by branch head: a test that 
 the chain (the incremental test's empty file and delete) changes nothing another asserts.
 `reproduction` reproduces v1's model version once (`pachflow reproduce`): a second cold
 run of v1's data in a store of its own (removed after the verdict), for the reproduce and
-reproducibility tests.
+reproducibility tests. It runs the stages' own in-process Spark, so those tests also hold
+the engine's model and features equal to an in-process run's.
 
 The Spark-engine tests (a Spark Connect server, a standalone cluster) share a second,
 smaller fixture, `spark_reference`: one PaySim data set, split once, and the reference
@@ -100,7 +102,7 @@ class LocalChain:
 
     name = "local"
 
-    def __init__(self, home: Path, tracking_uri: str) -> None:
+    def __init__(self, home: Path, tracking_uri: str, spark: str) -> None:
         self.home = home
         self.tracking_uri = tracking_uri
         self.env = {
@@ -110,6 +112,7 @@ class LocalChain:
             "PACHFLOW_HOME": str(home),
             "MLFLOW_TRACKING_URI": tracking_uri,
             "PACHFLOW_SPECS_DIR": str(SPECS),
+            "PACHFLOW_RUN_SPARK": spark,  # `pachflow run --spark`
         }
 
     @contextmanager
@@ -302,11 +305,15 @@ def _build(chain: Chain, tmp: Path) -> History:
 
 
 @pytest.fixture(scope="session")
-def local_history(tmp_path_factory: pytest.TempPathFactory, mlflow_server: Any) -> History:
-    """v1 and v2 through `pachflow put` + `pachflow run` on a private store."""
+def local_history(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_server: Any, warm_spark_engine: Any
+) -> History:
+    """v1 and v2 through `pachflow put` + `pachflow run` on a private store, the Spark
+    stages on the session's warm engine (`reproduction` then runs v1 again in-process)."""
     _require_stages()
     tmp = tmp_path_factory.mktemp("chain-local")
-    return _build(LocalChain(tmp / "pachflow-home", mlflow_server.uri), tmp)
+    chain = LocalChain(tmp / "pachflow-home", mlflow_server.uri, warm_spark_engine.url)
+    return _build(chain, tmp)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ The two cold runs (issue 16: at 100k rows) are the shared chain's v1 (conftest.p
 `pachflow reproduce` puts v1's raw files into a new store and runs every pipeline there).
 Files: reproduce compares every path and content hash (sha256) of each upstream commit
 of both runs (its `data <repo>` checks, counted here against v1's own commits); params
-and model metrics are compared here, exactly.
+and model metrics are compared here, exactly. v1 ran on the session's warm Spark Connect
+server and the reproduction in-process, so this also holds the two Spark paths equal.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def test_two_cold_runs_write_identical_features_and_metrics(
 ) -> None:
     from mlflow.tracking import MlflowClient
 
+    from pachflow.reproduce.compare import WHERE_IT_RAN
     from pachflow_store import CommitRef, Store
 
     v1 = local_history.versions[0]
@@ -53,7 +55,13 @@ def test_two_cold_runs_write_identical_features_and_metrics(
     client = MlflowClient(local_history.chain.tracking_uri)
     a = client.get_run(v1.run_id).data
     b = client.get_run(reproduction.verdict["info"]["new run"].split()[0]).data
-    assert a.params == b.params
+    # the same params but those naming the Spark it ran on: v1 ran on the session's warm
+    # engine (sc://...), the reproduction in-process (local[N])
+    assert a.params["spark_master"].startswith("sc://")
+    assert b.params["spark_master"].startswith("local[")
+    assert {k: v for k, v in a.params.items() if k not in WHERE_IT_RAN} == {
+        k: v for k, v in b.params.items() if k not in WHERE_IT_RAN
+    }
     model_metrics = set(a.metrics) - TIMING_METRICS
     assert model_metrics and {k: a.metrics[k] for k in model_metrics} == {
         k: b.metrics[k] for k in model_metrics

@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,10 +37,13 @@ MODEL = re.compile(r"model version\s+(\S+) v(\d+), alias (\w+)")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, warm_spark_engine: Any
+) -> tuple[dict[str, str], str]:
     home = tmp_path_factory.mktemp("demo") / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PACH_", "PPS_", "MLFLOW_"))}
     env |= {"PACHFLOW_HOME": str(home), "PACHFLOW_SPECS_DIR": str(REPO_ROOT / "pipelines")}
+    env["PACHFLOW_RUN_SPARK"] = warm_spark_engine.url  # the ids, not the Spark, are under test
     proc = subprocess.run(
         [PACHFLOW, "demo", "--rows", ROWS], env=env, capture_output=True, text=True, timeout=1800
     )

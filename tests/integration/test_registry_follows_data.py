@@ -36,11 +36,15 @@ pytestmark = pytest.mark.spark
 class Newcomer:
     """`pachflow` on the command line, with a private store and the test MLflow server."""
 
-    def __init__(self, home: Path, tracking_uri: str) -> None:
+    def __init__(self, home: Path, tracking_uri: str, spark: str) -> None:
         self.home = home
         self.env = {
             k: v for k, v in os.environ.items() if not k.startswith(("PACH_", "PPS_", "PACHD_"))
-        } | {"PACHFLOW_HOME": str(home), "MLFLOW_TRACKING_URI": tracking_uri}
+        } | {
+            "PACHFLOW_HOME": str(home),
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "PACHFLOW_RUN_SPARK": spark,  # the session's warm engine: 7 runs, no cold JVM
+        }
         self.tracking_uri = tracking_uri
 
     def __call__(self, *args: str) -> str:
@@ -103,9 +107,9 @@ class Newcomer:
 
 
 def test_newcomer_sequence_then_revert_and_skipped_train(
-    tmp_path: Path, mlflow_tracking_uri: str
+    tmp_path: Path, mlflow_tracking_uri: str, warm_spark_engine: Any
 ) -> None:
-    user = Newcomer(tmp_path / "home", mlflow_tracking_uri)
+    user = Newcomer(tmp_path / "home", mlflow_tracking_uri, warm_spark_engine.url)
 
     # demo: two files, two model versions (the second on top of the first)
     user("demo", "--rows", str(DEMO_ROWS), "--specs", str(SPECS), "-q")

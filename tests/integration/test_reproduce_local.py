@@ -1,6 +1,8 @@
 """`pachflow reproduce` on the local chain: a model version is rebuilt from its exact
 commits and stage versions in a store of its own, after newer data was added on top, and
-the verdict says reproduced (params, metrics, data hashes, fitted model, input example);
+the verdict says reproduced (params, metrics, data hashes, fitted model, input example),
+also for a model fitted on a Spark Connect server (v1 ran on the session's warm engine;
+the reproduction runs the stages' in-process Spark);
 the user's store heads and the model's alias are not touched; a run whose commits are
 gone gets a clear error naming the commit.
 
@@ -31,6 +33,9 @@ def test_reproduce_a_model_after_new_data_was_added(local_history: Any, reproduc
     assert {"data etl", "data split", "data raw_data"} <= {i.split(":")[0] for i in items}
     assert any(i.startswith("model ") and "fitted data" in i for i in items)
     assert "metric test_areaUnderPR" in items and "param seed" in items
+    assert "model input example" in items  # v1 ran on the warm engine, the reproduction not
+    # each check says what it found: "equal" where it passed (it once said "differ")
+    assert all(c["found"] == c["expected"] for c in verdict["checks"] if "model " in c["item"])
     new_run = verdict["info"]["new run"].split()[0]
     assert new_run != first.run_id
     client = MlflowClient(chain.tracking_uri)

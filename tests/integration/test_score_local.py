@@ -27,8 +27,9 @@ pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def chain(mlflow_server, tmp_path_factory):
+def chain(mlflow_server, warm_spark_engine, tmp_path_factory):
     from pachflow.local.progress import Progress
+    from pachflow.local.run_spark import RunSpark
     from pachflow.local.runner import Runner
     from pachflow.local.specs import load_specs
     from pachflow_paysim.generator import write_paysim
@@ -38,9 +39,12 @@ def chain(mlflow_server, tmp_path_factory):
     store = Store(tmp / "home")
 
     def run() -> None:
+        specs = load_specs(SPECS)
+        # train and score on the session's warm engine (`pachflow run --spark sc://...`)
+        spark = RunSpark(warm_spark_engine.url, specs, store.logs_dir / "spark" / "run")
         with pytest.MonkeyPatch.context() as mp:  # the runner passes it to the stages
             mp.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
-            summary = Runner(store, load_specs(SPECS), progress=Progress(quiet=True)).run()
+            summary = Runner(store, specs, progress=Progress(quiet=True), spark=spark).run()
         assert not summary.failed, [(o.pipeline, o.reason) for o in summary.failed]
 
     data = tmp / "paysim.csv.gz"
@@ -49,7 +53,15 @@ def chain(mlflow_server, tmp_path_factory):
     run()  # split, etl, train, provenance (transactions is still empty: score has nothing)
     txs = store.put_files("transactions", [("/paysim.csv.gz", data)])
     run()  # score only: the same file the model was trained on
-    yield {"store": store, "run": run, "raw": raw, "txs": txs, "tmp": tmp, "data": data}
+    yield {
+        "store": store,
+        "run": run,
+        "raw": raw,
+        "txs": txs,
+        "tmp": tmp,
+        "data": data,
+        "tracking_uri": mlflow_server.uri,
+    }
     store.close()
 
 
@@ -134,16 +146,19 @@ def test_lineage_walks_from_predictions_to_the_raw_file_that_trained_the_model(c
     score = _head(store, "score")
     result = CliRunner().invoke(
         lineage_group(),
-        ["commit", f"score@{score.id}", "--json", "--backend", "local", "--home", str(store.home)],
+        [
+            *("commit", f"score@{score.id}", "--json", "--backend", "local"),
+            *("--home", str(store.home), "--tracking-uri", chain["tracking_uri"]),
+        ],
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     repos = {(c["repo"], c["id"]) for c in payload["commits"]}
-    assert ("raw_data", chain["raw"].id) in repos
+    assert ("raw_data", chain["raw"].id) in repos, result.stdout
     assert ("transactions", _head(store, "transactions").id) in repos
     raw = next(c for c in payload["commits"] if c["repo"] == "raw_data")
     assert [f["path"] for f in raw["files"]] == ["paysim.csv.gz"]
     [mv] = payload["model_versions"]
     assert any(e["kind"] == "scored" for e in payload["edges"])
-    tags = MlflowClient().get_model_version(MODEL, mv["version"]).tags
+    tags = MlflowClient(chain["tracking_uri"]).get_model_version(MODEL, mv["version"]).tags
     assert tags[f"pachyderm.scoring.{score.id}"] == f"score@{score.id}"

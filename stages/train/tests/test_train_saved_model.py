@@ -6,6 +6,9 @@ tests/integration/test_spark_connect.py.)"""
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 import yaml
 from mlflow.models import Model
@@ -39,3 +42,29 @@ def test_a_model_saved_out_of_sight_is_named(tmp_path):
     with pytest.raises(NotShared, match="cannot see"):
         write_mlflow_model(tmp_path / "nowhere", tmp_path / "model", None, REQUIREMENTS)
     assert not (tmp_path / "model").exists()
+
+
+def test_the_input_example_is_stored_as_mlflow_spark_log_model_stores_it(tmp_path):
+    """The same files and Model metadata as mlflow.spark.log_model writes for a pandas
+    example (MLflow's own _Example is the reference), and MLflow loads it back: a model
+    fitted on a Spark Connect server carries the input example an in-process one does, so
+    `pachflow reproduce` can compare them."""
+    from mlflow.models.utils import _Example
+
+    example = pd.DataFrame(
+        {"amount": [181.0, 1e-3, 9_999_999.5], "n_tx": [1, 2, 3], "drain_share": [1.0, 0.0, 0.5]}
+    )
+    saved = tmp_path / "saved"
+    (saved / "metadata").mkdir(parents=True)
+    write_mlflow_model(saved, tmp_path / "model", None, REQUIREMENTS, example)
+
+    reference = _Example(example)
+    (tmp_path / "ref").mkdir()
+    reference.save(str(tmp_path / "ref"))
+    model = Model.load(str(tmp_path / "model"))
+    assert model.saved_input_example_info == reference.info
+    for name in ("input_example.json", "serving_input_example.json"):
+        mine = json.loads((tmp_path / "model" / name).read_text())
+        assert mine == json.loads((tmp_path / "ref" / name).read_text()), name
+    loaded = model.load_input_example(str(tmp_path / "model"))
+    pd.testing.assert_frame_equal(loaded, example, check_dtype=False)

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 WARM_UP = "--warm-up"
 
 
+def warm_up_argv(url: str) -> list[str]:
+    """The warm-up job for the Spark Connect server at `url`, as a command of its own: the
+    caller's process never holds a Connect client (nor its gRPC threads)."""
+    return [sys.executable, "-m", "pachflow_spark.cds_workload", WARM_UP, url]
+
+
 def representative_job(spark: SparkSession, rows: int = 50_000) -> None:
     """What the stages do, small: Parquet with shard directories, a wide aggregation, a
     shuffle, the tree fit, scoring and a model save and load. On a classic session or a

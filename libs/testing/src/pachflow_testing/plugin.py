@@ -19,6 +19,14 @@
 - `spark_standalone_cluster` (module): a Spark standalone master and two workers (1 core,
   1 GB each), three JVMs on loopback; `.url` is `spark://127.0.0.1:PORT`. Both are
   stopped (whole process groups) when the module's tests end.
+- `warm_spark_engine` (session): one warmed-up Spark Connect server (`local[2]`, 2 GB) for
+  the whole session, what `pachflow engine` is to a user: the tests that only need *a*
+  chain run (the shared two-version history, the registry sequence, the demo's printed
+  ids, scoring) pass its `.url` as PACHFLOW_RUN_SPARK, so they pay no cold JVM per
+  train/score datum (~40 s -> ~10 s each at 20,000 rows). The in-process path
+  (`--spark stage`, the default) stays checked by the README's clean-clone demo, the
+  kill -9 test, the reproduction (`pachflow reproduce` runs in-process) and the engine
+  tests' equality with it.
 - `local_dag` (session): a two-version local store DAG with real MLflow runs and model
   versions (pachflow_testing.local_dag), for lineage tests.
 
@@ -39,11 +47,13 @@ without every test having to say so.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
 
+from pachflow_spark.cds_workload import warm_up_argv
 from pachflow_spark.servers import (
     ConnectServer,
     StandaloneCluster,
@@ -66,7 +76,7 @@ BACKEND_ENV = "PACHFLOW_TEST_MLFLOW"  # "production" (default) or "sqlite"
 #: fixture name -> the marker a test using it gets: `make test-fast` (unit tests) runs
 #: `-m "not spark and not mlflow and not containers and not cluster"` without every
 #: test having to say that it starts Spark or needs the MLflow server.
-MARKER_OF_FIXTURE = {"spark": "spark", "mlflow_server": "mlflow"}
+MARKER_OF_FIXTURE = {"spark": "spark", "warm_spark_engine": "spark", "mlflow_server": "mlflow"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
@@ -128,6 +138,17 @@ def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
     root = tmp_path_factory.mktemp("spark-connect")
     server = start_connect_server(root / "server.log", master="local[2]", driver_memory="1g")
     try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def warm_spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectServer]:
+    root = tmp_path_factory.mktemp("spark-engine")
+    server = start_connect_server(root / "server.log", master="local[2]", driver_memory="2g")
+    try:  # the engine's own warm-up job, in a process of its own as the engine runs it
+        subprocess.run(warm_up_argv(server.url), check=True, timeout=600)
         yield server
     finally:
         server.stop()

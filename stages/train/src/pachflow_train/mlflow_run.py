@@ -249,7 +249,7 @@ class Tracker:
         if saved_dir is not None:
             from pachflow_train.saved_model import log_saved_model
 
-            log_saved_model(saved_dir, MODEL_ARTIFACT, signature, requirements)
+            log_saved_model(saved_dir, MODEL_ARTIFACT, signature, requirements, input_example)
         else:
             mlflow.spark.log_model(
                 model,

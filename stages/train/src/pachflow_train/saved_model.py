@@ -12,30 +12,70 @@ publishes anyway) and this module makes the same MLflow model from that director
 pinned requirements, logged as the run's `model` artifact: the layout
 `mlflow.spark.log_model` gives a classic session.
 
+The input example is written as mlflow.spark.log_model writes a pandas example (its
+storage format, documented on mlflow.models.utils._Example: `input_example.json` in pandas'
+"split" orient without the index, and the serving payload from MLflow's public
+convert_input_example_to_serving_input), so both routes log the same example and
+`pachflow reproduce` compares them. MLflow's own log_model also loads the model to check
+the example against it; that needs a JVM here, so the check is train's own test instead.
+
 Limits: the server must write where this process reads (a server on this host, as
-`pachflow run`'s, or a shared mount); there is no input example (MLflow writes and
-validates one by loading the model through a JVM), the signature describes the inputs.
+`pachflow run`'s, or a shared mount).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FLAVOR = "spark"  # mlflow.spark.FLAVOR_NAME
 MODEL_DATA = "sparkml"  # mlflow.spark's data directory inside the model
 MODEL_CLASS = "pyspark.ml.pipeline.PipelineModel"
+EXAMPLE_FILE = "input_example.json"  # mlflow.models.utils.EXAMPLE_FILENAME
+SERVING_EXAMPLE_FILE = "serving_input_example.json"  # ...SERVING_INPUT_FILENAME
 
 
 class NotShared(RuntimeError):
     """The Spark Connect server wrote the model where this process cannot read it."""
 
 
+def write_input_example(example: pd.DataFrame, dest: Path) -> dict[str, str]:
+    """`example` into the model directory `dest` as MLflow stores a pandas input example;
+    returns the Model's `saved_input_example_info`."""
+    from mlflow.models.utils import convert_input_example_to_serving_input
+
+    split = example.astype(object).where(example.notnull(), None).to_dict(orient="split")
+    del split["index"]
+    (dest / EXAMPLE_FILE).write_text(json.dumps(split, default=_plain))
+    serving = convert_input_example_to_serving_input(example)
+    if serving is not None:
+        (dest / SERVING_EXAMPLE_FILE).write_text(serving)
+    return {
+        "artifact_path": EXAMPLE_FILE,
+        "serving_input_path": SERVING_EXAMPLE_FILE,
+        "type": "dataframe",
+        "pandas_orient": "split",
+    }
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars (what a DataFrame's cells are) as the Python values json writes."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 def write_mlflow_model(
-    spark_model_dir: Path, dest: Path, signature: Any, pip_requirements: list[str]
+    spark_model_dir: Path,
+    dest: Path,
+    signature: Any,
+    pip_requirements: list[str],
+    input_example: pd.DataFrame | None = None,
 ) -> None:
     """An MLflow `spark` flavor model in `dest` (a new directory) from a saved PipelineModel."""
     import pyspark
@@ -51,6 +91,8 @@ def write_mlflow_model(
     dest.mkdir(parents=True)
     shutil.copytree(spark_model_dir, dest / MODEL_DATA)
     model = Model(signature=signature)
+    if input_example is not None:
+        model.saved_input_example_info = write_input_example(input_example, dest)
     model.add_flavor(
         FLAVOR, pyspark_version=pyspark.__version__, model_data=MODEL_DATA, model_class=MODEL_CLASS
     )
@@ -87,12 +129,16 @@ def write_mlflow_model(
 
 
 def log_saved_model(
-    spark_model_dir: Path, artifact_path: str, signature: Any, pip_requirements: list[str]
+    spark_model_dir: Path,
+    artifact_path: str,
+    signature: Any,
+    pip_requirements: list[str],
+    input_example: pd.DataFrame | None = None,
 ) -> None:
     """Log the model of `spark_model_dir` as the active run's `artifact_path` artifact."""
     import mlflow
 
     with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
         local = Path(tmp) / artifact_path
-        write_mlflow_model(spark_model_dir, local, signature, pip_requirements)
+        write_mlflow_model(spark_model_dir, local, signature, pip_requirements, input_example)
         mlflow.log_artifacts(str(local), artifact_path)

@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 
 from pachflow.local import engine as state
+from pachflow_spark.cds_workload import warm_up_argv
 from pachflow_spark.java import JavaMissing
 from pachflow_spark.servers import ConnectServer, SparkServerError, start_connect_server
 from pachflow_stagekit.parent import die_with_parent
@@ -54,7 +55,7 @@ def _update(home: Path, **changes: object) -> state.Engine | None:
 def _warm_up(url: str) -> None:
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "pachflow_spark.cds_workload", "--warm-up", url],
+        warm_up_argv(url),
         stdin=subprocess.DEVNULL,
         check=True,
         timeout=state.READY_TIMEOUT_S,

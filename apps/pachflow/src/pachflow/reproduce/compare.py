@@ -1,6 +1,7 @@
 """Original run vs reproduction: params equal, metrics equal within a tolerance (wall-clock
-metrics are listed, not compared), the data every stage wrote equal (content hashes of the
-commits upstream of both runs), and the model equal: each fitted stage's data files (the
+metrics, and the params naming the Spark it ran on, are listed, not compared), the data
+every stage wrote equal (content hashes of the commits upstream of both runs), and the
+model equal: each fitted stage's data files (the
 tree's nodes) row for row and its params, and the logged input example. Model files are
 compared without a JVM: a Spark model is Parquet data plus JSON metadata."""
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from pachflow_lineage.tracking import Tracking
 
 TIMING_SUFFIX = "_seconds"  # train's fit_seconds, evaluate_seconds: how long, not what
+#: train's params that say which Spark ran it and with how much memory, not what it
+#: computed: a model fitted on the warm engine (sc://...) reproduces in-process (local[N]).
+WHERE_IT_RAN = {"spark_master", "spark_driver_memory"}
 SPARK_MODEL = "model/sparkml"
 INPUT_EXAMPLE = "model/input_example.json"
 #: Spark model metadata that differs on every save by design: the save time, the random
@@ -51,7 +55,12 @@ def compare_runs(
 
 
 def _params(verdict: Verdict, a: dict[str, str], b: dict[str, str]) -> None:
-    for key in sorted(set(a) | set(b)):
+    where = [k for k in sorted(set(a) | set(b)) if k in WHERE_IT_RAN and a.get(k) != b.get(k)]
+    if where:
+        verdict.info["not compared (where it ran)"] = "; ".join(
+            f"{k} {a.get(k)} -> {b.get(k)}" for k in where
+        )
+    for key in sorted((set(a) | set(b)) - set(where)):
         verdict.add(f"param {key}", a.get(key) == b.get(key), a.get(key), b.get(key))
 
 
@@ -98,14 +107,18 @@ def _model(verdict: Verdict, tracking: Tracking, a: str, b: str, tmp: Path) -> N
     verdict.add("model stages", len(stages_a) == len(stages_b), len(stages_a), len(stages_b))
     for (name_a, da), (_, db) in zip(stages_a, stages_b, strict=False):
         kind = name_a.split("_", 1)[-1]  # the class, e.g. DecisionTreeClassificationModel
-        verdict.add(f"model {kind}: params", _meta(da) == _meta(db), "equal", "differ")
-        verdict.add(f"model {kind}: fitted data", _table(da) == _table(db), "equal", "differ")
+        _equal(verdict, f"model {kind}: params", _meta(da) == _meta(db))
+        _equal(verdict, f"model {kind}: fitted data", _table(da) == _table(db))
     try:
         ea = Path(tracking.download(a, INPUT_EXAMPLE, str(tmp / "ea"))).read_text()
         eb = Path(tracking.download(b, INPUT_EXAMPLE, str(tmp / "eb"))).read_text()
-        verdict.add("model input example", json.loads(ea) == json.loads(eb), "equal", "differ")
+        _equal(verdict, "model input example", json.loads(ea) == json.loads(eb))
     except Exception as exc:
         verdict.add("model input example", False, "logged on both runs", str(exc)[:200])
+
+
+def _equal(verdict: Verdict, item: str, equal: bool) -> None:
+    verdict.add(item, equal, "equal", "equal" if equal else "differ")
 
 
 def _stages(model_dir: Path) -> list[tuple[str, Path]]:
