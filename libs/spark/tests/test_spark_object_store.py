@@ -51,6 +51,21 @@ def test_aws_variables_apply_outside_a_worker():
     assert {"fs.s3a.endpoint", "fs.s3a.access.key"}.isdisjoint(bare.s3a_options())
 
 
+def test_a_prefixed_store_overrides_the_sidecar_variable_by_variable():
+    """Another store than the S3 gateway's (train's model staging): `<prefix>NAME` wins
+    over NAME where set; what is not set falls back."""
+    env = {
+        **SIDECAR,
+        "MODEL_S3_ENDPOINT": "http://minio.mlflow:9000",
+        "MODEL_AWS_ACCESS_KEY_ID": "minio",
+        "MODEL_AWS_SECRET_ACCESS_KEY": "",  # empty: not set
+    }
+    access = S3Access.from_env(env, prefix="MODEL_")
+    assert access.describe() == "http://minio.mlflow:9000 (MODEL_S3_ENDPOINT)"
+    assert (access.access_key, access.secret_key) == ("minio", "token")
+    assert S3Access.from_env(env) == S3Access.from_env(SIDECAR)
+
+
 @pytest.mark.parametrize(
     ("given", "url", "path"),
     [

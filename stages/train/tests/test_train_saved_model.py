@@ -39,8 +39,10 @@ def test_the_saved_model_becomes_an_mlflow_spark_model(tmp_path):
 
 
 def test_a_model_saved_out_of_sight_is_named(tmp_path):
-    with pytest.raises(NotShared, match="cannot see"):
+    with pytest.raises(NotShared, match="cannot see") as raised:
         write_mlflow_model(tmp_path / "nowhere", tmp_path / "model", None, REQUIREMENTS)
+    # the setting that fixes it (a server in another pod): a store both reach
+    assert "set --model-staging / PACHFLOW_TRAIN_MODEL_STAGING to an s3a://" in str(raised.value)
     assert not (tmp_path / "model").exists()
 
 

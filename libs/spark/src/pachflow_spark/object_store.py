@@ -74,12 +74,18 @@ class S3Access:
     region: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> S3Access:
+    def from_env(cls, env: Mapping[str, str] | None = None, prefix: str = "") -> S3Access:
+        """The access the environment gives; with `prefix`, each `<prefix><NAME>` that is
+        set wins over NAME (another store than the sidecar's: S3_ENDPOINT, the keys)."""
         env = os.environ if env is None else env
+        names = {name: name for name in env}
+        if prefix:
+            names |= {n.removeprefix(prefix): n for n in env if n.startswith(prefix) and env[n]}
+        env = {name: env[source] for name, source in names.items()}
         found = next(((name, env[name]) for name in ENDPOINT_ENVS if env.get(name)), None)
         return cls(
             endpoint=found[1].rstrip("/") if found else None,
-            endpoint_env=found[0] if found else None,
+            endpoint_env=names[found[0]] if found else None,
             access_key=env.get("AWS_ACCESS_KEY_ID") or None,
             secret_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
             session_token=env.get("AWS_SESSION_TOKEN") or None,
@@ -149,15 +155,15 @@ def bucket_and_key(url: str) -> str:
     return match["rest"].strip("/")
 
 
-def filesystem_of(file: str | Path) -> tuple[pafs.FileSystem, str]:
-    """The pyarrow filesystem that reads `file` and its path there: S3 (settings from the
-    environment) for an object-store URL, the local filesystem otherwise."""
+def filesystem_of(file: str | Path, access: S3Access | None = None) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem that reads `file` and its path there: S3 (`access`, by
+    default the environment's) for an object-store URL, the local filesystem otherwise."""
     import pyarrow.fs as pafs
 
     url = object_store_url(file)
     if url is None:
         return pafs.LocalFileSystem(), str(Path(file).absolute())
-    return _s3_filesystem(S3Access.from_env()), bucket_and_key(url)
+    return _s3_filesystem(access or S3Access.from_env()), bucket_and_key(url)
 
 
 def open_input(file: str | Path) -> pa.NativeFile:

@@ -8,12 +8,14 @@ from typing import Any
 import click
 
 from pachflow_spark import SparkSettings, spark_options
+from pachflow_spark.object_store import object_store_url
 from pachflow_stagekit import check_output_dir, terminate_cleanly
 from pachflow_stagekit.mlflow_access import required_tracking_uri
 from pachflow_stagekit.options import env_options, tracking_uri_option
 from pachflow_train import data
 from pachflow_train.classifier import CLASSIFIERS, IMPURITIES, ModelSettings
 from pachflow_train.mlflow_run import CANDIDATE_ALIAS, HttpSettings
+from pachflow_train.model_staging import ENV_PREFIX
 from pachflow_train.run import TrackingSettings, train
 
 DEFAULT_EXPERIMENT = "pachflow-fraud"
@@ -33,6 +35,14 @@ def _class_weight(ctx: click.Context, param: click.Parameter, value: str) -> str
     except ValueError:
         pass
     raise click.BadParameter(f"expected none, balanced or a positive number, found {value!r}")
+
+
+def _object_store_prefix(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is None or object_store_url(value) is not None:
+        return value
+    raise click.BadParameter(f"expected an s3a://bucket/prefix URL, found {value!r}")
 
 
 HELP = """Fit the fraud classifier on etl's customer features and track it in MLflow.
@@ -108,6 +118,16 @@ is ever printed or recorded.
     "gives the same model on every Spark (local, cluster, Connect) [default: as read, one "
     "per Parquet split: the same model for the same input partitioning].",
 )
+@option(
+    "--model-staging",
+    default=None,
+    callback=_object_store_prefix,
+    help="On a Spark Connect session: an s3a://bucket/prefix the server saves the model "
+    "to (<prefix>/<run id>/sparkml) for train to copy down and log, when the server "
+    "cannot write train's OUTPUT_DIR (another pod). Its endpoint and keys: "
+    f"{ENV_PREFIX}S3_ENDPOINT, ..._AWS_ACCESS_KEY_ID, ..._AWS_SECRET_ACCESS_KEY, each "
+    "else the unprefixed variable [default: the server writes OUTPUT_DIR/model].",
+)
 @tracking_uri_option()
 @pachflow_option("--experiment", default=DEFAULT_EXPERIMENT)
 @pachflow_option(
@@ -144,6 +164,7 @@ def main(
     mlflow_backoff: int,
     mlflow_timeout: int,
     partitions: int | None,
+    model_staging: str | None,
     spark_settings: SparkSettings,
     **model_options: Any,
 ) -> None:
@@ -155,6 +176,7 @@ def main(
         experiment=experiment,
         registered_model=registered_model,
         http=HttpSettings(mlflow_retries, mlflow_backoff, mlflow_timeout),
+        model_staging=model_staging,
     )
     train(
         input_dir, output_dir, ModelSettings(**model_options), tracking, spark_settings, partitions

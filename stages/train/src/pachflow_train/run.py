@@ -38,6 +38,9 @@ class TrackingSettings:
     experiment: str
     registered_model: str
     http: HttpSettings
+    #: s3a://bucket/prefix a Spark Connect server saves the model to for this process to
+    #: log it (model_staging); None: the server writes OUTPUT_DIR/model itself
+    model_staging: str | None = None
 
 
 def execution_params(partitions: int | None, spark: SparkSettings) -> dict[str, str]:
@@ -173,7 +176,7 @@ def _train_and_log(
         heldout_s = _log_heldout_scores(attempt, fitted, staging)
         _log_reports(attempt, fitted, staging / ARTIFACTS_TMP)
         t_model = time.monotonic()
-        model_uri = _save_and_log_model(attempt, fitted, staging)
+        model_uri = _save_and_log_model(attempt, fitted, staging, tracking.model_staging)
         model_s = time.monotonic() - t_model
         registered = register()
         progress(
@@ -284,7 +287,9 @@ def _log_reports(attempt: Attempt, fitted: Fitted, arts: Path) -> None:
     shutil.rmtree(arts)
 
 
-def _save_and_log_model(attempt: Attempt, fitted: Fitted, staging: Path) -> str:
+def _save_and_log_model(
+    attempt: Attempt, fitted: Fitted, staging: Path, model_staging: str | None
+) -> str:
     """The PipelineModel into OUTPUT_DIR/model and into MLflow with its input example and
     signature; returns the logged model's URI."""
     from mlflow.models import infer_signature
@@ -298,10 +303,33 @@ def _save_and_log_model(attempt: Attempt, fitted: Fitted, staging: Path) -> str:
         # cannot hold missing values" hint does not apply.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         signature = infer_signature(example, sample["prediction"])
-    # Saved first: on a Spark Connect session the model is logged from this directory.
-    model.write().save(str(staging / SPARK_MODEL_DIR))
-    saved = staging / SPARK_MODEL_DIR if is_connect(spark) else None
+    local = staging / SPARK_MODEL_DIR
+    if is_connect(spark) and model_staging:
+        _save_through_staging(attempt, model, local, model_staging)
+    else:  # on a Connect session: the server writes `local`, a directory it must share
+        model.write().save(str(local))
+    saved = local if is_connect(spark) else None
     return attempt.tracker.log_model(model, example, signature, saved)
+
+
+def _save_through_staging(attempt: Attempt, model: Any, local: Path, url: str) -> None:
+    """The Connect server saves the model to the shared store (`url`/<run id>/sparkml),
+    this process copies it down to `local` (what it logs and publishes) and removes the
+    run's staging prefix (model_staging)."""
+    from pachflow_train import model_staging
+    from pachflow_train.saved_model import MODEL_DATA
+
+    access = model_staging.staging_access()
+    prefix = model_staging.run_prefix(url, attempt.tracker.run_id or "")
+    try:
+        model_staging.save_on_server(model, attempt.spark, f"{prefix}/{MODEL_DATA}", access)
+        model_staging.copy_down(f"{prefix}/{MODEL_DATA}", local, access)
+        progress(STAGE, f"the server saved the model to {prefix}/{MODEL_DATA}: copied down")
+    finally:
+        try:
+            model_staging.remove(prefix, access)
+        except OSError as exc:  # the model is here (or the save's error matters more)
+            progress(STAGE, f"could not remove {prefix}: {exc}")
 
 
 @contextmanager

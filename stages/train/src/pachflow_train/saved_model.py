@@ -20,7 +20,8 @@ convert_input_example_to_serving_input), so both routes log the same example and
 the example against it; that needs a JVM here, so the check is train's own test instead.
 
 Limits: the server must write where this process reads (a server on this host, as
-`pachflow run`'s, or a shared mount).
+`pachflow run`'s, or a shared mount), or save to an object store both reach
+(`--model-staging`, model_staging), from which this process copies the model down.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ def write_mlflow_model(
     if not (spark_model_dir / "metadata").is_dir():
         raise NotShared(
             f"the Spark Connect server saved the model to {spark_model_dir}, which this "
-            "process cannot see: run the server on this host or give both a shared mount"
+            "process cannot see: set --model-staging / PACHFLOW_TRAIN_MODEL_STAGING to an "
+            "s3a://bucket/prefix both reach (stages/train/README.md 'Which Spark'), or run "
+            "the server on this host or give both a shared mount"
         )
     dest.mkdir(parents=True)
     shutil.copytree(spark_model_dir, dest / MODEL_DATA)
