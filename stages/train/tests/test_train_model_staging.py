@@ -117,3 +117,23 @@ def test_spark_saves_the_model_to_the_staging_store(
     model_staging.copy_down(url, tmp_path / "model", access)
     assert (tmp_path / "model" / "metadata").is_dir()
     assert spark.conf.get("fs.s3a.endpoint", None) is None  # the settings are gone again
+
+
+def test_the_stores_s3a_settings_reach_the_writers_hadoop_conf_only_for_the_save(spark: Any):
+    """An ML writer takes no options: its writes build their Hadoop configuration from the
+    session's (SessionState.newHadoopConf), so the staging store's fs.s3a.* settings go
+    there for the save and are gone after (the next read's own options apply)."""
+
+    def hadoop(key: str) -> str | None:
+        return spark._jsparkSession.sessionState().newHadoopConf().get(key)
+
+    spark.conf.set("fs.s3a.path.style.access", "false")  # an earlier value comes back
+    options = {"fs.s3a.endpoint": "http://minio.mlflow:9000", "fs.s3a.path.style.access": "true"}
+    try:
+        with model_staging.hadoop_settings(spark, options):
+            assert hadoop("fs.s3a.endpoint") == "http://minio.mlflow:9000"
+            assert hadoop("fs.s3a.path.style.access") == "true"
+        assert hadoop("fs.s3a.endpoint") is None
+        assert spark.conf.get("fs.s3a.path.style.access") == "false"
+    finally:
+        spark.conf.unset("fs.s3a.path.style.access")
