@@ -137,3 +137,11 @@ def test_the_stores_s3a_settings_reach_the_writers_hadoop_conf_only_for_the_save
         assert spark.conf.get("fs.s3a.path.style.access") == "false"
     finally:
         spark.conf.unset("fs.s3a.path.style.access")
+
+
+@pytest.mark.parametrize("run_id", ["", "/"])
+def test_a_run_without_an_id_never_stages_under_the_bare_prefix(run_id: str) -> None:
+    """The run's prefix is removed after the copy-down: without a run id it would be the
+    whole staging prefix, every other run's staged model with it."""
+    with pytest.raises(ValueError, match="no MLflow run id"):
+        model_staging.run_prefix(STAGING, run_id)

@@ -30,10 +30,13 @@ def staging_access() -> S3Access:
 
 
 def run_prefix(staging: str, run_id: str) -> str:
-    """`s3a://bucket/prefix` + run id: what one run stages, removed once logged."""
+    """`s3a://bucket/prefix` + run id: what one run stages, removed once logged (so never
+    the bare prefix: that would remove every other run's staged model too)."""
     url = object_store_url(staging)
     if url is None:
         raise ValueError(f"not an object-store URL: {staging!r}")
+    if not run_id.strip("/"):
+        raise ValueError(f"no MLflow run id to stage the model of under {url}")
     return f"{url.rstrip('/')}/{run_id}"
 
 

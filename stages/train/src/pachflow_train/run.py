@@ -320,7 +320,7 @@ def _save_through_staging(attempt: Attempt, model: Any, local: Path, url: str) -
     from pachflow_train.saved_model import MODEL_DATA
 
     access = model_staging.staging_access()
-    prefix = model_staging.run_prefix(url, attempt.tracker.run_id or "")
+    prefix = model_staging.run_prefix(url, attempt.tracker.run_id or "")  # started by now
     try:
         model_staging.save_on_server(model, attempt.spark, f"{prefix}/{MODEL_DATA}", access)
         model_staging.copy_down(f"{prefix}/{MODEL_DATA}", local, access)
