@@ -18,7 +18,7 @@ SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
 
 export PACHFLOW_HOME ?= $(CURDIR)/.pachflow
 
-.PHONY: help setup check-java lint types check format test test-fast test-stage test-services demo run spark-cluster put jobs validate pin mlflow-ui bench spark-cds lineage clean
+.PHONY: help setup check-java lint types check format test test-slow test-all test-fast test-stage test-services demo run spark-cluster put jobs validate pin mlflow-ui bench spark-cds lineage clean
 
 # V=1: show the install output (uv sync) and the commands make runs; quiet otherwise.
 Q := $(if $(V),,@)
@@ -62,7 +62,15 @@ format: setup ## ruff format + autofix
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: setup ## every test that can run on this machine (cluster tests skip with a reason)
+# Two tiers (docs/testing.md): `make test` is everything but the tests marked `slow`;
+# `make test-slow` is those; CI runs both, so every test runs on every change.
+test: setup ## the tests, without the slow tier (~8 min); cluster tests skip with a reason
+	$(RUN) pytest libs stages apps tests -m "not slow"
+
+test-slow: setup ## the slow tier only: kill -9, the clean clone, engines, clusters, image builds (CI runs it)
+	$(RUN) pytest libs stages apps tests -m slow
+
+test-all: setup ## both tiers in one pytest session
 	$(RUN) pytest libs stages apps tests
 
 # Unit tests: no Spark, no MLflow test server, no containers, no cluster (docs/testing.md).

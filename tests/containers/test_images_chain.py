@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.containers
+pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
 DAG = ("split", "etl", "train", "provenance")
 #: Stages whose outputs are pure data: every file but timings compared byte for byte.

@@ -249,6 +249,7 @@ def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "changed", ["docker/builder/install-package.sh", "docker/stage/Dockerfile"]
 )
@@ -267,6 +268,7 @@ def test_a_change_to_the_shared_build_logic_changes_every_content_hash(repo_copy
             assert after[stage]["PINS_HASH"] != before[stage]["PINS_HASH"], stage
 
 
+@pytest.mark.slow
 def test_a_source_change_re_runs_the_package_step_but_keeps_the_pins_layer(repo_copy):
     """The pins layer is rebuilt only when the pins (or the builder) change: an edit to
     split's code re-installs its wheels, reusing the cached third-party layer."""

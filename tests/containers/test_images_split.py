@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.containers
+pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
 #: Run-specific fields of split's _summary files (timing, and the path it was given).
 VOLATILE = {"seconds", "rows_per_s", "source"}

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.containers
+pytestmark = [pytest.mark.containers, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

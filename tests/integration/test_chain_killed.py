@@ -41,7 +41,7 @@ POINTS = int(os.environ.get("PACHFLOW_KILL_POINTS", "4"))
 SEED = int(os.environ.get("PACHFLOW_KILL_SEED", "28"))
 MODEL = "pachflow-fraud-detector"
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 def _env(home: Path, tracking_uri: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 ROWS = "20000"
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 COMMIT = re.compile(r"\b([a-z_]+)@([0-9a-f]{12})\b")
 JOB = re.compile(r"^\s*([a-z_]+)\s.*\bjob ([0-9a-f]{12})\b", re.M)

@@ -30,7 +30,7 @@ DEMO_ROWS = 20_000  # ~26 frauds: enough for train's split; the demo adds 5 % on
 MODEL = "pachflow-fraud-detector"
 RUN_TIMEOUT_S = 1800
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 class Newcomer:

@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from pachflow_train.run import ENDPOINT_TAG, MASTER_TAG
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @dataclass(frozen=True)

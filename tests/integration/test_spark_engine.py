@@ -16,7 +16,7 @@ import pytest
 from pachflow.local.engine import read
 from pachflow_store import Store
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 
 

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from pachflow_testing.spark_cluster import run_stage_on_cluster
 from pachflow_train.run import ENDPOINT_TAG, MASTER_TAG
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 def test_etl_and_train_on_a_standalone_cluster_equal_the_in_process_run(

@@ -93,6 +93,7 @@ def venv_source() -> str:
     return pth.read_text().strip()
 
 
+@pytest.mark.slow
 def test_readme_commands_work_in_a_clean_clone(clone: Path) -> None:
     commands = readme_commands((clone / "README.md").read_text())
     script = "\n".join(

@@ -57,6 +57,7 @@ def engine_home(home: Path, tmp_path: Path) -> Iterator[Path]:
     pachflow("engine", "stop", cwd=tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_start_status_stop_and_no_process_of_its_group_is_left(engine_home, tmp_path):
     started = pachflow("engine", "start", "--idle-timeout", "10m", cwd=tmp_path)
@@ -94,6 +95,7 @@ def test_start_status_stop_and_no_process_of_its_group_is_left(engine_home, tmp_
     assert "no Spark engine was running" in pachflow("engine", "stop", cwd=tmp_path).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_an_idle_engine_stops_itself_but_not_while_a_run_holds_it(engine_home, tmp_path):
     started = pachflow("engine", "start", cwd=tmp_path, PACHFLOW_ENGINE_IDLE_TIMEOUT="4s")
@@ -165,6 +167,7 @@ if attempt == 1:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_a_run_starts_the_engine_and_a_datum_retries_on_a_restarted_one_after_it_died(
     engine_home, tmp_path, raw_pipeline, specs_dir

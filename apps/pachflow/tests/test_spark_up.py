@@ -18,7 +18,7 @@ import pytest
 
 from pachflow_spark.servers import free_port, port_open, read_json
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 PACHFLOW = str(Path(sys.executable).parent / "pachflow")
 START_TIMEOUT_S = 300

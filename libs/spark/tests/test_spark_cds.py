@@ -47,6 +47,7 @@ def test_archive_is_the_venv_one_unless_set(tmp_path: Path, monkeypatch) -> None
     assert cds.archive() is None
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_a_broken_archive_never_stops_spark(tmp_path: Path) -> None:
     broken = tmp_path / "broken.jsa"
@@ -56,6 +57,7 @@ def test_a_broken_archive_never_stops_spark(tmp_path: Path) -> None:
     assert f"SharedArchiveFile={broken}" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 def test_build_makes_an_archive_that_spark_starts_with(tmp_path: Path) -> None:
     archive = cds.build(tmp_path / "spark.jsa")

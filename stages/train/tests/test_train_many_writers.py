@@ -144,6 +144,7 @@ def _wait_for_run(client: MlflowClient, experiment: str, job: Job, timeout: floa
         time.sleep(0.3)
 
 
+@pytest.mark.slow
 def test_database_restart_mid_job_then_datum_retry_leaves_one_finished_run(
     pg_server: Any,
     small_features: Path,
