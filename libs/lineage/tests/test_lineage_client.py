@@ -138,12 +138,24 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_dead_pachd_is_unreachable_fast_naming_address_and_source() -> None:
-    port = _closed_port()
+def _connect_fails(port: int, timeout: float, reason: str) -> None:
+    """connect() to 127.0.0.1:port raises one Unreachable line naming address, source, reason."""
     target = resolve_target(env={"PACHD_ADDRESS": f"127.0.0.1:{port}"})
-    with pytest.raises(
-        Unreachable,
-        match=rf"^cannot reach pachd at grpc://127.0.0.1:{port} \(from \$PACHD_ADDRESS\): "
-        r"unreachable within 0.3s",
-    ):
-        connect(target, timeout=0.3)
+    prefix = rf"^cannot reach pachd at grpc://127.0.0.1:{port} \(from \$PACHD_ADDRESS\): "
+    with pytest.raises(Unreachable, match=prefix + reason):
+        connect(target, timeout=timeout)
+
+
+def test_refused_pachd_is_unreachable_at_once_naming_address_and_source() -> None:
+    """Nothing listens there: the connection is refused, which is known at once (the SDK's
+    own first call fails the same way), so the long timeout is not waited out."""
+    _connect_fails(_closed_port(), 30, r"unreachable: .*Connection refused.*pachctl connect")
+
+
+def test_silent_pachd_is_unreachable_after_the_timeout() -> None:
+    """A host that takes the TCP connection but never speaks gRPC (a hung pachd, a proxy with
+    nothing behind it) is given up on after the timeout, not waited on forever."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel completes the handshake; nothing ever answers
+        _connect_fails(silent.getsockname()[1], 0.3, r"unreachable within 0.3s")

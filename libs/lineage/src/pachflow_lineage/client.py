@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from pachflow_lineage.errors import Unreachable
 
 if TYPE_CHECKING:
+    import grpc
     from pachyderm_sdk import Client
 
 # pachyderm_sdk and grpc are imported where a client is made: resolving an address, or asking
@@ -179,27 +180,55 @@ def pachyderm_client(address: str | None = None) -> Client:
 def connect(target: Target, timeout: float = CONNECT_TIMEOUT_S) -> Client:
     """A client for `target` after checking that pachd answers; Unreachable if it does not.
 
-    The SDK's stubs take no deadline (a dead pachd would hang the first call), so readiness
-    is checked on the client's own channel first, then one call proves it is usable (a bad
-    token or a TLS mismatch shows up there).
+    The SDK's stubs take no deadline (a pachd that never answers would hang the first call),
+    so the client's own channel is watched first: a refused connection fails at once, as the
+    SDK's own first call would; a host that stays silent fails after `timeout`. Then one call
+    proves the channel is usable (a bad token or a TLS mismatch shows up there).
     """
     import grpc
 
     client = client_for(target)
     where = f"pachd at {target.address} (from {target.source})"
+    hint = f"is the cluster up and the address right? (set ${ADDRESS_ENV} or run `pachctl connect`)"
     try:
-        grpc.channel_ready_future(client._channel).result(timeout=timeout)
-    except grpc.FutureTimeoutError:
-        raise Unreachable(
-            f"cannot reach {where}: unreachable within {timeout:g}s; is the cluster up and the "
-            f"address right? (set ${ADDRESS_ENV} or run `pachctl connect`)"
-        ) from None
-    try:
+        if not _channel_settled(client._channel, timeout):
+            raise Unreachable(f"cannot reach {where}: unreachable within {timeout:g}s; {hint}")
         client.get_version()
+    except ConnectionError as err:  # the SDK's word for gRPC's "failed to connect to all addresses"
+        cause = err.__cause__
+        reason = cause.details() if isinstance(cause, grpc.Call) else str(err).strip()
+        failure = Unreachable(f"cannot reach {where}: unreachable: {reason}; {hint}")
     except grpc.RpcError as err:
         code = err.code() if isinstance(err, grpc.Call) else None
         details = err.details() if isinstance(err, grpc.Call) else str(err)
-        raise Unreachable(
+        failure = Unreachable(
             f"{where} answered with an error: {code.name if code else 'error'}: {details}"
-        ) from None
-    return client
+        )
+    except Unreachable as err:
+        failure = err
+    else:
+        return client
+    # Closed before the error ends the process: a channel freed at interpreter exit while
+    # gRPC's connectivity poller still runs can deadlock the exit.
+    client._channel.close()
+    raise failure from None
+
+
+def _channel_settled(channel: grpc.Channel, timeout: float) -> bool:
+    """Whether `channel`'s first connection attempt ended (connected, or failed) in `timeout`."""
+    import threading
+
+    import grpc
+
+    settled = threading.Event()
+    ends = (grpc.ChannelConnectivity.READY, grpc.ChannelConnectivity.TRANSIENT_FAILURE)
+
+    def watch(state: grpc.ChannelConnectivity) -> None:
+        if state in ends:
+            settled.set()
+
+    channel.subscribe(watch, try_to_connect=True)
+    try:
+        return settled.wait(timeout)
+    finally:
+        channel.unsubscribe(watch)
