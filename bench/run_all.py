@@ -1,8 +1,10 @@
 """`make bench`: every issue-8 benchmark, then the targets summary in bench/RESULTS.md.
 
-Order: monolithic reference, end to end cold (with each stage inside it), incremental,
-scaling, the seed's design, a profiled run. Each writes only its own RESULTS.md section
-(and its raw numbers to bench/results.json); the summary is rebuilt from those numbers.
+Order: monolithic reference, end to end cold (with each stage inside it), the
+single-process polars + scikit-learn reference (alternating with the monolithic job),
+incremental, scaling, the seed's design, a profiled run. Each writes only its own
+RESULTS.md section (and its raw numbers to bench/results.json); the summary is rebuilt
+from those numbers.
 
     .venv/bin/python bench/run_all.py [--rows N] [--runs 3] [--only monolithic,cold,...]
     .venv/bin/python bench/run_all.py --quick    # small sizes, one run: a smoke test
@@ -36,7 +38,7 @@ from harness import (  # noqa: E402
     write_section,
 )
 
-ALL = ("monolithic", "cold", "incremental", "scaling", "seed", "profile")
+ALL = ("monolithic", "cold", "reference", "incremental", "scaling", "seed", "profile")
 
 
 def py(script: str, *args: object) -> None:
@@ -83,6 +85,18 @@ def summary(rows: int) -> str:
                 f"{ratio:.2f}",
                 verdict(ratio <= 1.2),
                 f"monolithic {mono['median_wall_s']:.0f} s",
+            ]
+        )
+    reference = load_result(f"reference_polars_sklearn_{rows}")
+    if e2e is not None and reference:
+        ref_s = reference["reference"]["median_wall_s"]
+        lines.append(
+            [
+                "ours / polars + scikit-learn, one process",
+                "reported",
+                f"{e2e / ref_s:.2f}",
+                "-",
+                f"reference {ref_s:.0f} s (issue 26)",
             ]
         )
     if inc:
@@ -180,6 +194,8 @@ def main() -> None:
             py("monolithic.py", "bench", "--rows", rows, "--runs", runs)
         if "cold" in only:
             py("bench_e2e.py", "--rows", rows, "--runs", runs, "--what", "cold")
+        if "reference" in only:
+            py("reference_polars_sklearn.py", "bench", "--rows", rows, "--runs", runs)
         if "incremental" in only:
             py("bench_e2e.py", "--rows", rows, "--runs", runs, "--what", "incremental")
         if "scaling" in only:
