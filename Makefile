@@ -73,8 +73,8 @@ test-slow: setup ## the slow tier only: kill -9, the clean clone, engines, clust
 test-all: setup ## both tiers in one pytest session
 	$(RUN) pytest libs stages apps tests
 
-# Unit tests: no Spark, no MLflow test server, no containers, no cluster (docs/testing.md).
-UNIT_TESTS := not spark and not mlflow and not containers and not cluster
+# Unit tests: no slow tier, no Spark, no MLflow test server, no containers, no cluster (docs/testing.md).
+UNIT_TESTS := not slow and not spark and not mlflow and not containers and not cluster
 
 test-fast: setup ## unit tests only (~2 min), for the edit loop; `make test` runs everything
 	$(RUN) pytest libs stages apps tests -m "$(UNIT_TESTS)"
