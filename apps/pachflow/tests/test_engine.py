@@ -1,7 +1,8 @@
 """`pachflow engine start|stop|status` and `pachflow run --spark engine`: one long-lived
 Spark Connect server per PACHFLOW_HOME, with real processes: the supervisor and the
 server's JVM in a process group of their own, detached from the caller; `stop` leaves no
-process of that group; an idle engine stops itself (not while a run holds it); a state
+process of that group; an idle engine stops itself (not while a run holds it); the
+warm-up job can be turned off (--no-warm-up, PACHFLOW_ENGINE_WARM_UP=0); a state
 whose processes died is removed; a run starts the engine when none runs, and when the
 engine dies under a datum, the datum's error names it and the retry runs on a restarted
 engine."""
@@ -98,10 +99,15 @@ def test_start_status_stop_and_no_process_of_its_group_is_left(engine_home, tmp_
 @pytest.mark.slow
 @pytest.mark.spark
 def test_an_idle_engine_stops_itself_but_not_while_a_run_holds_it(engine_home, tmp_path):
-    started = pachflow("engine", "start", cwd=tmp_path, PACHFLOW_ENGINE_IDLE_TIMEOUT="4s")
+    # no warm-up job (the lifecycle is the subject): ready as soon as the server listens
+    started = pachflow(
+        "engine", "start", "--no-warm-up", cwd=tmp_path, PACHFLOW_ENGINE_IDLE_TIMEOUT="4s"
+    )
     assert started.returncode == 0, started.stderr
     engine = touch(engine_home, user=os.getpid())  # held, as `pachflow run` holds it
-    assert engine is not None and engine.idle_timeout == 4
+    assert engine is not None and engine.idle_timeout == 4 and not engine.warm_up
+    log = engine.supervisor_log.read_text()
+    assert "not warmed up (warm-up off)" in log and "warmed up in" not in log
     time.sleep(6)
     assert read(engine_home) is not None and engine.pid in group_of(engine)
     touch(engine_home, user=os.getpid(), release=True)
@@ -140,11 +146,14 @@ def test_a_state_whose_processes_died_is_removed(home, tmp_path):
     assert not as_json["running"] and as_json["stale_removed"]["pgid"] == os.getpid()
 
 
-def test_a_bad_idle_timeout_exits_2(home, tmp_path):
+def test_a_bad_idle_timeout_or_warm_up_exits_2(home, tmp_path):
     bad = pachflow("engine", "start", "--idle-timeout", "soon", cwd=tmp_path)
     assert bad.returncode == 2 and "--idle-timeout" in bad.stderr and "'soon'" in bad.stderr
     zero = pachflow("engine", "start", cwd=tmp_path, PACHFLOW_ENGINE_IDLE_TIMEOUT="0s")
     assert zero.returncode == 2 and "more than 0" in zero.stderr
+    maybe = pachflow("engine", "start", cwd=tmp_path, PACHFLOW_ENGINE_WARM_UP="maybe")
+    assert maybe.returncode == 2 and "PACHFLOW_ENGINE_WARM_UP" in maybe.stderr
+    assert "'maybe'" in maybe.stderr
     assert not state_path(home).exists()
 
 
@@ -182,6 +191,8 @@ def test_a_run_starts_the_engine_and_a_datum_retries_on_a_restarted_one_after_it
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        # the engine the run starts, and its restart, skip the warm-up job (not the subject)
+        env={**os.environ, "PACHFLOW_ENGINE_WARM_UP": "0"},
     )
     try:
         wait_for(lambda: (marks / "ready").exists() or runner.poll() is not None, 600, "no try")
@@ -200,6 +211,7 @@ def test_a_run_starts_the_engine_and_a_datum_retries_on_a_restarted_one_after_it
     second = read(engine_home)
     assert second is not None and second.alive()
     assert second.url == first.url and second.pid != first.pid  # restarted, same port
+    assert not first.warm_up and not second.warm_up
     assert (marks / "try2").read_text() == first.url
     logs = pachflow("logs", "sparky", cwd=tmp_path).stdout
     assert f"the Spark engine {first.url} (JVM pid {first.pid}" in logs

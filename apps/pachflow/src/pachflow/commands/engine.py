@@ -59,7 +59,20 @@ def engine() -> None:
     callback=_idle_timeout,
     help=IDLE_HELP,
 )
-def start(specs_dir: Path | None, idle_timeout: float) -> None:
+@click.option(
+    "--warm-up/--no-warm-up",
+    envvar="PACHFLOW_ENGINE_WARM_UP",
+    show_envvar=True,
+    default=True,
+    show_default=True,
+    help=(
+        "Run a small job like the stages' before the engine is ready (~15 s), so the "
+        "first real job finds the classes loaded. --no-warm-up: ready as soon as the "
+        "server listens. The variable also sets it for the engine `pachflow run --spark "
+        "engine` starts."
+    ),
+)
+def start(specs_dir: Path | None, idle_timeout: float, warm_up: bool) -> None:
     """Start the engine (if none runs) and wait until it has warmed up. Sized for the
     Spark stages of the specs (--specs, else the nearest pipelines/), or local[*] with
     2g when there are none."""
@@ -67,7 +80,7 @@ def start(specs_dir: Path | None, idle_timeout: float) -> None:
 
     home = resolve_home()
     master, memory = _size(specs_dir)
-    found, started = local_engine.ensure(home, master, memory, idle_timeout)
+    found, started = local_engine.ensure(home, master, memory, idle_timeout, warm_up=warm_up)
     if not started:
         click.echo(f"already running: {_line(found)}")
         return

@@ -39,6 +39,8 @@ SUPERVISOR_LOG = "supervisor.log"
 SERVER_LOG = "spark-connect.log"
 IDLE_ENV = "PACHFLOW_ENGINE_IDLE_TIMEOUT"
 DEFAULT_IDLE = "30m"
+#: "0" (or false/no/off): ready as soon as the server listens, without the warm-up job.
+WARM_UP_ENV = "PACHFLOW_ENGINE_WARM_UP"
 STARTING, READY = "starting", "ready"
 #: The JVM start plus the warm-up job: ~25 s on an idle 2-core machine, minutes if loaded.
 READY_TIMEOUT_S = float(os.environ.get("PACHFLOW_ENGINE_START_TIMEOUT", "600"))
@@ -63,6 +65,20 @@ def default_idle_timeout_s() -> float:
     return idle_timeout_s(os.environ.get(IDLE_ENV) or DEFAULT_IDLE)
 
 
+def default_warm_up() -> bool:
+    """$PACHFLOW_ENGINE_WARM_UP read as `engine start --warm-up/--no-warm-up` reads it
+    (1/0, true/false, yes/no, on/off), else on; ValueError when it is none of those."""
+    import click
+
+    text = os.environ.get(WARM_UP_ENV, "").strip()
+    if not text:
+        return True
+    try:
+        return bool(click.BOOL.convert(text, None, None))
+    except click.BadParameter:
+        raise ValueError(f"{text!r} is not a yes or a no (1/0, true/false, on/off)") from None
+
+
 @dataclass(frozen=True)
 class Engine:
     """One engine's state, as `engine.json` holds it."""
@@ -80,6 +96,7 @@ class Engine:
     status: str = STARTING
     pid: int = 0  # the server JVM's, once started
     users: dict[str, int] = field(default_factory=dict)  # pid -> start time: runs using it
+    warm_up: bool = True  # run the warm-up job before it is ready
 
     @property
     def url(self) -> str:
@@ -206,6 +223,7 @@ def ensure(
     idle_timeout: float,
     user: int | None = None,
     port: int | None = None,
+    warm_up: bool = True,
 ) -> tuple[Engine, bool]:
     """(the engine, whether this call started it): the running one (touched, held by
     `user`), else a new one starting (not ready yet: `wait_ready`)."""
@@ -238,6 +256,7 @@ def ensure(
             started=now,
             last_used=now,
             log_dir=str(log_dir),
+            warm_up=warm_up,
         )
         engine = _touched(engine, user, release=False)
         write(engine)  # the supervisor reads it once it gets the lock

@@ -3,11 +3,12 @@ started detached (its own session and process group) by pachflow.local.engine.en
 with its output in the engine's supervisor.log.
 
 It starts the Spark Connect server in its own process group, sized as the state says,
-runs the warm-up job (pachflow_spark.cds_workload), marks the engine ready, then checks
-every few seconds: the JVM exited -> the state is removed (the next user starts a new
-engine); idle for the idle timeout with no run holding it -> the JVM is stopped and the
-state removed; the state removed or replaced (`pachflow engine stop`) -> the JVM is
-stopped. SIGTERM (`stop` signals the whole group) does the same.
+runs the warm-up job (pachflow_spark.cds_workload; unless the state says warm-up off),
+marks the engine ready, then checks every few seconds: the JVM exited -> the state is
+removed (the next user starts a new engine); idle for the idle timeout with no run
+holding it -> the JVM is stopped and the state removed; the state removed or replaced
+(`pachflow engine stop`) -> the JVM is stopped. SIGTERM (`stop` signals the whole
+group) does the same.
 """
 
 from __future__ import annotations
@@ -113,8 +114,11 @@ def run(home: Path) -> int:
         if _update(home, pid=server.process.pid) is None:
             return 0
         server.process.wait_for_port(engine.port)
-        say(f"listening (JVM pid {server.process.pid}); warming up")
-        _warm_up(engine.url)
+        if engine.warm_up:
+            say(f"listening (JVM pid {server.process.pid}); warming up")
+            _warm_up(engine.url)
+        else:
+            say(f"listening (JVM pid {server.process.pid}); not warmed up (warm-up off)")
         if _update(home, status=state.READY, last_used=time.time()) is None:
             return 0
         say("ready")

@@ -161,7 +161,13 @@ class RunSpark:
             idle = engine.default_idle_timeout_s()
         except ValueError as exc:
             raise engine.EngineError(f"${engine.IDLE_ENV}: {exc}") from None
-        found, started = engine.ensure(self.home, master, memory, idle, os.getpid(), port)
+        try:
+            warm_up = engine.default_warm_up()
+        except ValueError as exc:
+            raise engine.EngineError(f"${engine.WARM_UP_ENV}: {exc}") from None
+        found, started = engine.ensure(
+            self.home, master, memory, idle, os.getpid(), port, warm_up=warm_up
+        )
         if started and not restart:
             self.say(
                 f"starting the Spark engine {found.url} (none was running for {self.home}: "
