@@ -1,9 +1,11 @@
 """etl and train on a Spark Connect server (its own JVM, from pyspark's jars; the stages
-are thin clients with no JVM): the same partial rows and the same model metrics as the
-in-process run; the MLflow run says which Spark it used, and the model was logged through
-MLflow's public API in mlflow.spark's layout (a Connect client has no JVM gateway). That
-model loads back from MLflow, by the score stage's route and by mlflow.spark, and predicts
-what the in-process fit predicts on the same rows."""
+are thin clients with no JVM): the session's `warm_spark_engine`, which the chain and
+registry tests share, so none is started and warmed for this module alone. The same
+partial rows and the same model metrics as the in-process run; the MLflow run says which
+Spark it used, and the model was logged through MLflow's public API in mlflow.spark's
+layout (a Connect client has no JVM gateway). That model loads back from MLflow, by the
+score stage's route and by mlflow.spark, and predicts what the in-process fit predicts on
+the same rows."""
 
 from __future__ import annotations
 
@@ -36,8 +38,8 @@ class ConnectRun:
 
 
 @pytest.fixture(scope="module")
-def connect_run(spark_connect_server, spark_reference, tmp_path_factory) -> ConnectRun:
-    ref, url = spark_reference, spark_connect_server.url
+def connect_run(warm_spark_engine, spark_reference, tmp_path_factory) -> ConnectRun:
+    ref, url = spark_reference, warm_spark_engine.url
     tmp = tmp_path_factory.mktemp("connect-run")
     etl_out, train_out = tmp / "etl", tmp / "train"
     env = ref.stage_env(ref.tracking_uri, url)
