@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -504,17 +505,22 @@ def bench(rows: int, runs: int, ours: tuple[float, str] | None) -> None:
     write_section(
         SECTION,
         f"""
-`.venv/bin/python bench/reference_polars_sklearn.py bench --rows {rows} --runs {runs}`
-({machine_line()}). Alternating, in this order, on `gen-paysim --rows {rows} --seed 42`:
-the reference (one Python process: polars {_version("polars")}, scikit-learn
-{_version("scikit-learn")}; `job` mode, see the script's docstring for what it computes and
-what cannot match MLlib's tree) and the monolithic Spark job (`bench/monolithic.py job`).
+`.venv/bin/python bench/reference_polars_sklearn.py {shlex.join(sys.argv[1:])}`
+({machine_line()}).
+
+Alternating, in this order, on `gen-paysim --rows {rows} --seed 42`: the reference (one
+Python process, polars {_version("polars")} and scikit-learn {_version("scikit-learn")}:
+the script's `job`; its docstring says what it computes and what cannot match MLlib's
+tree) and the monolithic Spark job (`bench/monolithic.py job`). Peak RSS: the whole
+process tree, polled (harness.py).
 
 {runs_table}
 
 Medians: **reference {ref_m.wall_s:.1f} s, {ref_m.peak_rss_mb:.0f} MB**; monolithic
 {mono_m.wall_s:.1f} s, {mono_m.peak_rss_mb:.0f} MB: **monolithic / reference =
-{mono_m.wall_s / ref_m.wall_s:.2f}**. {ratio_line}
+{mono_m.wall_s / ref_m.wall_s:.2f}**.
+
+{ratio_line}
 
 {phases}
 
