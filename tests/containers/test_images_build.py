@@ -13,12 +13,13 @@ pytestmark = [pytest.mark.containers, pytest.mark.slow]
 STAGES = ("split", "etl", "train", "provenance", "score")
 
 
+def in_image(images, ref: str, script: str) -> list[str]:
+    return [images.engine, "run", "--rm", "--entrypoint", "", ref, "sh", "-c", script]
+
+
 def run_in(images, ref: str, script: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [images.engine, "run", "--rm", "--entrypoint", "", ref, "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
+        in_image(images, ref, script), capture_output=True, text=True, check=False
     )
 
 
@@ -105,8 +106,13 @@ def test_unpullable_base_falls_back_to_the_local_base(images):
     registry = "localhost/pachflow-fallback-test"
     tag = f"{registry}/pachflow-split:{images.version('split')}"
     try:
+        # Nothing listens on port 1: a 1 s pull timeout spares podman's three retries.
         result = images.images_sh(
-            "build", "split", REGISTRY=registry, BASE_IMAGE="localhost:1/no-such-base:0"
+            "build",
+            "split",
+            REGISTRY=registry,
+            BASE_IMAGE="localhost:1/no-such-base:0",
+            PULL_TIMEOUT="1",
         )
         assert result.returncode == 0, result.stderr[-2000:]
         assert "cannot pull localhost:1/no-such-base:0" in result.stderr
@@ -150,11 +156,35 @@ print(next(l for l in open("/tmp/classes.log") if "org.apache.spark.SparkContext
 """
 
 
-@pytest.mark.parametrize("stage", ("etl", "train", "score"))
-def test_spark_stages_start_from_the_runtime_class_archive(images, stage):
+SPARK_STAGES = ("etl", "train", "score")
+
+
+@pytest.fixture(scope="module")
+def spark_class_sources(images) -> dict[str, subprocess.CompletedProcess[str]]:
+    """Spark started in each Spark stage's image, the three at once: a JVM start is mostly
+    one core's work, so side by side they take ~60 % as long as one after another."""
+    script = f"python -c '{SPARK_CLASS_SOURCE}' 2>&1"
+    started = {
+        stage: subprocess.Popen(
+            in_image(images, images.tag(stage), script),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for stage in SPARK_STAGES
+    }
+    finished = {}
+    for stage, run in started.items():
+        stdout, _ = run.communicate()
+        finished[stage] = subprocess.CompletedProcess(run.args, run.returncode, stdout, "")
+    return finished
+
+
+@pytest.mark.parametrize("stage", SPARK_STAGES)
+def test_spark_stages_start_from_the_runtime_class_archive(images, spark_class_sources, stage):
     """The runtime image carries Spark's class archive and the stage's JVM maps it (a stale
     one would be ignored silently, costing ~2.5 s per start)."""
     images.require_stage(stage)
-    result = run_in(images, images.tag(stage), f"python -c '{SPARK_CLASS_SOURCE}' 2>&1")
+    result = spark_class_sources[stage]
     assert result.returncode == 0, result.stdout[-3000:]
     assert "source: shared objects file (top)" in result.stdout, result.stdout[-3000:]
