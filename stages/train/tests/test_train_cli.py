@@ -155,6 +155,23 @@ def test_registered_model_loads_back_and_scores_like_output_model(
     assert set(from_output["prediction"]) <= {0.0, 1.0}
 
 
+def test_the_registered_model_is_the_published_model_file_for_file(
+    trained: dict[str, Any], tmp_path: Path
+) -> None:
+    """The registry holds the very Spark model the output commit publishes (the same files,
+    byte for byte), not a second save of it: what provenance links is what scores."""
+    client, run_id = trained["client"], trained["manifest"]["run_id"]
+    logged = Path(client.download_artifacts(run_id, "model/sparkml", str(tmp_path)))
+    published = trained["out"] / "model"
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    mine = files(published)
+    assert any(name.endswith(".parquet") for name in mine)
+    assert files(logged) == mine
+
+
 def test_each_held_out_customer_is_scored_in_the_output_and_in_mlflow(
     trained: dict[str, Any],
 ) -> None:

@@ -1,8 +1,8 @@
-"""The MLflow model train builds on a Spark Connect session from the model the server
-saved (saved_model): mlflow.spark's layout and flavors through MLflow's public API, and
-a clear error when the server saved it where this process cannot see it. (The real
-model, logged over a real Connect server and loaded back:
-tests/integration/test_spark_connect.py.)"""
+"""The MLflow model train builds from the model it saved to OUTPUT_DIR/model (saved_model):
+mlflow.spark's layout and flavors through MLflow's public API, and a clear error when a
+Connect server saved it where this process cannot see it. (The real model, logged and
+loaded back: test_train_cli.py in-process, tests/integration/test_spark_connect.py over a
+real Connect server.)"""
 
 from __future__ import annotations
 

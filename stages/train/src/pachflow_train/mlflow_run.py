@@ -226,19 +226,21 @@ class Tracker:
 
         mlflow.log_artifacts(str(folder))
 
-    def log_model(
-        self, model: Any, input_example: Any, signature: Any, saved_dir: Path | None = None
-    ) -> str:
-        """Log the fitted model as the run's `model` (MLflow's spark flavor) with explicit
+    def log_model(self, saved_dir: Path, input_example: Any, signature: Any) -> str:
+        """Log the model train saved to `saved_dir` (OUTPUT_DIR/model) as the run's `model`
+        (MLflow's spark flavor, built with MLflow's public API: saved_model) with explicit
         pip requirements (inferring them takes ~12 s); returns the model URI.
 
-        A classic session: mlflow.spark.log_model. `saved_dir` (the model already saved by
-        a Spark Connect server, which gives the client no JVM for mlflow.spark's copies):
-        the same MLflow model built from it with MLflow's public API (saved_model)."""
+        One route for every Spark: the registry holds the very files the output commit
+        publishes. (mlflow.spark.log_model would save the model through Spark a second
+        time and load it back to predict the example, ~2.5 s in a cold JVM, which train
+        has just done; a Connect client has no JVM for its copies at all.)"""
         import mlflow
         import pandas
         import pyarrow
         import pyspark
+
+        from pachflow_train.saved_model import log_saved_model
 
         requirements = [
             f"mlflow-skinny=={mlflow.__version__}",
@@ -246,18 +248,7 @@ class Tracker:
             f"pandas=={pandas.__version__}",
             f"pyarrow=={pyarrow.__version__}",
         ]
-        if saved_dir is not None:
-            from pachflow_train.saved_model import log_saved_model
-
-            log_saved_model(saved_dir, MODEL_ARTIFACT, signature, requirements, input_example)
-        else:
-            mlflow.spark.log_model(
-                model,
-                MODEL_ARTIFACT,
-                signature=signature,
-                input_example=input_example,
-                pip_requirements=requirements,
-            )
+        log_saved_model(saved_dir, MODEL_ARTIFACT, signature, requirements, input_example)
         return f"runs:/{self._run()}/{MODEL_ARTIFACT}"
 
     def register(self, name: str, alias: str = CANDIDATE_ALIAS) -> tuple[RegisteredVersion, bool]:

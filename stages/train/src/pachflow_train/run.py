@@ -308,8 +308,7 @@ def _save_and_log_model(
         _save_through_staging(attempt, model, local, model_staging)
     else:  # on a Connect session: the server writes `local`, a directory it must share
         model.write().save(str(local))
-    saved = local if is_connect(spark) else None
-    return attempt.tracker.log_model(model, example, signature, saved)
+    return attempt.tracker.log_model(local, example, signature)
 
 
 def _save_through_staging(attempt: Attempt, model: Any, local: Path, url: str) -> None:

@@ -1,23 +1,26 @@
-"""The MLflow model of a PipelineModel fitted on a Spark Connect session, built with
-MLflow's public Model API and logged with its public artifact API.
+"""The MLflow model of the PipelineModel train saved to OUTPUT_DIR/model, built with
+MLflow's public Model API and logged with its public artifact API: one route for every
+Spark, so the registry holds the very files the output commit publishes.
 
 `mlflow.spark.log_model` (MLflow 3.17) handles two kinds of model: classic pyspark.ml
-models, which it saves through Spark to a temporary DFS directory and copies with the JVM's
-Hadoop FileSystem over py4j (`SparkContext._gateway`), and `pyspark.ml.connect` models (the
-Spark 3.5 subset, saved client-side). Spark 4's pyspark.ml models on a Connect session
-are neither: their `save` runs on the server, and the client has no JVM gateway for the
-copy. So train saves the model once (the server writes OUTPUT_DIR/model, which this stage
-publishes anyway) and this module makes the same MLflow model from that directory: the
-`spark` flavor (`sparkml/` + MLmodel, as mlflow.spark writes them), the signature and
-pinned requirements, logged as the run's `model` artifact: the layout
-`mlflow.spark.log_model` gives a classic session.
+models, which it saves through Spark a second time to a temporary DFS directory, copies
+with the JVM's Hadoop FileSystem over py4j (`SparkContext._gateway`) and loads back to
+predict the input example (~2.5 s in a cold JVM, for a prediction train has just made),
+and `pyspark.ml.connect` models (the Spark 3.5 subset, saved client-side). Spark 4's
+pyspark.ml models on a Connect session are neither: their `save` runs on the server, and
+the client has no JVM gateway for the copy. So train saves the model once (in-process, or
+the Connect server writes OUTPUT_DIR/model) and this module makes the MLflow model from
+that directory: the `spark` flavor (`sparkml/` + MLmodel, as mlflow.spark writes them),
+the signature and pinned requirements, logged as the run's `model` artifact: the layout
+`mlflow.spark.log_model` gives.
 
 The input example is written as mlflow.spark.log_model writes a pandas example (its
 storage format, documented on mlflow.models.utils._Example: `input_example.json` in pandas'
 "split" orient without the index, and the serving payload from MLflow's public
-convert_input_example_to_serving_input), so both routes log the same example and
-`pachflow reproduce` compares them. MLflow's own log_model also loads the model to check
-the example against it; that needs a JVM here, so the check is train's own test instead.
+convert_input_example_to_serving_input): the example mlflow.spark.log_model would log,
+which `pachflow reproduce` compares. MLflow's own log_model also loads the model to check
+the example against it; train has already predicted the example with the fitted model
+(the signature is inferred from that prediction), and its tests load the logged model back.
 
 Limits: the server must write where this process reads (a server on this host, as
 `pachflow run`'s, or a shared mount), or save to an object store both reach
