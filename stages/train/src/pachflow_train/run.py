@@ -17,13 +17,14 @@ from pachflow_contracts import MODEL_INPUTS
 from pachflow_contracts.heldout_scores import HELDOUT_SCORES
 from pachflow_contracts.heldout_scores import write as write_heldout
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
-from pachflow_spark import SparkSettings, is_connect, master_of, open_session, spark_progress
+from pachflow_spark import SparkSettings, is_connect, master_of, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import data
 from pachflow_train.classifier import ModelSettings
 from pachflow_train.evaluate import Evaluation
 from pachflow_train.mlflow_run import HttpSettings, Tracker, tracking_errors
 from pachflow_train.run_link import run_manifest, write_link
+from pachflow_train.spark_start import SessionStart
 
 STAGE = "train"
 ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing
@@ -71,19 +72,25 @@ def train(
     progress(STAGE, f"{len(files)} features file(s) under {where} match the contract")
     ctx = data.job_context(STAGE, input_dir, files)
     uri = tracking.tracking_uri
-    with tracking_errors(uri, http):
-        tracker = Tracker(uri, experiment, ctx)
-        previous = tracker.previous_run()
+    starting = SessionStart("pachflow-train", spark_settings)  # boots while MLflow connects
+    try:
+        with tracking_errors(uri, http):
+            tracker = Tracker(uri, experiment, ctx)
+            previous = tracker.previous_run()
+    except BaseException:
+        starting.discard()
+        raise
     progress(
         STAGE, f"MLflow at {tracker.public_uri}: experiment {experiment} ({tracker.experiment_id})"
     )
     if previous is not None and previous.info.status == "FINISHED":
+        starting.discard()
         progress(STAGE, f"run {previous.info.run_id} of {ctx.run_name} already finished: reusing")
         with tracking_errors(uri, http):
             _reuse(tracker, previous, output_dir, experiment, registered_model)
         return
 
-    spark = open_session("pachflow-train", spark_settings)
+    spark = starting.session()
     tags = spark_tags(spark_settings, spark)
     progress(STAGE, f"Spark: {spark_settings.endpoint.describe()} (master {tags[MASTER_TAG]})")
     with data.s3a_errors(input_dir, spark_settings):

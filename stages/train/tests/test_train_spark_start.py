@@ -1,0 +1,18 @@
+"""train starts its Spark session beside its MLflow connection (spark_start): what the
+start raises reaches the stage as open_session's own error, where the session is asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from pachflow_spark import BadEndpoint, SparkSettings
+from pachflow_spark.servers import free_port
+from pachflow_train.spark_start import SessionStart
+
+
+def test_a_start_that_fails_raises_open_sessions_error_where_the_session_is_asked_for():
+    url = f"sc://127.0.0.1:{free_port()}"  # nothing listens there
+    starting = SessionStart("test", SparkSettings(master=url, timeout=0.5))
+    with pytest.raises(BadEndpoint, match=f"Spark endpoint {url} does not answer"):
+        starting.session()
+    starting.discard()  # a failed start leaves nothing to stop: no second error
