@@ -494,7 +494,7 @@ def bench(rows: int, runs: int, ours: tuple[float, str] | None) -> None:
         ["reference phase (median run)", "s"],
         "lr",
     )
-    ratio_line = ""
+    ratio_line = "ours / reference: no cold `pachflow run` recorded (`bench_e2e.py --what cold`)."
     if ours:
         wall, source = ours
         ratio_line = (
