@@ -282,7 +282,7 @@ def test_a_stopped_or_killed_runner_leaves_no_s3_server(
 @needs_gateway
 @pytest.mark.spark
 def test_train_reads_its_s3_input_through_the_gateway(
-    store, write_spec, run, tmp_path, spark_connect_server, mlflow_server
+    store, write_spec, run, tmp_path, warm_spark_engine, mlflow_server
 ):
     """train's S3 variant (pipelines/cluster/train.json's input and argv) under the local
     S3 gateway, as on a worker with pachd's sidecar (S3_ENDPOINT, keys `default`): train
@@ -297,7 +297,7 @@ def test_train_reads_its_s3_input_through_the_gateway(
     credentials = mlflow_server.credentials.env() if mlflow_server.credentials else {}
     env = {
         "MLFLOW_TRACKING_URI": mlflow_server.uri,
-        "PACHFLOW_SPARK_MASTER": spark_connect_server.url,
+        "PACHFLOW_SPARK_MASTER": warm_spark_engine.url,
         **credentials,
     }
     train = str(Path(sys.executable).parent / "pachflow-train")
@@ -316,6 +316,6 @@ def test_train_reads_its_s3_input_through_the_gateway(
     logs = store.logs_dir / "train" / str(outcome.job_id)
     log = "".join(p.read_text() for p in sorted(logs.rglob("*")) if p.is_file())
     assert "2 features file(s) under s3a://etl match the contract" in log, log[-2000:]
-    assert f"the Spark at {spark_connect_server.url} cannot read s3a://" in log, log[-2000:]
+    assert f"the Spark at {warm_spark_engine.url} cannot read s3a://" in log, log[-2000:]
     assert store.head("train") is None
     assert gateway_processes(store) == []

@@ -174,13 +174,13 @@ def test_the_dataset_input_says_where_the_data_was_read(bucket: S3Store, etl_tre
 
 @pytest.mark.spark
 def test_a_connect_server_without_s3a_exits_2_naming_it(
-    bucket: S3Store, spark_connect_server, tmp_path: Path, mlflow_tracking_uri: str
+    bucket: S3Store, warm_spark_engine, tmp_path: Path, mlflow_tracking_uri: str
 ):
-    """The server reads s3a:// with its own classpath: one from pyspark's jars has no
-    hadoop-aws, and train says so (after pyarrow read the bucket, before any MLflow run).
-    A separate process: a Connect session's exit outlives the module's server otherwise."""
+    """The server reads s3a:// with its own classpath: one from pyspark's jars (the
+    session's warm engine) has no hadoop-aws, and train says so (after pyarrow read the
+    bucket, before any MLflow run). A separate process: its Connect session ends with it."""
     out = tmp_path / "out"
-    url = spark_connect_server.url
+    url = warm_spark_engine.url
     done = subprocess.run(
         [TRAIN, "s3a://etl", str(out), "--tracking-uri", mlflow_tracking_uri, "--master", url],
         capture_output=True,

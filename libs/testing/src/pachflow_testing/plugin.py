@@ -14,19 +14,19 @@
   "MLflow unreachable" paths.
 - `tmpfs`: small tmpfs mounts for disk-full, no-inode and read-only faults (root only;
   skipped elsewhere).
-- `spark_connect_server` (module): a Spark Connect server (its own JVM, from pyspark's
-  jars) on a free loopback port, `local[2]`, 1 GB; `.url` is `sc://127.0.0.1:PORT`.
 - `spark_standalone_cluster` (module): a Spark standalone master and two workers (1 core,
-  1 GB each), three JVMs on loopback; `.url` is `spark://127.0.0.1:PORT`. Both are
-  stopped (whole process groups) when the module's tests end.
-- `warm_spark_engine` (session): one warmed-up Spark Connect server (`local[2]`, 2 GB) for
-  the whole session, what `pachflow engine` is to a user: the tests that only need *a*
-  chain run (the shared two-version history, the registry sequence, the demo's printed
-  ids, scoring) pass its `.url` as PACHFLOW_RUN_SPARK, so they pay no cold JVM per
-  train/score datum (~40 s -> ~10 s each at 20,000 rows). The in-process path
-  (`--spark stage`, the default) stays checked by the README's clean-clone demo, the
-  kill -9 test, the reproduction (`pachflow reproduce` runs in-process) and the engine
-  tests' equality with it.
+  1 GB each), three JVMs on loopback; `.url` is `spark://127.0.0.1:PORT`. It is stopped
+  (whole process groups) when the module's tests end.
+- `warm_spark_engine` (session): one warmed-up Spark Connect server (its own JVM, from
+  pyspark's jars, `local[2]`, 2 GB) on a free loopback port for the whole session, what
+  `pachflow engine` is to a user; `.url` is `sc://127.0.0.1:PORT`. The tests that only
+  need *a* chain run (the shared two-version history, the registry sequence, the demo's
+  printed ids, scoring) pass it as PACHFLOW_RUN_SPARK, so they pay no cold JVM per
+  train/score datum (~40 s -> ~10 s each at 20,000 rows); the tests that need *a*
+  Connect server (the Connect-vs-in-process comparison, the s3a:// refusals) use it
+  too. The in-process path (`--spark stage`, the default) stays checked by the README's
+  clean-clone demo, the kill -9 test, the reproduction (`pachflow reproduce` runs
+  in-process) and the engine tests' equality with it.
 - `local_dag` (session): a two-version local store DAG with real MLflow runs and model
   versions (pachflow_testing.local_dag), for lineage tests.
 
@@ -131,16 +131,6 @@ def postgres_cluster(mlflow_server: MlflowServer) -> PostgresCluster:
 @pytest.fixture
 def dead_tracking_uri() -> str:
     return dead_uri()
-
-
-@pytest.fixture(scope="module")
-def spark_connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectServer]:
-    root = tmp_path_factory.mktemp("spark-connect")
-    server = start_connect_server(root / "server.log", master="local[2]", driver_memory="1g")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
