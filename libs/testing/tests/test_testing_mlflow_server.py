@@ -42,9 +42,25 @@ def test_dead_tracking_uri_refuses(dead_tracking_uri: str, monkeypatch: pytest.M
 
 @pytest.mark.mlflow  # starts a server of its own
 def test_run_mlflow_server_closes_its_port_on_exit(tmp_path: Path) -> None:
+    """...and a SQLite server after the process's first starts from a copy of that one's
+    empty, migrated database (MLflow's migrations are not run again): the copy holds only
+    MLflow's Default experiment, whatever the first server stored since."""
+    import sqlite3
+    from contextlib import closing
+
+    from pachflow_testing import mlflow_server as servers
+
+    had_template = servers._empty_sqlite_db is not None
     with run_mlflow_server(tmp_path / "srv") as server:
         assert port_open(server.port)
+        MlflowClient(server.uri).create_experiment("stored-after-start")
     assert not port_open(server.port)
+    assert (not had_template) or "Creating initial MLflow database tables" not in (
+        server.log.read_text()
+    )
+    assert servers._empty_sqlite_db is not None
+    with closing(sqlite3.connect(servers._empty_sqlite_db)) as db:
+        assert db.execute("SELECT name FROM experiments").fetchall() == [("Default",)]
 
 
 def test_production_server_checks_every_request_against_a_cheap_stored_hash(

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 # ~11 s on an idle 2-core machine; over 90 s at load average 30 (seen here), hence the
 # generous default; PACHFLOW_TEST_MLFLOW_START_TIMEOUT overrides it.
 START_TIMEOUT_S = float(os.environ.get("PACHFLOW_TEST_MLFLOW_START_TIMEOUT", "240"))
+
+
+# An empty, migrated MLflow SQLite database kept from this process's first SQLite server:
+# later ones start from a copy instead of running MLflow's schema migrations again.
+_empty_sqlite_db: Path | None = None
 
 
 class MlflowServerError(RuntimeError):
@@ -105,7 +111,11 @@ def run_mlflow_server(
     port = free_port()
     uri = f"http://{LOOPBACK}:{port}"
     log = root / "server.log"
-    backend_uri = backend_uri or f"sqlite:///{root / 'mlflow.db'}"
+    db = root / "mlflow.db"
+    new_sqlite = backend_uri is None and not db.exists()
+    backend_uri = backend_uri or f"sqlite:///{db}"
+    if new_sqlite and _empty_sqlite_db is not None:
+        shutil.copyfile(_empty_sqlite_db, db)
     cmd = [
         mlflow_executable(),
         "server",
@@ -145,11 +155,25 @@ def run_mlflow_server(
                     f"mlflow server not healthy after {START_TIMEOUT_S:.0f}s: {_tail(log)}"
                 )
             time.sleep(0.25)
+        if new_sqlite:
+            _keep_empty_sqlite_db(db)
         yield MlflowServer(
             uri=uri, port=port, pid=proc.pid, root=root, log=log, backend_uri=backend_uri
         )
     finally:
         stop_process_group(proc, port)
+
+
+def _keep_empty_sqlite_db(db: Path) -> None:
+    """Keep a copy of `db`, a server's database before any client wrote to it (its schema
+    and MLflow's default experiment only), as the start of the next SQLite servers."""
+    global _empty_sqlite_db
+    if _empty_sqlite_db is not None:
+        return
+    kept = db.with_name("empty-mlflow.db")
+    with closing(sqlite3.connect(db)) as src, closing(sqlite3.connect(kept)) as dst:
+        src.backup(dst)  # consistent even while the server holds the file open
+    _empty_sqlite_db = kept
 
 
 def _tail(log: Path, lines: int = 15) -> str:
