@@ -18,12 +18,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ENV = "PACHFLOW_SPARK_CDS"
 #: Use the archive if it fits, and say nothing when it does not (a normal start follows).
 _USE = "-Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off -XX:SharedArchiveFile={}"
 DUMP = "-Xlog:cds=off -Xlog:cds+dynamic=off -XX:ArchiveClassesAtExit={}"
+#: Python's arguments for the process whose classes are archived (the archive's path is
+#: appended): the stages' job, small (cds_workload).
+WORKLOAD = ("-m", "pachflow_spark.cds_workload")
 
 
 def default_archive() -> Path:
@@ -45,17 +49,17 @@ def java_options() -> str:
     return _USE.format(path) if path else ""
 
 
-def build(path: Path | None = None) -> Path:
+def build(path: Path | None = None, workload: Sequence[str] = WORKLOAD) -> Path:
     """Run a small Spark workload in a fresh process and archive the classes it loaded.
 
     The archive is written next to `path` and renamed into place, so a Spark start never
-    sees half an archive."""
+    sees half an archive. `workload` (Python's arguments) is for the tests' smaller one."""
     path = path or default_archive()
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     env = {**os.environ, ENV: "off"}
     subprocess.run(
-        [sys.executable, "-m", "pachflow_spark.cds_workload", str(partial)],
+        [sys.executable, *workload, str(partial)],
         env=env,
         check=True,
     )
