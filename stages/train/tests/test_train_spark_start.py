@@ -1,5 +1,6 @@
 """train starts its Spark session beside its MLflow connection (spark_start): what the
-start raises reaches the stage as open_session's own error, where the session is asked for."""
+start raises reaches the stage as open_session's own error, where the session is asked for;
+a Spark Connect session is opened in the asking thread (pyspark.ml needs it active there)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pachflow_spark.servers import free_port
 from pachflow_train.spark_start import SessionStart
 
 
-def test_a_start_that_fails_raises_open_sessions_error_where_the_session_is_asked_for():
-    url = f"sc://127.0.0.1:{free_port()}"  # nothing listens there
+@pytest.mark.parametrize("scheme", ["spark", "sc"])
+def test_a_start_that_fails_raises_open_sessions_error_where_the_session_is_asked_for(scheme):
+    url = f"{scheme}://127.0.0.1:{free_port()}"  # nothing listens there
     starting = SessionStart("test", SparkSettings(master=url, timeout=0.5))
+    assert (starting._thread is None) == (scheme == "sc")  # Connect: opened when asked for
     with pytest.raises(BadEndpoint, match=f"Spark endpoint {url} does not answer"):
         starting.session()
     starting.discard()  # a failed start leaves nothing to stop: no second error

@@ -7,33 +7,49 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from pachflow_spark import SparkSettings, open_session
+from pachflow_spark import EndpointError, SparkSettings, open_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
+def _starts_a_jvm(settings: SparkSettings) -> bool:
+    """In-process or cluster-driver sessions boot a JVM here. A Spark Connect session does
+    not (its start is one handshake), and pyspark makes it the active session only in the
+    thread that created it, which pyspark.ml's calls need: it opens when asked for."""
+    try:
+        return not settings.endpoint.is_connect
+    except EndpointError:  # malformed: open_session says so, where it always did
+        return False
+
+
 class SessionStart:
-    """open_session in a thread of its own, started now. `session()` waits for it and
-    raises what the start raised (exit 2 for a bad endpoint, as open_session); `discard()`
-    waits and stops it when the stage turns out not to need Spark (a retry that reuses a
-    finished run) or fails first (its error matters, not the start's)."""
+    """open_session in a thread of its own, started now (a JVM to boot; a Connect session
+    opens in `session()`, in the asking thread). `session()` waits for it and raises what
+    the start raised (exit 2 for a bad endpoint, as open_session); `discard()` waits and
+    stops it when the stage turns out not to need Spark (a retry that reuses a finished
+    run) or fails first (its error matters, not the start's)."""
 
     def __init__(self, app_name: str, settings: SparkSettings) -> None:
+        self._app_name, self._settings = app_name, settings
         self._session: SparkSession | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._start, args=(app_name, settings), name=f"{app_name} start", daemon=True
-        )
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if _starts_a_jvm(settings):
+            self._thread = threading.Thread(
+                target=self._start, name=f"{app_name} start", daemon=True
+            )
+            self._thread.start()
 
-    def _start(self, app_name: str, settings: SparkSettings) -> None:
+    def _start(self) -> None:
         try:
-            self._session = open_session(app_name, settings)
+            self._session = open_session(self._app_name, self._settings)
         except BaseException as exc:  # raised again in the thread that asks for the session
             self._error = exc
 
     def session(self) -> SparkSession:
+        if self._thread is None:
+            return open_session(self._app_name, self._settings)
         self._thread.join()
         if self._error is not None:
             raise self._error
@@ -41,6 +57,8 @@ class SessionStart:
         return self._session
 
     def discard(self) -> None:
+        if self._thread is None:
+            return
         self._thread.join()
         if self._session is not None:
             self._session.stop()
