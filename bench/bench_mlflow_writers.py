@@ -65,10 +65,10 @@ def _cycle(spark: Any, files: list[Path], arts: Path, uri: str, exp: str, model:
     tracker.log_inputs(schema=features_mlflow_schema())
     t_fit = time.perf_counter()
     df = data.load_split(spark, files, settings.test_fraction, settings.seed, None)
-    counts = data.class_counts(df)
+    counts = data.survey(df, ranges=False).counts
     train = data.training_rows(df, counts, "none", 1.0, settings.seed)
     fitted = classifier.fit(train.rows, settings)
-    parts = classifier.evaluate_parts(fitted, df)
+    parts = classifier.evaluate(fitted, df, heldout=False).parts
     fit_s = time.perf_counter() - t_fit
     tracker.log_metrics(parts["test"].metrics("test") | parts["train"].metrics("train"))
     tracker.log_artifacts(arts)

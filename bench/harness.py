@@ -4,7 +4,10 @@ machine facts, and rewriting one's own section of bench/RESULTS.md.
 Peak RSS is the maximum, over polls every `poll_s`, of the summed RSS of the measured
 process and all its live descendants (the Spark JVM is a child of the stage's Python
 process, so it is included). Summing RSS counts shared pages once per process, so the
-figure is an upper bound; short-lived peaks between two polls can be missed.
+figure is an upper bound; short-lived peaks between two polls can be missed. A child whose
+command line is still its parent's (forked or vforked, not exec'd yet: the JVM starts
+`chmod` this way for each file Hadoop writes) shares its parent's pages and is not counted
+again: counted, a poll that caught a 3 GB JVM mid-fork read ~2x its memory.
 Processes are attributed to a "group" by a caller-given function of their command line
 (e.g. which stage a process belongs to), so one `pachflow run` also yields each stage's
 own peak.
@@ -78,6 +81,13 @@ def _tree(root: psutil.Process) -> list[psutil.Process]:
         return []
 
 
+def _unexeced_fork(p: psutil.Process, tree: dict[int, psutil.Process]) -> bool:
+    """A child of a process in `tree` that has not exec'd yet (its parent's command line):
+    it shares the parent's memory, which the parent already counts."""
+    parent = tree.get(p.ppid())
+    return parent is not None and p.cmdline() == parent.cmdline()
+
+
 def _group(p: psutil.Process, root_pid: int, group_of: Grouper) -> str | None:
     """A process's own group, else its nearest grouped ancestor's (a stage's JVM belongs to
     the stage). Command lines are read every poll: a fresh child shows its parent's until
@@ -125,11 +135,13 @@ def measure(
             total = 0
             by_group: dict[str, int] = {}
             now = time.perf_counter() - start
-            for p in _tree(root):
+            tree = _tree(root)
+            pids = {p.pid: p for p in tree}
+            for p in tree:
                 try:
-                    rss = p.memory_info().rss
                     t = p.cpu_times()
                     cpu_seen[(p.pid, p.create_time())] = t.user + t.system
+                    rss = 0 if _unexeced_fork(p, pids) else p.memory_info().rss
                     g = _group(p, root.pid, group_of) if group_of else None
                     if g is not None:
                         by_group[g] = by_group.get(g, 0) + rss

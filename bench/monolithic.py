@@ -2,7 +2,7 @@
 
 Reads the raw PaySim CSV, computes the per-customer features with etl's own definitions
 (`etl_features.customer_features`, imported from the etl package: nothing re-implemented
-here), then fits and evaluates train's model (train's `fit` and `evaluate_parts`: depth-5
+here), then fits and evaluates train's model (train's `fit` and `evaluate`: depth-5
 decision tree, seeded 80/20 split, the same negative sampling and metrics). No MLflow, no
 Parquet in between.
 
@@ -46,8 +46,8 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, Any]:
     from etl_features import customer_features
 
     from pachflow_spark import SparkSettings, build_session
-    from pachflow_train.classifier import ModelSettings, evaluate_parts, fit
-    from pachflow_train.data import class_counts, prepare, training_rows
+    from pachflow_train.classifier import ModelSettings, evaluate, fit
+    from pachflow_train.data import prepare, survey, training_rows
 
     times: dict[str, Any] = {}
     t = time.perf_counter()
@@ -63,7 +63,7 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, Any]:
         .repartition(spark.sparkContext.defaultParallelism)
         .cache()
     )
-    counts = class_counts(prepared)  # the first action: parse the CSV, build the features
+    counts = survey(prepared, ranges=False).counts  # the first action: read, featurise
     times["read_and_features"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -74,7 +74,7 @@ def job(csv: Path, master: str, driver_memory: str) -> dict[str, Any]:
     times["fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    parts = evaluate_parts(model, prepared)
+    parts = evaluate(model, prepared, heldout=False).parts
     times["evaluate"] = time.perf_counter() - t
     times["customers"] = counts.rows
     times["test_areaUnderPR"] = parts["test"].area_under_pr

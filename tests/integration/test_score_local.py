@@ -75,7 +75,6 @@ def test_scores_equal_trains_evaluation_for_every_customer(chain) -> None:
     from pachflow_contracts import ID_COLUMN
     from pachflow_features import read_features
     from pachflow_spark import SparkSettings, build_session
-    from pachflow_train import data
     from pachflow_train.classifier import SCORE, scores
 
     store = chain["store"]
@@ -105,7 +104,7 @@ def test_scores_equal_trains_evaluation_for_every_customer(chain) -> None:
             local.write_bytes(store.file_blob(train, f.path).read_bytes())
     spark = build_session("score-skew-test", SparkSettings("local[2]", "2g", 2))
     features = read_features(spark, sorted(p for p in files if p.suffix == ".parquet"))
-    trained = scores(PipelineModel.load(str(model_dir)), data.assembler().transform(features))
+    trained = scores(PipelineModel.load(str(model_dir)), features)
     expected = {r[ID_COLUMN]: r[SCORE] for r in trained.select(ID_COLUMN, SCORE).collect()}
 
     got = dict(

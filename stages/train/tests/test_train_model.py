@@ -16,16 +16,13 @@ from pachflow_train import classifier, data, leakage
 
 @pytest.fixture(scope="module")
 def split(spark: Any, features_dir: Path) -> Any:
-    df = data.load_split(spark, data.feature_files(features_dir), 0.25, 42, 2)
-    yield df
-    df.unpersist()
+    return data.load_split(spark, data.feature_files(features_dir), 0.25, 42, 2)
 
 
 def test_split_is_seeded_and_stratified(spark: Any, features_dir: Path, split: Any) -> None:
-    counts = data.class_counts(split)
+    counts = data.survey(split).counts
     again = data.load_split(spark, data.feature_files(features_dir), 0.25, 42, 2)
-    assert data.class_counts(again) == counts
-    again.unpersist()
+    assert data.survey(again).counts == counts
     assert counts.rows == 3000
     # Both classes are held out at about the requested share.
     assert 0.15 < counts.test_pos / counts.positives < 0.35
@@ -34,9 +31,16 @@ def test_split_is_seeded_and_stratified(spark: Any, features_dir: Path, split: A
 
 def test_metrics_match_spark_evaluator(split: Any) -> None:
     settings = classifier.ModelSettings(max_depth=4)
-    fitted = classifier.fit(split.filter(~split[data.IS_TEST]), settings)
-    parts = classifier.evaluate_parts(fitted, split)
-    test = fitted.stages[-1].transform(split.filter(split[data.IS_TEST]))
+    fitted = classifier.fit(data.assembled(split.filter(~split[data.IS_TEST])), settings)
+    evaluated = classifier.evaluate(fitted, split)
+    parts = evaluated.parts
+    # one group per held-out customer or a few per part: the same metrics
+    assert classifier.evaluate(fitted, split, heldout=False).parts == parts
+    heldout = evaluated.heldout.to_pydict()
+    test = fitted.transform(split.filter(split[data.IS_TEST]))
+    assert sorted(heldout["nameOrig"]) == sorted(
+        r[data.HELD_OUT] for r in split.filter(split[data.IS_TEST]).collect()
+    )
     for metric, ours in (
         ("areaUnderROC", parts["test"].area_under_roc),
         ("areaUnderPR", parts["test"].area_under_pr),
@@ -68,7 +72,7 @@ def test_unlearnable_data_is_refused(counts: data.ClassCounts, message: str) -> 
 
 
 def test_class_weights(split: Any) -> None:
-    counts = data.class_counts(split)
+    counts = data.survey(split).counts
     train = data.training_rows(split, counts, "balanced", 1.0, 42)
     assert train.positive_weight == pytest.approx(counts.train_neg / counts.train_pos)
     assert (train.negative_share, train.negative_weight) == (1.0, 1.0)
@@ -80,7 +84,7 @@ def test_class_weights(split: Any) -> None:
 
 
 def test_negative_sampling_keeps_every_fraud_row_and_reweights(split: Any) -> None:
-    counts = data.class_counts(split)
+    counts = data.survey(split).counts
     train = data.training_rows(split, counts, "none", 0.2, 42, min_negatives=0)
     assert train.negative_share == 0.2 and train.negative_weight == pytest.approx(5.0)
     by_label = {r[data.LABEL]: r for r in train.rows.groupBy(data.LABEL).count().collect()}
@@ -104,8 +108,25 @@ def test_negative_share_never_goes_below_the_minimum_rows() -> None:
     assert data.negative_share(5_000_000, 1.0, 100_000) == 1.0
 
 
+def test_only_the_training_sample_is_cached(split: Any) -> None:
+    """Memory: every customer's prepared row is read from the files by each pass that
+    needs it (survey, sample, evaluation) and never held; only what the fit passes over
+    many times is cached: the sampled training rows' vectors, labels and weights."""
+    from pyspark import StorageLevel
+
+    assert split.storageLevel == StorageLevel.NONE
+    counts = data.survey(split).counts
+    train = data.training_rows(split, counts, "none", 0.2, 42, min_negatives=0)
+    try:
+        assert train.rows.storageLevel.useMemory
+        assert train.rows.columns == [data.FEATURES_VECTOR, data.LABEL, data.WEIGHT]
+    finally:
+        train.rows.unpersist()
+    assert train.rows.storageLevel == StorageLevel.NONE
+
+
 def test_fit_uses_the_weights_training_rows_carry(split: Any) -> None:
-    counts = data.class_counts(split)
+    counts = data.survey(split).counts
     settings = classifier.ModelSettings(max_depth=2)
     weighted = classifier.fit(data.training_rows(split, counts, "balanced", 1.0, 42).rows, settings)
     assert weighted.stages[-1].getOrDefault("weightCol") == data.WEIGHT
@@ -115,7 +136,7 @@ def test_fit_uses_the_weights_training_rows_carry(split: Any) -> None:
 
 def test_leakage_check_passes_learnable_features(split: Any) -> None:
     # Overlapping classes (label noise, no rule that decides alone): nothing to warn about.
-    assert leakage.perfect_separators(split) == []
+    assert leakage.perfect_separators(data.survey(split).train_ranges) == []
 
 
 def test_leakage_check_names_a_feature_that_alone_separates_the_classes(
@@ -128,10 +149,7 @@ def test_leakage_check_names_a_feature_that_alone_separates_the_classes(
     table = table.set_column(i, "drain_share", pa.array(np.where(label == 1, 1.0, 0.4)))
     write_features(tmp_path / "etl", 0, table=partials_table(table))  # as etl writes it
     df = data.load_split(spark, data.feature_files(tmp_path / "etl"), 0.25, 42)
-    try:
-        assert leakage.perfect_separators(df) == ["drain_share"]
-    finally:
-        df.unpersist()
+    assert leakage.perfect_separators(data.survey(df).train_ranges) == ["drain_share"]
     assert "drain_share alone separates fraud" in leakage.warning(["drain_share"])
 
 
@@ -144,9 +162,7 @@ def test_separators_need_non_overlapping_ranges() -> None:
 def _sides(spark: Any, root: Path) -> tuple[dict[int, bool], data.ClassCounts]:
     df = data.load_split(spark, data.feature_files(root), 0.2, 42)
     sides = {r[data.CUSTOMER_HASH]: r[data.IS_TEST] for r in df.collect()}
-    counts = data.class_counts(df)
-    df.unpersist()
-    return sides, counts
+    return sides, data.survey(df).counts
 
 
 def test_a_customers_side_is_a_function_of_the_customer(spark: Any, tmp_path: Path) -> None:

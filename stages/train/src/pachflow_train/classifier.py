@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from pachflow_contracts import MODEL_INPUTS
 from pachflow_features.scores import fraud_score
 from pachflow_train.data import FEATURES_VECTOR, HELD_OUT, IS_TEST, LABEL, WEIGHT, assembler
@@ -92,44 +90,45 @@ def fit(train: DataFrame, s: ModelSettings) -> PipelineModel:
 
 
 SCORE = "score"
+PREDICTION = "prediction"  # the classifier's own column: 1.0 predicted fraud
 
 
-def scores(model: PipelineModel, assembled: DataFrame) -> DataFrame:
-    """Assembled rows (`data.prepare`, or `data.assembler()` on features) with the model's
-    fraud score as column SCORE: what evaluation groups, and what scoring must reproduce."""
-    return model.stages[-1].transform(assembled).withColumn(SCORE, fraud_score())
+def scores(model: PipelineModel, rows: DataFrame) -> DataFrame:
+    """Rows with MODEL_INPUTS columns (`data.prepare`, features) with the model's fraud
+    score as column SCORE: what evaluation groups, and what scoring must reproduce."""
+    return model.transform(rows).withColumn(SCORE, fraud_score())
 
 
-def evaluate_parts(model: PipelineModel, df: DataFrame) -> dict[str, Evaluation]:
-    """Score every `data.prepare`d row once; {"test": ..., "train": ...} from
-    (part, score, label) groups."""
-    rows = scores(model, df).groupBy(IS_TEST, SCORE, LABEL).count().collect()
-    result = {}
-    for part, is_test in (("test", True), ("train", False)):
-        mine = [r for r in rows if r[IS_TEST] == is_test]
-        result[part] = evaluate_counts(
-            np.array([r[SCORE] for r in mine]),
-            np.array([int(r[LABEL]) for r in mine]),
-            np.array([r["count"] for r in mine]),
-        )
-    return result
+@dataclass(frozen=True)
+class Evaluated:
+    """Both parts' metrics, and each held-out customer's score (None when not asked for)."""
+
+    parts: dict[str, Evaluation]  # "test", "train"
+    heldout: Any  # pyarrow Table with pachflow_contracts.heldout_scores.COLUMNS, or None
 
 
-def heldout_scores(model: PipelineModel, df: DataFrame) -> Any:
-    """Each held-out customer's (nameOrig, label, fraud probability, prediction) as an
-    Arrow table: Spark filters and projects, only ~a fifth of the rows' four columns
-    reach the driver (no pandas)."""
-    from pyspark.sql import functions as F
+def evaluate(model: PipelineModel, df: DataFrame, heldout: bool = True) -> Evaluated:
+    """One Spark pass scores every `data.prepare`d row; only small groups reach the
+    driver: (part, score, label) with their counts, and with `heldout` each held-out
+    customer's own group (its name, score, label and prediction: HELD_OUT is null on the
+    training rows, which still collapse into a few groups). Every metric is computed
+    exactly from them (evaluate_counts)."""
+    import pyarrow.compute as pc
 
     from pachflow_contracts import heldout_scores as hs
 
-    held = scores(model, df).filter(F.col(IS_TEST))
-    return held.select(
-        F.col(HELD_OUT).alias(hs.CUSTOMER),
-        F.col(LABEL).alias(hs.LABEL),
-        F.col(SCORE).alias(hs.SCORE),
-        F.col("prediction").alias(hs.PREDICTION),
-    ).toArrow()
+    keys = [IS_TEST, SCORE, LABEL] + ([HELD_OUT, PREDICTION] if heldout else [])
+    groups = scores(model, df).groupBy(*keys).count().toArrow()
+    parts = {}
+    for part, is_test in (("test", True), ("train", False)):
+        mine = groups.filter(pc.equal(groups[IS_TEST], is_test))
+        parts[part] = evaluate_counts(
+            mine[SCORE].to_numpy(), mine[LABEL].to_numpy(), mine["count"].to_numpy()
+        )
+    if not heldout:
+        return Evaluated(parts, None)
+    held = groups.filter(groups[IS_TEST]).select([HELD_OUT, LABEL, SCORE, PREDICTION])
+    return Evaluated(parts, held.rename_columns(list(hs.COLUMNS)))
 
 
 def feature_importances(model: PipelineModel) -> dict[str, float]:

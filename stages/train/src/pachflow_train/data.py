@@ -189,9 +189,10 @@ def holdout_of_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
-    """FEATURES rows -> (FEATURES_VECTOR, LABEL as double, IS_TEST, CUSTOMER_HASH, HELD_OUT):
-    HELD_OUT is nameOrig on held-out rows, null on the others (the cache holds only the
-    held-out customers' names: what train's held-out scores file needs).
+    """FEATURES rows -> (MODEL_INPUTS, LABEL as double, IS_TEST, CUSTOMER_HASH, HELD_OUT):
+    HELD_OUT is nameOrig on held-out rows, null on the others (what train's held-out
+    scores file names). The inputs stay columns: the model assembles them itself (its
+    first stage), and only the rows the fit uses are assembled for it (`training_rows`).
 
     IS_TEST is a function of the customer alone (a seeded hash of nameOrig), so a
     customer's side never changes as data grows or shrinks: a customer held out by one
@@ -203,17 +204,12 @@ def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
 
     bucket = F.pmod(F.xxhash64(F.col(ID_COLUMN), F.lit(seed)), F.lit(HOLDOUT_BUCKETS))
     is_test = bucket < F.lit(test_fraction * HOLDOUT_BUCKETS)
-    flagged = features.select(
+    return features.select(
         *MODEL_INPUTS,
         F.col(LABEL_COLUMN).cast("double").alias(LABEL),
         is_test.alias(IS_TEST),
         F.xxhash64(F.col(ID_COLUMN)).alias(CUSTOMER_HASH),
         F.when(is_test, F.col(ID_COLUMN)).alias(HELD_OUT),
-    )
-    return (
-        assembler()
-        .transform(flagged)
-        .select(FEATURES_VECTOR, LABEL, IS_TEST, CUSTOMER_HASH, HELD_OUT)
     )
 
 
@@ -224,12 +220,12 @@ def load_split(
     seed: int,
     partitions: int | None = None,
 ) -> DataFrame:
-    """`prepare`d features of the partials files (merged: one row per customer), cached.
-
-    The cache holds the assembled vectors: every pass Spark's tree makes over its input
-    (metadata, split candidates, binning) then starts from them instead of re-assembling
-    21 columns per row (measured on 6.35 M customers, fitting on every row: 33.5 s
-    instead of 41.9 s).
+    """`prepare`d features of the partials files (merged: one row per customer), not
+    cached: each pass (the survey, the training sample, the evaluation) reads the files
+    again, and only the rows the fit passes over many times are cached
+    (`training_rows`). Caching all of them held every customer's assembled vector in the
+    driver (~1.3 GB more peak memory at PaySim's size) for three passes that each read
+    them once.
     """
     from pachflow_contracts.features import ID_COLUMN
     from pachflow_features import read_features
@@ -242,8 +238,7 @@ def load_split(
     # (trees on more than 10,000 rows) give the same model everywhere.
     if partitions is not None:
         features = features.repartition(partitions, ID_COLUMN).sortWithinPartitions(ID_COLUMN)
-    df = prepare(features, test_fraction, seed)
-    return df.cache()
+    return prepare(features, test_fraction, seed)
 
 
 def example_rows(files: list[Path | str], n: int = 5) -> pd.DataFrame:
@@ -270,15 +265,28 @@ def example_rows(files: list[Path | str], n: int = 5) -> pd.DataFrame:
     return pd.concat(frames).head(n).reset_index(drop=True)
 
 
-def class_counts(df: DataFrame) -> ClassCounts:
-    """One pass (it also fills the cache): rows per (part, class), and the held-out set's
-    digest."""
+@dataclass(frozen=True)
+class Survey:
+    """What one pass over every row finds: the class counts of both parts and, for the
+    leakage check, each model input's range per class in the training part."""
+
+    counts: ClassCounts
+    #: {label: (lowest, highest) value of each MODEL_INPUTS column} over the training part
+    train_ranges: dict[int, tuple[list[float], list[float]]]
+
+
+def survey(df: DataFrame, ranges: bool = True) -> Survey:
+    """One pass: rows per (part, class), the held-out set's digest and (unless `ranges`
+    is False) the training part's value ranges per class for the leakage check, grouped
+    together so the files are read once for all of them."""
     from pyspark.sql import functions as F
 
-    rows = df.groupBy(IS_TEST, LABEL).agg(
-        F.count(F.lit(1)).alias("count"), F.bit_xor(CUSTOMER_HASH).alias("xor")
-    )
-    got = {(r[IS_TEST], int(r[LABEL])): (r["count"], r["xor"]) for r in rows.collect()}
+    aggregates = [F.count(F.lit(1)).alias("count"), F.bit_xor(CUSTOMER_HASH).alias("xor")]
+    if ranges:
+        aggregates += [F.min(c).alias(f"min_{c}") for c in MODEL_INPUTS]
+        aggregates += [F.max(c).alias(f"max_{c}") for c in MODEL_INPUTS]
+    collected = df.groupBy(IS_TEST, LABEL).agg(*aggregates).collect()
+    got = {(r[IS_TEST], int(r[LABEL])): (r["count"], r["xor"]) for r in collected}
     digest = 0
     for (is_test, _), (_, xor) in got.items():
         if is_test:
@@ -287,13 +295,22 @@ def class_counts(df: DataFrame) -> ClassCounts:
     def count(key: tuple[bool, int]) -> int:
         return int(got.get(key, (0, 0))[0])
 
-    return ClassCounts(
+    counts = ClassCounts(
         train_pos=count((False, 1)),
         train_neg=sum(v for (t, y), (v, _) in got.items() if not t and y != 1),
         test_pos=count((True, 1)),
         test_neg=sum(v for (t, y), (v, _) in got.items() if t and y != 1),
         test_digest=f"{digest & (1 << 64) - 1:016x}",
     )
+    train_ranges = {
+        int(r[LABEL]): (
+            [float(r[f"min_{c}"]) for c in MODEL_INPUTS],
+            [float(r[f"max_{c}"]) for c in MODEL_INPUTS],
+        )
+        for r in collected
+        if ranges and not r[IS_TEST]
+    }
+    return Survey(counts, train_ranges)
 
 
 def check_learnable(counts: ClassCounts, where: str, test_fraction: float) -> None:
@@ -352,12 +369,17 @@ def training_rows(
     seed: int,
     min_negatives: int = MIN_SAMPLED_NEGATIVES,
 ) -> TrainingRows:
-    """The training part: every fraud row and a seeded sample of the others.
+    """The training part: every fraud row and a seeded sample of the others, cached
+    (the caller unpersists them after the fit).
 
     Fraud is ~0.1 % of PaySim customers, so nearly all rows are negatives that tell the
     tree the same thing; fitting on a share of them, each weighted 1/share, keeps class
     totals (so leaf probabilities stay calibrated) and cuts every pass of the fit by that
-    share. Evaluation still scores every row.
+    share. Evaluation still scores every row. The cache holds the assembled vectors of
+    these rows only: every pass Spark's tree makes over its input (metadata, split
+    candidates, binning) starts from them instead of reading and assembling the files
+    again, and the draw is made once: the same rows in the same order as the files are
+    read give the same sample and the same model.
     """
     from pyspark.sql import functions as F
 
@@ -369,4 +391,11 @@ def training_rows(
     if (pos_weight, neg_weight) != (1.0, 1.0):
         weight = F.when(F.col(LABEL) == 1.0, F.lit(pos_weight)).otherwise(F.lit(neg_weight))
         rows = rows.withColumn(WEIGHT, weight)
-    return TrainingRows(rows, pos_weight, share, neg_weight)
+    return TrainingRows(assembled(rows).cache(), pos_weight, share, neg_weight)
+
+
+def assembled(rows: DataFrame) -> DataFrame:
+    """`prepare`d rows as the classifier is fitted on them: (FEATURES_VECTOR, LABEL, and
+    WEIGHT when they have one)."""
+    weight = [WEIGHT] if WEIGHT in rows.columns else []
+    return assembler().transform(rows).select(FEATURES_VECTOR, LABEL, *weight)

@@ -2,20 +2,16 @@
 
 Such a feature is either leakage (derived from the label, or recorded after the fact) or a
 generator rule that makes the task trivial; either way the metrics mean little. The check
-is one Spark aggregation (min and max of every input, per class) over the training part;
-a separating feature is reported with a warning and tagged on the MLflow run.
+compares the min and max of every input per class over the training part, which train's
+first pass over the data computes with the class counts (`data.survey`); a separating
+feature is reported with a warning and tagged on the MLflow run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from pachflow_contracts import MODEL_INPUTS
-from pachflow_train.data import FEATURES_VECTOR, IS_TEST, LABEL
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
 
 #: MLflow tag holding the separating features (comma separated); absent when there is none.
 TAG = "pachflow.leakage.perfect_separators"
@@ -41,30 +37,15 @@ def separators(
     ]
 
 
-def class_ranges(
-    df: DataFrame, names: tuple[str, ...] = MODEL_INPUTS
-) -> dict[int, dict[str, Range]]:
-    """{label: {feature: Range}} over the assembled rows of `df` (label 1 = fraud)."""
-    from pyspark.ml.stat import Summarizer
-    from pyspark.sql import functions as F
-
-    summary = Summarizer.metrics("min", "max").summary(F.col(FEATURES_VECTOR)).alias("s")
-    out: dict[int, dict[str, Range]] = {}
-    for row in df.groupBy(LABEL).agg(summary).collect():
-        low, high = row["s"]["min"].toArray(), row["s"]["max"].toArray()
-        out[int(row[LABEL])] = {
-            n: Range(float(low[i]), float(high[i])) for i, n in enumerate(names)
-        }
-    return out
-
-
-def perfect_separators(df: DataFrame) -> list[str]:
-    """The model inputs that alone separate the classes of `df`'s training part perfectly."""
-    from pyspark.sql import functions as F
-
-    ranges = class_ranges(df.filter(~F.col(IS_TEST)))
-    if 0 not in ranges or 1 not in ranges:
+def perfect_separators(train_ranges: dict[int, tuple[list[float], list[float]]]) -> list[str]:
+    """The model inputs that alone separate the classes of the training part perfectly,
+    from each class's (lowest, highest) values of MODEL_INPUTS (`data.survey`)."""
+    if 0 not in train_ranges or 1 not in train_ranges:
         return []
+    ranges = {
+        label: {n: Range(low[i], high[i]) for i, n in enumerate(MODEL_INPUTS)}
+        for label, (low, high) in train_ranges.items()
+    }
     return separators(ranges[1], ranges[0])
 
 

@@ -96,34 +96,32 @@ def train(
     with data.s3a_errors(input_dir, spark_settings):
         df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
     with spark_progress(spark, lambda line: progress(STAGE, line)):
-        try:
-            with data.s3a_errors(input_dir, spark_settings):
-                counts = data.class_counts(df)
+        with data.s3a_errors(input_dir, spark_settings):
+            survey = data.survey(df)
+        counts = survey.counts
+        progress(
+            STAGE,
+            f"{counts.rows} customers, {counts.positives} fraud; "
+            f"test part {counts.test_pos + counts.test_neg} customers (by customer: "
+            f"{data.holdout_rule(settings.test_fraction, settings.seed)}; "
+            f"set digest {counts.test_digest})",
+        )
+        data.check_learnable(counts, where, settings.test_fraction)
+        with tracking_errors(uri, http):
+            params = {**settings.params(), **execution_params(partitions, spark_settings)}
+            run_id = tracker.start(previous, params)
+            tracker.set_tags(tags)
             progress(
                 STAGE,
-                f"{counts.rows} customers, {counts.positives} fraud; "
-                f"test part {counts.test_pos + counts.test_neg} customers (by customer: "
-                f"{data.holdout_rule(settings.test_fraction, settings.seed)}; "
-                f"set digest {counts.test_digest})",
+                f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",
             )
-            data.check_learnable(counts, where, settings.test_fraction)
-            with tracking_errors(uri, http):
-                params = {**settings.params(), **execution_params(partitions, spark_settings)}
-                run_id = tracker.start(previous, params)
-                tracker.set_tags(tags)
-                progress(
-                    STAGE,
-                    f"MLflow run {run_id} ({ctx.run_name}) in {experiment} at {tracker.public_uri}",
-                )
-                try:
-                    read_from = data.object_store_inputs(input_dir)
-                    attempt = Attempt(tracker, spark, files, df, counts, read_from)
-                    _train_and_log(attempt, settings, output_dir, tracking)
-                except BaseException:
-                    _end_failed(tracker)
-                    raise
-        finally:
-            df.unpersist()
+            try:
+                read_from = data.object_store_inputs(input_dir)
+                attempt = Attempt(tracker, spark, files, df, survey, read_from)
+                _train_and_log(attempt, settings, output_dir, tracking)
+            except BaseException:
+                _end_failed(tracker)
+                raise
 
 
 ENDPOINT_TAG = "spark.endpoint"
@@ -142,15 +140,20 @@ def spark_tags(spark_settings: SparkSettings, spark: Any) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One training attempt's open handles: its MLflow run, its Spark session and the
-    cached, split features it fits and evaluates on."""
+    """One training attempt's open handles: its MLflow run, its Spark session, the split
+    features it fits and evaluates on (read from the files on each pass) and what the
+    first pass found in them."""
 
     tracker: Tracker
     spark: Any
     files: list[Path | str]
     df: Any
-    counts: data.ClassCounts
+    survey: data.Survey
     read_from: dict[str, str]  # {input name: the object-store URL it was read from}
+
+    @property
+    def counts(self) -> data.ClassCounts:
+        return self.survey.counts
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ class Fitted:
     importances: dict[str, float]
     metrics: dict[str, float]  # what the MLflow run logs
     holdout: dict[str, str]
+    heldout_scores: Any  # pyarrow Table: each held-out customer's score (HELDOUT_SCORES)
 
 
 def _train_and_log(
@@ -215,7 +219,7 @@ def _tag_perfect_separators(attempt: Attempt) -> None:
     """A feature that alone separates the classes is a leak more often than a find: say so."""
     from pachflow_train import leakage
 
-    separators = leakage.perfect_separators(attempt.df)
+    separators = leakage.perfect_separators(attempt.survey.train_ranges)
     if separators:
         progress(STAGE, leakage.warning(separators))
         attempt.tracker.set_tags({leakage.TAG: ",".join(separators)})
@@ -229,7 +233,10 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
         attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
     )
     t0 = time.monotonic()
-    fitted = classifier.fit(train.rows, settings)
+    try:
+        fitted = classifier.fit(train.rows, settings)
+    finally:
+        train.rows.unpersist()
     fit_s = time.monotonic() - t0
     progress(
         STAGE,
@@ -238,7 +245,8 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
         f"(weights {train.positive_weight:g} / {train.negative_weight:g})",
     )
     t0 = time.monotonic()
-    parts = classifier.evaluate_parts(fitted, attempt.df)
+    evaluated = classifier.evaluate(fitted, attempt.df)
+    parts = evaluated.parts
     importances = classifier.feature_importances(fitted)
     eval_s = time.monotonic() - t0
     test = parts["test"]
@@ -257,18 +265,16 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
         "evaluate_seconds": eval_s,
     }
     holdout = data.holdout_record(counts, settings.test_fraction, settings.seed)
-    return Fitted(fitted, parts, importances, metrics, holdout)
+    return Fitted(fitted, parts, importances, metrics, holdout, evaluated.heldout)
 
 
 def _log_heldout_scores(attempt: Attempt, fitted: Fitted, staging: Path) -> float:
-    """One score per held-out customer, in OUTPUT_DIR and in MLflow (what `lineage diff`
-    compares two versions on); returns the seconds it took."""
-    from pachflow_train import classifier
-
+    """One score per held-out customer (scored by the evaluation), in OUTPUT_DIR and in
+    MLflow (what `lineage diff` compares two versions on); returns the seconds it took."""
     t0 = time.monotonic()
     heldout_file = staging / HELDOUT_SCORES
     heldout_file.parent.mkdir(parents=True)
-    write_heldout(classifier.heldout_scores(fitted.model, attempt.df), str(heldout_file))
+    write_heldout(fitted.heldout_scores, str(heldout_file))
     seconds = time.monotonic() - t0
     attempt.tracker.log_artifact(heldout_file, heldout_file.parent.name)
     return seconds
