@@ -54,15 +54,25 @@ def etl_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture
-def bucket(etl_tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Store]:
-    """Bucket `etl` holding etl_tree, and the env a worker's S3 gateway sidecar gives."""
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Store]:
+    """One s3rver for the module (a start is ~0.5 s); each test gets the bucket afresh."""
     s3rver_or_skip()
-    with run_s3rver(tmp_path / "s3", bucket="etl") as store:
-        store.upload_tree(etl_tree)
-        for key, value in store.worker_env().items():
-            monkeypatch.setenv(key, value)
+    with run_s3rver(tmp_path_factory.mktemp("s3-server") / "s3", bucket="etl") as store:
         yield store
+
+
+@pytest.fixture
+def bucket(
+    s3_server: S3Store, etl_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[S3Store]:
+    """Bucket `etl` holding etl_tree and nothing else (what an earlier test uploaded is
+    gone), and the env a worker's S3 gateway sidecar gives."""
+    s3_server.empty()
+    s3_server.upload_tree(etl_tree)
+    for key, value in s3_server.worker_env().items():
+        monkeypatch.setenv(key, value)
+    yield s3_server
 
 
 def _relative(files: list, prefix: str) -> list[str]:

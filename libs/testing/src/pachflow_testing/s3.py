@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pachflow_testing.loopback import LOOPBACK, free_port, port_open, stop_process_group
 from pachflow_testing.services import installed_or_skip
@@ -62,21 +63,31 @@ class S3Store:
     def upload_tree(self, local: Path) -> list[str]:
         """Every file under `local` into the bucket, keyed by its path below `local`, with
         boto3 (another S3 client than pyarrow's, which the stages read with); the keys."""
-        import boto3
-
-        client = boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-            region_name="us-east-1",
-        )
+        client = self._client()
         keys = []
         for path in sorted(p for p in local.rglob("*") if p.is_file()):
             key = path.relative_to(local).as_posix()
             client.upload_file(str(path), self.bucket, key)
             keys.append(key)
         return keys
+
+    def empty(self) -> None:
+        """Delete every object in the bucket (a server shared by tests, a fresh bucket each)."""
+        client = self._client()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                client.delete_object(Bucket=self.bucket, Key=item["Key"])
+
+    def _client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+            region_name="us-east-1",
+        )
 
     def object_keys(self) -> list[str]:
         """Every key in the bucket, read from s3rver's files (`<key>._S3rver_object`)."""
