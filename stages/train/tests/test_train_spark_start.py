@@ -19,3 +19,13 @@ def test_a_start_that_fails_raises_open_sessions_error_where_the_session_is_aske
     with pytest.raises(BadEndpoint, match=f"Spark endpoint {url} does not answer"):
         starting.session()
     starting.discard()  # a failed start leaves nothing to stop: no second error
+
+
+@pytest.mark.spark
+def test_discard_leaves_running_a_spark_the_process_had_before(spark):
+    """In a process that already runs Spark (a notebook's, or the test session's, shared
+    through getOrCreate), a train that fails before it needs Spark must not stop it."""
+    starting = SessionStart("test", SparkSettings(master=spark.sparkContext.master))
+    assert starting.session() is spark
+    starting.discard()
+    assert spark.range(3).count() == 3

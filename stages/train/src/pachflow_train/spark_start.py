@@ -33,6 +33,7 @@ class SessionStart:
     def __init__(self, app_name: str, settings: SparkSettings) -> None:
         self._app_name, self._settings = app_name, settings
         self._session: SparkSession | None = None
+        self._shared = False  # the process's Spark was there before: not this start's to stop
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         if _starts_a_jvm(settings):
@@ -42,6 +43,11 @@ class SessionStart:
             self._thread.start()
 
     def _start(self) -> None:
+        from pyspark import SparkContext
+
+        # getOrCreate hands back a session the process already runs (an embedding program's,
+        # a test session's): discard() must leave it running for its owner.
+        self._shared = SparkContext._active_spark_context is not None
         try:
             self._session = open_session(self._app_name, self._settings)
         except BaseException as exc:  # raised again in the thread that asks for the session
@@ -60,5 +66,5 @@ class SessionStart:
         if self._thread is None:
             return
         self._thread.join()
-        if self._session is not None:
+        if self._session is not None and not self._shared:
             self._session.stop()
