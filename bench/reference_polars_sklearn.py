@@ -8,7 +8,7 @@ counts are written here, as polars expressions), holds customers out by train's 
 keeps train's negative share of the training non-fraud rows with weight 1/share, fits
 scikit-learn's DecisionTreeClassifier with train's defaults (`ModelSettings`) and
 computes train's metrics (`pachflow_train.evaluate.evaluate_counts`, on every customer of
-each part, as `evaluate_parts` does). No MLflow, no files written.
+each part, as train's `classifier.evaluate` does). No MLflow, no files written.
 
 What cannot match Spark MLlib's DecisionTreeClassifier, so the metrics agree closely, not
 to the digit:

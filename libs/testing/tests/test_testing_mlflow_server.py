@@ -63,6 +63,18 @@ def test_run_mlflow_server_closes_its_port_on_exit(tmp_path: Path) -> None:
         assert db.execute("SELECT name FROM experiments").fetchall() == [("Default",)]
 
 
+def test_a_removed_template_database_is_migrated_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kept empty database lives in the first server's root: once its caller removed
+    that folder, the next SQLite server runs MLflow's migrations instead of failing."""
+    from pachflow_testing import mlflow_server as servers
+
+    monkeypatch.setattr(servers, "_empty_sqlite_db", tmp_path / "removed" / "empty-mlflow.db")
+    with run_mlflow_server(tmp_path / "srv") as server:
+        assert MlflowClient(server.uri).get_experiment_by_name("Default") is not None
+
+
 def test_production_server_checks_every_request_against_a_cheap_stored_hash(
     mlflow_server: MlflowServer,
 ) -> None:

@@ -35,7 +35,8 @@ START_TIMEOUT_S = float(os.environ.get("PACHFLOW_TEST_MLFLOW_START_TIMEOUT", "24
 
 
 # An empty, migrated MLflow SQLite database kept from this process's first SQLite server:
-# later ones start from a copy instead of running MLflow's schema migrations again.
+# later ones start from a copy instead of running MLflow's schema migrations again (while
+# it exists: it lives in that first server's root, which its caller may remove).
 _empty_sqlite_db: Path | None = None
 
 
@@ -114,7 +115,7 @@ def run_mlflow_server(
     db = root / "mlflow.db"
     new_sqlite = backend_uri is None and not db.exists()
     backend_uri = backend_uri or f"sqlite:///{db}"
-    if new_sqlite and _empty_sqlite_db is not None:
+    if new_sqlite and _empty_sqlite_db is not None and _empty_sqlite_db.exists():
         shutil.copyfile(_empty_sqlite_db, db)
     cmd = [
         mlflow_executable(),
