@@ -61,114 +61,12 @@ if TYPE_CHECKING:
     import polars as pl
     from sklearn.tree import DecisionTreeClassifier
 
-# --- XXH64, as Spark's xxhash64 computes it over a string's UTF-8 bytes ---------------
-
-_P1 = np.uint64(0x9E3779B185EBCA87)
-_P2 = np.uint64(0xC2B2AE3D27D4EB4F)
-_P3 = np.uint64(0x165667B19E3779F9)
-_P4 = np.uint64(0x85EBCA77C2B2AE63)
-_P5 = np.uint64(0x27D4EB2F165667C5)
-
-
-def _rotl(x: np.ndarray, r: int) -> np.ndarray:
-    return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
-
-
-def _avalanche(h: np.ndarray) -> np.ndarray:
-    """XXH64's final mix."""
-    with np.errstate(over="ignore"):
-        h = h ^ (h >> np.uint64(33))
-        h = h * _P2
-        h = h ^ (h >> np.uint64(29))
-        h = h * _P3
-        return h ^ (h >> np.uint64(32))
-
-
-def _words(block: np.ndarray, at: int, width: int) -> np.ndarray:
-    """Little-endian unsigned words of `width` bytes at byte `at` of each row."""
-    dtype = {8: "<u8", 4: "<u4"}[width]
-    return np.ascontiguousarray(block[:, at : at + width]).view(dtype).ravel().astype(np.uint64)
-
-
-def _round(acc: np.ndarray, word: np.ndarray) -> np.ndarray:
-    return _rotl(acc + word * _P2, 31) * _P1
-
-
-def _xxh64_fixed(block: np.ndarray, seed: int) -> np.ndarray:
-    """XXH64 of every row of `block` (n rows of the same byte length)."""
-    n, length = block.shape
-    s = np.uint64(seed)
-    at = 0
-    with np.errstate(over="ignore"):
-        if length >= 32:
-            v = [
-                np.full(n, s + _P1 + _P2, np.uint64),
-                np.full(n, s + _P2, np.uint64),
-                np.full(n, s, np.uint64),
-                np.full(n, s - _P1, np.uint64),
-            ]
-            while at + 32 <= length:
-                v = [_round(v[i], _words(block, at + 8 * i, 8)) for i in range(4)]
-                at += 32
-            h = _rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)
-            for lane in v:
-                h = (h ^ _round(np.zeros(n, np.uint64), lane)) * _P1 + _P4
-        else:
-            h = np.full(n, s + _P5, np.uint64)
-        h = h + np.uint64(length)
-        while at + 8 <= length:
-            h = _rotl(h ^ _round(np.zeros(n, np.uint64), _words(block, at, 8)), 27) * _P1 + _P4
-            at += 8
-        if at + 4 <= length:
-            h = _rotl(h ^ (_words(block, at, 4) * _P1), 23) * _P2 + _P3
-            at += 4
-        while at < length:
-            h = _rotl(h ^ (block[:, at].astype(np.uint64) * _P5), 11) * _P1
-            at += 1
-    return _avalanche(h)
-
-
-def _xxh64_strings(ids: pl.Series, seed: int) -> np.ndarray:
-    """XXH64 of each string's UTF-8 bytes (Spark's XXH64.hashUnsafeBytes)."""
-    import pyarrow as pa
-
-    arrow = ids.to_arrow().cast(pa.large_string())
-    if isinstance(arrow, pa.ChunkedArray):
-        arrow = arrow.combine_chunks()
-    offsets = np.frombuffer(arrow.buffers()[1], np.int64)[
-        arrow.offset : arrow.offset + len(arrow) + 1
-    ]
-    data = arrow.buffers()[2]
-    raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    out = np.empty(len(lengths), np.uint64)
-    for length in np.unique(lengths):
-        rows = np.flatnonzero(lengths == length)
-        block = (
-            raw[starts[rows, None] + np.arange(length)]
-            if length
-            else np.zeros((len(rows), 0), np.uint8)
-        )
-        out[rows] = _xxh64_fixed(block.reshape(len(rows), int(length)), seed)
-    return out
-
-
-def _xxh64_int(value: int, seeds: np.ndarray) -> np.ndarray:
-    """XXH64 of a 32-bit int with each row's seed (Spark's XXH64.hashInt)."""
-    with np.errstate(over="ignore"):
-        h = seeds + _P5 + np.uint64(4)
-        h = _rotl(h ^ (np.uint64(value & 0xFFFFFFFF) * _P1), 23) * _P2 + _P3
-    return _avalanche(h)
-
 
 def xxhash64(ids: pl.Series, *ints: int) -> np.ndarray:
-    """Spark's `xxhash64(col, lit(i), ...)` of a string column and int literals, as
-    unsigned 64-bit values (Spark returns the same bits as a signed long): the string
-    hashed with seed 42, each literal then hashed with the running hash as its seed."""
-    h = _xxh64_strings(ids, 42)
-    for value in ints:
-        h = _xxh64_int(value, h)
-    return h
+    """Spark's `xxhash64(nameOrig, lit(i), ...)` as uint64 (pachflow_features.hashing)."""
+    from pachflow_features.hashing import xxhash64
+
+    return xxhash64(ids.to_arrow(), *ints)
 
 
 # --- features ---------------------------------------------------------------------------

@@ -89,21 +89,3 @@ def test_holds_out_the_customers_train_holds_out(spark: Any, pipeline_features: 
     assert set(series.filter(mask).to_list()) == spark_held
     counts = survey(prepared, ranges=False).counts
     assert reference.holdout_digest(series, mask) == counts.test_digest
-
-
-def test_xxhash64_is_sparks_for_every_length(spark: Any) -> None:
-    """Spark's xxhash64 of a string column (UTF-8 bytes, seed 42), alone and followed by
-    an int literal (train's `xxhash64(nameOrig, lit(seed))`): lengths 0..80 cover the
-    32-byte stripes and the 8-, 4- and 1-byte tails; non-ASCII strings hash their bytes."""
-    import polars as pl
-    from pyspark.sql import functions as F
-
-    values = [
-        "".join(chr(48 + (i * 7 + j) % 75) for j in range(n)) for n in range(81) for i in range(2)
-    ]
-    values += ["C123456789", "Müller-€-客户", "x" * 200]
-    frame = spark.createDataFrame([(v,) for v in values], "s string")
-    rows = frame.select(F.xxhash64("s"), F.xxhash64("s", F.lit(7))).collect()
-    series = pl.Series(values)
-    assert reference.xxhash64(series).view(np.int64).tolist() == [r[0] for r in rows]
-    assert reference.xxhash64(series, 7).view(np.int64).tolist() == [r[1] for r in rows]
