@@ -13,7 +13,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from pachflow_contracts import FEATURES, PARTIALS
-from pachflow_features import features_of_partials, plan_merge, read_features
+from pachflow_features import (
+    features_of_partials,
+    plan_merge,
+    read_features,
+    read_features_table,
+)
 from pachflow_features import spark as merge
 from pachflow_spark import SparkSettings, build_session
 
@@ -157,3 +162,28 @@ def test_arrow_formulas_match_spark_on_one_file(layout, spark):
         features_of_partials(pq.read_table(files[3])).to_pandas().set_index("nameOrig").sort_index()
     )
     pd.testing.assert_frame_equal(arrow, features_of(spark, [files[3]]), check_dtype=False)
+
+
+@pytest.mark.parametrize("how", ["none", "touched", "full"])
+def test_arrow_reader_gives_sparks_rows(layout, spark, how, monkeypatch):
+    """read_features_table (no JVM) returns the rows and values of Spark's read_features
+    under each plan, exactly: the money is integer-valued (sums exact in any order) and
+    the means divide the same doubles."""
+    files, _ = layout
+    if how == "none":
+        files = [files[0], files[3], files[4]]
+    monkeypatch.setattr(merge, "FULL_REDUCE_SHARE", 0.0 if how == "full" else 0.25)
+    assert plan_merge(files).how == how
+    ours = read_features_table(files)
+    assert ours.schema == FEATURES.schema
+    theirs = read_features(spark, files).toArrow().sort_by("nameOrig")
+    ours = ours.sort_by("nameOrig")
+    assert ours.num_rows == theirs.num_rows == len(set(ours["nameOrig"].to_pylist()))
+    for name in FEATURES.columns:
+        assert ours[name].to_pylist() == theirs[name].to_pylist(), name
+
+
+def test_arrow_reader_of_no_rows_is_an_empty_features_table(layout):
+    files, _ = layout
+    assert read_features_table([files[-1]]) == FEATURES.schema.empty_table()
+    assert read_features_table([]).schema == FEATURES.schema
