@@ -1,0 +1,165 @@
+"""A saved tree model scored with numpy gives every row Spark's score and prediction, and
+the array evaluation gives Spark's `classifier.evaluate`: exactly, not within a tolerance."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from pachflow_contracts import MODEL_INPUTS
+from pachflow_train import classifier, data
+from pachflow_train.tree_arrays import SavedTrees, spark_round
+
+COLUMNS = [*MODEL_INPUTS, classifier.SCORE, classifier.PREDICTION]
+
+
+@pytest.fixture(scope="module")
+def split(spark: Any, features_dir: Path) -> Any:
+    return data.load_split(spark, data.feature_files(features_dir), 0.25, 42, 2)
+
+
+def saved(split: Any, tmp: Path, name: str, weights: str = "balanced") -> tuple[Any, Path]:
+    """A model `classifier.fit` makes, on weighted rows (leaf stats that are not counts),
+    saved as train saves OUTPUT_DIR/model."""
+    counts = data.survey(split, ranges=False).counts
+    rows = data.training_rows(split, counts, weights, 1.0, 42).rows
+    settings = classifier.ModelSettings(classifier=name, max_depth=4, num_trees=4, max_iter=3)
+    model = classifier.fit(rows, settings)
+    rows.unpersist()
+    model.write().save(str(tmp / "model"))
+    return model, tmp / "model"
+
+
+def spark_scores(spark: Any, model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spark's SCORE and PREDICTION of the rows of `x` (MODEL_INPUTS as doubles)."""
+    table = pa.table({"row": np.arange(len(x)), **{c: x[:, i] for i, c in enumerate(MODEL_INPUTS)}})
+    out = classifier.scores(model, spark.createDataFrame(table.to_pandas()))
+    got = out.select("row", classifier.SCORE, classifier.PREDICTION).toArrow().sort_by("row")
+    return got[classifier.SCORE].to_numpy(), got[classifier.PREDICTION].to_numpy()
+
+
+def inputs(rows: pa.Table) -> np.ndarray:
+    return np.column_stack([rows[c].to_numpy().astype(np.float64) for c in MODEL_INPUTS])
+
+
+def at_thresholds(trees: SavedTrees, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every split, the `base` rows with its feature set to its threshold, and to the
+    next double above it."""
+    at, above = [], []
+    for tree in trees.trees:
+        for node in np.flatnonzero(tree.left != np.arange(len(tree.left))):
+            f, t = tree.feature[node], tree.threshold[node]
+            rows = base.copy()
+            rows[:, f] = t
+            at.append(rows.copy())
+            rows[:, f] = np.nextafter(t, np.inf)
+            above.append(rows)
+    return np.concatenate(at), np.concatenate(above)
+
+
+@pytest.mark.parametrize("name", ["decision_tree", "random_forest"])
+def test_saved_trees_score_every_row_as_spark(
+    spark: Any, split: Any, tmp_path: Path, name: str
+) -> None:
+    model, path = saved(split, tmp_path, name)
+    trees = SavedTrees.load(path)
+    assert len(trees.trees) == (4 if name == "random_forest" else 1)
+    rows = classifier.scores(model, split).select(*COLUMNS).toArrow()
+    x = inputs(rows)
+    score, prediction = trees.score(x)
+    assert np.array_equal(score, rows[classifier.SCORE].to_numpy())
+    assert np.array_equal(prediction, rows[classifier.PREDICTION].to_numpy())
+    assert len(np.unique(score)) > 2 and set(np.unique(prediction)) == {0.0, 1.0}
+
+    # Rows exactly at each split's threshold (Spark sends them left), and just above it.
+    at, above = at_thresholds(trees, x[:40])
+    spark_at, spark_above = spark_scores(spark, model, at), spark_scores(spark, model, above)
+    ours_at, ours_above = trees.score(at), trees.score(above)
+    for ours, theirs in ((ours_at, spark_at), (ours_above, spark_above)):
+        assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
+    # ...and the threshold decides some of them: `<` instead of `<=` would fail above.
+    assert (spark_at[0] != spark_above[0]).any()
+
+
+def test_evaluate_arrays_equals_spark_evaluate(split: Any, tmp_path: Path) -> None:
+    model, path = saved(split, tmp_path, "decision_tree", weights="none")
+    rows = split.select(*MODEL_INPUTS, data.LABEL, data.IS_TEST, data.HELD_OUT).toArrow()
+    is_test = rows[data.IS_TEST].to_numpy(zero_copy_only=False)
+    score, prediction = SavedTrees.load(path).score(inputs(rows))
+    held_out = rows[data.HELD_OUT].filter(pa.array(is_test)).combine_chunks()
+    ours = classifier.evaluate_arrays(
+        score, rows[data.LABEL].to_numpy(), is_test, held_out, prediction
+    )
+    theirs = classifier.evaluate(model, split)
+    assert ours.parts == theirs.parts  # every metric, exactly
+    assert ours.parts["test"].rows == len(held_out) and ours.parts["train"].rows > 0
+    types = [(f.name, f.type) for f in ours.heldout.schema]
+    assert types == [(f.name, f.type) for f in theirs.heldout.schema]
+    key = sorted(ours.heldout.column_names)
+    assert sorted(map(str, ours.heldout.select(key).to_pylist())) == sorted(
+        map(str, theirs.heldout.select(key).to_pylist())
+    )
+
+
+def test_spark_round_is_sparks_at_every_half(spark: Any) -> None:
+    """Spark rounds HALF_UP through the double's decimal string: every k/10^4 + 1/2 10^-4
+    in [0, 1] and the doubles around it, plus random values, as Spark's round."""
+    from pyspark.sql import functions as F
+
+    halves = (2 * np.arange(10_000) + 1) / 20_000
+    near = [halves]
+    for steps in (1, 2):
+        for direction in (np.inf, -np.inf):
+            moved = halves
+            for _ in range(steps):
+                moved = np.nextafter(moved, direction)
+            near.append(moved)
+    values = np.concatenate([*near, np.random.default_rng(3).random(10_000), [0.0, 1.0]])
+    df = spark.createDataFrame(pa.table({"row": np.arange(len(values)), "v": values}).to_pandas())
+    got = df.select("row", F.round("v", 4).alias("r")).toArrow().sort_by("row")
+    assert np.array_equal(spark_round(values), got["r"].to_numpy())
+    assert spark_round(np.array([0.00005]))[0] == 0.0001  # HALF_UP, not to even
+
+
+def test_gbt_is_left_to_spark(split: Any, tmp_path: Path) -> None:
+    _, path = saved(split, tmp_path, "gbt")
+    with pytest.raises(NotImplementedError, match="GBTClassificationModel"):
+        SavedTrees.load(path)
+
+
+def test_a_directory_that_is_not_a_saved_tree_model_is_named(split: Any, tmp_path: Path) -> None:
+    with pytest.raises(
+        ValueError, match=re.escape(f"{tmp_path / 'nothing' / 'metadata'}: expected one")
+    ):
+        SavedTrees.load(tmp_path / "nothing")
+    _, path = saved(split, tmp_path, "decision_tree")
+    stage = next((path / "stages").glob("1_*"))
+
+    (data_file,) = (stage / "data").glob("part-*.parquet")
+    original = data_file.read_bytes()
+    data_file.write_bytes(b"not parquet")
+    with pytest.raises(
+        ValueError, match=re.escape(f"{data_file}: not a Parquet file of tree nodes")
+    ):
+        SavedTrees.load(path)
+    data_file.write_bytes(original)
+
+    (meta_file,) = (stage / "metadata").glob("part-*")
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps(meta | {"class": "org.example.SomeModel"}))
+    with pytest.raises(
+        ValueError, match=re.escape(f"{meta_file}: expected ") + ".*found 'org.example"
+    ):
+        SavedTrees.load(path)
+
+    shutil.rmtree(stage / "data")
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=re.escape(f"{stage / 'data'}: expected the tree's nodes")):
+        SavedTrees.load(path)
