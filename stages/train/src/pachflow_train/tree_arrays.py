@@ -25,6 +25,7 @@ last bits are the JVM's choice; Spark evaluates those models.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -152,23 +153,17 @@ class SavedTrees:
             raise ValueError(
                 f"expected rows of the {len(MODEL_INPUTS)} model inputs, got shape {x.shape}"
             )
-        probability = np.empty(len(x))
-        prediction = np.empty(len(x))
-        for start in range(0, len(x), CHUNK_ROWS):
-            chunk = x[start : start + CHUNK_ROWS]
-            if np.isnan(chunk).any():
-                raise ValueError("NaN among the model inputs (Spark's VectorAssembler refuses it)")
-            raw = self._raw(chunk)
-            probability[start : start + len(chunk)] = raw[:, 1] / _sum(raw)
-            prediction[start : start + len(chunk)] = np.argmax(raw, axis=1)  # first largest
-        return spark_round(probability), prediction
-
-    def _raw(self, x: np.ndarray) -> np.ndarray:
-        """Spark's rawPrediction of each row."""
-        if not self.ensemble:
+        if not self.ensemble:  # every row gets its leaf's outputs, computed once per node
             (tree,) = self.trees
-            raw: np.ndarray = tree.stats[tree.leaves(x)]
-            return raw
+            with np.errstate(divide="ignore", invalid="ignore"):  # stats summing to 0: no row
+                node_score, node_prediction = _outputs(tree.stats)
+            leaves = np.concatenate([tree.leaves(chunk) for chunk in _chunks(x)])
+            return node_score[leaves], node_prediction[leaves]
+        raw = np.concatenate([self._votes(chunk) for chunk in _chunks(x)])
+        return _outputs(raw)
+
+    def _votes(self, x: np.ndarray) -> np.ndarray:
+        """A random forest's rawPrediction of each row."""
         votes = np.zeros((len(x), self.num_classes))
         for tree in self.trees:
             total = _sum(tree.stats)
@@ -177,6 +172,20 @@ class SavedTrees:
             )
             votes += shares[tree.leaves(x)]
         return votes
+
+
+def _chunks(x: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(x), CHUNK_ROWS):
+        chunk = x[start : start + CHUNK_ROWS]
+        if np.isnan(chunk).any():
+            raise ValueError("NaN among the model inputs (Spark's VectorAssembler refuses it)")
+        yield chunk
+
+
+def _outputs(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(score, prediction) of rawPredictions: probability = raw / its sum, its class-1
+    value rounded; prediction = the index of the first largest raw value."""
+    return spark_round(raw[:, 1] / _sum(raw)), np.argmax(raw, axis=1).astype(np.float64)
 
 
 def _sum(values: np.ndarray) -> np.ndarray:
