@@ -5,7 +5,8 @@ features (the contract's reductions and formulas, `pachflow_contracts.PARTIAL_RE
 and `FEATURE_FORMULAS`, evaluated with polars: only the four per-row values and the type
 counts are written here, as polars expressions), holds customers out by train's rule
 (Spark's `pmod(xxhash64(nameOrig, seed), 2^32) < fraction * 2^32`, XXH64 in numpy),
-keeps train's negative share of the training non-fraud rows with weight 1/share, fits
+keeps train's negative share of the training non-fraud rows with weight 1/share (the same
+customers: train's rule, `pachflow_train.data.sampled_mask`), fits
 scikit-learn's DecisionTreeClassifier with train's defaults (`ModelSettings`) and
 computes train's metrics (`pachflow_train.evaluate.evaluate_counts`, on every customer of
 each part, as train's `classifier.evaluate` does). No MLflow, no files written.
@@ -23,9 +24,6 @@ to the digit:
   ascending); scikit-learn visits the features in a random permutation (`random_state` =
   the seed) and keeps the first strictly better one. MLlib's seed only draws the
   threshold sample.
-- the negative sample: train draws `rand(seed + 1) < share` per Spark partition (its rows
-  depend on the partition layout); here the draw is a seeded hash of the customer id: the
-  same share, other customers.
 - leaves: MLlib merges two sibling leaves that predict the same class into their parent
   (whose class frequencies then score both); scikit-learn keeps them. That merge is
   applied here after fitting (`merged_leaf_probabilities`), so scores come from the same
@@ -146,15 +144,6 @@ def holdout_digest(ids: pl.Series, is_test: np.ndarray) -> str:
     return f"{int(np.bitwise_xor.reduce(xxhash64(ids.filter(is_test)))):016x}"
 
 
-def sampled(ids: pl.Series, label: np.ndarray, share: float, seed: int) -> np.ndarray:
-    """Every fraud row and a seeded `share` of the others: a uniform draw from a hash of the
-    customer (the same rows whatever the row order)."""
-    if share >= 1:
-        return np.ones(len(label), bool)
-    uniform = (xxhash64(ids, seed) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-    return (label == 1) | (uniform < share)
-
-
 def merged_leaf_probabilities(tree: DecisionTreeClassifier) -> np.ndarray:
     """P(fraud) for every node id a row can land in, after MLlib's merge: bottom-up, two
     leaf children that predict the same class become one leaf scored by their parent's
@@ -210,7 +199,7 @@ def job(csv: Path) -> dict[str, Any]:
 
     from pachflow_contracts import ID_COLUMN, LABEL_COLUMN
     from pachflow_train.classifier import ModelSettings
-    from pachflow_train.data import MIN_SAMPLED_NEGATIVES, negative_share
+    from pachflow_train.data import MIN_SAMPLED_NEGATIVES, negative_share, sampled_mask
     from pachflow_train.evaluate import evaluate_counts
 
     s = ModelSettings()
@@ -227,7 +216,7 @@ def job(csv: Path) -> dict[str, Any]:
     is_test = held_out(ids, s.test_fraction, s.seed)
     train_neg = int(((~is_test) & (label != 1)).sum())
     share = negative_share(train_neg, s.negative_fraction, MIN_SAMPLED_NEGATIVES)
-    fit_mask = ~is_test & sampled(ids, label, share, s.seed + 1)
+    fit_mask = ~is_test & sampled_mask(ids.to_arrow(), label, share, s.seed)
     fit_rows = features.filter(pl.Series(fit_mask)).sort(ID_COLUMN)
     times["split"] = time.perf_counter() - t
 

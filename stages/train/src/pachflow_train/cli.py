@@ -105,7 +105,8 @@ is ever printed or recorded.
     "--negative-fraction",
     type=click.FloatRange(0, 1, min_open=True),
     default=0.1,
-    help="Share of the non-fraud training rows to fit on: a seeded sample, each row "
+    help="Share of the non-fraud training rows to fit on: a sample by a seeded hash of "
+    "nameOrig (the same customers on every engine and as data grows), each row "
     f"weighted 1/share so the model stays calibrated; never fewer than "
     f"{data.MIN_SAMPLED_NEGATIVES:,} rows (smaller data trains on all). 1 = all rows. "
     "Evaluation always scores every row.",

@@ -29,9 +29,11 @@ from pachflow_spark.object_store import (
 from pachflow_stagekit import BadInput, find_files
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
     from pyspark.ml.feature import VectorAssembler
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 LABEL = "label"  # the label as double, as Spark ML wants it
 WEIGHT = "weight"
@@ -42,6 +44,8 @@ CUSTOMER_HASH = "customer_hash"  # xxhash64 of the customer id: the held-out set
 #: versions and machines) taken modulo HOLDOUT_BUCKETS, below test_fraction of them.
 HOLDOUT_BUCKETS = 1 << 32
 HOLDOUT_RULE = "xxhash64(nameOrig, {seed}) mod 2^32 < {fraction} * 2^32"
+#: The fit's negative sample (`sampled_column`, `sampled_mask`): `sample_rule` fills it in.
+SAMPLE_RULE = "label = 1 or (xxhash64(nameOrig, {seed}) >>> 11) / 2^53 < {share}"
 FEATURES_VECTOR = "features"  # MODEL_INPUTS assembled into one vector, as Spark ML wants
 MIN_POSITIVES_PER_PART = 1
 #: Negative sampling never fits on fewer non-fraud rows than this: small data sets (tests,
@@ -189,10 +193,12 @@ def holdout_of_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
-    """FEATURES rows -> (MODEL_INPUTS, LABEL as double, IS_TEST, CUSTOMER_HASH, HELD_OUT):
-    HELD_OUT is nameOrig on held-out rows, null on the others (what train's held-out
-    scores file names). The inputs stay columns: the model assembles them itself (its
-    first stage), and only the rows the fit uses are assembled for it (`training_rows`).
+    """FEATURES rows -> (ID_COLUMN, MODEL_INPUTS, LABEL as double, IS_TEST, CUSTOMER_HASH,
+    HELD_OUT): HELD_OUT is nameOrig on held-out rows, null on the others (what train's
+    held-out scores file names; the evaluation groups the training rows on it), and
+    ID_COLUMN is kept for the negative sample's draw (`training_rows`). The inputs stay
+    columns: the model assembles them itself (its first stage), and only the rows the fit
+    uses are assembled for it (`training_rows`).
 
     IS_TEST is a function of the customer alone (a seeded hash of nameOrig), so a
     customer's side never changes as data grows or shrinks: a customer held out by one
@@ -205,6 +211,7 @@ def prepare(features: DataFrame, test_fraction: float, seed: int) -> DataFrame:
     bucket = F.pmod(F.xxhash64(F.col(ID_COLUMN), F.lit(seed)), F.lit(HOLDOUT_BUCKETS))
     is_test = bucket < F.lit(test_fraction * HOLDOUT_BUCKETS)
     return features.select(
+        ID_COLUMN,
         *MODEL_INPUTS,
         F.col(LABEL_COLUMN).cast("double").alias(LABEL),
         is_test.alias(IS_TEST),
@@ -234,8 +241,9 @@ def load_split(
     # Parquet splits (128 MB) already give every core work on full-size data; a repartition
     # would shuffle every row once more, so it is done only when asked for. Then it is by
     # customer and sorted: every Spark (local, a cluster, a Connect server) lays the rows
-    # out alike, so the seeded draws below and Spark's own sampling of split candidates
-    # (trees on more than 10,000 rows) give the same model everywhere.
+    # out alike, so Spark's own sampling of split candidates (trees on more than 10,000
+    # rows) gives the same model everywhere. The hold-out and the negative sample are
+    # hashes of the customer: the same whatever the layout.
     if partitions is not None:
         features = features.repartition(partitions, ID_COLUMN).sortWithinPartitions(ID_COLUMN)
     return prepare(features, test_fraction, seed)
@@ -370,7 +378,9 @@ def training_rows(
     min_negatives: int = MIN_SAMPLED_NEGATIVES,
 ) -> TrainingRows:
     """The training part: every fraud row and a seeded sample of the others, cached
-    (the caller unpersists them after the fit).
+    (the caller unpersists them after the fit). The sample is drawn by a hash of the
+    customer (`sampled_column`: the same customers on every engine and layout, and as
+    data grows).
 
     Fraud is ~0.1 % of PaySim customers, so nearly all rows are negatives that tell the
     tree the same thing; fitting on a share of them, each weighted 1/share, keeps class
@@ -378,20 +388,72 @@ def training_rows(
     share. Evaluation still scores every row. The cache holds the assembled vectors of
     these rows only: every pass Spark's tree makes over its input (metadata, split
     candidates, binning) starts from them instead of reading and assembling the files
-    again, and the draw is made once: the same rows in the same order as the files are
-    read give the same sample and the same model.
+    again.
     """
     from pyspark.sql import functions as F
 
     share = negative_share(counts.train_neg, negative_fraction, min_negatives)
     rows = df.filter(~F.col(IS_TEST))
     if share < 1:
-        rows = rows.filter((F.col(LABEL) == 1.0) | (F.rand(seed + 1) < F.lit(share)))
+        rows = rows.filter(sampled_column(share, seed))
     pos_weight, neg_weight = positive_weight(counts, class_weight), 1.0 / share
     if (pos_weight, neg_weight) != (1.0, 1.0):
         weight = F.when(F.col(LABEL) == 1.0, F.lit(pos_weight)).otherwise(F.lit(neg_weight))
         rows = rows.withColumn(WEIGHT, weight)
     return TrainingRows(assembled(rows).cache(), pos_weight, share, neg_weight)
+
+
+def sample_rule(share: float, seed: int) -> str:
+    """The negative sample's rule in words, as run with train's `seed` (the hash's literal
+    is seed + 1), for run.json and MLflow."""
+    return SAMPLE_RULE.format(seed=seed + 1, share=share)
+
+
+def sampled_column(share: float, seed: int) -> Column:
+    """True on the `prepare`d rows the fit keeps: every fraud row, and a non-fraud row when
+
+        uniform = (xxhash64(nameOrig, seed + 1) as unsigned 64 bits >>> 11) / 2^53 < share
+
+    (Spark's xxhash64, the literal seed + 1 folded in: a draw independent of the
+    hold-out's xxhash64(nameOrig, seed); its top 53 bits make an exact double in [0, 1)).
+    Spark's xxhash64 is a signed long: shifted as unsigned (`shiftrightunsigned`).
+
+    Why a hash of the customer and not `rand(seed + 1)` (which drew per Spark partition,
+    so its rows depended on the layout): the draw depends only on the customer, so every
+    engine and partition layout (in-process Spark, Spark Connect, a cluster, an Arrow path
+    sampling in numpy with `sampled_mask`) keeps the same customers, and a customer's
+    membership never changes as data grows: after a +1 % raw file the old customers'
+    sample is as it was, so a fit sample can be reused and only new customers drawn
+    (issue 26, item 5)."""
+    from pyspark.sql import functions as F
+
+    if share >= 1:
+        return F.lit(True)
+    bits = F.shiftrightunsigned(F.xxhash64(F.col(ID_COLUMN), F.lit(seed + 1)), _SAMPLE_SHIFT)
+    uniform = bits.cast("double") / F.lit(_SAMPLE_SCALE)
+    return (F.col(LABEL) == 1.0) | (uniform < F.lit(share))
+
+
+def sampled_mask(
+    ids: pa.Array | pa.ChunkedArray, labels: np.ndarray, share: float, seed: int
+) -> np.ndarray:
+    """`sampled_column`'s rule in numpy: True where the fit keeps the row (`labels`: 1 =
+    fraud; `ids`: the customers, as pyarrow strings)."""
+    import numpy as np
+
+    from pachflow_features.hashing import xxhash64
+
+    labels = np.asarray(labels)
+    if share >= 1:
+        return np.ones(len(labels), bool)
+    bits = xxhash64(ids, seed + 1) >> np.uint64(_SAMPLE_SHIFT)
+    mask: np.ndarray = (labels == 1) | (bits.astype(np.float64) / _SAMPLE_SCALE < share)
+    return mask
+
+
+#: The draw's 53 bits: uniform = (hash >>> 11) / 2^53, exact as a double.
+_SAMPLE_SHIFT = 11
+_SAMPLE_SCALE = float(1 << 53)
 
 
 def assembled(rows: DataFrame) -> DataFrame:
