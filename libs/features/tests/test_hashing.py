@@ -81,3 +81,9 @@ def test_empty_and_null_input() -> None:
     assert xxhash64(pa.chunked_array([], pa.string()), 7).dtype == np.uint64
     with pytest.raises(ValueError, match="1 null ids"):
         xxhash64(pa.array(["C1", None]))
+
+
+def test_seed_keyword_is_xxh64s_seed() -> None:
+    """Another seed than Spark's 42: XXH64's published values for seed 0."""
+    got = xxhash64(pa.array(["", "abc"]), seed=0)
+    assert got.tolist() == [0xEF46DB3751D8E999, 0x44BC2CF5AD770999]
