@@ -54,7 +54,7 @@ def at_thresholds(trees: SavedTrees, base: np.ndarray) -> tuple[np.ndarray, np.n
     next double above it."""
     at, above = [], []
     for tree in trees.trees:
-        for node in np.flatnonzero(tree.left != np.arange(len(tree.left))):
+        for node in tree.splits:
             f, t = tree.feature[node], tree.threshold[node]
             rows = base.copy()
             rows[:, f] = t

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -69,25 +69,36 @@ def spark_round(values: np.ndarray, decimals: int = SCORE_DECIMALS) -> np.ndarra
     return out
 
 
+class _Rows(NamedTuple):
+    """A chunk of rows as the walk reads them: row i's input f is flat[base[i] + f]."""
+
+    flat: np.ndarray
+    base: np.ndarray
+
+
 @dataclass(frozen=True)
 class _Tree:
-    """One tree as arrays indexed by node id; a leaf points to itself, with threshold
-    +inf, so a walk of `depth` steps leaves every row at its leaf."""
+    """One tree as arrays indexed by node id; a leaf's children are itself and its
+    threshold +inf, so a walk of `depth` steps leaves every row at its leaf."""
 
     feature: np.ndarray  # int64
     threshold: np.ndarray  # float64
-    left: np.ndarray  # int64
-    right: np.ndarray  # int64
-    stats: np.ndarray  # (nodes, classes) float64: impurityStats
+    children: np.ndarray  # int64: node 2i is node i's left child, 2i + 1 its right
+    raw: np.ndarray  # (nodes, classes) float64: what a row at the node adds to rawPrediction
     depth: int
 
-    def leaves(self, x: np.ndarray) -> np.ndarray:
-        """The leaf of each row of a float64 matrix (either memory order)."""
-        rows = np.arange(len(x))
-        node = np.zeros(len(x), np.int64)
+    @property
+    def splits(self) -> np.ndarray:
+        """The ids of the nodes that split the rows (not leaves)."""
+        return np.flatnonzero(self.children[::2] != np.arange(len(self.feature)))
+
+    def leaves(self, rows: _Rows) -> np.ndarray:
+        """The leaf of each row."""
+        node = np.zeros(len(rows.base), np.int64)
         for _ in range(self.depth):
-            go_left = x[rows, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
+            # value <= threshold goes left (NaN, which would go right, is refused before)
+            right = rows.flat[rows.base + self.feature[node]] > self.threshold[node]
+            node = self.children[2 * node + right]
         return node
 
 
@@ -142,8 +153,9 @@ class SavedTrees:
                 f"{_metadata_file(stage_dirs[1])}: expected numClasses >= 2, found {num_classes!r}"
             )
         nodes = _node_rows(stage_dirs[1] / "data", ensemble=kind == RANDOM_FOREST)
-        trees = tuple(_tree(rows, num_classes, where) for where, rows in nodes)
-        return cls(name, trees, num_classes, ensemble=kind == RANDOM_FOREST)
+        ensemble = kind == RANDOM_FOREST
+        trees = tuple(_tree(rows, num_classes, where, ensemble) for where, rows in nodes)
+        return cls(name, trees, num_classes, ensemble)
 
     def score(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(score, prediction) of each row of `x` (float64, columns MODEL_INPUTS in order):
@@ -156,30 +168,25 @@ class SavedTrees:
         if not self.ensemble:  # every row gets its leaf's outputs, computed once per node
             (tree,) = self.trees
             with np.errstate(divide="ignore", invalid="ignore"):  # stats summing to 0: no row
-                node_score, node_prediction = _outputs(tree.stats)
-            leaves = np.concatenate([tree.leaves(chunk) for chunk in _chunks(x)])
+                node_score, node_prediction = _outputs(tree.raw)
+            leaves = np.concatenate([tree.leaves(rows) for rows in _chunks(x)])
             return node_score[leaves], node_prediction[leaves]
-        raw = np.concatenate([self._votes(chunk) for chunk in _chunks(x)])
-        return _outputs(raw)
+        return _outputs(np.concatenate([self._votes(rows) for rows in _chunks(x)]))
 
-    def _votes(self, x: np.ndarray) -> np.ndarray:
-        """A random forest's rawPrediction of each row."""
-        votes = np.zeros((len(x), self.num_classes))
+    def _votes(self, rows: _Rows) -> np.ndarray:
+        """A random forest's rawPrediction of each row: its trees' shares, added in order."""
+        votes = np.zeros((len(rows.base), self.num_classes))
         for tree in self.trees:
-            total = _sum(tree.stats)
-            shares = np.divide(
-                tree.stats, total[:, None], out=np.zeros_like(tree.stats), where=total[:, None] != 0
-            )
-            votes += shares[tree.leaves(x)]
+            votes += tree.raw[tree.leaves(rows)]
         return votes
 
 
-def _chunks(x: np.ndarray) -> Iterator[np.ndarray]:
+def _chunks(x: np.ndarray) -> Iterator[_Rows]:
     for start in range(0, len(x), CHUNK_ROWS):
-        chunk = x[start : start + CHUNK_ROWS]
+        chunk = np.ascontiguousarray(x[start : start + CHUNK_ROWS])
         if np.isnan(chunk).any():
             raise ValueError("NaN among the model inputs (Spark's VectorAssembler refuses it)")
-        yield chunk
+        yield _Rows(chunk.ravel(), np.arange(len(chunk), dtype=np.int64) * chunk.shape[1])
 
 
 def _outputs(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -276,7 +283,7 @@ def _columns(table: Any) -> dict[str, Any]:
     }
 
 
-def _tree(nodes: dict[str, Any], num_classes: int, where: str) -> _Tree:
+def _tree(nodes: dict[str, Any], num_classes: int, where: str, ensemble: bool) -> _Tree:
     """Node rows -> arrays indexed by id, checked as MLlib's loader checks them (ids
     0..n-1, children after their parent: pre-order)."""
     order = np.argsort(nodes["id"], kind="stable")
@@ -311,11 +318,9 @@ def _tree(nodes: dict[str, Any], num_classes: int, where: str) -> _Tree:
     for i in range(n):  # pre-order: a parent's depth is known before its children's
         if internal[i]:
             depth[left[i]] = depth[right[i]] = depth[i] + 1
-    return _Tree(
-        feature=feature,
-        threshold=threshold,
-        left=np.where(internal, left, ids),
-        right=np.where(internal, right, ids),
-        stats=np.array(stats, np.float64).reshape(n, num_classes),
-        depth=int(depth.max()),
-    )
+    raw = np.array(stats, np.float64).reshape(n, num_classes)
+    if ensemble:  # a forest adds each tree's stats / their sum (none when they sum to 0)
+        total = _sum(raw)[:, None]
+        raw = np.divide(raw, total, out=np.zeros_like(raw), where=total != 0)
+    children = np.stack([np.where(internal, left, ids), np.where(internal, right, ids)], axis=1)
+    return _Tree(feature, threshold, children.ravel(), raw, int(depth.max()))
