@@ -77,6 +77,11 @@ def test_saved_trees_score_every_row_as_spark(
     assert np.array_equal(score, rows[classifier.SCORE].to_numpy())
     assert np.array_equal(prediction, rows[classifier.PREDICTION].to_numpy())
     assert len(np.unique(score)) > 2 and set(np.unique(prediction)) == {0.0, 1.0}
+    assert [len(a) for a in trees.score(x[:0])] == [0, 0]
+    nan = x[:3].copy()
+    nan[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN among the model inputs"):
+        trees.score(nan)  # Spark's assembler refuses NaN; a walk would send it right
 
     # Rows exactly at each split's threshold (Spark sends them left), and just above it.
     at, above = at_thresholds(trees, x[:40])
@@ -93,10 +98,10 @@ def test_evaluate_arrays_equals_spark_evaluate(split: Any, tmp_path: Path) -> No
     rows = split.select(*MODEL_INPUTS, data.LABEL, data.IS_TEST, data.HELD_OUT).toArrow()
     is_test = rows[data.IS_TEST].to_numpy(zero_copy_only=False)
     score, prediction = SavedTrees.load(path).score(inputs(rows))
-    held_out = rows[data.HELD_OUT].filter(pa.array(is_test)).combine_chunks()
-    ours = classifier.evaluate_arrays(
-        score, rows[data.LABEL].to_numpy(), is_test, held_out, prediction
-    )
+    # as features give them: an integer label, ids as a ChunkedArray
+    held_out = rows[data.HELD_OUT].filter(pa.array(is_test))
+    label = rows[data.LABEL].to_numpy().astype(np.int32)
+    ours = classifier.evaluate_arrays(score, label, is_test, held_out, prediction)
     theirs = classifier.evaluate(model, split)
     assert ours.parts == theirs.parts  # every metric, exactly
     assert ours.parts["test"].rows == len(held_out) and ours.parts["train"].rows > 0

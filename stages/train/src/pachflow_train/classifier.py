@@ -149,6 +149,8 @@ def evaluate_arrays(
 
     from pachflow_contracts import heldout_scores as hs
 
+    # doubles, as Spark's LABEL, SCORE and PREDICTION columns are (the held-out table's types)
+    score, label, prediction = (np.asarray(a, np.float64) for a in (score, label, prediction))
     is_test = np.asarray(is_test, bool)
     if len(held_out_ids) != int(is_test.sum()):
         raise ValueError(f"{len(held_out_ids)} held-out ids for {int(is_test.sum())} held-out rows")
@@ -162,8 +164,13 @@ def evaluate_arrays(
         group = np.flatnonzero(counts)
         groups = (scores[group // len(labels)], labels[group % len(labels)], counts[group])
         parts[part] = evaluate_counts(*groups)
-    columns = [held_out_ids, label[is_test], score[is_test], prediction[is_test]]
-    heldout = pa.table([pa.array(c) for c in columns], names=list(hs.COLUMNS))
+    ids = (
+        held_out_ids
+        if isinstance(held_out_ids, pa.Array | pa.ChunkedArray)
+        else pa.array(held_out_ids)
+    )
+    columns = [ids, *(pa.array(a[is_test]) for a in (label, score, prediction))]
+    heldout = pa.table(columns, names=list(hs.COLUMNS))
     return Evaluated(parts, heldout)
 
 

@@ -165,6 +165,8 @@ class SavedTrees:
             raise ValueError(
                 f"expected rows of the {len(MODEL_INPUTS)} model inputs, got shape {x.shape}"
             )
+        if not len(x):
+            return np.empty(0), np.empty(0)
         if not self.ensemble:  # every row gets its leaf's outputs, computed once per node
             (tree,) = self.trees
             with np.errstate(divide="ignore", invalid="ignore"):  # stats summing to 0: no row
