@@ -77,6 +77,9 @@ def test_saved_trees_score_every_row_as_spark(
     assert np.array_equal(score, rows[classifier.SCORE].to_numpy())
     assert np.array_equal(prediction, rows[classifier.PREDICTION].to_numpy())
     assert len(np.unique(score)) > 2 and set(np.unique(prediction)) == {0.0, 1.0}
+    # the columns as read (int64, int32, double), never one matrix: the same outputs
+    by_columns = trees.score_columns([rows[c].to_numpy() for c in MODEL_INPUTS])
+    assert np.array_equal(by_columns[0], score) and np.array_equal(by_columns[1], prediction)
     assert [len(a) for a in trees.score(x[:0])] == [0, 0]
     nan = x[:3].copy()
     nan[1, 2] = np.nan
