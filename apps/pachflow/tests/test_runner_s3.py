@@ -286,9 +286,11 @@ def test_train_reads_its_s3_input_through_the_gateway(
 ):
     """train's S3 variant (pipelines/cluster/train.json's input and argv) under the local
     S3 gateway, as on a worker with pachd's sidecar (S3_ENDPOINT, keys `default`): train
-    lists bucket `etl` and checks every partials file with pyarrow, then hands the reads to
-    the Connect server, which (pyspark's jars: no hadoop-aws) cannot read s3a://: the
-    datum fails with that one line, before any MLflow run."""
+    lists bucket `etl` and checks every partials file with pyarrow. On the Spark engine
+    (PACHFLOW_TRAIN_ARROW_MAX_BYTES=0) it hands the reads to the Connect server, which
+    (pyspark's jars: no hadoop-aws) cannot read s3a://: the datum fails with that one line,
+    before any MLflow run. On the Arrow engine (the default for data this size) pyarrow
+    reads the bucket and the server only fits: the datum succeeds."""
     from pachflow_testing.features import write_features
 
     etl = tmp_path / "etl-files"
@@ -303,12 +305,13 @@ def test_train_reads_its_s3_input_through_the_gateway(
     train = str(Path(sys.executable).parent / "pachflow-train")
     spec = json.loads((EXAMPLES.parent / "cluster" / "train.json").read_text())
     assert spec["transform"]["cmd"][1] == "s3a://etl" and spec["input"]["pfs"]["s3"]
+    spark_engine = {**env, "PACHFLOW_TRAIN_ARROW_MAX_BYTES": "0"}
     write_spec(
         "train",
         [train, "s3a://etl", "/pfs/out"],
         "",
         input=spec["input"],
-        transform={"env": env},
+        transform={"env": spark_engine},
         datumTries=1,
     )
     outcome = run().outcomes[0]
@@ -318,4 +321,17 @@ def test_train_reads_its_s3_input_through_the_gateway(
     assert "2 features file(s) under s3a://etl match the contract" in log, log[-2000:]
     assert f"the Spark at {warm_spark_engine.url} cannot read s3a://" in log, log[-2000:]
     assert store.head("train") is None
+    assert gateway_processes(store) == []
+
+    write_spec(  # the spec's own env: the Arrow engine
+        "train",
+        [train, "s3a://etl", "/pfs/out"],
+        "",
+        input=spec["input"],
+        transform={"env": env},
+        datumTries=1,
+    )
+    outcome = run().outcomes[0]
+    assert outcome.status == SUCCESS, outcome.reason
+    assert store.head("train") is not None
     assert gateway_processes(store) == []

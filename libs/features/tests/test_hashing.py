@@ -87,3 +87,16 @@ def test_seed_keyword_is_xxh64s_seed() -> None:
     """Another seed than Spark's 42: XXH64's published values for seed 0."""
     got = xxhash64(pa.array(["", "abc"]), seed=0)
     assert got.tolist() == [0xEF46DB3751D8E999, 0x44BC2CF5AD770999]
+
+
+def test_folding_ints_into_hashes_continues_spark_s_hash() -> None:
+    """One pass over the strings serves every seeded rule: xxhash64(ids, i, j) is the
+    ids' hash with i, then j, folded in."""
+    import pyarrow as pa
+
+    from pachflow_features.hashing import fold_ints, xxhash64
+
+    ids = pa.array([f"C{i}" for i in range(1000)] + ["", "ünï"])
+    assert (fold_ints(xxhash64(ids), 42) == xxhash64(ids, 42)).all()
+    assert (fold_ints(xxhash64(ids), 7, -3) == xxhash64(ids, 7, -3)).all()
+    assert (fold_ints(xxhash64(ids)) == xxhash64(ids)).all()

@@ -182,17 +182,60 @@ def test_the_dataset_input_says_where_the_data_was_read(bucket: S3Store, etl_tre
     assert data.job_context("train", "s3a://etl", files).inputs[0].commit != ds.dataset.digest
 
 
+@pytest.mark.parametrize("url", ["s3a://etl", "s3://etl/"])
+def test_spark_engine_on_a_spark_without_s3a_exits_2_naming_the_jar(
+    bucket: S3Store, tmp_path: Path, dead_tracking_uri: str, url: str
+):
+    """When Spark would read the objects (--arrow-max-bytes 0, or partials too large for
+    the Arrow engine), a classic session from pyspark's jars (no hadoop-aws) cannot: train
+    says so after the listing, before Spark or MLflow, and how to add the jar."""
+    out = tmp_path / "out"
+    args = [url, str(out), "--tracking-uri", dead_tracking_uri, "--master", "local[2]"]
+    result = CliRunner().invoke(main, [*args, "--arrow-max-bytes", "0"])
+    assert result.exit_code == 2, result.output
+    line = [ln for ln in result.output.splitlines() if ln.strip()][-1]
+    assert (
+        f"INPUT_DIR {url.rstrip('/')}: this Spark (local[2], pyspark's jars) cannot read s3a://"
+        in line
+    )
+    assert f"hadoop-aws jar ({hadoop_aws_package()}, pyspark's Hadoop) is missing" in line
+    assert f"--spark-conf spark.jars.packages={hadoop_aws_package()}" in line, line
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.spark
+def test_the_arrow_engine_trains_on_the_bucket_without_hadoop_aws(
+    bucket: S3Store, etl_tree: Path, tmp_path: Path, mlflow_tracking_uri: str, train
+):
+    """Partials that fit the Arrow engine are read with pyarrow's S3 client, so the S3
+    variant trains on a Spark without hadoop-aws, and gives the model metrics of the same
+    files read from the directory."""
+    runs = {}
+    for name, source in (("s3", "s3a://etl"), ("local", str(etl_tree))):
+        done = train.run(source, tmp_path / name, mlflow_tracking_uri, train.env())
+        assert done.exit_code == 0, done.result.output
+        assert "data in Arrow: partials" in done.result.output
+        runs[name] = json.loads((tmp_path / name / "run.json").read_text())
+    s3, local = runs["s3"]["metrics"], runs["local"]["metrics"]
+    timings = {"fit_seconds", "evaluate_seconds"}
+    assert {k: v for k, v in s3.items() if k not in timings} == {
+        k: v for k, v in local.items() if k not in timings
+    }
+
+
 @pytest.mark.spark
 def test_a_connect_server_without_s3a_exits_2_naming_it(
     bucket: S3Store, warm_spark_engine, tmp_path: Path, mlflow_tracking_uri: str
 ):
-    """The server reads s3a:// with its own classpath: one from pyspark's jars (the
-    session's warm engine) has no hadoop-aws, and train says so (after pyarrow read the
-    bucket, before any MLflow run). A separate process: its Connect session ends with it."""
+    """On the Spark engine the server reads s3a:// with its own classpath: one from
+    pyspark's jars (the session's warm engine) has no hadoop-aws, and train says so (after
+    pyarrow read the bucket, before any MLflow run). A separate process: its Connect
+    session ends with it."""
     out = tmp_path / "out"
     url = warm_spark_engine.url
+    args = ["s3a://etl", str(out), "--tracking-uri", mlflow_tracking_uri, "--master", url]
     done = subprocess.run(
-        [TRAIN, "s3a://etl", str(out), "--tracking-uri", mlflow_tracking_uri, "--master", url],
+        [TRAIN, *args, "--arrow-max-bytes", "0"],
         capture_output=True,
         text=True,
         env={**os.environ, **bucket.worker_env()},

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
-from pachflow_spark.object_store import hadoop_aws_package
 from pachflow_train.cli import main
 
 
@@ -62,21 +60,3 @@ def test_no_tracking_uri_exits_2_and_writes_nothing_into_the_working_directory(t
     assert "no MLflow tracking URI" in line and "MLFLOW_TRACKING_URI" in line, line
     assert list(cwd.iterdir()) == []
     assert not out.exists() or list(out.iterdir()) == []
-
-
-@pytest.mark.parametrize("url", ["s3a://etl", "s3://etl/features"])
-def test_an_object_store_input_on_a_spark_without_s3a_exits_2_naming_the_jar(
-    tmp_path: Path, dead_tracking_uri: str, url: str
-):
-    """The S3-gateway variant (pipelines/cluster/train.json) hands train `s3a://etl`: on a
-    classic session from pyspark's jars (no hadoop-aws) train says at once, before any
-    listing, that Spark could not read it and how to add the jar."""
-    out = tmp_path / "out"
-    args = [url, str(out), "--tracking-uri", dead_tracking_uri, "--master", "local[2]"]
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 2, result.output
-    (line,) = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert f"INPUT_DIR {url}: this Spark (local[2], pyspark's jars) cannot read s3a://" in line
-    assert f"hadoop-aws jar ({hadoop_aws_package()}, pyspark's Hadoop) is missing" in line
-    assert f"--spark-conf spark.jars.packages={hadoop_aws_package()}" in line, line
-    assert not out.exists()

@@ -51,11 +51,21 @@ def read(data: bytes) -> pa.Table:
     return pq.read_table(pa.BufferReader(data), columns=list(COLUMNS))
 
 
+def schema() -> pa.Schema:
+    """The file's columns and types; none holds a null."""
+    import pyarrow as pa
+
+    types = (pa.string(), pa.float64(), pa.float64(), pa.float64())
+    return pa.schema([pa.field(n, t, nullable=False) for n, t in zip(COLUMNS, types, strict=True)])
+
+
 def write(table: pa.Table, path: str) -> None:
-    """Sorted by customer, one row group: same rows -> same bytes."""
+    """Sorted by customer, one row group, as `schema()` (a null is an error): the same
+    rows give the same bytes, whichever engine scored them."""
     import pyarrow.parquet as pq
 
-    pq.write_table(table.select(list(COLUMNS)).sort_by(CUSTOMER), path, compression="zstd")
+    rows = table.select(list(COLUMNS)).cast(schema()).sort_by(CUSTOMER)
+    pq.write_table(rows, path, compression="zstd")
 
 
 def compare(a: pa.Table, b: pa.Table) -> tuple[HeldoutMetrics, HeldoutMetrics]:

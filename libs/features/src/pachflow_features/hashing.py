@@ -30,7 +30,14 @@ def xxhash64(ids: pa.Array | pa.ChunkedArray, *ints: int, seed: int = SPARK_SEED
     values). `ids`: a (large_)string Array or ChunkedArray without nulls."""
     if ids.null_count:
         raise ValueError(f"xxhash64: {ids.null_count} null ids; customer ids are never null")
-    h = _xxh64_strings(ids, seed)
+    return fold_ints(_xxh64_strings(ids, seed), *ints)
+
+
+def fold_ints(hashes: np.ndarray, *ints: int) -> np.ndarray:
+    """Spark's xxhash64 continued over int literals from the hashes of the columns before
+    them: `xxhash64(ids, i)` is `fold_ints(xxhash64(ids), i)`, so one pass over the
+    strings serves every seeded rule drawn from the same ids."""
+    h = np.asarray(hashes, np.uint64)
     for value in ints:
         h = _xxh64_int(value, h)
     return h

@@ -14,6 +14,7 @@ from pachflow_stagekit.mlflow_access import required_tracking_uri
 from pachflow_stagekit.options import env_options, tracking_uri_option
 from pachflow_train import data
 from pachflow_train.classifier import CLASSIFIERS, IMPURITIES, ModelSettings
+from pachflow_train.engine import ARROW_MAX_BYTES
 from pachflow_train.mlflow_run import CANDIDATE_ALIAS, HttpSettings
 from pachflow_train.model_staging import ENV_PREFIX
 from pachflow_train.run import TrackingSettings, train
@@ -51,8 +52,10 @@ HELP = """Fit the fraud classifier on etl's customer features and track it in ML
 Reads:  every *.parquet under INPUT_DIR (partials contract v1, e.g. /pfs/etl), merged
         into one features row per customer. INPUT_DIR may be an object-store URL
         (s3a://etl: an "s3": true input, read through the worker's S3 gateway at
-        $S3_ENDPOINT with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); Spark then needs
-        hadoop-aws (a Connect server's classpath, or --spark-conf spark.jars.packages).
+        $S3_ENDPOINT with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY). Inputs up to
+        --arrow-max-bytes are read and scored in this process (pyarrow, numpy) and Spark
+        fits on the sampled rows only; larger ones stay in Spark, which then needs
+        hadoop-aws for s3a:// (a Connect server's classpath, or --spark-conf).
 Writes: OUTPUT_DIR/<run_id>   empty marker named after the MLflow run
         OUTPUT_DIR/run.json   run id, experiment, tracking URI, model URI, registered
                               model version, metrics, input commits
@@ -120,6 +123,17 @@ is ever printed or recorded.
     "per Parquet split: the same model for the same input partitioning].",
 )
 @option(
+    "--arrow-max-bytes",
+    type=click.IntRange(0),
+    default=ARROW_MAX_BYTES,
+    show_default=True,
+    help="Hold the data in this process (Arrow) when the partials files add up to at most "
+    "this many bytes: Spark then gets only the fit's sampled rows and the saved tree scores "
+    "every customer here (no Spark pass over all of them); larger inputs stay in Spark. "
+    "0: always Spark. The default keeps this process within the measured bound of "
+    "bench/RESULTS.md (train engines).",
+)
+@option(
     "--model-staging",
     default=None,
     callback=_object_store_prefix,
@@ -165,13 +179,13 @@ def main(
     mlflow_backoff: int,
     mlflow_timeout: int,
     partitions: int | None,
+    arrow_max_bytes: int,
     model_staging: str | None,
     spark_settings: SparkSettings,
     **model_options: Any,
 ) -> None:
     terminate_cleanly()
     check_output_dir(output_dir)
-    data.check_input(input_dir, spark_settings)
     tracking = TrackingSettings(
         tracking_uri=required_tracking_uri(tracking_uri),
         experiment=experiment,
@@ -180,5 +194,11 @@ def main(
         model_staging=model_staging,
     )
     train(
-        input_dir, output_dir, ModelSettings(**model_options), tracking, spark_settings, partitions
+        input_dir,
+        output_dir,
+        ModelSettings(**model_options),
+        tracking,
+        spark_settings,
+        partitions,
+        arrow_max_bytes,
     )

@@ -439,14 +439,24 @@ def sampled_mask(
 ) -> np.ndarray:
     """`sampled_column`'s rule in numpy: True where the fit keeps the row (`labels`: 1 =
     fraud; `ids`: the customers, as pyarrow strings)."""
+    from pachflow_features.hashing import xxhash64
+
+    return sampled_mask_of_hashes(xxhash64(ids), labels, share, seed)
+
+
+def sampled_mask_of_hashes(
+    customer_hashes: np.ndarray, labels: np.ndarray, share: float, seed: int
+) -> np.ndarray:
+    """`sampled_mask` from the customers' xxhash64(nameOrig) (CUSTOMER_HASH), already
+    computed: the seeded draw folds seed + 1 into it as Spark's xxhash64 does."""
     import numpy as np
 
-    from pachflow_features.hashing import xxhash64
+    from pachflow_features.hashing import fold_ints
 
     labels = np.asarray(labels)
     if share >= 1:
         return np.ones(len(labels), bool)
-    bits = xxhash64(ids, seed + 1) >> np.uint64(_SAMPLE_SHIFT)
+    bits = fold_ints(customer_hashes, seed + 1) >> np.uint64(_SAMPLE_SHIFT)
     mask: np.ndarray = (labels == 1) | (bits.astype(np.float64) / _SAMPLE_SCALE < share)
     return mask
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ from pachflow_contracts.heldout_scores import write as write_heldout
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
 from pachflow_spark import SparkSettings, is_connect, master_of, spark_progress
 from pachflow_stagekit import atomic_output, progress
-from pachflow_train import data
+from pachflow_train import arrow_data, data
 from pachflow_train.classifier import ModelSettings
+from pachflow_train.engine import ARROW, ARROW_MAX_BYTES, choose_engine, total_bytes
 from pachflow_train.evaluate import Evaluation
 from pachflow_train.mlflow_run import HttpSettings, Tracker, tracking_errors
 from pachflow_train.run_link import run_manifest, write_link
@@ -62,8 +64,12 @@ def train(
     tracking: TrackingSettings,
     spark_settings: SparkSettings,
     partitions: int | None = None,
+    arrow_max_bytes: int = ARROW_MAX_BYTES,
 ) -> None:
-    """Fit, evaluate and track; OUTPUT_DIR gets run.json, the run marker and model/."""
+    """Fit, evaluate and track; OUTPUT_DIR gets run.json, the run marker and model/.
+
+    The data is held in this process (the Arrow engine: arrow_data) when the partials fit
+    `arrow_max_bytes`, else in Spark (data); Spark MLlib fits the model either way."""
     http = tracking.http
     http.apply()
     experiment, registered_model = tracking.experiment, tracking.registered_model
@@ -71,6 +77,10 @@ def train(
     where = data.shown(input_dir)
     progress(STAGE, f"{len(files)} features file(s) under {where} match the contract")
     ctx = data.job_context(STAGE, input_dir, files)
+    engine = choose_engine(total_bytes(files), arrow_max_bytes, settings.classifier)
+    progress(STAGE, f"data in {engine.engine}: {engine.reason}")
+    if engine.engine != ARROW:  # pyarrow reads object stores; a classic Spark may not
+        data.check_input(input_dir, spark_settings)
     uri = tracking.tracking_uri
     starting = SessionStart("pachflow-train", spark_settings)  # boots while MLflow connects
     try:
@@ -90,14 +100,26 @@ def train(
             _reuse(tracker, previous, output_dir, experiment, registered_model)
         return
 
+    customers, df = None, None
+    if engine.engine == ARROW:  # read while the JVM boots
+        try:
+            t0 = time.monotonic()
+            customers = arrow_data.load_split(files, settings.test_fraction, settings.seed)
+            survey = arrow_data.survey(customers)
+            progress(STAGE, f"read and surveyed in {time.monotonic() - t0:.1f}s")
+        except BaseException:
+            starting.discard()
+            raise
     spark = starting.session()
     tags = spark_tags(spark_settings, spark)
     progress(STAGE, f"Spark: {spark_settings.endpoint.describe()} (master {tags[MASTER_TAG]})")
-    with data.s3a_errors(input_dir, spark_settings):
-        df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
-    with spark_progress(spark, lambda line: progress(STAGE, line)):
+    if customers is None:
         with data.s3a_errors(input_dir, spark_settings):
-            survey = data.survey(df)
+            df = data.load_split(spark, files, settings.test_fraction, settings.seed, partitions)
+    with spark_progress(spark, lambda line: progress(STAGE, line)):
+        if df is not None:
+            with data.s3a_errors(input_dir, spark_settings):
+                survey = data.survey(df)
         counts = survey.counts
         progress(
             STAGE,
@@ -117,7 +139,9 @@ def train(
             )
             try:
                 read_from = data.object_store_inputs(input_dir)
-                attempt = Attempt(tracker, spark, files, df, survey, read_from)
+                attempt = Attempt(
+                    tracker, spark, files, df, customers, survey, read_from, partitions
+                )
                 _train_and_log(attempt, settings, output_dir, tracking)
             except BaseException:
                 _end_failed(tracker)
@@ -141,15 +165,17 @@ def spark_tags(spark_settings: SparkSettings, spark: Any) -> dict[str, str]:
 @dataclass(frozen=True)
 class Attempt:
     """One training attempt's open handles: its MLflow run, its Spark session, the split
-    features it fits and evaluates on (read from the files on each pass) and what the
-    first pass found in them."""
+    features it fits and evaluates on (in Spark: `df`, read from the files on each pass;
+    or in this process: `customers`, the Arrow engine) and what the first pass found."""
 
     tracker: Tracker
     spark: Any
     files: list[Path | str]
-    df: Any
+    df: Any  # data.prepare'd DataFrame, or None on the Arrow engine
+    customers: arrow_data.Customers | None
     survey: data.Survey
     read_from: dict[str, str]  # {input name: the object-store URL it was read from}
+    partitions: int | None = None
 
     @property
     def counts(self) -> data.ClassCounts:
@@ -166,6 +192,7 @@ class Fitted:
     metrics: dict[str, float]  # what the MLflow run logs
     holdout: dict[str, str]
     heldout_scores: Any  # pyarrow Table: each held-out customer's score (HELDOUT_SCORES)
+    saved: Path | None = None  # the model as saved to evaluate it here (Arrow engine)
 
 
 def _train_and_log(
@@ -176,7 +203,17 @@ def _train_and_log(
     tracker = attempt.tracker
     tracker.log_inputs(schema=features_mlflow_schema(), read_from=attempt.read_from)
     _tag_perfect_separators(attempt)
-    fitted = _fit_and_evaluate(attempt, settings)
+    with tempfile.TemporaryDirectory(prefix="pachflow-train-") as scratch:
+        fitted = _fit_and_evaluate(attempt, settings, Path(scratch), tracking.model_staging)
+        _log_and_publish(attempt, fitted, output_dir, tracking)
+
+
+def _log_and_publish(
+    attempt: Attempt, fitted: Fitted, output_dir: Path, tracking: TrackingSettings
+) -> None:
+    """Log the run's metrics, files and model and publish OUTPUT_DIR; the alias moves only
+    once both are done (_publishing_then_alias)."""
+    tracker = attempt.tracker
     tracker.set_tags(data.holdout_tags(fitted.holdout))
     with (
         _publishing_then_alias(tracker, tracking.registered_model) as register,
@@ -225,13 +262,28 @@ def _tag_perfect_separators(attempt: Attempt) -> None:
         attempt.tracker.set_tags({leakage.TAG: ",".join(separators)})
 
 
-def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
+def _fit_and_evaluate(
+    attempt: Attempt, settings: ModelSettings, scratch: Path, model_staging: str | None
+) -> Fitted:
+    """Fit on the training sample, then score every customer: in Spark, or on the Arrow
+    engine here, from the model saved into `scratch` (then logged from there)."""
     from pachflow_train import classifier
 
-    counts = attempt.counts
-    train = data.training_rows(
-        attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
-    )
+    counts, customers = attempt.counts, attempt.customers
+    if customers is not None:
+        train = arrow_data.training_rows(
+            attempt.spark,
+            customers,
+            counts,
+            settings.class_weight,
+            settings.negative_fraction,
+            settings.seed,
+            attempt.partitions,
+        )
+    else:
+        train = data.training_rows(
+            attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
+        )
     t0 = time.monotonic()
     try:
         fitted = classifier.fit(train.rows, settings)
@@ -245,7 +297,13 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
         f"(weights {train.positive_weight:g} / {train.negative_weight:g})",
     )
     t0 = time.monotonic()
-    evaluated = classifier.evaluate(fitted, attempt.df)
+    saved = None
+    if customers is not None:
+        saved = scratch / SPARK_MODEL_DIR
+        _save_model(attempt, fitted, saved, model_staging)
+        evaluated = arrow_data.evaluate(saved, customers)
+    else:
+        evaluated = classifier.evaluate(fitted, attempt.df)
     parts = evaluated.parts
     importances = classifier.feature_importances(fitted)
     eval_s = time.monotonic() - t0
@@ -265,7 +323,7 @@ def _fit_and_evaluate(attempt: Attempt, settings: ModelSettings) -> Fitted:
         "evaluate_seconds": eval_s,
     }
     holdout = data.holdout_record(counts, settings.test_fraction, settings.seed)
-    return Fitted(fitted, parts, importances, metrics, holdout, evaluated.heldout)
+    return Fitted(fitted, parts, importances, metrics, holdout, evaluated.heldout, saved)
 
 
 def _log_heldout_scores(attempt: Attempt, fitted: Fitted, staging: Path) -> float:
@@ -317,11 +375,19 @@ def _save_and_log_model(
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         signature = infer_signature(example, sample["prediction"])
     local = staging / SPARK_MODEL_DIR
-    if is_connect(spark) and model_staging:
+    if fitted.saved is not None:  # saved to be evaluated: the same files
+        shutil.copytree(fitted.saved, local)
+    else:
+        _save_model(attempt, model, local, model_staging)
+    return attempt.tracker.log_model(local, example, signature)
+
+
+def _save_model(attempt: Attempt, model: Any, local: Path, model_staging: str | None) -> None:
+    """The PipelineModel's files into `local`."""
+    if is_connect(attempt.spark) and model_staging:
         _save_through_staging(attempt, model, local, model_staging)
     else:  # on a Connect session: the server writes `local`, a directory it must share
         model.write().save(str(local))
-    return attempt.tracker.log_model(local, example, signature)
 
 
 def _save_through_staging(attempt: Attempt, model: Any, local: Path, url: str) -> None:

@@ -37,6 +37,9 @@ from pachflow_contracts import MODEL_INPUTS
 from pachflow_features.scores import SCORE_DECIMALS
 
 PIPELINE = "org.apache.spark.ml.PipelineModel"
+#: What pyspark's own PipelineModel writer records (a Spark Connect session saves a
+#: pipeline built in Python with it; the stages are the same JVM models' files).
+PYTHON_PIPELINE = "pyspark.ml.pipeline.PipelineModel"
 ASSEMBLER = "org.apache.spark.ml.feature.VectorAssembler"
 _ML = "org.apache.spark.ml.classification."
 DECISION_TREE = _ML + "DecisionTreeClassificationModel"
@@ -122,9 +125,12 @@ class SavedTrees:
         scored by Spark only (GBT)."""
         model_dir = Path(model_dir)
         pipeline = _metadata(model_dir)
-        if pipeline.get("class") != PIPELINE:
+        if pipeline.get("class") not in (PIPELINE, PYTHON_PIPELINE):
             found = pipeline.get("class")
-            raise ValueError(f"{_metadata_file(model_dir)}: expected {PIPELINE}, found {found!r}")
+            raise ValueError(
+                f"{_metadata_file(model_dir)}: expected {PIPELINE} or {PYTHON_PIPELINE}, "
+                f"found {found!r}"
+            )
         uids = pipeline.get("paramMap", {}).get("stageUids")
         if not isinstance(uids, list) or len(uids) != 2:
             raise ValueError(
