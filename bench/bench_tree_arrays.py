@@ -7,7 +7,8 @@ OUTPUT_DIR/model, is evaluated twice on every customer:
 - Spark: `classifier.evaluate(model, split)`, what train does today (one pass).
 - numpy: the features read with pyarrow (pachflow_features.read_features_table), the
   held-out side of each customer as `data.prepare` computes it (xxhash64 in numpy), the
-  saved model scored by `tree_arrays.SavedTrees`, and `classifier.evaluate_arrays`.
+  saved model scored by `pachflow_features.saved_trees.SavedTrees`, and
+  `classifier.evaluate_arrays`.
 
 Prints the wall of each step and whether both give the same metrics and held-out table.
 
@@ -31,9 +32,9 @@ from harness import machine_line, say
 from pachflow_contracts import ID_COLUMN, LABEL_COLUMN, MODEL_INPUTS
 from pachflow_features import read_features_table
 from pachflow_features.hashing import xxhash64
+from pachflow_features.saved_trees import SavedTrees
 from pachflow_spark import SparkSettings, build_session
 from pachflow_train import classifier, data
-from pachflow_train.tree_arrays import SavedTrees
 
 
 def load() -> str:

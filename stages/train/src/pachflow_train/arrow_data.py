@@ -1,6 +1,6 @@
 """train's data in this process (the Arrow engine): etl's partials merged with pyarrow,
 held out, surveyed and sampled with numpy, so Spark sees only the rows the fit uses and
-the evaluation scores the saved tree here (pachflow_train.tree_arrays).
+the evaluation scores the saved tree here (pachflow_features.saved_trees).
 
 The same rules as the Spark engine (pachflow_train.data), on arrays: the held-out side
 and the digest are Spark's xxhash64 (pachflow_features.hashing, bit for bit), the fit's
@@ -158,8 +158,8 @@ def training_rows(
 def evaluate(model_dir: Path, customers: Customers) -> Any:
     """classifier.evaluate's result, scored here by the saved tree(s) in `model_dir` (the
     fitted model as `model.write().save` wrote it), in batches of SCORE_BATCH_ROWS."""
+    from pachflow_features.saved_trees import SavedTrees
     from pachflow_train.classifier import evaluate_arrays
-    from pachflow_train.tree_arrays import SavedTrees
 
     trees = SavedTrees.load(model_dir)
     n = len(customers)

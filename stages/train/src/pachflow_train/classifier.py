@@ -141,7 +141,7 @@ def evaluate_arrays(
     held_out_ids: pa.Array,
     prediction: np.ndarray,
 ) -> Evaluated:
-    """`evaluate` of rows held as arrays (scored by tree_arrays.SavedTrees): each part's
+    """`evaluate` of rows held as arrays (scored by pachflow_features.saved_trees): each part's
     rows grouped by (score, label) and counted, its metrics from those groups
     (evaluate_counts), and the held-out table; `held_out_ids` names the `is_test` rows, in
     row order (one customer per row, as `data.prepare` makes them)."""

@@ -28,7 +28,7 @@ ARROW_MEMORY_BUDGET = 2560 * MB
 #: (`--arrow-max-bytes`): 432 MB; full-size PaySim's partials are 412.5 MB.
 ARROW_MAX_BYTES = (ARROW_MEMORY_BUDGET - ARROW_FIXED_RSS) // ARROW_RSS_PER_INPUT_BYTE
 ARROW, SPARK = "Arrow", "Spark"
-#: The classifiers whose saved model pachflow_train.tree_arrays scores; Spark scores GBT.
+#: The classifiers whose saved model pachflow_features.saved_trees scores; Spark scores GBT.
 ARROW_CLASSIFIERS = ("decision_tree", "random_forest")
 
 

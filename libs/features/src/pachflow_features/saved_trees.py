@@ -1,5 +1,7 @@
-"""A saved tree PipelineModel scored with numpy: the score and prediction Spark's
-`classifier.scores` gives each row, without a Spark pass.
+"""A saved tree PipelineModel scored with numpy: the score (`scores.fraud_score` of its
+probability) and prediction Spark gives each row, without a JVM. train evaluates with it
+(pachflow_train.classifier.evaluate_arrays) and scoring scores with it
+(pachflow_scoring.score), whenever `load` accepts the model.
 
 `SavedTrees.load` reads OUTPUT_DIR/model as `PipelineModel.write().save` writes it (Spark
 4): `metadata/` (the pipeline's stage uids) and `stages/<i>_<uid>/`: the VectorAssembler's
@@ -169,7 +171,7 @@ class SavedTrees:
 
     def score(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(score, prediction) of each row of `x` (float64, columns MODEL_INPUTS in order):
-        what `classifier.scores` gives as SCORE and PREDICTION."""
+        what Spark's transform gives as fraud_score() and `prediction`."""
         x = np.asarray(x, np.float64)
         if x.ndim != 2 or x.shape[1] != len(MODEL_INPUTS):
             raise ValueError(

@@ -1,11 +1,14 @@
-"""A saved tree model scored with numpy gives every row Spark's score and prediction, and
-the array evaluation gives Spark's `classifier.evaluate`: exactly, not within a tolerance."""
+"""A saved tree model scored with numpy gives every row Spark's score and prediction:
+exactly, not within a tolerance. The models are fitted as train fits them (VectorAssembler
+of MODEL_INPUTS, then the tree classifier, on weighted rows: leaf stats that are not
+counts); train's own fit is tested with them in stages/train (evaluate_arrays)."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,36 +16,75 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pachflow_contracts import MODEL_INPUTS
-from pachflow_train import classifier, data
-from pachflow_train.tree_arrays import SavedTrees, spark_round
+from pachflow_contracts import LABEL_COLUMN, MODEL_INPUTS
+from pachflow_features.saved_trees import SavedTrees, spark_round
+from pachflow_features.scores import fraud_score
+from pachflow_spark import SparkSettings, build_session
+from pachflow_testing.features import features_table
 
-COLUMNS = [*MODEL_INPUTS, classifier.SCORE, classifier.PREDICTION]
+pytestmark = pytest.mark.spark
+
+SCORE = "score"
+PREDICTION = "prediction"
+COLUMNS = [*MODEL_INPUTS, SCORE, PREDICTION]
 
 
 @pytest.fixture(scope="module")
-def split(spark: Any, features_dir: Path) -> Any:
-    return data.load_split(spark, data.feature_files(features_dir), 0.25, 42, 2)
+def spark() -> Iterator[Any]:
+    yield build_session("pachflow-features-tests", SparkSettings("local[2]", "1g", 2))
 
 
-def saved(split: Any, tmp: Path, name: str, weights: str = "balanced") -> tuple[Any, Path]:
-    """A model `classifier.fit` makes, on weighted rows (leaf stats that are not counts),
-    saved as train saves OUTPUT_DIR/model."""
-    counts = data.survey(split, ranges=False).counts
-    rows = data.training_rows(split, counts, weights, 1.0, 42).rows
-    settings = classifier.ModelSettings(classifier=name, max_depth=4, num_trees=4, max_iter=3)
-    model = classifier.fit(rows, settings)
-    rows.unpersist()
+@pytest.fixture(scope="module")
+def split(spark: Any) -> Any:
+    """3000 customers, ~5 % fraud, with a label and balanced weights (as train's
+    `training_rows` gives them: negatives / positives on each fraud row)."""
+    from pyspark.sql import functions as F
+
+    table = features_table(3000, fraud_rate=0.05)
+    positives = int(pa.compute.sum(table[LABEL_COLUMN]).as_py())
+    balance = (table.num_rows - positives) / positives
+    df = spark.createDataFrame(table.to_pandas())
+    label = F.col(LABEL_COLUMN).cast("double")
+    return (
+        df.withColumn("label", label)
+        .withColumn("weight", F.when(label > 0, F.lit(balance)).otherwise(F.lit(1.0)))
+        .cache()
+    )
+
+
+def saved(split: Any, tmp: Path, name: str) -> tuple[Any, Path]:
+    """A tree model as train composes it, saved as train saves OUTPUT_DIR/model."""
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import (
+        DecisionTreeClassifier,
+        GBTClassifier,
+        RandomForestClassifier,
+    )
+    from pyspark.ml.feature import VectorAssembler
+
+    common = {"labelCol": "label", "weightCol": "weight", "maxDepth": 4, "seed": 42}
+    classifier = {
+        "decision_tree": lambda: DecisionTreeClassifier(**common),
+        "random_forest": lambda: RandomForestClassifier(numTrees=4, **common),
+        "gbt": lambda: GBTClassifier(maxIter=3, **common),
+    }[name]()
+    assembler = VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol="features")
+    model = Pipeline(stages=[assembler, classifier]).fit(split)
     model.write().save(str(tmp / "model"))
     return model, tmp / "model"
+
+
+def scores(model: Any, rows: Any) -> Any:
+    """Spark's transform with the fraud score as column SCORE (as train and scoring)."""
+    return model.transform(rows).withColumn(SCORE, fraud_score())
 
 
 def spark_scores(spark: Any, model: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Spark's SCORE and PREDICTION of the rows of `x` (MODEL_INPUTS as doubles)."""
     table = pa.table({"row": np.arange(len(x)), **{c: x[:, i] for i, c in enumerate(MODEL_INPUTS)}})
-    out = classifier.scores(model, spark.createDataFrame(table.to_pandas()))
-    got = out.select("row", classifier.SCORE, classifier.PREDICTION).toArrow().sort_by("row")
-    return got[classifier.SCORE].to_numpy(), got[classifier.PREDICTION].to_numpy()
+    out = scores(model, spark.createDataFrame(table.to_pandas()))
+    got = out.select("row", SCORE, PREDICTION).toArrow().sort_by("row")
+    return got[SCORE].to_numpy(), got[PREDICTION].to_numpy()
 
 
 def inputs(rows: pa.Table) -> np.ndarray:
@@ -71,11 +113,11 @@ def test_saved_trees_score_every_row_as_spark(
     model, path = saved(split, tmp_path, name)
     trees = SavedTrees.load(path)
     assert len(trees.trees) == (4 if name == "random_forest" else 1)
-    rows = classifier.scores(model, split).select(*COLUMNS).toArrow()
+    rows = scores(model, split).select(*COLUMNS).toArrow()
     x = inputs(rows)
     score, prediction = trees.score(x)
-    assert np.array_equal(score, rows[classifier.SCORE].to_numpy())
-    assert np.array_equal(prediction, rows[classifier.PREDICTION].to_numpy())
+    assert np.array_equal(score, rows[SCORE].to_numpy())
+    assert np.array_equal(prediction, rows[PREDICTION].to_numpy())
     assert len(np.unique(score)) > 2 and set(np.unique(prediction)) == {0.0, 1.0}
     # the columns as read (int64, int32, double), never one matrix: the same outputs
     by_columns = trees.score_columns([rows[c].to_numpy() for c in MODEL_INPUTS])
@@ -94,26 +136,6 @@ def test_saved_trees_score_every_row_as_spark(
         assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
     # ...and the threshold decides some of them: `<` instead of `<=` would fail above.
     assert (spark_at[0] != spark_above[0]).any()
-
-
-def test_evaluate_arrays_equals_spark_evaluate(split: Any, tmp_path: Path) -> None:
-    model, path = saved(split, tmp_path, "decision_tree", weights="none")
-    rows = split.select(*MODEL_INPUTS, data.LABEL, data.IS_TEST, data.HELD_OUT).toArrow()
-    is_test = rows[data.IS_TEST].to_numpy(zero_copy_only=False)
-    score, prediction = SavedTrees.load(path).score(inputs(rows))
-    # as features give them: an integer label, ids as a ChunkedArray
-    held_out = rows[data.HELD_OUT].filter(pa.array(is_test))
-    label = rows[data.LABEL].to_numpy().astype(np.int32)
-    ours = classifier.evaluate_arrays(score, label, is_test, held_out, prediction)
-    theirs = classifier.evaluate(model, split)
-    assert ours.parts == theirs.parts  # every metric, exactly
-    assert ours.parts["test"].rows == len(held_out) and ours.parts["train"].rows > 0
-    types = [(f.name, f.type) for f in ours.heldout.schema]
-    assert types == [(f.name, f.type) for f in theirs.heldout.schema]
-    key = sorted(ours.heldout.column_names)
-    assert sorted(map(str, ours.heldout.select(key).to_pylist())) == sorted(
-        map(str, theirs.heldout.select(key).to_pylist())
-    )
 
 
 def test_spark_round_is_sparks_at_every_half(spark: Any) -> None:
