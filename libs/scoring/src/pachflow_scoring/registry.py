@@ -1,6 +1,8 @@
 """The model a scoring run uses: named `NAME@ALIAS` or `NAME/VERSION`, resolved in the MLflow
 registry to one version, its training run and the decision threshold train recorded, then
-loaded as the Spark PipelineModel train logged (it scores raw feature columns)."""
+its Spark model (the PipelineModel train logged: it scores raw feature columns) downloaded
+and read with numpy when it is a tree model pachflow_features.saved_trees scores, loaded
+into Spark otherwise."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pachflow_stagekit.mlflow_access import mlflow_uris_kept
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
     from pyspark.sql import SparkSession
+
+    from pachflow_features.saved_trees import SavedTrees
 
 MODEL_HELP = "NAME@ALIAS (e.g. pachflow-fraud-detector@candidate) or NAME/VERSION"
 #: train's best-F1 threshold on its test part (a rounded score, pachflow_features.scores).
@@ -100,23 +104,23 @@ def resolve_model(
     )
 
 
-def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
-    """The version's Spark PipelineModel (downloaded once into a temporary folder)."""
+def download_model(model: ScoringModel, dst: Path) -> Path:
+    """The version's Spark model folder (`sparkml/`, as train logged it), downloaded into
+    `dst` without Spark: ModelNotUsable when it cannot be downloaded or has none."""
     import mlflow
     from mlflow.artifacts import download_artifacts
-    from pyspark.ml import PipelineModel
 
     # MLflow 3.17 resolves a models:/ URI's run artifacts with a default client, which
     # ignores tracking_uri/registry_uri given here: without this, a process with no
     # MLFLOW_* set (a user's `pachflow score`) looks in ./mlflow.db and finds no model.
-    with mlflow_uris_kept(), tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
+    with mlflow_uris_kept():
         mlflow.set_tracking_uri(model.tracking_uri)
         mlflow.set_registry_uri(model.tracking_uri)
         try:
             local = Path(
                 download_artifacts(
                     artifact_uri=model.uri,
-                    dst_path=tmp,
+                    dst_path=str(dst),
                     tracking_uri=model.tracking_uri,
                     registry_uri=model.tracking_uri,
                 )
@@ -126,19 +130,45 @@ def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
                 f"model {model.label} ({model.requested}) cannot be downloaded from "
                 f"{model.tracking_uri}: {_first_line(exc)}"
             ) from exc
-        spark_dir = local / SPARK_MODEL_SUBDIR
-        if not spark_dir.is_dir():
-            raise ModelNotUsable(
-                f"model {model.label}: no {SPARK_MODEL_SUBDIR}/ in its artifacts (expected a "
-                "Spark model logged by pachflow-train)"
-            )
-        try:
-            # Spark reads the folder lazily in parts: load it fully before the tmp goes.
-            loaded = PipelineModel.load(str(spark_dir))
-        except Exception as exc:
-            raise ModelNotUsable(
-                f"model {model.label}: its Spark model cannot be loaded: {_first_line(exc)}"
-            ) from exc
+    spark_dir = local / SPARK_MODEL_SUBDIR
+    if not spark_dir.is_dir():
+        raise ModelNotUsable(
+            f"model {model.label}: no {SPARK_MODEL_SUBDIR}/ in its artifacts (expected a "
+            "Spark model logged by pachflow-train)"
+        )
+    return spark_dir
+
+
+def load_trees(model: ScoringModel, spark_dir: Path) -> tuple[SavedTrees | None, str]:
+    """The downloaded model as numpy scores it (pachflow_features.saved_trees: a decision
+    tree or random forest), or None when only Spark scores it, with the reason."""
+    from pachflow_features.saved_trees import SavedTrees
+
+    try:
+        trees = SavedTrees.load(spark_dir)
+    except (NotImplementedError, ValueError) as exc:  # GBT, or not a tree model it reads
+        return None, _first_line(exc)
+    return trees, trees.classifier
+
+
+def load_spark_model(model: ScoringModel, spark_dir: Path) -> PipelineModel:
+    """The downloaded model as a Spark PipelineModel (Spark must be running)."""
+    from pyspark.ml import PipelineModel
+
+    try:
+        # Spark reads the folder lazily in parts: load it fully before the folder goes.
+        return PipelineModel.load(str(spark_dir))
+    except Exception as exc:
+        raise ModelNotUsable(
+            f"model {model.label}: its Spark model cannot be loaded: {_first_line(exc)}"
+        ) from exc
+
+
+def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
+    """The version's Spark PipelineModel (downloaded once into a temporary folder)."""
+    del spark  # the active session loads it; taken to say Spark must run first
+    with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
+        loaded = load_spark_model(model, download_model(model, Path(tmp)))
     progress("score", f"loaded model {model.label} ({model.requested}), run {model.run_id}")
     return loaded
 

@@ -1,7 +1,8 @@
-"""A small real model for scoring tests: a depth-4 tree behind the VectorAssembler (as train
-composes it), fitted on the features scoring computes from a PaySim file, logged with
-mlflow.spark, its run carrying the threshold metric train records, registered with alias
-`candidate`. Scoring tests need a registered model without running the train stage.
+"""A small real model for scoring tests: a depth-4 tree (or a small GBT) behind the
+VectorAssembler (as train composes it), fitted on the features scoring computes from a
+PaySim file, logged with mlflow.spark, its run carrying the threshold metric train records,
+registered with alias `candidate`. Scoring tests need a registered model without running
+the train stage.
 
 `python -m pachflow_testing.scoring_model CSV TRACKING_URI NAME` does the same in a process
 of its own (prints the registered version as JSON): the caller's MLflow and Spark state
@@ -30,14 +31,20 @@ class Registered:
 
 
 def register_tree_model(
-    spark: Any, transactions: Path, tracking_uri: str, name: str, experiment: str = "score-tests"
+    spark: Any,
+    transactions: Path,
+    tracking_uri: str,
+    name: str,
+    experiment: str = "score-tests",
+    gbt: bool = False,
 ) -> Registered:
-    """Fit on `transactions` (a PaySim CSV), log and register as `name`, alias candidate."""
+    """Fit on `transactions` (a PaySim CSV), log and register as `name`, alias candidate.
+    `gbt`: a 3-tree GBT instead of the decision tree (a model only Spark scores)."""
     import mlflow
     import pyspark
     from mlflow.tracking import MlflowClient
     from pyspark.ml import Pipeline
-    from pyspark.ml.classification import DecisionTreeClassifier
+    from pyspark.ml.classification import DecisionTreeClassifier, GBTClassifier
     from pyspark.ml.feature import VectorAssembler
     from pyspark.sql import functions as F
 
@@ -54,7 +61,9 @@ def register_tree_model(
     fitted = Pipeline(
         stages=[
             VectorAssembler(inputCols=list(MODEL_INPUTS), outputCol="features"),
-            DecisionTreeClassifier(maxDepth=4, seed=1),
+            GBTClassifier(maxDepth=3, maxIter=3, seed=1)
+            if gbt
+            else DecisionTreeClassifier(maxDepth=4, seed=1),
         ]
     ).fit(features)
     mlflow.set_tracking_uri(tracking_uri)

@@ -42,8 +42,10 @@ Writes: OUTPUT_DIR/<file name>/predictions.parquet  one row per customer (contra
 The features are per customer, as the model was trained (the same code computes them), so
 each customer of a file gets one score over all of their transactions in it. --model is
 {MODEL_HELP}; the threshold is the one train recorded as best (its run's metric
-test_best_f1_threshold) unless --threshold is given. Inside a Pachyderm worker the model
-version gets a tag pachyderm.scoring.<output commit> naming this scoring commit.
+test_best_f1_threshold) unless --threshold is given. A decision tree or random forest is
+scored with numpy (no JVM starts), any other model (GBT) or --spark-only in Spark. Inside
+a Pachyderm worker the model version gets a tag pachyderm.scoring.<output commit> naming
+this scoring commit.
 Exit 0 ok, 2 bad input (file:line of a bad value; an unknown or unloadable model), 1
 anything else (e.g. MLflow unreachable); nothing is written unless every file scored.
 """
@@ -61,6 +63,12 @@ anything else (e.g. MLflow unreachable); nothing is written unless every file sc
     default=DEFAULT_BLOCK_MB,
     help="CSV read block (MB of text per batch).",
 )
+@option(
+    "--spark-only",
+    is_flag=True,
+    help="Score in Spark even when numpy can (a decision tree or random forest is scored "
+    "with numpy by default, without a JVM: the same predictions, bit for bit).",
+)
 @spark_options(shuffle_partitions=False)
 def main(
     input_dir: Path,
@@ -69,6 +77,7 @@ def main(
     threshold: float | None,
     tracking_uri: str | None,
     block_mb: int,
+    spark_only: bool,
     spark_settings: SparkSettings,
 ) -> None:
     uri = required_tracking_uri(tracking_uri)
@@ -85,7 +94,7 @@ def main(
     ctx = PachydermContext.from_env(
         default_pipeline=STAGE, local_inputs={input_dir.resolve().name: input_dir}
     )
-    scorer = Scorer(model, spark_settings)
+    scorer = Scorer(model, spark_settings, spark_only=spark_only)
     with atomic_fresh_output(output_dir) as staging:
         for path in sources:
             scored = scorer.score(path, block_mb << 20)
