@@ -21,7 +21,17 @@ from typing import Any
 
 import data
 from bench_e2e import STAGES, cold_run
-from harness import Measurement, machine_line, measure, median, say, table, write_section
+from harness import (
+    Measurement,
+    as_dict,
+    machine_line,
+    measure,
+    median,
+    save_result,
+    say,
+    table,
+    write_section,
+)
 
 BENCH = Path(__file__).resolve().parent
 TITLE = "cold, alternating (issue 26)"
@@ -49,6 +59,10 @@ def main() -> None:
             m = reference_job(name, script, raw, work, i)
             say(f"{name} {i}: {m.wall_s:.1f} s, peak {m.peak_rss_mb:.0f} MB")
             refs[name].append(m)
+    save_result(f"e2e_cold_{args.rows}", ours)  # bench_e2e --what incremental goes on from it
+    (work / "cold-raw.json").write_text(
+        json.dumps({"ours": ours} | {k: [as_dict(m) for m in ms] for k, ms in refs.items()})
+    )
     walls = {"ours": [r["run"]["wall_s"] for r in ours]} | {
         k: [m.wall_s for m in ms] for k, ms in refs.items()
     }
@@ -70,7 +84,7 @@ def main() -> None:
     ]
     ratio = {k: median(walls["ours"]) / median(walls[k]) for k in refs}
     stage_rows = [
-        [s, f"{median([r['jobs'][s] for r in ours if s in r['jobs']]):.1f}"]
+        [s, f"{median([r['jobs'][s]['duration_s'] for r in ours if s in r['jobs']]):.1f}"]
         for s in STAGES
         if any(s in r["jobs"] for r in ours)
     ]

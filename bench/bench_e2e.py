@@ -291,8 +291,9 @@ etl runs only the new file's 16 (shard, file) datums, each a ~4,000-row file agg
 with Arrow in the etl process (no Spark job, no JVM start: `--arrow-max-bytes`); a deleted
 file's datums vanish from etl's output commit without running anything. train still
 refits on every customer (a decision tree cannot be updated): it is the floor of an
-incremental run, and reads the partials through the merge (base files pass through a
-broadcast anti-join, only the new file's customers are grouped).
+incremental run, and reads the partials through the merge (pachflow_features: base rows
+pass through, only the customers of a newer file are grouped; on train's Arrow engine with
+pyarrow, on its Spark engine with a broadcast anti-join).
 """
 
 
