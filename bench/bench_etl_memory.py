@@ -193,9 +193,9 @@ def render(result: dict[str, Any]) -> str:
         "bytes** at every measured size (least-squares slope, intercept raised to the "
         "highest point: the peaks are concave in the size; the fixed part is the "
         "interpreter, the imports and what the first run loads lazily: pyarrow's kernels, "
-        "pandas). `pachflow_etl.engine` rounds both up (ARROW_FIXED_RSS, "
-        "ARROW_RSS_PER_INPUT_BYTE) and takes the largest file whose bound stays within "
-        "ARROW_MEMORY_BUDGET: ARROW_MAX_BYTES, the default of `--arrow-max-bytes`.\n"
+        "pandas). `pachflow_etl.engine` rounds both up (ARROW_BOUND: fixed, per byte) "
+        "and takes the largest file whose bound stays within its budget: ARROW_MAX_BYTES, "
+        "the default of `--arrow-max-bytes`.\n"
     )
     cli = result.get("cli") or {}
     if cli:

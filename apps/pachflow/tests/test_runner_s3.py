@@ -305,16 +305,19 @@ def test_train_reads_its_s3_input_through_the_gateway(
     train = str(Path(sys.executable).parent / "pachflow-train")
     spec = json.loads((EXAMPLES.parent / "cluster" / "train.json").read_text())
     assert spec["transform"]["cmd"][1] == "s3a://etl" and spec["input"]["pfs"]["s3"]
-    spark_engine = {**env, "PACHFLOW_TRAIN_ARROW_MAX_BYTES": "0"}
-    write_spec(
-        "train",
-        [train, "s3a://etl", "/pfs/out"],
-        "",
-        input=spec["input"],
-        transform={"env": spark_engine},
-        datumTries=1,
-    )
-    outcome = run().outcomes[0]
+
+    def run_train(env: dict[str, str]):  # the S3 variant's input and argv, this env
+        write_spec(
+            "train",
+            [train, "s3a://etl", "/pfs/out"],
+            "",
+            input=spec["input"],
+            transform={"env": env},
+            datumTries=1,
+        )
+        return run().outcomes[0]
+
+    outcome = run_train({**env, "PACHFLOW_TRAIN_ARROW_MAX_BYTES": "0"})  # the Spark engine
     assert outcome.status == FAILURE, outcome.reason
     logs = store.logs_dir / "train" / str(outcome.job_id)
     log = "".join(p.read_text() for p in sorted(logs.rglob("*")) if p.is_file())
@@ -323,15 +326,7 @@ def test_train_reads_its_s3_input_through_the_gateway(
     assert store.head("train") is None
     assert gateway_processes(store) == []
 
-    write_spec(  # the spec's own env: the Arrow engine
-        "train",
-        [train, "s3a://etl", "/pfs/out"],
-        "",
-        input=spec["input"],
-        transform={"env": env},
-        datumTries=1,
-    )
-    outcome = run().outcomes[0]
+    outcome = run_train(env)  # the spec's own: the Arrow engine
     assert outcome.status == SUCCESS, outcome.reason
     assert store.head("train") is not None
     assert gateway_processes(store) == []

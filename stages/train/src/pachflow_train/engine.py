@@ -8,36 +8,25 @@ rows and scores the saved tree here, so no Spark pass reads every customer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pachflow_spark.object_store import filesystem_of
+from pachflow_stagekit.engine_choice import ARROW, MB, SPARK, EngineChoice, MemoryBound, choose
 
-MB = 1 << 20
+__all__ = ["ARROW", "ARROW_BOUND", "ARROW_MAX_BYTES", "SPARK", "choose_engine", "total_bytes"]
+
 #: The measured bound (bench/RESULTS.md "## train engines"): train's Python process on
 #: the Arrow engine peaked at 668 MB on 76 MB of partials (1 M PaySim rows) and 2,242 MB
 #: on 412.5 MB (6.36 M rows), ~4.7 bytes per partials byte (the merged features as one
 #: float64 matrix, the ids, hashes and masks) over ~310 MB of interpreter and imports;
-#: both rounded up here.
-ARROW_FIXED_RSS = 400 * MB
-ARROW_RSS_PER_INPUT_BYTE = 5
-#: The Python process's peak allowed on the Arrow engine: pipelines/train.json requests
-#: 4Gi for train; its Spark driver, holding only the fit's sampled rows, peaked at ~1.4 GB.
-ARROW_MEMORY_BUDGET = 2560 * MB
+#: both rounded up here. The budget: pipelines/train.json requests 4Gi for train; its Spark
+#: driver (1536m), holding only the fit's sampled rows, stays under ~1.6 GB resident.
+ARROW_BOUND = MemoryBound(fixed=400 * MB, per_byte=5, budget=2560 * MB)
 #: Largest total partials size (bytes) the Arrow engine takes by default
 #: (`--arrow-max-bytes`): 432 MB; full-size PaySim's partials are 412.5 MB.
-ARROW_MAX_BYTES = (ARROW_MEMORY_BUDGET - ARROW_FIXED_RSS) // ARROW_RSS_PER_INPUT_BYTE
-ARROW, SPARK = "Arrow", "Spark"
+ARROW_MAX_BYTES = ARROW_BOUND.max_bytes
 #: The classifiers whose saved model pachflow_features.saved_trees scores; Spark scores GBT.
 ARROW_CLASSIFIERS = ("decision_tree", "random_forest")
-
-
-@dataclass(frozen=True)
-class EngineChoice:
-    """The engine for train's data and why, as its progress line says."""
-
-    engine: str
-    reason: str
 
 
 def total_bytes(files: list[Path | str]) -> int:
@@ -54,16 +43,6 @@ def choose_engine(
 ) -> EngineChoice:
     """Arrow for partials of at most `arrow_max_bytes` bytes in all, else Spark (0: Spark);
     Spark for a classifier only Spark scores."""
-    shown, limit = _mb(size), _mb(arrow_max_bytes)
-    if arrow_max_bytes == 0:
-        return EngineChoice(SPARK, "Arrow is off (--arrow-max-bytes 0)")
-    if classifier not in ARROW_CLASSIFIERS:
+    if arrow_max_bytes and classifier not in ARROW_CLASSIFIERS:
         return EngineChoice(SPARK, f"{classifier} models are scored by Spark")
-    if size <= arrow_max_bytes:
-        bound = _mb(ARROW_FIXED_RSS + size * ARROW_RSS_PER_INPUT_BYTE)
-        return EngineChoice(ARROW, f"partials {shown} <= {limit}: in memory, peak <= {bound}")
-    return EngineChoice(SPARK, f"partials {shown} > {limit}: too large for this process")
-
-
-def _mb(n: float) -> str:
-    return f"{n / MB:,.1f} MB"
+    return choose(size, arrow_max_bytes, ARROW_BOUND, what="partials ")
