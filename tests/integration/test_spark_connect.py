@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def test_the_connect_fitted_model_loads_back_from_mlflow_and_predicts_as_the_in_
     import mlflow.spark
 
     from pachflow_features import read_features
-    from pachflow_scoring.registry import load_model, resolve_model
+    from pachflow_scoring.registry import download_model, load_spark_model, resolve_model
     from pachflow_spark import SparkSettings, build_session
 
     ref = spark_reference
@@ -111,7 +112,10 @@ def test_the_connect_fitted_model_loads_back_from_mlflow_and_predicts_as_the_in_
         version = f"{registered['name']}/{registered['version']}"
         model = resolve_model(version, ref.tracking_uri)
         assert model.run_id == manifest["run_id"]
-        by_score = predictions(load_model(spark, model), features)
+        with tempfile.TemporaryDirectory() as tmp:  # as Scorer loads a model Spark scores
+            by_score = predictions(
+                load_spark_model(model, download_model(model, Path(tmp))), features
+            )
         by_mlflow = mlflow.spark.load_model(f"runs:/{manifest['run_id']}/model")
         return by_score, predictions(by_mlflow, features)
 

@@ -89,6 +89,9 @@ def test_run_has_name_params_metrics_and_pachyderm_tags(trained: dict[str, Any])
     # Negative sampling is asked for (default 0.1) but 3000 rows are below its minimum.
     assert run.data.params["negative_fraction"] == "0.1"
     assert (m["negative_share"], m["negative_weight"]) == (1.0, 1.0)
+    assert run.data.tags["pachflow.sample.rule"] == (
+        "label = 1 or (xxhash64(nameOrig, 43) >>> 11) / 2^53 < 1.0"
+    )
     tags = run.data.tags
     assert tags["pachyderm.job_id"] == job
     assert tags["pachyderm.output_commit"] == job

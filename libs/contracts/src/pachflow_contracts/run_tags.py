@@ -36,6 +36,8 @@ TAG_SCORING = "pachyderm.scoring.{commit}"
 #: the same test customers), so two versions' metrics say on which customers they were made.
 TAG_HOLDOUT_RULE = "pachflow.holdout.rule"
 TAG_HOLDOUT_DIGEST = "pachflow.holdout.digest"
+#: How the fit's sample of non-fraud rows was drawn (train's data.sample_rule).
+TAG_SAMPLE_RULE = "pachflow.sample.rule"
 
 #: Dataset-input tags (on the logged dataset, not the run).
 DATASET_TAG_REPO = "pachyderm.repo"

@@ -6,7 +6,6 @@ into Spark otherwise."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +19,6 @@ from pachflow_stagekit.mlflow_access import mlflow_uris_kept
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
-    from pyspark.sql import SparkSession
 
     from pachflow_features.saved_trees import SavedTrees
 
@@ -162,15 +160,6 @@ def load_spark_model(model: ScoringModel, spark_dir: Path) -> PipelineModel:
         raise ModelNotUsable(
             f"model {model.label}: its Spark model cannot be loaded: {_first_line(exc)}"
         ) from exc
-
-
-def load_model(spark: SparkSession, model: ScoringModel) -> PipelineModel:
-    """The version's Spark PipelineModel (downloaded once into a temporary folder)."""
-    del spark  # the active session loads it; taken to say Spark must run first
-    with tempfile.TemporaryDirectory(prefix="pachflow-model-") as tmp:
-        loaded = load_spark_model(model, download_model(model, Path(tmp)))
-    progress("score", f"loaded model {model.label} ({model.requested}), run {model.run_id}")
-    return loaded
 
 
 def record_use(model: ScoringModel, commit: str, value: str) -> None:

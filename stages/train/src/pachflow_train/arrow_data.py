@@ -26,6 +26,8 @@ from pachflow_train import data
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from pachflow_train.classifier import Evaluated
+
 #: The fit's rows per Spark partition (tasks big enough to outweigh a task's overhead).
 FIT_ROWS_PER_PARTITION = 200_000
 #: Rows scored per call of the scorer (views of the input matrix: no copy).
@@ -155,7 +157,7 @@ def training_rows(
     return data.TrainingRows(data.assembled(df).cache(), pos_weight, share, neg_weight)
 
 
-def evaluate(model_dir: Path, customers: Customers) -> Any:
+def evaluate(model_dir: Path, customers: Customers) -> Evaluated:
     """classifier.evaluate's result, scored here by the saved tree(s) in `model_dir` (the
     fitted model as `model.write().save` wrote it), in batches of SCORE_BATCH_ROWS."""
     from pachflow_features.saved_trees import SavedTrees

@@ -18,6 +18,7 @@ from pachflow_contracts import MODEL_INPUTS
 from pachflow_contracts.heldout_scores import HELDOUT_SCORES
 from pachflow_contracts.heldout_scores import write as write_heldout
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
+from pachflow_contracts.run_tags import TAG_SAMPLE_RULE
 from pachflow_spark import SparkSettings, is_connect, master_of, spark_progress
 from pachflow_stagekit import atomic_output, progress
 from pachflow_train import arrow_data, data
@@ -284,6 +285,8 @@ def _fit_and_evaluate(
         train = data.training_rows(
             attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
         )
+    rule = data.sample_rule(train.negative_share, settings.seed)
+    attempt.tracker.set_tags({TAG_SAMPLE_RULE: rule})
     t0 = time.monotonic()
     try:
         fitted = classifier.fit(train.rows, settings)
