@@ -3,7 +3,7 @@ and every stage process), Spark's own event log for the JVM side.
 
 One cold run (fresh PACHFLOW_HOME) under `py-spy record --subprocesses --idle` (idle:
 a Python thread waiting for the JVM counts, so a Spark action shows up as the Python call
-that waits for it), with Spark's event log switched on through PYSPARK_SUBMIT_ARGS. The
+that waits for it), with Spark's event log switched on through PACHFLOW_SPARK_CONF. The
 profile slows the run a little: its timings are for proportions, not for the record.
 
     .venv/bin/python bench/profile_run.py [--rows N] [--rate 20]
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from collections import Counter, defaultdict
@@ -168,10 +167,11 @@ def main() -> None:
         chain.specs = args.specs
     chain.put("raw_data", [raw])
     env = chain.env()
-    env["PYSPARK_SUBMIT_ARGS"] = (
-        f"--conf spark.eventLog.enabled=true --conf spark.eventLog.dir=file://{events} "
-        "--conf spark.eventLog.compress=false --conf spark.eventLog.rolling.enabled=false "
-        "pyspark-shell"
+    # The runner passes a stage only the host variables a worker would see
+    # (pachflow.local.env.PASS_THROUGH): PACHFLOW_SPARK_CONF is one, PYSPARK_SUBMIT_ARGS not.
+    env["PACHFLOW_SPARK_CONF"] = (
+        f"spark.eventLog.enabled=true spark.eventLog.dir=file://{events} "
+        "spark.eventLog.compress=false spark.eventLog.rolling.enabled=false"
     )
     out = work / "pyspy.txt"
     cmd = [
@@ -229,7 +229,6 @@ the start -> highest during the run {m.load_before:.1f} -> {
             + "\n"
         )
     write_section("profile", "\n".join(parts))
-    os.environ.pop("PYSPARK_SUBMIT_ARGS", None)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pachflow_contracts import PARTIALS, TRANSACTIONS, ContractError
+from pachflow_contracts import PARTIALS, TRANSACTIONS, ContractError, contract
 from pachflow_contracts.contract import Contract
 from pachflow_testing.features import features_table, partials_table
 from pachflow_testing.fuzz import fuzz_settings
@@ -95,5 +95,24 @@ def test_check_files_reads_the_values_of_every_file(tmp_path):
     pq.write_table(bad.cast(PARTIALS.stamped_schema()), path)
     with pytest.raises(
         ContractError, match=r"column 'amount_sum': 1 negative value\(s\), the first in row 8"
+    ):
+        PARTIALS.check_files([path])
+
+
+def test_check_files_counts_and_places_bad_values_across_the_files_batches(tmp_path, monkeypatch):
+    """A file is read batch by batch (bounded memory): the error still gives the whole
+    file's count and the first bad row's number in the file, not in its batch."""
+    good = partials_table(features_table(30))
+    amounts = good.column("amount_sum").to_pylist()
+    amounts[25] = -1.0
+    amounts[12] = -2.0
+    bad = good.set_column(
+        good.schema.get_field_index("amount_sum"), "amount_sum", pa.array(amounts)
+    ).cast(PARTIALS.stamped_schema())
+    path = tmp_path / "part.parquet"
+    pq.write_table(bad, path)
+    monkeypatch.setattr(contract, "CHECK_BATCH_ROWS", 10)  # batches: rows 1-10, 11-20, 21-30
+    with pytest.raises(
+        ContractError, match=r"column 'amount_sum': 2 negative value\(s\), the first in row 13 "
     ):
         PARTIALS.check_files([path])

@@ -31,7 +31,8 @@ def spark() -> Iterator[object]:
 
 
 def random_partials(customers: list[str], seed: int) -> pd.DataFrame:
-    """One partial row per customer, integer-valued money (exact sums in any order)."""
+    """One partial row per customer, integer-valued money (exact sums in any order), valid
+    under the contract (no negative amount, balance or count)."""
     rng = np.random.default_rng(seed)
     n = len(customers)
     frame = {"nameOrig": customers}
@@ -39,7 +40,8 @@ def random_partials(customers: list[str], seed: int) -> pd.DataFrame:
         if f.name == "nameOrig":
             continue
         if pa.types.is_floating(f.type):
-            frame[f.name] = rng.integers(-(10**6), 10**9, n).astype(np.float64)
+            low = 0 if f.name in PARTIALS.non_negative else -(10**6)
+            frame[f.name] = rng.integers(low, 10**9, n).astype(np.float64)
         else:
             frame[f.name] = rng.integers(0, 5, n)
     frame["n_tx"] = frame["n_tx"] + 10  # at least every counted row

@@ -1,11 +1,13 @@
-"""A bad OUTPUT_DIR, an input train cannot read or bad values stop train before it starts
-Spark or talks to MLflow: exit 2, one line naming it (the tracking URI here points at a
-closed port, so reaching MLflow would fail otherwise)."""
+"""A bad OUTPUT_DIR, an input train cannot read or bad values stop train with exit 2 and
+one line naming it, even with MLflow unreachable (the tracking URI here points at a closed
+port): before Spark starts, except for values on the Arrow engine, which are checked as
+they are read, beside the JVM's boot and MLflow's connection, and named first."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pachflow_train.cli import main
@@ -23,8 +25,9 @@ def test_a_non_empty_output_dir_exits_2_before_any_work(tmp_path: Path, dead_tra
     assert f"OUTPUT_DIR {out} is not empty" in line
 
 
+@pytest.mark.parametrize("engine", [[], ["--arrow-max-bytes", "0"]], ids=["arrow", "spark"])
 def test_a_negative_amount_exits_2_naming_file_and_column_before_mlflow(
-    tmp_path: Path, dead_tracking_uri: str
+    tmp_path: Path, dead_tracking_uri: str, engine: list[str]
 ):
     import pyarrow as pa
 
@@ -38,11 +41,21 @@ def test_a_negative_amount_exits_2_naming_file_and_column_before_mlflow(
     )
     (path,) = write_features(tmp_path / "etl", 40, table=table)
     result = CliRunner().invoke(
-        main, [str(tmp_path / "etl"), str(tmp_path / "out"), "--tracking-uri", dead_tracking_uri]
+        main,
+        [
+            str(tmp_path / "etl"),
+            str(tmp_path / "out"),
+            "--tracking-uri",
+            dead_tracking_uri,
+            *engine,
+        ],
     )
     assert result.exit_code == 2, result.output
-    (line,) = [ln for ln in result.output.splitlines() if ln.strip()]
-    assert f"{path}: column 'amount_max': 1 negative value(s)" in line
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("Error:")]
+    assert errors == lines[-1:], result.output  # one error line, the last
+    assert f"{path}: column 'amount_max': 1 negative value(s)" in errors[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_no_tracking_uri_exits_2_and_writes_nothing_into_the_working_directory(tmp_path: Path):

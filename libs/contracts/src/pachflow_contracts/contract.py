@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 #: Parquet key-value metadata keys stamped by the producer.
 NAME_KEY = b"pachflow.contract"
 VERSION_KEY = b"pachflow.contract_version"
+#: Rows per batch when a file's values are checked: a few MB at a time, whatever its size.
+CHECK_BATCH_ROWS = 65_536
 
 
 #: Opens a file (a path or a URL) for pyarrow: e.g. pachflow_spark.object_store.open_input,
@@ -105,41 +107,80 @@ class Contract:
         return found
 
     def check_files(self, paths: Iterable[str | Path], open_file: Opener | None = None) -> None:
-        """Footer and values of every file (ContractError naming file and column)."""
+        """Footer and values of every file (ContractError naming file and column). The
+        values are read batch by batch: memory stays bounded whatever a file's size."""
         for path in paths:
             self.check_file(path, open_file)
+            tally = _Tally(self)
             try:
                 with _opened(path, open_file) as source:
-                    table = pq.read_table(source, columns=self.columns)
+                    for batch in pq.ParquetFile(source).iter_batches(
+                        batch_size=CHECK_BATCH_ROWS, columns=self.columns
+                    ):
+                        tally.add(pa.Table.from_batches([batch]))
             except (pa.ArrowException, OSError, ValueError) as exc:  # corrupt data pages
                 raise ContractError(
                     f"{path}: Parquet data cannot be read (corrupt or truncated file; "
                     f"expected {self.name} v{self.version} data)"
                 ) from exc
-            self.check_values(table, str(path))
+            tally.raise_first(str(path))
 
     def check_values(self, table: pa.Table, where: str) -> None:
         """Raise ContractError on the first column holding a null (where the contract has
-        none), a NaN or infinite double, or a negative value in `non_negative`."""
-        for field in self.schema:
-            column = table.column(field.name)
-            if not field.nullable and column.null_count:
-                self._bad_value(where, field.name, pc.is_null(column), "null", "a value")
-            if pa.types.is_floating(field.type):
-                finite = pc.fill_null(pc.is_finite(column), True)
-                self._bad_value(
-                    where, field.name, pc.invert(finite), "NaN or infinite", "a finite number"
-                )
-            if field.name in self.non_negative:
-                negative = pc.fill_null(pc.less(column, 0), False)
-                self._bad_value(where, field.name, negative, "negative", "a value >= 0")
+        none), a NaN or infinite double, or a negative value in `non_negative`: for a
+        table already read (etl checks the table it aggregates, reading each file once)."""
+        tally = _Tally(self)
+        tally.add(table)
+        tally.raise_first(where)
 
-    @staticmethod
-    def _bad_value(where: str, column: str, bad: pa.ChunkedArray, what: str, expected: str) -> None:
-        count = pc.sum(bad).as_py() or 0
-        if count:
-            first = pc.index(bad, True).as_py()
-            raise ContractError(
-                f"{where}: column {column!r}: {count} {what} value(s), the first in row "
-                f"{first + 1} (expected {expected})"
-            )
+    def value_rules(self) -> list[tuple[str, str, str, Callable[[pa.ChunkedArray], Any]]]:
+        """(column, what is bad, what is expected, bad-row mask) in the order checked."""
+        rules: list[tuple[str, str, str, Callable[[pa.ChunkedArray], Any]]] = []
+        for field in self.schema:
+            if not field.nullable:
+                rules.append((field.name, "null", "a value", pc.is_null))
+            if pa.types.is_floating(field.type):
+                rules.append((field.name, "NaN or infinite", "a finite number", _not_finite))
+            if field.name in self.non_negative:
+                rules.append((field.name, "negative", "a value >= 0", _negative))
+        return rules
+
+
+def _not_finite(column: pa.ChunkedArray) -> Any:
+    return pc.invert(pc.fill_null(pc.is_finite(column), True))
+
+
+def _negative(column: pa.ChunkedArray) -> Any:
+    return pc.fill_null(pc.less(column, 0), False)
+
+
+class _Tally:
+    """Each value rule's count of bad rows and its first bad row, over the batches added
+    so far: the error names the whole file's count whether it was read at once or not."""
+
+    def __init__(self, contract: Contract) -> None:
+        self._rules = contract.value_rules()
+        self._count = [0] * len(self._rules)
+        self._first: list[int | None] = [None] * len(self._rules)
+        self._rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        for i, (column, _, _, mask) in enumerate(self._rules):
+            bad = mask(table.column(column))
+            count = pc.sum(bad).as_py() or 0
+            if count:
+                self._count[i] += count
+                if self._first[i] is None:
+                    self._first[i] = self._rows + pc.index(bad, True).as_py()
+        self._rows += table.num_rows
+
+    def raise_first(self, where: str) -> None:
+        for (column, what, expected, _), count, first in zip(
+            self._rules, self._count, self._first, strict=True
+        ):
+            if count:
+                assert first is not None
+                raise ContractError(
+                    f"{where}: column {column!r}: {count} {what} value(s), the first in row "
+                    f"{first + 1} (expected {expected})"
+                )

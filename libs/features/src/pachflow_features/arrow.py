@@ -30,8 +30,9 @@ def features_of_partials(partials: pa.Table) -> pa.Table:
 
 
 def read_features_table(files: Sequence[Path | str]) -> pa.Table:
-    """One FEATURES row per customer from `partials` v1 files (checked by the caller):
-    local paths or object-store URLs; the rows of Spark's `read_features`.
+    """One FEATURES row per customer from `partials` v1 files (footers checked by the
+    caller; the values are checked here, as they are read: ContractError naming file,
+    column and row): local paths or object-store URLs; the rows of Spark's `read_features`.
 
     The merge plan is Spark's (`plan_merge`). A customer has one row in its shard's base
     file and maybe rows in the deltas: only the customers a delta names are grouped (the
@@ -61,6 +62,7 @@ def _read(path: Path | str) -> pa.Table:
 
     with open_input(path) as source:
         table = pq.read_table(source, columns=PARTIALS.columns)
+    PARTIALS.check_values(table, str(path))
     return table.cast(PARTIALS.schema)
 
 

@@ -172,6 +172,10 @@ def _without_blank_rows(
     blank lines must not become a Python object per line."""
     if not batch.num_rows:
         return batch, lines, 0
+    # A blank line has an empty first field: most batches have none, and are done after
+    # one column (2.5 s of a full-size split when every column was measured).
+    if not pc.any(pc.equal(pc.binary_length(batch.column(0)), 0)).as_py():
+        return batch, lines, 0
     blank = None
     for column in batch.columns:
         empty = pc.equal(pc.utf8_length(column), 0)

@@ -65,7 +65,8 @@ def shard_value(root: Path, path: Path) -> str:
 
 def discover(input_dir: str | Path) -> list[Source]:
     """All `.parquet` files under `input_dir` (or `input_dir` itself when it is a file, as
-    a datum of glob `/shard=*/*` names it), checked against TRANSACTIONS, by output name.
+    a datum of glob `/shard=*/*` names it), their footers checked against TRANSACTIONS, by
+    output name.
 
     Raises BadInput (exit 2) naming the file, column, expected and found type; when
     `input_dir` does not exist; or when two files would write the same output. A directory
@@ -81,7 +82,7 @@ def discover(input_dir: str | Path) -> list[Source]:
     sources: dict[str, Source] = {}
     for path in files:
         try:
-            TRANSACTIONS.check_files([path])  # footer and values, before Spark starts
+            TRANSACTIONS.check_file(path)  # the footer; job.run checks the values it reads
         except ContractError as exc:
             raise BadInput(str(exc)) from exc
         source = Source(

@@ -66,8 +66,9 @@ def run(
                 f"{source.output_name}: {source.rows:,} rows: {choice.engine} ({choice.reason})",
             )
             if choice.engine == ARROW:
-                pq.write_table(arrow_partials(_read_arrow(source)), dest)
+                pq.write_table(arrow_partials(_read_checked(source)), dest)
             else:
+                _check_values(source)  # batch by batch, before Spark starts
                 from pachflow_etl.spark_job import write_with_spark  # pyspark: ~0.5 s
 
                 write_with_spark(get_spark(), source, dest)
@@ -76,11 +77,25 @@ def run(
     return sources
 
 
-def _read_arrow(source: Source) -> pa.Table:
+def _read_checked(source: Source) -> pa.Table:
+    """The file's rows, their values checked against TRANSACTIONS (exit 2 naming file,
+    column and row): read once, for the check and the aggregation both."""
     try:
-        return pq.read_table(source.path, columns=TRANSACTIONS.columns)
+        table = pq.read_table(source.path, columns=TRANSACTIONS.columns)
     except (OSError, pa.ArrowException) as exc:
         raise BadInput(unreadable(source.path)) from exc
+    try:
+        TRANSACTIONS.check_values(table, str(source.path))
+    except ContractError as exc:
+        raise BadInput(str(exc)) from exc
+    return table
+
+
+def _check_values(source: Source) -> None:
+    try:
+        TRANSACTIONS.check_files([source.path])
+    except ContractError as exc:
+        raise BadInput(str(exc)) from exc
 
 
 def _check_output(staging: Path) -> None:

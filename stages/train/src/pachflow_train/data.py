@@ -149,8 +149,10 @@ def job_context(stage: str, input_dir: str | Path, files: list[Path | str]) -> P
 
 def feature_files(input_dir: str | Path) -> list[Path | str]:
     """Every Parquet file under INPUT_DIR (a directory, or an object-store URL read through
-    pyarrow's S3 client: pachflow_spark.object_store), each checked against `partials` v1
-    (exit 2; a `features` v1 file of an etl before 0.2 is named as such)."""
+    pyarrow's S3 client: pachflow_spark.object_store), each footer checked against
+    `partials` v1 (exit 2; a `features` v1 file of an etl before 0.2 is named as such).
+    The values are checked where they are read: `check_values` before the Spark engine
+    reads them, or as the Arrow engine reads them (arrow_data.load_split)."""
     what = "partials Parquet files (etl's output)"
     url = object_store_url(input_dir)
     files: list[Path | str] = []
@@ -158,11 +160,26 @@ def feature_files(input_dir: str | Path) -> list[Path | str]:
         files.extend(find_files(input_dir, [".parquet"], what))
     else:
         files.extend(list_objects(url, [".parquet"], what))
-    try:
+    with contract_errors():
+        for file in files:
+            PARTIALS.check_file(file, open_input)
+    return files
+
+
+def check_values(files: list[Path | str]) -> None:
+    """Every file's values against `partials` v1, batch by batch (exit 2 naming file,
+    column and row), before Spark reads them."""
+    with contract_errors():
         PARTIALS.check_files(files, open_input)
+
+
+@contextmanager
+def contract_errors() -> Iterator[None]:
+    """A file that breaks its contract: exit 2 with the check's one line."""
+    try:
+        yield
     except ContractError as exc:
         raise BadInput(str(exc)) from exc
-    return files
 
 
 def assembler() -> VectorAssembler:

@@ -27,7 +27,7 @@ from pachflow_train.engine import ARROW, ARROW_MAX_BYTES, choose_engine, total_b
 from pachflow_train.evaluate import Evaluation
 from pachflow_train.mlflow_run import HttpSettings, Tracker, tracking_errors
 from pachflow_train.run_link import run_manifest, write_link
-from pachflow_train.spark_start import SessionStart
+from pachflow_train.spark_start import InBackground, SessionStart
 
 STAGE = "train"
 ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing
@@ -75,21 +75,26 @@ def train(
     http.apply()
     experiment, registered_model = tracking.experiment, tracking.registered_model
     files = data.feature_files(input_dir)
+    engine = choose_engine(total_bytes(files), arrow_max_bytes, settings.classifier)
+    if engine.engine != ARROW:  # pyarrow reads object stores; a classic Spark may not
+        data.check_input(input_dir, spark_settings)
+        data.check_values(files)
     where = data.shown(input_dir)
     progress(STAGE, f"{len(files)} features file(s) under {where} match the contract")
     ctx = data.job_context(STAGE, input_dir, files)
-    engine = choose_engine(total_bytes(files), arrow_max_bytes, settings.classifier)
     progress(STAGE, f"data in {engine.engine}: {engine.reason}")
-    if engine.engine != ARROW:  # pyarrow reads object stores; a classic Spark may not
-        data.check_input(input_dir, spark_settings)
     uri = tracking.tracking_uri
     starting = SessionStart("pachflow-train", spark_settings)  # boots while MLflow connects
+    # ... and the Arrow engine reads the data meanwhile (pyarrow and numpy release the GIL)
+    loading = InBackground(lambda: _load(files, settings)) if engine.engine == ARROW else None
     try:
         with tracking_errors(uri, http):
             tracker = Tracker(uri, experiment, ctx)
             previous = tracker.previous_run()
-    except BaseException:
+    except BaseException as exc:
         starting.discard()
+        if loading is not None and isinstance(exc, Exception):
+            loading.result()  # a bad input file is named before an unreachable MLflow
         raise
     progress(
         STAGE, f"MLflow at {tracker.public_uri}: experiment {experiment} ({tracker.experiment_id})"
@@ -102,15 +107,13 @@ def train(
         return
 
     customers, df = None, None
-    if engine.engine == ARROW:  # read while the JVM boots
+    if loading is not None:
         try:
-            t0 = time.monotonic()
-            customers = arrow_data.load_split(files, settings.test_fraction, settings.seed)
-            survey = arrow_data.survey(customers)
-            progress(STAGE, f"read and surveyed in {time.monotonic() - t0:.1f}s")
+            customers, survey, seconds = loading.result()
         except BaseException:
             starting.discard()
             raise
+        progress(STAGE, f"read and surveyed in {seconds:.1f}s (beside the JVM's boot)")
     spark = starting.session()
     tags = spark_tags(spark_settings, spark)
     progress(STAGE, f"Spark: {spark_settings.endpoint.describe()} (master {tags[MASTER_TAG]})")
@@ -147,6 +150,16 @@ def train(
             except BaseException:
                 _end_failed(tracker)
                 raise
+
+
+def _load(
+    files: list[Path | str], settings: ModelSettings
+) -> tuple[arrow_data.Customers, data.Survey, float]:
+    """The Arrow engine's customers and their survey, and the seconds it took."""
+    started = time.monotonic()
+    with data.contract_errors():  # values are checked as they are read
+        customers = arrow_data.load_split(files, settings.test_fraction, settings.seed)
+    return customers, arrow_data.survey(customers), time.monotonic() - started
 
 
 ENDPOINT_TAG = "spark.endpoint"

@@ -1,16 +1,20 @@
 """train's Spark session, started beside its MLflow connection: the JVM boots (seconds,
 mostly in the JVM's own process) while MLflow's imports and connection take theirs
-(seconds of Python), instead of one after the other."""
+(seconds of Python), instead of one after the other. The Arrow engine's read runs beside
+both (InBackground): pyarrow and numpy do their work without the GIL."""
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pachflow_spark import EndpointError, SparkSettings, open_session
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+T = TypeVar("T")
 
 
 def _starts_a_jvm(settings: SparkSettings) -> bool:
@@ -68,3 +72,28 @@ class SessionStart:
         self._thread.join()
         if self._session is not None and not self._shared:
             self._session.stop()
+
+
+class InBackground(Generic[T]):
+    """`work()` in a daemon thread, started now; `result()` waits for it and returns what
+    it returned or raises what it raised, in the asking thread. Daemon: a stage that exits
+    first (a failed MLflow connection, a reused run) does not wait for it."""
+
+    def __init__(self, work: Callable[[], T]) -> None:
+        self._work = work
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="train load", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._work()
+        except BaseException as exc:  # raised again in the thread that asks for the result
+            self._error = exc
+
+    def result(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
