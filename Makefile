@@ -67,22 +67,29 @@ format: setup ## ruff format + autofix
 # that imports MLflow and PySpark compiles them again: 5-7 s instead of ~2 s).
 test test-slow test-all test-fast test-stage: export PYTHONDONTWRITEBYTECODE :=
 
+# pytest-xdist workers (docs/testing.md "Two workers"; 0: one process). The unit tests leave
+# a core idle ~40 % of the time in one process: `make test-fast` runs two workers. The
+# tiers with Spark, MLflow and chains keep both cores busy in one process: one worker.
+UNIT_WORKERS ?= 2
+TEST_WORKERS ?= 0
+xdist = -n $(1) --dist loadgroup
+
 # Two tiers (docs/testing.md): `make test` is everything but the tests marked `slow`;
 # `make test-slow` is those; CI runs both, so every test runs on every change.
 test: setup ## the tests, without the slow tier (~8 min); cluster tests skip with a reason
-	$(RUN) pytest libs stages apps tests -m "not slow"
+	$(RUN) pytest $(call xdist,$(TEST_WORKERS)) libs stages apps tests -m "not slow"
 
 test-slow: setup ## the slow tier only: kill -9, the clean clone, engines, clusters, image builds (CI runs it)
-	$(RUN) pytest libs stages apps tests -m slow
+	$(RUN) pytest $(call xdist,$(TEST_WORKERS)) libs stages apps tests -m slow
 
 test-all: setup ## both tiers in one pytest session
-	$(RUN) pytest libs stages apps tests
+	$(RUN) pytest $(call xdist,$(TEST_WORKERS)) libs stages apps tests
 
 # Unit tests: no slow tier, no Spark, no MLflow test server, no containers, no cluster (docs/testing.md).
 UNIT_TESTS := not slow and not spark and not mlflow and not containers and not cluster
 
-test-fast: setup ## unit tests only (~2 min), for the edit loop; `make test` runs everything
-	$(RUN) pytest libs stages apps tests -m "$(UNIT_TESTS)"
+test-fast: setup ## unit tests only (~1 min, two pytest workers), for the edit loop; `make test` runs everything
+	$(RUN) pytest $(call xdist,$(UNIT_WORKERS)) libs stages apps tests -m "$(UNIT_TESTS)"
 
 # The production-like MLflow test server (libs/testing: PostgreSQL, basic auth, S3 artifacts).
 test-services: setup s3rver ## install PostgreSQL (apt) and s3rver (npm, pinned) for the production-like MLflow tests

@@ -42,6 +42,10 @@ Markers by fixture: a test that uses a `spark` session fixture is marked `spark`
 uses `mlflow_server` (or a fixture built on it) `mlflow`, so `make test-fast` (unit tests:
 `-m "not spark and not mlflow and not containers and not cluster"`) leaves them out
 without every test having to say so.
+
+Two workers (`make test` runs `pytest -n 2 --dist loadgroup`, pytest-xdist): the tests of a
+module, and those on a costly session fixture several modules read, run on one worker
+(pachflow_testing.worker_groups), so such a fixture is built once per session.
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ from pachflow_testing.mlflow_server import MlflowServer, dead_uri, run_mlflow_se
 from pachflow_testing.postgres import PostgresCluster, PostgresMissing
 from pachflow_testing.services import REQUIRE_ENV
 from pachflow_testing.tmpfs import tmpfs
+from pachflow_testing.worker_groups import register as register_worker_groups
+from pachflow_testing.worker_groups import write_groups
 
 __all__ = ["LocalDag", "Version", "local_dag", "tmpfs"]
 
@@ -80,12 +86,17 @@ MARKER_OF_FIXTURE = {"spark": "spark", "warm_spark_engine": "spark", "mlflow_ser
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
         for fixture, marker in MARKER_OF_FIXTURE.items():
             if fixture in used:
                 item.add_marker(marker)
+    write_groups(config, items)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_worker_groups(config)
 
 
 @pytest.fixture(autouse=True)
