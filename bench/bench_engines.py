@@ -97,14 +97,16 @@ def engine_section(rows: int, runs: list[tuple[str, dict[str, Any]]]) -> str:
         run = res["run"]
         stages = ", ".join(f"{k} {v}" for k, v in res["jobs"].items())
         load = f"{run['load_before']:.1f} -> {run['load_max']:.1f}"
-        lines.append([name, f"{run['wall_s']:.1f} s", stages, load])
+        pr = f"{res['test_areaUnderPR']:.6f}"
+        lines.append([name, f"{run['wall_s']:.1f} s", stages, pr, load])
     walls = {
         kind: [r["run"]["wall_s"] for n, r in runs if n.startswith(kind)]
         for kind in ("in-process", "engine")
     }
     mean = {k: sum(v) / len(v) for k, v in walls.items() if v}
     ratio = mean["engine"] / mean["in-process"] if len(mean) == 2 else float("nan")
-    text = table(lines, ["run (cold store, raw CSV -> model)", "wall", "stage jobs (s)", "load"])
+    header = ["run (cold store, raw CSV -> model)", "wall", "stage jobs (s)", "test areaUnderPR"]
+    text = table(lines, [*header, "load"])
     return f"""
 `.venv/bin/python bench/bench_engines.py --rows {rows} --what engine --runs {len(runs) // 2}`
 ({machine_line()}). Alternating, in this order; each run on a fresh store with raw file

@@ -12,6 +12,8 @@ working directory. Runs alternate before / after.
     .venv/bin/python bench/bench_train_memory.py --before CHECKOUT [--runs 2]
     .venv/bin/python bench/bench_train_memory.py --engines [--runs 2]
 
+`--section TITLE` writes the result to another RESULTS.md section (a later change's own).
+
 CHECKOUT is another worktree (with its own .venv) of the code to compare against, e.g.
 `git worktree add --detach /tmp/before <commit> && (cd /tmp/before && uv sync)`.
 `--engines` compares this checkout's two data engines instead (section "train engines"):
@@ -157,6 +159,9 @@ def main() -> None:
     what.add_argument("--engines", action="store_true", help="compare train's two engines")
     parser.add_argument("--runs", type=int, default=2, help="runs of each, alternating")
     parser.add_argument("--rows", type=int, default=data.FULL_ROWS)
+    parser.add_argument(
+        "--section", help="the RESULTS.md section to write (default: by the comparison)"
+    )
     args = parser.parse_args()
     etl = train_input(args.rows)
     variants: dict[str, tuple[Path, dict[str, str]]]
@@ -207,6 +212,8 @@ def main() -> None:
     test_pr = second[-1]["metrics"]["test_areaUnderPR"]
     a, b = variants
     option = "--engines" if args.engines else "--before CHECKOUT"
+    if args.section:
+        option += f' --section "{args.section}"'
     body = f"""
 `/work/shared/tools/heavy .venv/bin/python bench/bench_train_memory.py {option}
 --runs {args.runs}` ({machine_line()}). `pachflow-train` alone, a fresh process per run as
@@ -225,7 +232,7 @@ Same results, last {a} run against last {b} run: metrics (all but the two timing
 {"identical" if same[1] else "DIFFERENT"}, held-out scores file
 {"byte for byte identical" if same[2] else "DIFFERENT"}; test areaUnderPR {test_pr:.4f}.
 """
-    write_section(ENGINES_TITLE if args.engines else TITLE, body)
+    write_section(args.section or (ENGINES_TITLE if args.engines else TITLE), body)
     say(body)
 
 

@@ -59,7 +59,9 @@ def test_both_engines_fit_on_the_same_rows_with_the_same_weights(spark: Any, fil
     customers = arrow_data.load_split(files, TEST_FRACTION, SEED)
     counts = arrow_data.survey(customers).counts
     sample: dict[str, Any] = {"negative_fraction": 0.3, "seed": SEED, "min_negatives": 50}
-    here = arrow_data.training_rows(spark, customers, counts, "balanced", **sample)
+    here = arrow_data.training_rows(
+        spark, arrow_data.fit_sample(customers, counts, "balanced", **sample)
+    )
     df = data.load_split(spark, files, TEST_FRACTION, SEED)
     there = data.training_rows(df, counts, "balanced", **sample)
     assert here.negative_share == there.negative_share < 1
@@ -70,6 +72,108 @@ def test_both_engines_fit_on_the_same_rows_with_the_same_weights(spark: Any, fil
     rows = _rows(here)
     assert rows == _rows(there)
     assert counts.train_pos < len(rows) < counts.train_pos + counts.train_neg
+
+
+def _partitions(training: data.TrainingRows) -> list[list[tuple]]:
+    """The fit's rows partition by partition, in the order the fit sees them."""
+    parts = training.rows.rdd.glom().collect()
+    training.rows.unpersist()
+    row = lambda r: (tuple(r[data.FEATURES_VECTOR]), r[data.LABEL], r[data.WEIGHT])  # noqa: E731
+    return [[row(r) for r in part] for part in parts]
+
+
+@pytest.mark.spark
+def test_the_fit_sees_the_same_partitions_from_files_as_from_arrow(
+    spark: Any, files: list, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MLlib draws a tree's split candidates per partition, so the layout decides the
+    tree: the sample written as Parquet files (read by a Spark on this machine) reaches
+    the fit in the partitions, and the order, createDataFrame gives it (fit_layout). Here
+    with 40-row Arrow batches and 100-row partitions, as 10,000 and 200,000 at full size
+    (where the sample's ~90 MB are above the size up to which createDataFrame makes a
+    local relation instead, split in one slice per core)."""
+    monkeypatch.setattr(arrow_data, "ARROW_BATCH_ROWS", 40)
+    monkeypatch.setattr(arrow_data, "FIT_ROWS_PER_PARTITION", 100)
+    customers = arrow_data.load_split(files, TEST_FRACTION, SEED)
+    counts = arrow_data.survey(customers).counts
+    sample = arrow_data.fit_sample(customers, counts, "balanced", 0.3, SEED, min_negatives=0)
+    assert len(sample.slices) > 2
+    # 40-row batches, and one partition each (as above Spark's 48 MB local relation limit)
+    arrow_conf = {"maxRecordsPerBatch": "40", "localRelationThreshold": "0"}
+    for key, value in arrow_conf.items():
+        spark.conf.set(f"spark.sql.execution.arrow.{key}", value)
+    try:
+        from_arrow = _partitions(arrow_data.training_rows(spark, sample))
+    finally:
+        for key in arrow_conf:
+            spark.conf.unset(f"spark.sql.execution.arrow.{key}")
+    written = arrow_data.written(sample, tmp_path / "sample")
+    assert written.table is None and len(written.files) == len(sample.slices)
+    from_files = _partitions(arrow_data.training_rows(spark, written))
+    assert [len(p) for p in from_files] == [b - a for a, b in sample.slices]
+    assert from_files == from_arrow
+
+
+@pytest.mark.spark
+def test_the_fit_passes_over_the_rows_only_for_the_tree(spark: Any, files: list) -> None:
+    """Every Spark job of the fit is MLlib's tree building (metadata, split candidates,
+    one per level): the number of classes comes from the label's declared classes
+    (data.LABEL_ATTRIBUTE), not from a max(label) pass over every training row."""
+    from pachflow_train import classifier
+
+    customers = arrow_data.load_split(files, TEST_FRACTION, SEED)
+    counts = arrow_data.survey(customers).counts
+    sample = arrow_data.fit_sample(customers, counts, "balanced", 0.5, SEED, min_negatives=0)
+    train = arrow_data.training_rows(spark, sample)
+    train.rows.count()  # the cache, built outside the fit
+    sc = spark.sparkContext
+    sc.setJobGroup("fit-jobs", "the fit's own jobs")
+    try:
+        classifier.fit(train.rows, classifier.ModelSettings(max_depth=3))
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        train.rows.unpersist()
+    tracker = sc.statusTracker()
+    infos = [
+        tracker.getStageInfo(stage)
+        for job in tracker.getJobIdsForGroup("fit-jobs")
+        for stage in tracker.getJobInfo(job).stageIds
+    ]
+    stages = [info.name for info in infos if info is not None]
+    assert stages
+    tree_code = ("DecisionTreeMetadata.scala", "RandomForest.scala")
+    assert all(any(c in s for c in tree_code) for s in stages), stages
+
+
+@pytest.mark.parametrize(
+    ("master", "model_staging", "as_files"),
+    [
+        ("local[2]", None, True),
+        ("sc://127.0.0.1:15002", None, True),  # `pachflow run --spark engine`
+        ("spark://localhost:7077", None, True),  # `pachflow spark up`
+        ("sc://127.0.0.1:15002", "s3a://models/staging", False),
+        ("sc://spark.example:15002", None, False),
+        ("k8s://https://10.0.0.1:6443", None, False),
+    ],
+)
+def test_the_sample_goes_as_files_only_to_a_spark_on_this_machine(
+    master: str, model_staging: str | None, as_files: bool
+) -> None:
+    from pachflow_spark import SparkSettings
+    from pachflow_train.run import reads_local_files
+
+    assert reads_local_files(SparkSettings(master), model_staging) is as_files
+
+
+def test_the_fit_layout_is_train_0_6_4s() -> None:
+    """createDataFrame's 10,000-row batches coalesced into ceil(rows / 200,000) runs."""
+    assert arrow_data.fit_layout(513_803) == (
+        (0, 170_000),
+        (170_000, 340_000),
+        (340_000, 513_803),
+    )
+    assert arrow_data.fit_layout(150_000) == ((0, 150_000),)
+    assert arrow_data.fit_layout(0) == ((0, 0),)
 
 
 def test_the_engine_is_chosen_by_the_partials_size() -> None:

@@ -60,6 +60,13 @@ class SparkEndpoint:
         return self.kind == "connect"
 
     @property
+    def on_this_machine(self) -> bool:
+        """In-process, or every address it answers on is loopback: it sees this
+        machine's files (a container's /pfs aside)."""
+        loopback = ("127.0.0.1", "localhost", "::1")
+        return self.kind == "local" or all(host in loopback for host, _ in self.addresses)
+
+    @property
     def public_url(self) -> str:
         """The URL without credentials: Spark Connect's `/;token=...;user_id=...`
         parameters and any `user:password@` are dropped."""

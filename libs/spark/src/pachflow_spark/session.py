@@ -107,10 +107,6 @@ def master_of(spark: SparkSession) -> str:
     return spark.sparkContext.master or DEFAULT_MASTER
 
 
-def _loopback_only(endpoint: SparkEndpoint) -> bool:
-    return all(host in ("127.0.0.1", "localhost", "::1") for host, _ in endpoint.addresses)
-
-
 def build_session(
     app_name: str, settings: SparkSettings | None = None, java_options: str = ""
 ) -> SparkSession:
@@ -130,7 +126,7 @@ def build_session(
     # The endpoint was resolved (an explicit --master wins over SPARK_REMOTE); pyspark
     # refuses a master while SPARK_REMOTE is set.
     os.environ.pop("SPARK_REMOTE", None)
-    if endpoint.kind == "local" or _loopback_only(endpoint):
+    if endpoint.on_this_machine:
         # Containers and laptops often have a hostname that does not resolve; loopback does.
         # (A cluster's executors must reach the driver: there the pod's address is used.)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")

@@ -10,9 +10,10 @@ fit on the same customers; tests assert it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 
 #: The fit's rows per Spark partition (tasks big enough to outweigh a task's overhead).
 FIT_ROWS_PER_PARTITION = 200_000
+#: The fit's partitions are cut between runs of this many rows (`FitSample.slices`):
+#: Spark's default spark.sql.execution.arrow.maxRecordsPerBatch.
+ARROW_BATCH_ROWS = 10_000
 #: Rows scored per call of the scorer (views of the input matrix: no copy).
 SCORE_BATCH_ROWS = 1_000_000
 
@@ -121,8 +125,43 @@ def survey(customers: Customers) -> data.Survey:
     return data.Survey(counts, ranges)
 
 
-def training_rows(
-    spark: SparkSession,
+@dataclass(frozen=True)
+class FitSample:
+    """data.training_rows's rows (every training fraud row, the hash-sampled share of the
+    others, their weights), chosen here: no Spark needed, so they are drawn (and written,
+    `written`) while the JVM boots. Held as an Arrow table, or once written as Parquet
+    files, one per partition of the fit (then the table is let go)."""
+
+    table: pa.Table | None  # MODEL_INPUTS, LABEL, [WEIGHT], [ID_COLUMN with `partitions`]
+    schema: pa.Schema
+    slices: tuple[tuple[int, int], ...]  # the fit's partitions as row ranges (fit_layout)
+    positive_weight: float
+    negative_share: float
+    negative_weight: float
+    files: tuple[Path, ...] = ()  # `written`: file i holds slices[i]
+
+    @property
+    def rows(self) -> int:
+        return self.slices[-1][1]
+
+
+def fit_layout(rows: int) -> tuple[tuple[int, int], ...]:
+    """The fit's partitions as row ranges: ceil(rows / FIT_ROWS_PER_PARTITION) runs of
+    consecutive rows, cut between whole ARROW_BATCH_ROWS batches (runs [i * b // k,
+    (i + 1) * b // k) of the b batches). MLlib draws its split candidates per partition,
+    so the layout decides the tree above 10,000 rows. This is the layout train 0.6.4's
+    createDataFrame gave the fit in-process (one partition per Arrow batch, coalesced)
+    for samples of up to 200,000 rows (one partition) and of more than Spark's 48 MB
+    spark.sql.execution.arrow.localRelationThreshold (~270,000 rows; full-size PaySim's
+    are ~514,000); between, 0.6.4's were two halves (a local relation, one slice per
+    core), so those fits may draw other split candidates now."""
+    batches = math.ceil(rows / ARROW_BATCH_ROWS)
+    k = math.ceil(max(rows, 1) / FIT_ROWS_PER_PARTITION)
+    cuts = [min(rows, (i * batches // k) * ARROW_BATCH_ROWS) for i in range(k)] + [rows]
+    return tuple(itertools.pairwise(cuts))
+
+
+def fit_sample(
     customers: Customers,
     counts: data.ClassCounts,
     class_weight: str,
@@ -130,11 +169,10 @@ def training_rows(
     seed: int,
     partitions: int | None = None,
     min_negatives: int = data.MIN_SAMPLED_NEGATIVES,
-) -> data.TrainingRows:
-    """data.training_rows's rows (every training fraud row, the hash-sampled share of the
-    others, their weights), chosen here and handed to Spark as one Arrow table: the only
-    rows Spark holds. With `partitions`, laid out as the Spark engine lays them out
-    (by customer, sorted), so the same seed gives the same model on every Spark."""
+) -> FitSample:
+    """The fit's rows, drawn by data.sampled_mask_of_hashes (the Spark engine's rule), in
+    customer order; with `partitions`, with their ids (`training_rows` lays them out by
+    customer, as the Spark engine does)."""
     share = data.negative_share(counts.train_neg, negative_fraction, min_negatives)
     pos_weight, neg_weight = data.positive_weight(counts, class_weight), 1.0 / share
     training = ~customers.is_test
@@ -148,13 +186,72 @@ def training_rows(
         columns[data.WEIGHT] = np.where(label[rows] == 1.0, pos_weight, neg_weight)
     if partitions is not None:
         columns[ID_COLUMN] = customers.ids.take(pa.array(rows))
-    df = spark.createDataFrame(pa.table(columns))
+    table = pa.table(columns)
+    return FitSample(table, table.schema, fit_layout(len(rows)), pos_weight, share, neg_weight)
+
+
+def written(sample: FitSample, folder: Path) -> FitSample:
+    """The sample as Parquet files in `folder`, one per partition of the fit, each one
+    row group (what `training_rows` reads back in order), without its table."""
+    import pyarrow.parquet as pq
+
+    assert sample.table is not None, "written already"
+    folder.mkdir()  # in a scratch folder that exists: never re-made after its removal
+    files = []
+    for i, (start, stop) in enumerate(sample.slices):
+        file = folder / f"part-{i:05d}.parquet"
+        part = sample.table.slice(start, stop - start)
+        # uncompressed: written and read at disk speed; the folder is removed after the run
+        pq.write_table(part, file, row_group_size=max(part.num_rows, 1), compression="none")
+        files.append(file)
+    return replace(sample, table=None, files=tuple(files))
+
+
+def training_rows(
+    spark: SparkSession, sample: FitSample, partitions: int | None = None
+) -> data.TrainingRows:
+    """The sample in Spark, assembled and cached: the only rows Spark holds.
+
+    Written (`written`: for a Spark that reads this machine's files: in-process, or a
+    Spark Connect server on loopback), file i is read as partition i: the fit's layout
+    is `fit_layout` on either. Else the table crosses to Spark as Arrow (createDataFrame):
+    in-process its partitions coalesce into the same slices; a Connect server (an
+    upload) lays the rows out its own way. With `partitions`, the rows are laid out as
+    the Spark engine lays them out (by customer, sorted), so the same seed gives the
+    same model on every Spark."""
+    if sample.files:
+        df = _read_in_order(spark, sample.schema, sample.files)
+    else:
+        assert sample.table is not None
+        # one partition per ARROW_BATCH_ROWS rows (Spark's default batch size), coalesced
+        df = spark.createDataFrame(sample.table).coalesce(len(sample.slices))
     if partitions is not None:
         df = df.repartition(partitions, ID_COLUMN).sortWithinPartitions(ID_COLUMN)
-    else:  # createDataFrame slices by the default parallelism (64 on local[2]): every
-        # pass of the fit would run that many tasks of a few thousand rows each
-        df = df.coalesce(math.ceil(max(len(rows), 1) / FIT_ROWS_PER_PARTITION))
-    return data.TrainingRows(data.assembled(df).cache(), pos_weight, share, neg_weight)
+    return data.TrainingRows(
+        data.assembled(df).cache(),
+        sample.positive_weight,
+        sample.negative_share,
+        sample.negative_weight,
+    )
+
+
+#: Spark 4 zips the partitions of a union whose inputs are partitioned alike (here: one
+#: partition each) into one partition; off, a union's partitions are its inputs' in order.
+UNION_OUTPUT_PARTITIONING = "spark.sql.unionOutputPartitioning"
+
+
+def _read_in_order(spark: SparkSession, schema: pa.Schema, files: tuple[Path, ...]) -> Any:
+    """The files as one DataFrame with partition i = file i's rows in file order (a
+    Parquet scan packs files into partitions by size); the schema given, so no job
+    reads their footers."""
+    from functools import reduce
+
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    spark.conf.set(UNION_OUTPUT_PARTITIONING, "false")
+    struct = from_arrow_schema(schema)
+    parts = [spark.read.schema(struct).parquet(str(file)).coalesce(1) for file in files]
+    return reduce(lambda a, b: a.union(b), parts)
 
 
 def evaluate(model_dir: Path, customers: Customers) -> Evaluated:

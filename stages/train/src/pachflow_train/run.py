@@ -31,6 +31,7 @@ from pachflow_train.spark_start import InBackground, SessionStart
 
 STAGE = "train"
 ARTIFACTS_TMP = ".mlflow-artifacts"  # inside the staging dir, removed before publishing
+FIT_SAMPLE_DIR = "fit-sample"  # in the run's scratch folder: the fit's rows, for Spark
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,31 @@ def train(
 
     The data is held in this process (the Arrow engine: arrow_data) when the partials fit
     `arrow_max_bytes`, else in Spark (data); Spark MLlib fits the model either way."""
+    # the fit's sample files and the model evaluated here; removed when the run ends
+    with tempfile.TemporaryDirectory(prefix="pachflow-train-", ignore_cleanup_errors=True) as d:
+        _train(
+            input_dir,
+            output_dir,
+            settings,
+            tracking,
+            spark_settings,
+            partitions,
+            arrow_max_bytes,
+            Path(d),
+        )
+
+
+def _train(
+    input_dir: Path,
+    output_dir: Path,
+    settings: ModelSettings,
+    tracking: TrackingSettings,
+    spark_settings: SparkSettings,
+    partitions: int | None,
+    arrow_max_bytes: int,
+    scratch: Path,
+) -> None:
+    """`train`, with a scratch folder that outlives the attempt."""
     http = tracking.http
     http.apply()
     experiment, registered_model = tracking.experiment, tracking.registered_model
@@ -86,7 +112,14 @@ def train(
     uri = tracking.tracking_uri
     starting = SessionStart("pachflow-train", spark_settings)  # boots while MLflow connects
     # ... and the Arrow engine reads the data meanwhile (pyarrow and numpy release the GIL)
-    loading = InBackground(lambda: _load(files, settings)) if engine.engine == ARROW else None
+    # (and draws the fit's sample: written as Parquet for a Spark that reads this machine)
+    shares_files = reads_local_files(spark_settings, tracking.model_staging)
+    sample_dir = scratch / FIT_SAMPLE_DIR if shares_files else None
+    loading = (
+        InBackground(lambda: _load(files, settings, partitions, sample_dir))
+        if engine.engine == ARROW
+        else None
+    )
     try:
         with tracking_errors(uri, http):
             tracker = Tracker(uri, experiment, ctx)
@@ -106,14 +139,19 @@ def train(
             _reuse(tracker, previous, output_dir, experiment, registered_model)
         return
 
-    customers, df = None, None
+    customers, df, sample = None, None, None
     if loading is not None:
         try:
-            customers, survey, seconds = loading.result()
+            customers, survey, sample, seconds = loading.result()
         except BaseException:
             starting.discard()
             raise
         progress(STAGE, f"read and surveyed in {seconds:.1f}s (beside the JVM's boot)")
+        progress(
+            STAGE,
+            f"drew the fit's {sample.rows} rows"
+            + (f" (Parquet files for Spark in {sample_dir})" if sample.files else ""),
+        )
     spark = starting.session()
     tags = spark_tags(spark_settings, spark)
     progress(STAGE, f"Spark: {spark_settings.endpoint.describe()} (master {tags[MASTER_TAG]})")
@@ -144,7 +182,16 @@ def train(
             try:
                 read_from = data.object_store_inputs(input_dir)
                 attempt = Attempt(
-                    tracker, spark, files, df, customers, survey, read_from, partitions
+                    tracker,
+                    spark,
+                    files,
+                    df,
+                    customers,
+                    survey,
+                    read_from,
+                    scratch,
+                    sample,
+                    partitions,
                 )
                 _train_and_log(attempt, settings, output_dir, tracking)
             except BaseException:
@@ -153,13 +200,38 @@ def train(
 
 
 def _load(
-    files: list[Path | str], settings: ModelSettings
-) -> tuple[arrow_data.Customers, data.Survey, float]:
-    """The Arrow engine's customers and their survey, and the seconds it took."""
+    files: list[Path | str],
+    settings: ModelSettings,
+    partitions: int | None,
+    sample_dir: Path | None,
+) -> tuple[arrow_data.Customers, data.Survey, arrow_data.FitSample, float]:
+    """The Arrow engine's customers, their survey and the fit's sample (written into
+    `sample_dir` when given), and the seconds the read and survey took."""
     started = time.monotonic()
     with data.contract_errors():  # values are checked as they are read
         customers = arrow_data.load_split(files, settings.test_fraction, settings.seed)
-    return customers, arrow_data.survey(customers), time.monotonic() - started
+    survey = arrow_data.survey(customers)
+    seconds = time.monotonic() - started
+    sample = arrow_data.fit_sample(
+        customers,
+        survey.counts,
+        settings.class_weight,
+        settings.negative_fraction,
+        settings.seed,
+        partitions,
+    )
+    if sample_dir is not None:
+        sample = arrow_data.written(sample, sample_dir)
+    return customers, survey, sample, seconds
+
+
+def reads_local_files(spark_settings: SparkSettings, model_staging: str | None) -> bool:
+    """Whether the Spark that fits reads this machine's files (the fit's sample is then
+    handed over as Parquet files, arrow_data.written): an in-process `local[N]` master,
+    or a cluster or Spark Connect server on loopback that also saves the model here (no
+    --model-staging). Else the rows cross as Arrow (to a Connect server, an upload)."""
+    endpoint = spark_settings.endpoint
+    return endpoint.on_this_machine and not (endpoint.is_connect and model_staging)
 
 
 ENDPOINT_TAG = "spark.endpoint"
@@ -189,6 +261,8 @@ class Attempt:
     customers: arrow_data.Customers | None
     survey: data.Survey
     read_from: dict[str, str]  # {input name: the object-store URL it was read from}
+    scratch: Path  # removed when the run ends
+    sample: arrow_data.FitSample | None = None  # the fit's rows (Arrow engine)
     partitions: int | None = None
 
     @property
@@ -217,9 +291,8 @@ def _train_and_log(
     tracker = attempt.tracker
     tracker.log_inputs(schema=features_mlflow_schema(), read_from=attempt.read_from)
     _tag_perfect_separators(attempt)
-    with tempfile.TemporaryDirectory(prefix="pachflow-train-") as scratch:
-        fitted = _fit_and_evaluate(attempt, settings, Path(scratch), tracking.model_staging)
-        _log_and_publish(attempt, fitted, output_dir, tracking)
+    fitted = _fit_and_evaluate(attempt, settings, attempt.scratch, tracking.model_staging)
+    _log_and_publish(attempt, fitted, output_dir, tracking)
 
 
 def _log_and_publish(
@@ -284,16 +357,8 @@ def _fit_and_evaluate(
     from pachflow_train import classifier
 
     counts, customers = attempt.counts, attempt.customers
-    if customers is not None:
-        train = arrow_data.training_rows(
-            attempt.spark,
-            customers,
-            counts,
-            settings.class_weight,
-            settings.negative_fraction,
-            settings.seed,
-            attempt.partitions,
-        )
+    if attempt.sample is not None:
+        train = arrow_data.training_rows(attempt.spark, attempt.sample, attempt.partitions)
     else:
         train = data.training_rows(
             attempt.df, counts, settings.class_weight, settings.negative_fraction, settings.seed
