@@ -48,12 +48,14 @@ check-java: ## Spark needs Java 17+: say exactly what to install when it is miss
 	if [ -z "$$v" ]; then echo "Java 17+ is required for Spark and was not found: sudo apt-get install openjdk-17-jre-headless (Debian/Ubuntu) or brew install openjdk@17 (macOS)"; exit 1; fi; \
 	if [ "$$v" -lt 17 ]; then echo "Java $$v found; Spark 4 needs Java 17+: sudo apt-get install openjdk-17-jre-headless (Debian/Ubuntu) or brew install openjdk@17 (macOS)"; exit 1; fi
 
-lint: setup lint-docker ## ruff (lint + format check), spec validation, hadolint
+lint: check-java $(VENV)/.synced lint-docker ## ruff (lint + format check), spec validation, hadolint
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) pachflow validate
 
-types: setup ## mypy (strict) over every package's sources (settings: pyproject.toml [tool.mypy])
+lint-docker: $(VENV)/.synced   # hadolint runs from the venv (mk/images.mk)
+
+types: $(VENV)/.synced ## mypy (strict) over every package's sources (settings: pyproject.toml [tool.mypy])
 	$(RUN) mypy
 
 check: lint types ## the gates CI runs before the tests: lint + types (~1 min)
