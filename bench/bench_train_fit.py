@@ -162,7 +162,7 @@ def main() -> None:
             load_before = float(Path("/proc/loadavg").read_text().split()[0])
             cmd = [sys.executable, __file__, "--one", route, "--work", str(work)]
             cmd += ["--rows", str(args.rows)]
-            done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
             r = json.loads(done.stdout.strip().splitlines()[-1])
             r["load"] = (load_before, float(Path("/proc/loadavg").read_text().split()[0]))
             results[route].append(r)
