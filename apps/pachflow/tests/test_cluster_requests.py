@@ -191,7 +191,7 @@ def test_same_spec_compares_pachds_copy_of_the_request() -> None:
     reordered = json.dumps(dict(reversed(list(json.loads(request).items()))))
     assert requests.same_spec(PipelineInfo(user_spec_json=reordered), request)
     changed = json.loads(request)
-    changed["parallelismSpec"]["constant"] = 2
+    changed["parallelismSpec"]["constant"] += 1  # a different worker count
     assert not requests.same_spec(PipelineInfo(user_spec_json=json.dumps(changed)), request)
     assert not requests.same_spec(PipelineInfo(user_spec_json=""), request)
     assert not requests.same_spec(PipelineInfo(user_spec_json="{not json"), request)
