@@ -109,3 +109,17 @@ def test_env_options_read_prefix_and_option_name(monkeypatch):
     monkeypatch.setenv("PACHFLOW_X_MAX_DEPTH", "7")
     assert CliRunner().invoke(cmd).output == "7\n"
     assert "PACHFLOW_X_MAX_DEPTH" in CliRunner().invoke(cmd, ["--help"]).output
+
+
+def test_as_bad_input_turns_only_the_named_errors_into_exit_2_with_their_line() -> None:
+    from pachflow_stagekit import EXIT_BAD_INPUT, BadInput, as_bad_input
+
+    class CheckFailed(ValueError):
+        pass
+
+    with pytest.raises(BadInput) as raised, as_bad_input(CheckFailed):
+        raise CheckFailed("in/a.parquet: column 'amount': 1 negative value(s)")
+    assert raised.value.exit_code == EXIT_BAD_INPUT
+    assert raised.value.format_message() == "in/a.parquet: column 'amount': 1 negative value(s)"
+    with pytest.raises(KeyError), as_bad_input(CheckFailed):  # any other error: as it was
+        raise KeyError("not a check")

@@ -1,7 +1,13 @@
 """What every stage CLI shares: exit codes, input discovery, all-or-nothing output (checked
 before the work), SIGTERM handled like Ctrl-C, and quoting input safely in messages."""
 
-from pachflow_stagekit.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, BadInput
+from pachflow_stagekit.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_OK,
+    BadInput,
+    as_bad_input,
+)
 from pachflow_stagekit.inputs import find_files
 from pachflow_stagekit.log import progress
 from pachflow_stagekit.output import atomic_fresh_output, atomic_output, check_output_dir
@@ -13,6 +19,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_OK",
     "BadInput",
+    "as_bad_input",
     "atomic_fresh_output",
     "atomic_output",
     "check_output_dir",

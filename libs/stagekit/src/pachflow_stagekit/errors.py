@@ -1,6 +1,7 @@
 """Exit codes every stage shares: 0 success, 2 bad input or usage, 1 anything else."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -24,3 +25,13 @@ class BadInput(click.ClickException):
 
     def __init__(self, message: str, details: Iterable[str] = ()) -> None:
         super().__init__("\n".join(printable(line) for line in (message, *details)))
+
+
+@contextmanager
+def as_bad_input(*errors: type[Exception]) -> Iterator[None]:
+    """An error of these types (a data contract's check, say) raised inside becomes
+    BadInput with its message: exit 2, one line."""
+    try:
+        yield
+    except errors as exc:
+        raise BadInput(str(exc)) from exc

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from pachflow_contracts import TRANSACTIONS, ContractError
-from pachflow_stagekit import BadInput, find_files
+from pachflow_stagekit import BadInput, as_bad_input, find_files
 
 #: A shard directory, as split writes it (`shard=07`); the value becomes the output's.
 SHARD_DIR = re.compile(r"shard=(?P<value>.+)")
@@ -81,10 +81,8 @@ def discover(input_dir: str | Path) -> list[Source]:
         files = find_files(root, [".parquet"], WHAT, required=False)
     sources: dict[str, Source] = {}
     for path in files:
-        try:
+        with as_bad_input(ContractError):
             TRANSACTIONS.check_file(path)  # the footer; job.run checks the values it reads
-        except ContractError as exc:
-            raise BadInput(str(exc)) from exc
         source = Source(
             shard_value(root, path), path, pq.read_metadata(path).num_rows, path.stat().st_size
         )

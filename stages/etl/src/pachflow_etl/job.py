@@ -21,7 +21,7 @@ from pachflow_etl import STAGE
 from pachflow_etl.engine import ARROW, ARROW_MAX_BYTES, choose_engine
 from pachflow_etl.inputs import Source, discover, unreadable
 from pachflow_features.partials import arrow_partials
-from pachflow_stagekit import BadInput, atomic_output, check_output_dir, progress
+from pachflow_stagekit import BadInput, as_bad_input, atomic_output, check_output_dir, progress
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -68,7 +68,8 @@ def run(
             if choice.engine == ARROW:
                 pq.write_table(arrow_partials(_read_checked(source)), dest)
             else:
-                _check_values(source)  # batch by batch, before Spark starts
+                with as_bad_input(ContractError):  # batch by batch, before Spark starts
+                    TRANSACTIONS.check_files([source.path])
                 from pachflow_etl.spark_job import write_with_spark  # pyspark: ~0.5 s
 
                 write_with_spark(get_spark(), source, dest)
@@ -84,18 +85,9 @@ def _read_checked(source: Source) -> pa.Table:
         table = pq.read_table(source.path, columns=TRANSACTIONS.columns)
     except (OSError, pa.ArrowException) as exc:
         raise BadInput(unreadable(source.path)) from exc
-    try:
+    with as_bad_input(ContractError):
         TRANSACTIONS.check_values(table, str(source.path))
-    except ContractError as exc:
-        raise BadInput(str(exc)) from exc
     return table
-
-
-def _check_values(source: Source) -> None:
-    try:
-        TRANSACTIONS.check_files([source.path])
-    except ContractError as exc:
-        raise BadInput(str(exc)) from exc
 
 
 def _check_output(staging: Path) -> None:

@@ -26,7 +26,7 @@ from pachflow_spark.object_store import (
     open_input,
     s3a_missing,
 )
-from pachflow_stagekit import BadInput, find_files
+from pachflow_stagekit import BadInput, as_bad_input, find_files
 
 if TYPE_CHECKING:
     import numpy as np
@@ -160,7 +160,7 @@ def feature_files(input_dir: str | Path) -> list[Path | str]:
         files.extend(find_files(input_dir, [".parquet"], what))
     else:
         files.extend(list_objects(url, [".parquet"], what))
-    with contract_errors():
+    with as_bad_input(ContractError):
         for file in files:
             PARTIALS.check_file(file, open_input)
     return files
@@ -169,17 +169,8 @@ def feature_files(input_dir: str | Path) -> list[Path | str]:
 def check_values(files: list[Path | str]) -> None:
     """Every file's values against `partials` v1, batch by batch (exit 2 naming file,
     column and row), before Spark reads them."""
-    with contract_errors():
+    with as_bad_input(ContractError):
         PARTIALS.check_files(files, open_input)
-
-
-@contextmanager
-def contract_errors() -> Iterator[None]:
-    """A file that breaks its contract: exit 2 with the check's one line."""
-    try:
-        yield
-    except ContractError as exc:
-        raise BadInput(str(exc)) from exc
 
 
 def assembler() -> VectorAssembler:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pachflow_contracts import MODEL_INPUTS
+from pachflow_contracts import MODEL_INPUTS, ContractError
 from pachflow_contracts.heldout_scores import HELDOUT_SCORES
 from pachflow_contracts.heldout_scores import write as write_heldout
 from pachflow_contracts.run_manifest import SPARK_MODEL_DIR, RegisteredVersion
 from pachflow_contracts.run_tags import TAG_SAMPLE_RULE
 from pachflow_spark import SparkSettings, is_connect, master_of, spark_progress
-from pachflow_stagekit import atomic_output, progress
+from pachflow_stagekit import as_bad_input, atomic_output, progress
 from pachflow_train import arrow_data, data
 from pachflow_train.classifier import ModelSettings
 from pachflow_train.engine import ARROW, ARROW_MAX_BYTES, choose_engine, total_bytes
@@ -208,7 +208,7 @@ def _load(
     """The Arrow engine's customers, their survey and the fit's sample (written into
     `sample_dir` when given), and the seconds the read and survey took."""
     started = time.monotonic()
-    with data.contract_errors():  # values are checked as they are read
+    with as_bad_input(ContractError):  # values are checked as they are read
         customers = arrow_data.load_split(files, settings.test_fraction, settings.seed)
     survey = arrow_data.survey(customers)
     seconds = time.monotonic() - started
