@@ -96,6 +96,19 @@ def test_split_last_line_without_newline_and_blank_lines(split, kit, tmp_path: P
     assert (summary["rows_read"], summary["blank_lines"]) == (4, 2)
 
 
+def test_split_counts_rows_of_empty_fields_as_blank_lines(split, kit, tmp_path: Path) -> None:
+    """A row of commas only is a blank line: dropped and counted, not rejected as a bad row
+    (the fuzz test meets it only by chance)."""
+    (tmp_path / "in").mkdir()
+    data = kit.csv_text(kit.ROWS[:2]) + b",,,,,,,,,,\n" + kit.ROWS[2].encode() + b"\n"
+    (tmp_path / "in" / "c.csv").write_bytes(data)
+    run = split(tmp_path / "in")
+    assert run.exit_code == 0, run.stderr
+    assert run.table().num_rows == 3
+    summary = run.summary("c")
+    assert (summary["rows_read"], summary["blank_lines"]) == (3, 1), summary
+
+
 def test_split_many_blocks_keep_every_row(split, kit, tmp_path: Path) -> None:
     rows = kit.many_rows(30_000, customers=500)
     kit.write_source(tmp_path / "in", "big.csv", rows)

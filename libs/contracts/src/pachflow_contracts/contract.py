@@ -1,7 +1,8 @@
 """A versioned Parquet schema, and the checks a consuming stage runs on every file: its
 footer (columns and types) and its values (no null where the contract has none, every
 double finite, the columns that count money or events not negative), so bad data stops
-with one line naming file and column before Spark starts."""
+with one line naming file and column before Spark reads it: `check_files` reads a file's
+values batch by batch, `check_values` checks a table a stage has read anyway."""
 
 from __future__ import annotations
 
