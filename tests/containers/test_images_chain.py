@@ -2,6 +2,13 @@
 image, on the runner's one code path) gives the same results as `--runtime local` on the
 same raw data: same files in every output commit, same Parquet rows, same model metrics.
 
+The contained chain's Spark jobs run on the host's Spark (the tests' warm engine, as
+`--spark engine` gives a user's runs): its etl reads /pfs and writes /pfs/out through the
+host paths the runner passes (pachflow_spark.paths), and its train hands the engine its fit
+sample and gets the saved model back through the shared TMPDIR. The local chain is the
+reference: in-process Spark, as each stage's spec says. Both send every etl file through
+Spark (PACHFLOW_ETL_ARROW_MAX_BYTES=0 in etl's spec), so /pfs crosses to the engine.
+
 The chain is the DAG's prefix whose stages have code (stages are written in parallel);
 the specs are the committed ones with their images retagged to the test registry.
 """
@@ -43,6 +50,8 @@ def write_specs(images, stages: list[str], into: Path) -> Path:
     for stage in stages:
         spec = images.spec(stage)
         spec["transform"]["image"] = images.tag(stage)
+        if stage == "etl":  # every file through Spark: /pfs crosses to the host's Spark
+            spec["transform"].setdefault("env", {})["PACHFLOW_ETL_ARROW_MAX_BYTES"] = "0"
         (into / f"{stage}.json").write_text(json.dumps(spec, indent=2))
     return into
 
@@ -103,7 +112,7 @@ def parquet_rows_by_dir(files: dict[str, Path], run_ids: set[str]) -> dict[str, 
 
 
 @pytest.fixture(scope="module")
-def chain_runs(images, paysim_dir, tmp_path_factory, request):
+def chain_runs(images, paysim_dir, tmp_path_factory, request, warm_spark_engine):
     stages = chain(images)
     if not stages:
         pytest.skip("no stage of the DAG has code yet")
@@ -122,10 +131,13 @@ def chain_runs(images, paysim_dir, tmp_path_factory, request):
         homes[runtime] = home
     # Both chains at once (own homes, own processes): part of a chain run is one core's
     # work (interpreter, JVM and container starts), so side by side they finish sooner.
-    run_args = ("run", "--specs", str(specs))
+    spark = {"local": "stage", images.engine: warm_spark_engine.url}
     runs = {
         runtime: pachflow_started(
-            home, *run_args, "--runtime", runtime, env=env, log=root / f"{runtime}.log"
+            home,
+            *("run", "--specs", str(specs), "--runtime", runtime, "--spark", spark[runtime]),
+            env=env,
+            log=root / f"{runtime}.log",
         )
         for runtime, home in homes.items()
     }
@@ -184,6 +196,16 @@ def test_container_runtime_ran_the_images(images, chain_runs):
     tries = [line for line in contained.splitlines() if line.startswith("--- try 1/")]
     assert tries and all(" /pfs/out" in line for line in tries), contained[-2000:]
     assert " /pfs/out" not in local
+
+
+def test_the_contained_spark_jobs_ran_on_the_host_s_spark(images, chain_runs, warm_spark_engine):
+    """etl's files went through Spark on the engine (not Arrow, not a JVM in the image),
+    and train's run names the engine as its Spark."""
+    stages, homes = chain_runs
+    said = f"Spark: Spark Connect server {warm_spark_engine.url}"  # when a session opens
+    for stage in sorted({"etl", "train"} & set(stages)):
+        logs = pachflow(homes[images.engine], "logs", stage, env={}).stdout
+        assert said in logs, (stage, logs[-3000:])
 
 
 def test_missing_image_fails_the_datum_with_a_clear_reason(images, paysim_dir, tmp_path):

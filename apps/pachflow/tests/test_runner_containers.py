@@ -69,6 +69,31 @@ def test_run_command_mounts_pfs_and_the_store(tmp_path, monkeypatch):
     assert cmd[image_at + 1 :] == ["pachflow-split", "/pfs/raw_data", "/pfs/out"]
 
 
+def _spark_launch(home: Path, master: str) -> list[str]:
+    pfs = home / "scratch" / "job" / "etl" / "d1" / "pfs"
+    pfs.mkdir(parents=True)
+    env = {"PACHFLOW_HOME": str(home), "PACHFLOW_SPARK_MASTER": master}
+    return PodmanRuntime().command(Launch("img", ["x"], env, pfs, home))
+
+
+def test_a_datum_on_the_host_s_spark_gets_the_host_pfs_and_a_shared_tmpdir(tmp_path, monkeypatch):
+    """With --spark engine|connect|standalone|URL the Spark JVM is on the host: it must
+    find /pfs by its host path, and the scratch files it shares with the stage (train's
+    fit sample, the saved model) at one path on both sides."""
+    monkeypatch.delenv("PACHFLOW_CONTAINER_FLAGS", raising=False)
+    cmd = _spark_launch(tmp_path, "sc://127.0.0.1:15002")
+    pfs = tmp_path / "scratch" / "job" / "etl" / "d1" / "pfs"
+    tmp = pfs.parent / "tmp"
+    assert f"PACHFLOW_SPARK_HOST_PFS={pfs}" in cmd
+    assert f"TMPDIR={tmp}" in cmd and f"{tmp}:{tmp}" in cmd and tmp.is_dir()
+
+
+def test_a_datum_with_spark_in_its_image_gets_neither(tmp_path, monkeypatch):
+    monkeypatch.delenv("PACHFLOW_CONTAINER_FLAGS", raising=False)
+    cmd = _spark_launch(tmp_path, "local[2]")
+    assert not any(arg.startswith(("PACHFLOW_SPARK_HOST_PFS=", "TMPDIR=")) for arg in cmd)
+
+
 def test_extra_flags_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PACHFLOW_CONTAINER_FLAGS", "--runtime runc --ulimit nofile=4096:4096")
     cmd = DockerRuntime().command(Launch("img", ["x"], {}, tmp_path, tmp_path))

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from pachflow_contracts import FEATURE_FORMULAS, FEATURES, ID_COLUMN, PARTIAL_REDUCTIONS, PARTIALS
 from pachflow_spark import spark_schema
 from pachflow_spark.object_store import open_input, read_options
+from pachflow_spark.paths import spark_path
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -97,7 +98,7 @@ def read_features(spark: SparkSession, files: Sequence[Path | str]) -> DataFrame
 
 def _read(spark: SparkSession, paths: list[Path | str]) -> DataFrame:
     reader = spark.read.options(**read_options(paths)).schema(spark_schema(PARTIALS.schema))
-    return reader.parquet(*(str(p) for p in paths))
+    return reader.parquet(*(spark_path(p) for p in paths))
 
 
 def _reduce(partials: DataFrame) -> DataFrame:

@@ -16,6 +16,7 @@ from pachflow_etl import STAGE
 from pachflow_etl.inputs import Source, unreadable
 from pachflow_features.partials import spark_partials
 from pachflow_spark import spark_progress, spark_schema
+from pachflow_spark.paths import pfs_path, spark_path
 from pachflow_stagekit import BadInput, progress
 
 #: The TRANSACTIONS columns as Spark types: Spark reads only these, no schema inference.
@@ -30,7 +31,7 @@ def write_with_spark(spark: SparkSession, source: Source, dest: Path) -> None:
     """One Spark job: the source's rows, shuffled by customer into ONE partition (so the
     datum writes one file), aggregated there, written as `dest`."""
     spark_dir = dest.parent / f"_spark-{dest.stem}"
-    transactions = spark.read.schema(SPARK_INPUT_SCHEMA).parquet(str(source.path))
+    transactions = spark.read.schema(SPARK_INPUT_SCHEMA).parquet(spark_path(source.path))
     try:
         with spark_progress(spark, lambda line: progress(STAGE, line)):
             (
@@ -42,12 +43,12 @@ def write_with_spark(spark: SparkSession, source: Source, dest: Path) -> None:
                 .write
                 # Partial values are nearly unique per customer: dictionaries only cost time.
                 .option("parquet.enable.dictionary", "false")
-                .parquet(str(spark_dir))
+                .parquet(spark_path(spark_dir))
             )
     except Exception as exc:
         match = _UNREADABLE.search(str(exc))
         if match:
-            raise BadInput(unreadable(match.group("path"))) from exc
+            raise BadInput(unreadable(pfs_path(match.group("path")))) from exc
         raise
     (part,) = spark_dir.glob("part-*.parquet")  # one partition, one file
     rewrite_stamped(part, dest)

@@ -83,11 +83,6 @@ def run_pipelines(
     for warning in unpassed_stage_settings(specs):
         click.echo(warning, err=True)  # even with --quiet: the run differs from what was meant
 
-    if spark != STAGE and runtime != "local":
-        raise BadInput(
-            f"--spark {spark}: only with --runtime local (a container's /pfs and loopback "
-            "are not the Spark server's)"
-        )
     with open_store() as store, sigterm_stops():
         for name in reprocess:
             find_spec(specs, name)

@@ -17,6 +17,12 @@ What differs from a worker, and why:
 - Only the variables the runner sets (spec env, Pachyderm's worker variables, datum paths)
   and the stage settings (PACHFLOW_*, MLFLOW_*, AWS_*) go in; host-only variables such as
   PATH or JAVA_HOME would break the image's own setup.
+- A datum whose Spark is the host's (`--spark engine|connect|standalone|URL`: its
+  PACHFLOW_SPARK_MASTER is not a `local[N]` master) gets PACHFLOW_SPARK_HOST_PFS, the host
+  directory behind its /pfs (the stage hands Spark its paths through
+  pachflow_spark.paths), and a TMPDIR in the datum's work directory, mounted at the same
+  path in the container, so the scratch files Spark reads or writes (train's fit sample,
+  the saved model) are the same files on both sides.
 """
 
 from __future__ import annotations
@@ -29,7 +35,9 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from pachflow.local.run_spark import LOCAL_MASTER, MASTER_ENV
 from pachflow.local.runtime import Launch, Runtime
+from pachflow_spark.paths import HOST_PFS_ENV
 from pachflow_store import HOME_ENV
 
 #: Extra `run` flags, e.g. "--runtime runc --ulimit nofile=4096:4096" (whitespace-split).
@@ -118,8 +126,15 @@ class ContainerRuntime(Runtime):
         if cwd.resolve() != Path(home or "/nonexistent").resolve():
             mounts += ["-v", f"{cwd}:{cwd}"]
         flags = shlex.split(os.environ.get(FLAGS_ENV, ""))
+        passed = container_env(env, os.environ)
+        master = env.get(MASTER_ENV, "").strip()
+        if master and not LOCAL_MASTER.fullmatch(master):  # the host's Spark reads /pfs
+            tmp = pfs_dir.parent / "tmp"
+            tmp.mkdir(exist_ok=True)
+            mounts += ["-v", f"{tmp}:{tmp}"]
+            passed |= {HOST_PFS_ENV: str(pfs_dir), "TMPDIR": str(tmp)}
         env_flags: list[str] = []
-        for key, value in sorted(container_env(env, os.environ).items()):
+        for key, value in sorted(passed.items()):
             env_flags += ["-e", f"{key}={value}"]
         return [
             self.engine,
