@@ -1,18 +1,34 @@
-"""The registry follows the data: whatever makes train's output the head of train@master (a
+"""The registry follows the data, and every id the demo prints is accepted back: one
+`pachflow demo` (split -> etl -> train -> provenance, two raw files, then scoring; the
+session's MLflow test server, the Spark stages on the session's warm engine) serves the
+three tests of this module, which used to run a demo each (~55 s of chain runs apiece).
+
+Printed ids: the demo's printed output (stdout and the progress lines on stderr) is read
+the way a person reads it, and each short id found is fed, as printed, to the commands
+that take it: commits (`inspect commit`, `ls`, `lineage commit`, `lineage commit
+--upstream`), jobs (`jobs`, `inspect job`, `logs`, `list commit`), MLflow runs (`lineage
+run`, `lineage verify`, `lineage diff`) and model versions (`lineage model`, `lineage
+verify` with NAME/VERSION and NAME@ALIAS). This only reads the store.
+
+The registry follows the data: whatever makes train's output the head of train@master (a
 new run, a deleted file, a reverted spec, an input change train does not see) leaves the
 model alias on the version that output records, and that train commit names its run and
-version, so every answer the tool gives names the same model.
+version, so every answer the tool gives names the same model. The newcomer sequence on the
+demo's store, as a user types it: put a file, run, delete that file, run. Then a spec
+change and its revert, and a header-only file (train's datum skipped). After each step the
+run summary, the registry's `candidate`, `pachflow lineage model NAME/candidate` and
+`pachflow lineage commit raw_data@<head>` all name the version whose run.json is at
+train@master. It starts from the demo's own state (it runs before the last test, the only
+other one that writes: pytest runs a module's tests in the order written).
 
-The newcomer sequence first, exactly as a user types it: `pachflow demo`, put a file, run,
-delete that file, run. Then a spec change and its revert, and a header-only file (train's
-datum skipped). After each step the run summary, the registry's `candidate`, `pachflow
-lineage model NAME/candidate` and `pachflow lineage commit raw_data@<head>` all name the
-version whose run.json is at train@master.
+Last, on the same store: a stage option set in the shell is named by `pachflow run` and
+changes nothing (a worker would not see it).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -31,6 +47,12 @@ MODEL = "pachflow-fraud-detector"
 RUN_TIMEOUT_S = 1800
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+COMMIT = re.compile(r"\b([a-z_]+)@([0-9a-f]{12})\b")
+JOB = re.compile(r"^\s*([a-z_]+)\s.*\bjob ([0-9a-f]{12})\b", re.M)
+FULL_RUN = re.compile(r"MLflow run\s+([0-9a-f]{32})\b")
+SHORT_RUNS = re.compile(r"^\s*MLflow run\s+([0-9a-f]{12})\s+([0-9a-f]{12})\s*$", re.M)
+PRINTED_MODEL = re.compile(r"model version\s+(\S+) v(\d+), alias (\w+)")
 
 
 class Newcomer:
@@ -106,13 +128,67 @@ class Newcomer:
         return {f["path"].lstrip("/") for c in raw for f in c["files"]}
 
 
-def test_newcomer_sequence_then_revert_and_skipped_train(
-    tmp_path: Path, mlflow_tracking_uri: str, warm_spark_engine: Any
-) -> None:
-    user = Newcomer(tmp_path / "home", mlflow_tracking_uri, warm_spark_engine.url)
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, mlflow_tracking_uri: str, warm_spark_engine: Any
+) -> tuple[Newcomer, str]:
+    """`pachflow demo` once: two files, two model versions (the second on top of the
+    first), then scoring; the user and what the demo printed (stdout and stderr)."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    user = Newcomer(home, mlflow_tracking_uri, warm_spark_engine.url)
+    proc = subprocess.run(
+        [str(BIN / "pachflow"), "demo", "--rows", str(DEMO_ROWS), "--specs", str(SPECS)],
+        env=user.env,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return user, proc.stdout + "\n" + proc.stderr
 
-    # demo: two files, two model versions (the second on top of the first)
-    user("demo", "--rows", str(DEMO_ROWS), "--specs", str(SPECS), "-q")
+
+def test_every_printed_short_id_is_accepted_back(demo: tuple[Newcomer, str]) -> None:
+    ok, printed = demo
+    commits = set(COMMIT.findall(printed))
+    jobs = set(JOB.findall(printed))
+    runs = set(FULL_RUN.findall(printed)) | {r for p in SHORT_RUNS.findall(printed) for r in p}
+    models = set(PRINTED_MODEL.findall(printed))
+    assert {repo for repo, _ in commits} >= {"raw_data", "split", "train"}, printed
+    assert {p for p, _ in jobs} >= {"split", "etl", "train"}, printed
+    assert len({r[:12] for r in runs}) == 2 and models, printed  # before and after
+
+    for repo, short in sorted(commits):
+        name = f"{repo}@{short}"
+        assert json.loads(ok("inspect", "commit", name, "--json"))["commit"].startswith(name)
+        ok("ls", name)
+        down = json.loads(ok("lineage", "commit", name, "--json"))
+        assert any(c["id"].startswith(short) for c in down["commits"]), name
+        ok("lineage", "commit", name, "--upstream", "--json")
+    for pipeline, short in sorted(jobs):
+        assert any(j["pipeline"] == pipeline for j in json.loads(ok("jobs", short, "--json")))
+        assert f"{pipeline}@{short}" in ok("inspect", "job", f"{pipeline}@{short}")
+        ok("logs", f"{pipeline}@{short}")
+        ok("list", "commit", short)
+    for run in sorted(runs):
+        upstream = json.loads(ok("lineage", "run", run, "--json"))
+        assert any(r["run_id"].startswith(run) for r in upstream["runs"])
+        ok("lineage", "verify", run)
+    first, second = sorted(runs, key=len)[:2]
+    ok("lineage", "diff", first, second)
+    for name, version, alias in sorted(models):
+        lineage = json.loads(ok("lineage", "model", f"{name}/{version}", "--json"))
+        assert any(m["version"] == version for m in lineage["model_versions"]), name
+        for model in (f"{name}@{alias}", f"{name}/{alias}"):  # the alias may have moved on
+            assert json.loads(ok("lineage", "model", model, "--json"))["model_versions"]
+        ok("lineage", "verify", f"{name}@{alias}")
+
+
+def test_newcomer_sequence_then_revert_and_skipped_train(
+    tmp_path: Path, demo: tuple[Newcomer, str]
+) -> None:
+    user, _ = demo
+
+    # the demo's state: two files, two model versions (the second on top of the first)
     demo_version = user.run_json()["registered_model"]["version"]
     user.assert_all_name(demo_version, None)
 
@@ -157,3 +233,37 @@ def test_newcomer_sequence_then_revert_and_skipped_train(
     unchanged = user.run()
     assert user.head("train") != before
     user.assert_all_name(demo_version, unchanged)
+
+
+def test_a_stage_option_in_the_shell_is_named_and_changes_nothing(
+    demo: tuple[Newcomer, str],
+) -> None:
+    """`PACHFLOW_TRAIN_MAX_DEPTH=3 pachflow run --reprocess train`: a worker would not see
+    the shell, so neither does train here; the run says so and the model is the same."""
+    user, _ = demo
+    before = user.run_json()["run_id"]
+    proc = subprocess.run(
+        [str(BIN / "pachflow"), "run", "--specs", str(SPECS), "--reprocess", "train", "-q"],
+        env={**user.env, "PACHFLOW_TRAIN_MAX_DEPTH": "3"},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "warning: PACHFLOW_TRAIN_MAX_DEPTH is set in this shell but not passed to train" in (
+        proc.stderr
+    )
+    after = user.run_json()["run_id"]
+    assert after != before  # train did run again
+    diff = json.loads(user("lineage", "diff", before, after, "--json"))
+    params = [c for c in diff["changes"] if c["section"] == "param"]
+    assert params == [], params  # max_depth is still the spec's
+    metrics = [
+        c
+        for c in diff["changes"]
+        if c["section"] == "metric"
+        and not c["item"].endswith("_seconds")  # wall clock
+        and not math.isclose(float(c["a"]), float(c["b"]), rel_tol=1e-9, abs_tol=1e-12)
+    ]
+    assert metrics == [], metrics  # the same model: every metric the same
+    assert diff["same"]["param"] > 0
