@@ -14,9 +14,6 @@
   "MLflow unreachable" paths.
 - `tmpfs`: small tmpfs mounts for disk-full, no-inode and read-only faults (root only;
   skipped elsewhere).
-- `spark_standalone_cluster` (module): a Spark standalone master and two workers (1 core,
-  1 GB each), three JVMs on loopback; `.url` is `spark://127.0.0.1:PORT`. It is stopped
-  (whole process groups) when the module's tests end.
 - `warm_spark_engine` (session): one warmed-up Spark Connect server (its own JVM, from
   pyspark's jars, `local[2]`, 2 GB) on a free loopback port for the whole session, what
   `pachflow engine` is to a user; `.url` is `sc://127.0.0.1:PORT`. The tests that only
@@ -58,12 +55,7 @@ from contextlib import ExitStack
 import pytest
 
 from pachflow_spark.cds_workload import warm_up_argv
-from pachflow_spark.servers import (
-    ConnectServer,
-    StandaloneCluster,
-    start_connect_server,
-    start_standalone_cluster,
-)
+from pachflow_spark.servers import ConnectServer, start_connect_server
 from pachflow_stagekit.mlflow_access import mlflow_uris_kept
 from pachflow_testing.local_dag import LocalDag, Version, local_dag
 from pachflow_testing.mlflow_production import run_production_mlflow
@@ -153,15 +145,3 @@ def warm_spark_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Conn
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def spark_standalone_cluster(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[StandaloneCluster]:
-    root = tmp_path_factory.mktemp("spark-standalone")
-    cluster = start_standalone_cluster(root, workers=2, cores=1, memory="1g")
-    try:
-        yield cluster
-    finally:
-        cluster.stop()

@@ -1,5 +1,6 @@
 """Run a Spark stage's command as the driver of an application on a standalone cluster
-and ask Spark, not its logs, where the tasks ran.
+(one `pachflow spark up` started: `Cluster`, known by its master's URL and web UI) and ask
+Spark, not its logs, where the tasks ran.
 
 The stage runs in a child Python process (one SparkContext per process; the test's own
 session stays local) with the driver's UI on: after the command returns, the still-running
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pachflow_spark.servers import StandaloneCluster
+from pachflow_spark.servers import read_json
 
 #: What the child process runs: the click command, then the driver's executor list.
 _CHILD = """
@@ -33,6 +34,29 @@ url = f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/allexecutors"
 with open(sys.argv[2], "w") as out:
     json.dump({"app": sc.applicationId, "executors": read_json(url)}, out)
 """
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A running standalone cluster, as its master's JSON status shows it."""
+
+    url: str  # spark://host:port
+    webui_url: str  # the master's web UI: http://host:port
+
+    def status(self) -> dict[str, Any]:
+        """The master's JSON status (workers, applications): its web UI's /json/."""
+        status: dict[str, Any] = read_json(f"{self.webui_url}/json/")
+        return status
+
+    def worker_uis(self) -> list[str]:
+        """The web UI of each alive worker, in the master's order."""
+        workers = self.status()["workers"]
+        return [str(w["webuiaddress"]) for w in workers if w["state"] == "ALIVE"]
+
+    def worker_status(self, webui: str) -> dict[str, Any]:
+        """A worker's JSON status, with its `executors` and `finishedexecutors`."""
+        status: dict[str, Any] = read_json(f"{webui}/json")
+        return status
 
 
 @dataclass
@@ -52,7 +76,7 @@ class ClusterRun:
 
 
 def run_stage_on_cluster(
-    cluster: StandaloneCluster, command: str, args: list[str], env: dict[str, str], tmp: Path
+    cluster: Cluster, command: str, args: list[str], env: dict[str, str], tmp: Path
 ) -> ClusterRun:
     """Run `command` ("module:click_command") with `args` against `cluster`."""
     report = tmp / "executors.json"
@@ -80,13 +104,13 @@ def run_stage_on_cluster(
 
 
 def tasks_by_worker(
-    cluster: StandaloneCluster, app_id: str, executors: list[dict[str, Any]]
+    cluster: Cluster, app_id: str, executors: list[dict[str, Any]]
 ) -> dict[int, int]:
     """Completed tasks per worker: the driver's executors, placed by the workers' status."""
     tasks = {e["id"]: int(e.get("completedTasks", 0)) for e in executors if e["id"] != "driver"}
     placed: dict[int, int] = {}
-    for index in range(len(cluster.workers)):
-        status = cluster.worker_status(index)
+    for index, webui in enumerate(cluster.worker_uis()):
+        status = cluster.worker_status(webui)
         for executor in status.get("executors", []) + status.get("finishedexecutors", []):
             if executor.get("appid") == app_id:
                 placed[index] = placed.get(index, 0) + tasks.get(str(executor["id"]), 0)
