@@ -8,16 +8,22 @@ provenance), each followed by one plain rerun. After every rerun:
 - `candidate` is on the version of train@master, and `pachflow lineage verify` of it says
   VERIFIED.
 
-Each point adds a small raw file first, so every stage has work to be killed in. The kill
-time is drawn uniformly over the length of a clean run (measured once). The number of
-points: PACHFLOW_KILL_POINTS (default 4; issue 28's bar is 20). Measured on the 2-core
-machine (the test's own SQLite MLflow server): 3 points took 262 s in all (load 2.3-2.7);
-20 points (seed 28) passed in 780 s, 13 min (2026-12-07 at a1d57e9..a86c146, load 0.9 at
-the start, 2.7 at the end).
+Each point adds a small raw file first, so every stage has work to be killed in. Point i
+is aimed at one pipeline's job, in the order etl, train, provenance, split (then again):
+the run is killed once a datum process of that pipeline runs, after a delay drawn
+uniformly over that pipeline's job length in a clean run (measured once), so a kill may
+also land in the runner's commit of that job or the next job's start. The number of points:
+PACHFLOW_KILL_POINTS (default 3: etl, train, provenance; issue 28's bar is 20). Measured on
+the 2-core machine (the test's own SQLite MLflow server): 3 points took 262 s in all (load
+2.3-2.7); 20 points (seed 28) passed in 780 s, 13 min (2026-12-07 at a1d57e9..a86c146, load
+0.9 at the start, 2.7 at the end). Until e348a25 the kill times were drawn uniformly over
+the whole clean run, 4 points by default: with seed 28 they killed etl twice and train
+twice (2.3, 2.6, 3.5 and 11.3 s into a 19 s run) and never provenance or split.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -37,7 +43,9 @@ SPECS = REPO_ROOT / "pipelines"
 BIN = Path(sys.executable).parent
 FIRST_ROWS = 20_000  # enough frauds for train's stratified split
 MORE_ROWS = 1_000  # each kill point's new raw file
-POINTS = int(os.environ.get("PACHFLOW_KILL_POINTS", "4"))
+POINTS = int(os.environ.get("PACHFLOW_KILL_POINTS", "3"))
+#: The pipeline each kill point is aimed at, in turn.
+TARGETS = ("etl", "train", "provenance", "split")
 SEED = int(os.environ.get("PACHFLOW_KILL_SEED", "28"))
 MODEL = "pachflow-fraud-detector"
 
@@ -93,6 +101,23 @@ def _datum_processes(home: Path) -> list[str]:
     return found
 
 
+def _job_seconds(env: dict[str, str]) -> dict[str, float]:
+    """Each pipeline's job length (created -> finished) in the newest run."""
+    jobs = json.loads(_pachflow(env, "jobs", "--json").stdout)
+    newest = jobs[0]["id"]  # newest first; a run's jobs share its id
+    return {j["pipeline"]: j["finished"] - j["created"] for j in jobs if j["id"] == newest}
+
+
+def _wait_for_datum(home: Path, pipeline: str, runner: subprocess.Popen[bytes]) -> None:
+    """Until a datum process of `pipeline` runs (its command, under this store's scratch)."""
+    command = f"/pachflow-{pipeline} "
+    deadline = time.monotonic() + 600
+    while not any(command in c for c in _datum_processes(home)):
+        assert runner.poll() is None, f"the run ended before a {pipeline} datum ran"
+        assert time.monotonic() < deadline, f"no {pipeline} datum in 600 s"
+        time.sleep(0.1)
+
+
 def _check_invariants(env: dict[str, str], home: Path, tracking_uri: str) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -130,12 +155,14 @@ def test_kill_9_at_random_points_leaves_no_survivor_and_no_duplicate(tmp_path, o
     home = tmp_path / "home"
     env = _env(home, mlflow_server.uri)
     _put(env, tmp_path, FIRST_ROWS, 1)
-    clean = _run(env)
+    _run(env)
+    lengths = _job_seconds(env)
     _check_invariants(env, home, mlflow_server.uri)
     draw = random.Random(SEED)
     for point in range(POINTS):
         _put(env, tmp_path, MORE_ROWS, 100 + point)
-        after = draw.uniform(0.2, clean)
+        target = TARGETS[point % len(TARGETS)]
+        after = draw.uniform(0, lengths[target])
         runner = subprocess.Popen(
             [str(BIN / "pachflow"), "run", "--specs", str(SPECS), "-q"],
             env=env,
@@ -143,11 +170,20 @@ def test_kill_9_at_random_points_leaves_no_survivor_and_no_duplicate(tmp_path, o
             stderr=subprocess.DEVNULL,
         )
         try:
+            _wait_for_datum(home, target, runner)
             runner.wait(timeout=after)
         except subprocess.TimeoutExpired:
             os.kill(runner.pid, signal.SIGKILL)
             runner.wait()
-        where = f"kill point {point} at {after:.1f}s of a {clean:.0f}s run (seed {SEED})"
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+                runner.wait()
+        killed = "" if runner.returncode == -signal.SIGKILL else ", the run had ended"
+        where = (
+            f"kill point {point} {after:.1f}s into {target}'s datum (its clean job: "
+            f"{lengths[target]:.1f}s, seed {SEED}{killed})"
+        )
         deadline = time.monotonic() + 30  # a datum gets SIGTERM, its JVM a closed stdin
         while _datum_processes(home) and time.monotonic() < deadline:
             time.sleep(0.2)
