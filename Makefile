@@ -83,7 +83,7 @@ xdist = -n $(1) --dist loadgroup
 test: setup ## the tests, without the slow tier (~6 min, two pytest workers); cluster tests skip with a reason
 	$(RUN) pytest $(call xdist,$(TEST_WORKERS)) libs stages apps tests -m "not slow"
 
-test-slow: setup ## the slow tier only: kill -9, the clean clone, engines, clusters, image builds (CI runs it)
+test-slow: setup ## the slow tier only (~16 min, one process): kill -9, the clean clone, engines, clusters, image builds (CI runs it)
 	$(RUN) pytest $(call xdist,$(SLOW_WORKERS)) libs stages apps tests -m slow
 
 test-all: setup ## both tiers in one pytest session
