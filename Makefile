@@ -11,7 +11,7 @@ VENV := .venv
 RUN := $(UV) run --frozen --no-sync
 STAGES := $(notdir $(wildcard stages/*))
 ROWS ?= 1000000
-SPARK ?= stage
+SPARK ?= auto
 MLFLOW_UI_PORT ?= 5000
 
 SPARK_CDS := $(VENV)/share/pachflow/spark.jsa
@@ -105,7 +105,7 @@ test-stage: setup ## one stage's unit tests alone: make test-stage STAGE=split
 	@[ -n "$(STAGE)" ] && [ -d stages/$(STAGE) ] || { echo "usage: make test-stage STAGE=<$(STAGES)>"; exit 2; }
 	$(UV) run --frozen --package pachflow-$(STAGE) pytest stages/$(STAGE)/tests
 
-demo: setup ## generate $(ROWS) PaySim-like rows and run the whole chain locally (ROWS=N, V=1, SPARK=standalone|connect|URL)
+demo: setup ## generate $(ROWS) PaySim-like rows and run the whole chain locally (ROWS=N, V=1, SPARK=auto|stage|engine|standalone|connect|URL)
 	$(Q)$(RUN) pachflow demo --rows $(ROWS) --spark $(SPARK) $(VERBOSE_FLAG)
 
 run: setup ## run every pipeline whose inputs changed (after `make put FILE=...`), V=1, SPARK=...

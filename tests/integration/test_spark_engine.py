@@ -1,7 +1,8 @@
 """`pachflow run --spark engine`: etl and train, run by `pachflow run` on the store's
 long-lived Spark engine (started by the run, as none runs), give the same partial rows and
 the same model metrics as the in-process reference (what the Connect test compares), and
-the engine is left running, released, for the next run."""
+the engine is left running, released, for the next run, which takes it by default
+(`--spark auto`)."""
 
 from __future__ import annotations
 
@@ -81,5 +82,12 @@ def test_a_run_on_the_engine_equals_the_in_process_stages(spark_reference, tmp_p
         assert engine.master == "local[2]" and engine.driver_memory == "1g"
         ref.same_rows(export(home, "etl", tmp_path / "etl"))
         ref.same_metrics(export(home, "train", tmp_path / "train"))
+        # the default (--spark auto) takes the engine that runs: no second JVM, same model
+        again = pachflow("run", "--specs", str(specs), "--reprocess", "train")
+        assert again.returncode == 0, again.stderr + pachflow("logs", "train").stdout
+        assert f"Spark: the Spark engine {engine.url}" in again.stderr
+        assert "(--spark auto: it was running)" in again.stderr
+        assert read(home).pid == engine.pid  # type: ignore[union-attr]
+        ref.same_metrics(export(home, "train", tmp_path / "train-again"))
     finally:
         pachflow("engine", "stop")

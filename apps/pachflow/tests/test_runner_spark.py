@@ -90,6 +90,7 @@ def run(specs_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_by_default_a_spark_stage_keeps_its_spec_s_own_spark(spark_stage, specs_dir, home):
+    """`--spark auto` (the default) with no engine running for the store: in-process."""
     done = run(specs_dir)
     assert done.returncode == 1
     got = json.loads(spark_stage.read_text())

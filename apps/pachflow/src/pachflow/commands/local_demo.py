@@ -85,7 +85,7 @@ def demo(
     if summary.did_work:
         click.echo(f"Spark           {summary.spark}")
     _increment(rows, seed, specs_dir, quiet, verbose, result, spark)
-    _score_heldout(rows, seed, specs_dir, quiet, verbose)
+    _score_heldout(rows, seed, specs_dir, quiet, verbose, spark)
 
 
 def _increment(
@@ -133,7 +133,7 @@ def _increment(
 
 
 def _score_heldout(
-    rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: bool
+    rows: int, seed: int, specs_dir: Path | None, quiet: bool, verbose: bool, spark: str
 ) -> None:
     """A held-out file (another seed: customers the model never saw) through the score
     pipeline, when the specs have one: flagged customers and the model version used."""
@@ -151,7 +151,7 @@ def _score_heldout(
             f"\nheld-out data: put {ref.repo}@{short_id(ref.id)}:/{path.name} ({extra} rows), "
             "run again (only the score pipeline has new input):"
         )
-        summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose)
+        summary = run_pipelines(specs_dir, quiet=quiet, verbose=verbose, spark=spark)
         if summary.failed:
             raise click.ClickException(
                 "the demo's scoring run failed: "

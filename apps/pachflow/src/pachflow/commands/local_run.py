@@ -61,7 +61,7 @@ def run_pipelines(
     quiet: bool = False,
     cron_ticks: int = 0,
     verbose: bool = False,
-    spark: str = "stage",
+    spark: str = "auto",
 ) -> RunSummary:
     """Load the specs and bring every pipeline up to date; prints progress (one line per job)
     and the pipelines that did not run. With `cron_ticks` N: N times, one tick of every
@@ -121,7 +121,7 @@ def run_pipelines(
         finally:
             run_spark.stop()
         summary.spark = run_spark.describe()
-        if spark != STAGE:
+        if run_spark.mode != STAGE:
             click.echo(f"Spark: {summary.spark}", err=True)
     return summary
 
@@ -133,7 +133,7 @@ def _spark_mode(ctx: click.Context, param: click.Parameter, value: str) -> str:
         return check_mode(value)
     except EndpointError as exc:
         raise click.BadParameter(
-            f"{exc}, or stage, connect, standalone or engine", ctx, param
+            f"{exc}, or auto, stage, connect, standalone or engine", ctx, param
         ) from exc
 
 
@@ -141,11 +141,12 @@ spark_option = click.option(
     "--spark",
     envvar="PACHFLOW_RUN_SPARK",
     show_envvar=True,
-    default="stage",
+    default="auto",
     show_default=True,
     callback=_spark_mode,
-    metavar="stage|connect|standalone|engine|URL",
-    help="Which Spark the Spark stages (etl, train) use: `stage` each its own in-process "
+    metavar="auto|stage|connect|standalone|engine|URL",
+    help="Which Spark the Spark stages (etl, train, score) use: `auto` the store's Spark "
+    "engine if one runs (warm, it is faster), else `stage`; `stage` each its own in-process "
     "Spark as its spec says; `connect` one Spark Connect server shared by the run; "
     "`standalone` a Spark standalone cluster (master + 2 workers, own JVMs) for the run; "
     "`engine` the store's long-lived, warmed-up Spark Connect server (`pachflow engine`; "

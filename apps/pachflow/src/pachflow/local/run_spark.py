@@ -1,6 +1,9 @@
 """Which Spark the Spark stages of a `pachflow run` use (`--spark`, PACHFLOW_RUN_SPARK):
 
-- `stage` (default): each stage as its spec says, in-process `local[N]`, exactly as in its
+- `auto` (default): `engine` when the store's engine runs already (warm, it wins: a cold
+  full-size run 0.77x in-process, a +1 % run 0.82-0.93x), else `stage` (starting one costs
+  a one-off run ~10 s more than it saves: bench/RESULTS.md "a user's session");
+- `stage`: each stage as its spec says, in-process `local[N]`, exactly as in its
   container on a Pachyderm worker;
 - `connect`: one Spark Connect server shared by every Spark job of the run, started from
   pyspark's jars on loopback when a Spark stage is about to run;
@@ -47,7 +50,8 @@ CONF_ENV = "PACHFLOW_SPARK_CONF"
 PARTITIONS_ENV = "PACHFLOW_SPARK_SHUFFLE_PARTITIONS"
 WORKERS = 2
 STAGE, CONNECT, STANDALONE, ENGINE = "stage", "connect", "standalone", "engine"
-MODES = (STAGE, CONNECT, STANDALONE, ENGINE)
+AUTO = "auto"
+MODES = (AUTO, STAGE, CONNECT, STANDALONE, ENGINE)
 LOCAL_MASTER = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?")
 DEFAULT_MEMORY = "2g"
 #: Each worker of `standalone`: its executor gets this much (and the stage's driver keeps
@@ -59,7 +63,7 @@ _UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 def check_mode(value: str) -> str:
-    """`stage`, `connect`, `standalone`, `engine` or a valid endpoint URL; else
+    """`auto`, `stage`, `connect`, `standalone`, `engine` or a valid endpoint URL; else
     EndpointError."""
     value = value.strip()
     if value not in MODES:
@@ -108,11 +112,14 @@ class RunSpark:
         home: Path | None = None,
         say: Callable[[str], None] | None = None,
     ) -> None:
-        self.mode = check_mode(mode)
-        self.spark_specs = [s for s in specs if is_spark_stage(s)]
-        self.order = [s.name for s in specs]
         self.log_dir = log_dir
         self.home = home or log_dir.parents[2]  # the store's ($PACHFLOW_HOME/logs/spark/<run>)
+        self.mode = check_mode(mode)
+        self.auto = self.mode == AUTO
+        if self.auto:
+            self.mode = ENGINE if _engine_runs(self.home) else STAGE
+        self.spark_specs = [s for s in specs if is_spark_stage(s)]
+        self.order = [s.name for s in specs]
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))
         self.connect: ConnectServer | None = None
         self.cluster: StandaloneCluster | None = None
@@ -277,11 +284,16 @@ class RunSpark:
     def describe(self) -> str:
         """Which Spark the Spark jobs used, for the run's summary."""
         if self.mode == STAGE:
-            return "in-process Spark in each stage (its spec's local master)"
+            return "in-process Spark in each stage (its spec's local master)" + (
+                " (--spark auto: no Spark engine runs for this store; `pachflow engine "
+                "start` keeps one warm for the next runs)"
+                if self.auto
+                else ""
+            )
         if self.engine is not None:
             return (
-                f"{self.engine.describe()}, left running: `pachflow engine status`, "
-                "`pachflow engine stop`"
+                f"{self.engine.describe()}{' (--spark auto: it was running)' if self.auto else ''}"
+                ", left running: `pachflow engine status`, `pachflow engine stop`"
             )
         if self.mode == ENGINE:
             return "the Spark engine: not used (no Spark job ran)"
@@ -309,6 +321,13 @@ class RunSpark:
             from pachflow.local import engine
 
             engine.touch(self.home, os.getpid(), release=True)
+
+
+def _engine_runs(home: Path) -> bool:
+    """Whether the store's engine runs now (a stale state is cleared on the way)."""
+    from pachflow.local import engine
+
+    return engine.current(home)[0] is not None
 
 
 __all__ = ["MODES", "EndpointError", "RunSpark", "check_mode", "is_spark_stage"]
