@@ -35,9 +35,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from pachflow.local.run_spark import LOCAL_MASTER, MASTER_ENV
 from pachflow.local.runtime import Launch, Runtime
-from pachflow_spark.paths import HOST_PFS_ENV
 from pachflow_store import HOME_ENV
 
 #: Extra `run` flags, e.g. "--runtime runc --ulimit nofile=4096:4096" (whitespace-split).
@@ -126,6 +124,11 @@ class ContainerRuntime(Runtime):
         if cwd.resolve() != Path(home or "/nonexistent").resolve():
             mounts += ["-v", f"{cwd}:{cwd}"]
         flags = shlex.split(os.environ.get(FLAGS_ENV, ""))
+        # imported here: run_spark reads specs (pachyderm_sdk), pachflow_spark pyarrow;
+        # `pachflow --help` needs neither
+        from pachflow.local.run_spark import LOCAL_MASTER, MASTER_ENV
+        from pachflow_spark.paths import HOST_PFS_ENV
+
         passed = container_env(env, os.environ)
         master = env.get(MASTER_ENV, "").strip()
         if master and not LOCAL_MASTER.fullmatch(master):  # the host's Spark reads /pfs
