@@ -2,12 +2,13 @@
 image, on the runner's one code path) gives the same results as `--runtime local` on the
 same raw data: same files in every output commit, same Parquet rows, same model metrics.
 
-The contained chain's Spark jobs run on the host's Spark (the tests' warm engine, as
-`--spark engine` gives a user's runs): its etl reads /pfs and writes /pfs/out through the
-host paths the runner passes (pachflow_spark.paths), and its train hands the engine its fit
-sample and gets the saved model back through the shared TMPDIR. The local chain is the
-reference: in-process Spark, as each stage's spec says. Both send every etl file through
-Spark (PACHFLOW_ETL_ARROW_MAX_BYTES=0 in etl's spec), so /pfs crosses to the engine.
+Both chains run their Spark jobs on the host's Spark (the tests' warm engine, as `--spark
+engine` gives a user's runs; that the engine's results equal in-process Spark's is
+tests/integration/test_spark_engine.py's subject): the contained etl reads /pfs and writes
+/pfs/out through the host paths the runner passes (pachflow_spark.paths), and the contained
+train hands the engine its fit sample and gets the saved model back through the shared
+TMPDIR. Every etl file goes through Spark (PACHFLOW_ETL_ARROW_MAX_BYTES=0 in etl's spec),
+so /pfs crosses to the engine. In-process Spark in an image: test_images_train.
 
 The chain is the DAG's prefix whose stages have code (stages are written in parallel);
 the specs are the committed ones with their images retagged to the test registry.
@@ -131,11 +132,10 @@ def chain_runs(images, paysim_dir, tmp_path_factory, request, warm_spark_engine)
         homes[runtime] = home
     # Both chains at once (own homes, own processes): part of a chain run is one core's
     # work (interpreter, JVM and container starts), so side by side they finish sooner.
-    spark = {"local": "stage", images.engine: warm_spark_engine.url}
     runs = {
         runtime: pachflow_started(
             home,
-            *("run", "--specs", str(specs), "--runtime", runtime, "--spark", spark[runtime]),
+            *("run", "--specs", str(specs), "--runtime", runtime, "--spark", warm_spark_engine.url),
             env=env,
             log=root / f"{runtime}.log",
         )
