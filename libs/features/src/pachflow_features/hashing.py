@@ -6,7 +6,8 @@ the rows with pyarrow must produce the same 64 bits.
 XXH64 (Yann Collet's xxHash, 64-bit) over each string's UTF-8 bytes, as Spark's
 `XXH64.hashUnsafeBytes`, then each int literal as `XXH64.hashInt` with the running hash as
 its seed (how Spark folds several columns into one hash). Vectorised: the strings are
-grouped by byte length and each group is hashed as one (rows x length) byte matrix.
+grouped by byte length and each group is hashed word by word, each word one gather of all
+the group's rows.
 """
 
 from __future__ import annotations
@@ -58,19 +59,33 @@ def _avalanche(h: np.ndarray) -> np.ndarray:
     return mixed
 
 
-def _words(block: np.ndarray, at: int, width: int) -> np.ndarray:
-    """Little-endian unsigned words of `width` bytes at byte `at` of each row."""
-    dtype = {8: "<u8", 4: "<u4"}[width]
-    return np.ascontiguousarray(block[:, at : at + width]).view(dtype).ravel().astype(np.uint64)
+class _Words:
+    """The strings' bytes read as little-endian words at any byte offset: one gather per
+    word of a row group (strided views of the padded bytes, unaligned), no (rows x
+    length) byte matrix and no index matrix of that size (6.4 M PaySim-like ids, load
+    ~0.4, alternating 3 each: 0.63-0.78 s against 1.23-1.64 s with the byte matrix)."""
+
+    def __init__(self, raw: np.ndarray) -> None:
+        padded = np.zeros(len(raw) + 8, np.uint8)  # a word read at the last byte stays inside
+        padded[: len(raw)] = raw
+        self._u8 = padded
+        self._u32 = np.ndarray((len(padded) - 3,), "<u4", padded, 0, (1,))
+        self._u64 = np.ndarray((len(padded) - 7,), "<u8", padded, 0, (1,))
+
+    def read(self, starts: np.ndarray, at: int, width: int) -> np.ndarray:
+        """The `width`-byte words (8, 4 or 1) at byte `at` of each string, as uint64."""
+        view = {8: self._u64, 4: self._u32, 1: self._u8}[width]
+        word: np.ndarray = view[starts + at].astype(np.uint64)
+        return word
 
 
 def _round(acc: np.ndarray, word: np.ndarray) -> np.ndarray:
     return _rotl(acc + word * _P2, 31) * _P1
 
 
-def _xxh64_fixed(block: np.ndarray, seed: int) -> np.ndarray:
-    """XXH64 of every row of `block` (n rows of the same byte length)."""
-    n, length = block.shape
+def _xxh64_fixed(words: _Words, starts: np.ndarray, length: int, seed: int) -> np.ndarray:
+    """XXH64 of the strings of `length` bytes that begin at `starts`."""
+    n = len(starts)
     s = np.uint64(seed & 0xFFFFFFFFFFFFFFFF)
     at = 0
     with np.errstate(over="ignore"):
@@ -82,7 +97,7 @@ def _xxh64_fixed(block: np.ndarray, seed: int) -> np.ndarray:
                 np.full(n, s - _P1, np.uint64),
             ]
             while at + 32 <= length:
-                v = [_round(v[i], _words(block, at + 8 * i, 8)) for i in range(4)]
+                v = [_round(v[i], words.read(starts, at + 8 * i, 8)) for i in range(4)]
                 at += 32
             h = _rotl(v[0], 1) + _rotl(v[1], 7) + _rotl(v[2], 12) + _rotl(v[3], 18)
             for lane in v:
@@ -91,19 +106,21 @@ def _xxh64_fixed(block: np.ndarray, seed: int) -> np.ndarray:
             h = np.full(n, s + _P5, np.uint64)
         h = h + np.uint64(length)
         while at + 8 <= length:
-            h = _rotl(h ^ _round(np.zeros(n, np.uint64), _words(block, at, 8)), 27) * _P1 + _P4
+            word = words.read(starts, at, 8)
+            h = _rotl(h ^ _round(np.zeros(n, np.uint64), word), 27) * _P1 + _P4
             at += 8
         if at + 4 <= length:
-            h = _rotl(h ^ (_words(block, at, 4) * _P1), 23) * _P2 + _P3
+            h = _rotl(h ^ (words.read(starts, at, 4) * _P1), 23) * _P2 + _P3
             at += 4
         while at < length:
-            h = _rotl(h ^ (block[:, at].astype(np.uint64) * _P5), 11) * _P1
+            h = _rotl(h ^ (words.read(starts, at, 1) * _P5), 11) * _P1
             at += 1
     return _avalanche(h)
 
 
 def _xxh64_strings(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
-    """XXH64 of each string's UTF-8 bytes (Spark's XXH64.hashUnsafeBytes)."""
+    """XXH64 of each string's UTF-8 bytes (Spark's XXH64.hashUnsafeBytes), the strings
+    hashed together by byte length."""
     if not len(ids):
         return np.zeros(0, np.uint64)
     arrow = ids.cast(pa.large_string())
@@ -113,17 +130,13 @@ def _xxh64_strings(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
         arrow.offset : arrow.offset + len(arrow) + 1
     ]
     data = arrow.buffers()[2]
-    raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+    words = _Words(np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8))
     starts, lengths = offsets[:-1], np.diff(offsets)
     out = np.empty(len(lengths), np.uint64)
-    for length in np.unique(lengths):
-        rows = np.flatnonzero(lengths == length)
-        block = (
-            raw[starts[rows, None] + np.arange(length)]
-            if length
-            else np.zeros((len(rows), 0), np.uint8)
-        )
-        out[rows] = _xxh64_fixed(block.reshape(len(rows), int(length)), seed)
+    order = np.argsort(lengths, kind="stable")  # one pass groups every length's rows
+    bounds = np.flatnonzero(np.diff(lengths[order])) + 1
+    for rows in np.split(order, bounds):
+        out[rows] = _xxh64_fixed(words, starts[rows], int(lengths[rows[0]]), seed)
     return out
 
 
