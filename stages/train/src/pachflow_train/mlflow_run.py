@@ -89,6 +89,17 @@ def _auth_error(uri: str, code: str, message: str) -> TrackingAuthFailed | None:
     return None
 
 
+#: How often a writer sets the alias again after another writer inserted it first.
+ALIAS_RACES = 5
+
+
+def lost_alias_insert(exc: Exception) -> bool:
+    """The store refused an alias insert because another writer inserted it first
+    (PostgreSQL, MySQL and SQLite word it differently)."""
+    text = str(exc).lower()
+    return "registered_model_alias" in text and ("unique" in text or "duplicate" in text)
+
+
 @dataclass(frozen=True)
 class HttpSettings:
     retries: int
@@ -279,10 +290,21 @@ class Tracker:
         """Concurrent pipelines each register a version, then move the alias: setting it
         to "my version" lets a slow writer move it back to an older one. Each writer sets it
         to the newest version and re-checks until that still holds after its write, so the
-        last writer to finish leaves it on the newest version."""
+        last writer to finish leaves it on the newest version. Two writers that set an alias
+        the model does not have yet both insert it, and the store refuses one (a unique-key
+        violation: nothing changed); that writer sets it again (seen in CI on PostgreSQL)."""
+        from mlflow.exceptions import MlflowException
+
+        races = 0
         while True:
             newest = self._newest_version(name)
-            self.client.set_registered_model_alias(name, alias, newest)
+            try:
+                self.client.set_registered_model_alias(name, alias, newest)
+            except MlflowException as exc:
+                races += 1
+                if races >= ALIAS_RACES or not lost_alias_insert(exc):
+                    raise
+                continue
             if self._newest_version(name) == newest:
                 return
 
